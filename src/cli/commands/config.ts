@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { buildContext, printJson, table, type Runtime } from '../runtime.js';
+
+export const registerConfig = (program: Command, runtime: Runtime): void => {
+  const config = program.command('config').description('fleet settings (coordination/config.json)');
+
+  config
+    .command('show')
+    .description('every setting with its value and whether it is the default')
+    .option('--no-fetch', 'use the last fetched state')
+    .option('--json', 'print as JSON')
+    .action(async (options: { fetch: boolean; json?: boolean }, command: Command) => {
+      const { showConfig } = await import('../../ops/config.js');
+      const entries = await showConfig(buildContext(runtime, command), { fetch: options.fetch });
+      if (options.json) return printJson(runtime, Object.fromEntries(entries.map((e) => [e.key, e.value])));
+      runtime.out(table(['KEY', 'VALUE', 'SOURCE'], entries.map((e) => [e.key, String(e.value), e.source])));
+    });
+
+  config
+    .command('set')
+    .description('change one setting for the whole fleet')
+    .argument('<key>', 'setting name, e.g. stale_after')
+    .argument('<value>', 'new value; durations as 90s, 5m, 2h, 7d')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', `
+Settings: stale_after (3m), dead_after (5m), schedule ("* * * * *"), metrics_window (7d),
+lock_ttl (30s), job_max_attempts (3), job_retention (7d), message_retention (30d),
+subject_max (100), body_max (10000).`)
+    .action(async (key: string, value: string, options: { json?: boolean }, command: Command) => {
+      const { setConfig } = await import('../../ops/config.js');
+      const result = await setConfig(buildContext(runtime, command), key, value);
+      if (options.json) return printJson(runtime, result);
+      runtime.out(result.changed ? `${key} = ${JSON.stringify(result.value)}` : `${key} is already ${JSON.stringify(result.value)}: nothing changed`);
+    });
+};

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// The entry point of `buildctl`, `sm` and `sendmessages`. It registers the commands (each
+// loads its code only when run), and it is the only place that ends the process: known
+// errors print one line and a hint, anything unexpected a stack and a request to report it.
+import { basename } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { isBuildctlError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { registerBuilder } from './commands/builder.js';
+import { registerConfig } from './commands/config.js';
+import { registerHeartbeat } from './commands/heartbeat.js';
+import { registerInit } from './commands/init.js';
+import { registerStatus } from './commands/status.js';
+import { registerValidate } from './commands/validate.js';
+import { createRuntime, type Runtime } from './runtime.js';
+
+const EXIT_CODES_HELP = `
+Exit codes: 0 done; 1 failed; 2 bad usage or bad input; 3 not now (lock held, nothing to
+claim, push contention exhausted); 4 remote unreachable; 5 store data invalid.
+
+Environment: BUILDCTL_STORE (store directory, default ~/.buildctl/store),
+BUILD_SERVER_ID (this builder's id; else /etc/build_server_id, .build_server_id in the
+store, or a hostname match in coordination/builders.json).`;
+
+const buildProgram = (runtime: Runtime): Command => {
+  const program = new Command('buildctl')
+    .description('coordinate a fleet of build servers through one shared git repository')
+    .version(VERSION, '-V, --version')
+    .option('--store <dir>', 'the store clone (default: $BUILDCTL_STORE or ~/.buildctl/store)')
+    .option('--as <id>', 'act as this builder (default: $BUILD_SERVER_ID, /etc/build_server_id, ...)')
+    .option('--debug', 'show stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .addHelpText('after', EXIT_CODES_HELP);
+  registerInit(program, runtime);
+  registerBuilder(program, runtime);
+  registerStatus(program, runtime);
+  registerHeartbeat(program, runtime);
+  registerConfig(program, runtime);
+  registerValidate(program, runtime);
+  return program;
+};
+
+const main = async (argv: string[]): Promise<number> => {
+  const runtime = createRuntime(process.env);
+  const invokedAs = basename(argv[1] ?? 'buildctl').replace(/\.(c|m)?js$/, '');
+  const debug = argv.includes('--debug');
+  try {
+    if (invokedAs === 'sm' || invokedAs === 'sendmessages') {
+      runtime.err(`buildctl: ${invokedAs}: messaging is not part of this version yet\nhint: use buildctl status for the fleet view`);
+      return 1;
+    }
+    await buildProgram(runtime).parseAsync(argv);
+    return runtime.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version end with code 0; everything else commander rejects is bad usage.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : 2;
+    }
+    if (isBuildctlError(error)) {
+      runtime.err(`buildctl: ${error.message}`);
+      if (error.hint) runtime.err(`hint: ${error.hint}`);
+      if (debug && error.stack) runtime.err(error.stack);
+      return error.exitCode;
+    }
+    const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    runtime.err(`buildctl: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    runtime.err(debug ? stack : 'hint: run again with --debug for the stack trace, and please report it with that output');
+    return 1;
+  }
+};
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,57 @@
+// What every command shares: the context built from global options, output helpers, and the
+// exit code a command asks for. Only main.ts ends the process.
+import { hostname, homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { Context } from '../ops/context.js';
+
+export interface GlobalOptions {
+  store?: string;
+  as?: string;
+  debug?: boolean;
+}
+
+export interface Runtime {
+  env: NodeJS.ProcessEnv;
+  /** The exit code the command asks for when it returns normally (e.g. 5 from validate). */
+  exitCode: number;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const createRuntime = (env: NodeJS.ProcessEnv): Runtime => ({
+  env,
+  exitCode: 0,
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+});
+
+export const defaultStoreDir = (env: NodeJS.ProcessEnv): string => env.BUILDCTL_STORE || join(homedir(), '.buildctl', 'store');
+
+export const buildContext = (runtime: Runtime, command: Command): Context => {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const env = runtime.env;
+  return {
+    storeDir: options.store ?? defaultStoreDir(env),
+    asFlag: options.as,
+    envBuilderId: env.BUILD_SERVER_ID || undefined,
+    // BUILDCTL_ID_FILE lets tests and sandboxes point away from the host-wide file.
+    etcIdFile: env.BUILDCTL_ID_FILE || '/etc/build_server_id',
+    hostname: hostname(),
+    now: () => new Date(),
+    warn: (line) => runtime.err(`buildctl: ${line}`),
+  };
+};
+
+export const printJson = (runtime: Runtime, data: unknown): void => runtime.out(JSON.stringify(data, null, 2));
+
+/** Renders rows as aligned columns with a header. */
+export const table = (header: readonly string[], rows: ReadonlyArray<readonly string[]>): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+};
+
+/** Collects a repeatable option's values (`--label a --label b`). */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

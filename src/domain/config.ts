@@ -1,0 +1,92 @@
+// Settings: coordination/config.json holds only what an operator changed; everything else
+// comes from these defaults.
+import { usageError } from '../errors.js';
+import { CONFIG_KEYS, configShape, type ConfigDoc, type ConfigKey } from '../schemas/config.js';
+import { issuesToProblems } from '../schemas/issues.js';
+import { parseDuration } from './durations.js';
+
+export const CONFIG_DEFAULTS = {
+  stale_after: '3m',
+  dead_after: '5m',
+  schedule: '* * * * *',
+  metrics_window: '7d',
+  lock_ttl: '30s',
+  job_max_attempts: 3,
+  job_retention: '7d',
+  message_retention: '30d',
+  subject_max: 100,
+  body_max: 10000,
+} as const satisfies Required<{ [K in ConfigKey]: unknown }>;
+
+export interface Settings {
+  staleAfterMs: number;
+  deadAfterMs: number;
+  schedule: string;
+  metricsWindowMs: number;
+  lockTtlMs: number;
+  jobMaxAttempts: number;
+  jobRetentionMs: number;
+  messageRetentionMs: number;
+  subjectMax: number;
+  bodyMax: number;
+}
+
+export type ConfigValue = string | number;
+
+/** Each key with its effective value and where it came from. */
+export const configEntries = (doc: ConfigDoc | undefined): Array<{ key: ConfigKey; value: ConfigValue; source: 'store' | 'default' }> =>
+  CONFIG_KEYS.map((key) => {
+    const stored = doc?.[key];
+    return stored === undefined
+      ? { key, value: CONFIG_DEFAULTS[key], source: 'default' as const }
+      : { key, value: stored, source: 'store' as const };
+  });
+
+export const effectiveSettings = (doc: ConfigDoc | undefined): Settings => {
+  const get = <K extends ConfigKey>(key: K) => (doc?.[key] ?? CONFIG_DEFAULTS[key]) as NonNullable<ConfigDoc[K]>;
+  return {
+    staleAfterMs: parseDuration(get('stale_after'), 'stale_after'),
+    deadAfterMs: parseDuration(get('dead_after'), 'dead_after'),
+    schedule: get('schedule'),
+    metricsWindowMs: parseDuration(get('metrics_window'), 'metrics_window'),
+    lockTtlMs: parseDuration(get('lock_ttl'), 'lock_ttl'),
+    jobMaxAttempts: get('job_max_attempts'),
+    jobRetentionMs: parseDuration(get('job_retention'), 'job_retention'),
+    messageRetentionMs: parseDuration(get('message_retention'), 'message_retention'),
+    subjectMax: get('subject_max'),
+    bodyMax: get('body_max'),
+  };
+};
+
+const isConfigKey = (key: string): key is ConfigKey => (CONFIG_KEYS as string[]).includes(key);
+
+/** Returns the config with KEY set to the value parsed from its command-line text. */
+export const setConfigValue = (doc: ConfigDoc | undefined, key: string, text: string): ConfigDoc => {
+  if (!isConfigKey(key)) {
+    throw usageError(`unknown setting "${key}"`, {
+      code: 'unknown_setting',
+      hint: `settings are: ${CONFIG_KEYS.join(', ')}`,
+    });
+  }
+  const fieldSchema = configShape[key];
+  const numeric = typeof CONFIG_DEFAULTS[key] === 'number';
+  const value: unknown = numeric && /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text;
+  const result = fieldSchema.safeParse(value);
+  if (!result.success || result.data === undefined) {
+    const reason = result.success ? 'a value is required' : issuesToProblems(result.error.issues)[0]?.reason ?? 'invalid';
+    throw usageError(`invalid value "${text}" for ${key}: ${reason}`, {
+      code: 'invalid_setting',
+      hint: `the default is ${JSON.stringify(CONFIG_DEFAULTS[key])}`,
+    });
+  }
+  const next: ConfigDoc = { ...(doc ?? {}), [key]: result.data };
+  // stale must come before dead, or health could never be "stale".
+  const settings = effectiveSettings(next);
+  if (settings.deadAfterMs <= settings.staleAfterMs) {
+    throw usageError(`dead_after (${next.dead_after ?? CONFIG_DEFAULTS.dead_after}) must be longer than stale_after (${next.stale_after ?? CONFIG_DEFAULTS.stale_after})`, {
+      code: 'invalid_setting',
+      hint: 'raise dead_after or lower stale_after',
+    });
+  }
+  return next;
+};

@@ -1,0 +1,27 @@
+import { usageError } from '../errors.js';
+import { DURATION_PATTERN } from '../schemas/common.js';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s" -> 90000. Throws a usage error naming `what` for anything else. */
+export const parseDuration = (text: string, what = 'duration'): number => {
+  const match = DURATION_PATTERN.exec(text.trim());
+  if (!match) {
+    throw usageError(`invalid ${what} "${text}"`, {
+      code: 'invalid_duration',
+      hint: 'write a whole number and a unit: 500ms, 90s, 5m, 2h or 7d',
+    });
+  }
+  return Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000);
+};
+
+/** A short human age: 42s, 3m, 2h 5m, 4d. */
+export const formatAge = (ms: number): string => {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 === 0 ? `${hours}h` : `${hours}h ${minutes % 60}m`;
+  return `${Math.floor(hours / 24)}d`;
+};

@@ -1,0 +1,85 @@
+// The fleet view behind `buildctl status`: one pure function of the documents and the time.
+import type { BuilderEntry } from '../schemas/builders.js';
+import type { Health } from '../schemas/dashboard.js';
+import type { HeartbeatDoc } from '../schemas/heartbeat.js';
+import { JOB_STATUSES, type Job, type JobStatus } from '../schemas/jobs.js';
+import type { Lock } from '../schemas/locks.js';
+import type { Message } from '../schemas/messages.js';
+import type { StatusDoc } from '../schemas/status.js';
+import type { SystemSnapshot } from '../schemas/system.js';
+import type { Settings } from './config.js';
+import { healthOf } from './health.js';
+import { mailboxCounts } from './messages.js';
+
+export interface FleetInputs {
+  now: Date;
+  settings: Settings;
+  me?: string | undefined;
+  builders: readonly BuilderEntry[];
+  statuses: ReadonlyMap<string, StatusDoc>;
+  heartbeats: ReadonlyMap<string, HeartbeatDoc>;
+  jobs: readonly Job[];
+  locks: readonly Lock[];
+  messages: readonly Message[];
+}
+
+export interface BuilderRow {
+  id: string;
+  host: string | null;
+  enabled: boolean;
+  labels: string[];
+  health: Health;
+  heartbeat_at: string | null;
+  heartbeat_age_seconds: number | null;
+  state: string | null;
+  current_job: string | null;
+  system: SystemSnapshot | null;
+}
+
+export interface LockRow {
+  name: string;
+  owner: string;
+  token: number;
+  expires_at: string;
+  seconds_left: number;
+  expired: boolean;
+}
+
+export interface FleetView {
+  builders: BuilderRow[];
+  health: Record<Health, number>;
+  queue: Record<JobStatus, number>;
+  locks: LockRow[];
+  mail: { builder: string; unread: number; awaiting_ack: number } | null;
+}
+
+export const buildFleetView = (inputs: FleetInputs): FleetView => {
+  const { now, settings } = inputs;
+  const builders = inputs.builders.map((builder): BuilderRow => {
+    const beat = inputs.heartbeats.get(builder.id);
+    const status = inputs.statuses.get(builder.id);
+    const heartbeatAt = beat?.timestamp ?? null;
+    return {
+      id: builder.id,
+      host: builder.host ?? null,
+      enabled: builder.enabled,
+      labels: builder.labels,
+      health: healthOf(heartbeatAt ?? undefined, now, settings),
+      heartbeat_at: heartbeatAt,
+      heartbeat_age_seconds: heartbeatAt === null ? null : Math.max(0, Math.round((now.getTime() - Date.parse(heartbeatAt)) / 1000)),
+      state: status?.state ?? null,
+      current_job: status?.current_job ?? null,
+      system: beat?.system ?? status?.system ?? null,
+    };
+  });
+  const health: Record<Health, number> = { healthy: 0, stale: 0, dead: 0, unknown: 0 };
+  for (const row of builders) health[row.health]++;
+  const queue = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+  for (const job of inputs.jobs) queue[job.status]++;
+  const locks = inputs.locks.map((lock): LockRow => {
+    const left = Math.round((Date.parse(lock.expires_at) - now.getTime()) / 1000);
+    return { name: lock.name, owner: lock.owner, token: lock.token, expires_at: lock.expires_at, seconds_left: Math.max(0, left), expired: left <= 0 };
+  });
+  const mail = inputs.me ? { builder: inputs.me, ...mailboxCounts(inputs.messages, inputs.me) } : null;
+  return { builders, health, queue, locks, mail };
+};

@@ -1,0 +1,42 @@
+// The rolling metrics window of <id>/metrics.jsonl: the last 60 one-minute samples, and
+// hourly min / avg / max summaries for the samples older than that, back to metrics_window.
+import type { MetricsHour, MetricsLine, MetricsSample } from '../schemas/metrics.js';
+
+export const RAW_SAMPLES_KEPT = 60;
+const HOUR_MS = 3_600_000;
+const FIELDS = ['cpu', 'mem', 'disk', 'load'] as const;
+
+const round1 = (value: number): number => Math.round(value * 10) / 10;
+
+const hourStart = (iso: string): string => new Date(Math.floor(Date.parse(iso) / HOUR_MS) * HOUR_MS).toISOString().replace('.000Z', 'Z');
+
+const foldIntoHour = (hour: MetricsHour | undefined, sample: MetricsSample): MetricsHour => {
+  const n = (hour?.n ?? 0) + 1;
+  const next: MetricsHour = { kind: 'hour', t: hourStart(sample.t), n, cpu: [0, 0, 0], mem: [0, 0, 0], disk: [0, 0, 0], load: [0, 0, 0] };
+  for (const field of FIELDS) {
+    const value = sample[field];
+    const [min, avg, max] = hour?.[field] ?? [value, value, value];
+    next[field] = [Math.min(min, value), round1((avg * (n - 1) + value) / n), Math.max(max, value)];
+  }
+  return next;
+};
+
+/**
+ * Adds one sample: the newest 60 samples stay as they are; older ones fold into their
+ * hour's summary; summaries that end before `now - windowMs` are dropped.
+ */
+export const rollMetrics = (lines: readonly MetricsLine[], sample: MetricsSample, now: Date, windowMs: number): MetricsLine[] => {
+  const samples = [...lines.filter((l): l is MetricsSample => l.kind === 'sample'), sample].sort((a, b) => a.t.localeCompare(b.t));
+  const hours = new Map<string, MetricsHour>();
+  for (const line of lines) if (line.kind === 'hour') hours.set(line.t, line);
+  const overflow = samples.length - RAW_SAMPLES_KEPT;
+  for (const old of samples.slice(0, Math.max(0, overflow))) {
+    const key = hourStart(old.t);
+    hours.set(key, foldIntoHour(hours.get(key), old));
+  }
+  const cutoff = now.getTime() - windowMs;
+  const keptHours = [...hours.values()].filter((h) => Date.parse(h.t) + HOUR_MS > cutoff).sort((a, b) => a.t.localeCompare(b.t));
+  return [...keptHours, ...samples.slice(Math.max(0, overflow))];
+};
+
+export const metricsToText = (lines: readonly MetricsLine[]): string => lines.map((line) => JSON.stringify(line)).join('\n') + (lines.length ? '\n' : '');

@@ -1,0 +1,50 @@
+// A builder's own status document (<id>/status.json).
+import { usageError } from '../errors.js';
+import type { BuilderState, LastBuild, StatusDoc } from '../schemas/status.js';
+import { BUILDER_STATES } from '../schemas/status.js';
+import type { SystemSnapshot } from '../schemas/system.js';
+
+export const isBuilderState = (value: string): value is BuilderState => (BUILDER_STATES as readonly string[]).includes(value);
+
+export const initialStatus = (id: string, now: Date): StatusDoc => ({
+  id,
+  state: 'idle',
+  current_job: null,
+  last_build: null,
+  updated_at: now.toISOString(),
+});
+
+export interface SetStateInput {
+  id: string;
+  state: string;
+  job?: string | undefined;
+  system?: SystemSnapshot | undefined;
+  now: Date;
+}
+
+/**
+ * Sets the builder's state. `building` takes the job it builds; `success` and `failed`
+ * close the current (or given) job into last_build; `idle` clears the current job.
+ * Setting the state it already has, for the same job, changes nothing (no commit).
+ */
+export const setBuilderState = (current: StatusDoc | undefined, input: SetStateInput): StatusDoc => {
+  const { state, now } = input;
+  if (!isBuilderState(state)) {
+    throw usageError(`unknown state "${state}"`, { code: 'invalid_state', hint: `states are: ${BUILDER_STATES.join(', ')}` });
+  }
+  const base = current ?? initialStatus(input.id, now);
+  const stamp = now.toISOString();
+  let next: StatusDoc;
+  if (state === 'building') {
+    next = { ...base, state, current_job: input.job ?? base.current_job };
+  } else if (state === 'idle') {
+    next = { ...base, state, current_job: null };
+  } else {
+    const alreadyClosed = base.state === state && (input.job === undefined || base.last_build?.job === input.job);
+    const lastBuild: LastBuild = { job: input.job ?? base.current_job, status: state, finished_at: stamp };
+    next = { ...base, state, current_job: null, last_build: alreadyClosed ? base.last_build : lastBuild };
+  }
+  if (input.system) next = { ...next, system: input.system };
+  const same = current !== undefined && JSON.stringify(next) === JSON.stringify(base);
+  return same ? base : { ...next, updated_at: stamp };
+};

@@ -1,0 +1,60 @@
+import { addBuilder, removeBuilder, type BuilderInput } from '../domain/fleet.js';
+import type { BuilderEntry } from '../schemas/builders.js';
+import { docs } from '../schemas/layout.js';
+import { openSnapshot } from '../store/snapshot.js';
+import { fetchMain, openStore, type Store } from '../store/store.js';
+import { transact } from '../store/transaction.js';
+import type { Context } from './context.js';
+import { adminActor } from './identity.js';
+import { fetchOrFallBack, readMainOrThrow } from './read.js';
+
+export interface AddedBuilders {
+  results: Array<{ builder: BuilderEntry; outcome: 'added' | 'updated' | 'unchanged' }>;
+  commit: string | undefined;
+}
+
+/** Registers (or updates) builders in one transaction. */
+export const addBuilders = async (ctx: Context, inputs: BuilderInput[], store?: Store): Promise<AddedBuilders> => {
+  const target = store ?? (await openStore(ctx.storeDir));
+  const actor = await adminActor(ctx);
+  const outcome = await transact(target, {
+    op: 'builder.add',
+    actor,
+    apply: async (read) => {
+      let doc = await read(docs.builders);
+      const results: AddedBuilders['results'] = [];
+      for (const input of inputs) {
+        const step = addBuilder(doc, input, ctx.now());
+        doc = step.doc;
+        results.push({ builder: step.builder, outcome: step.outcome });
+      }
+      const touched = results.filter((r) => r.outcome !== 'unchanged').map((r) => `${r.builder.id} (${r.outcome})`);
+      return { result: results, writes: doc ? [{ spec: docs.builders, value: doc }] : [], summary: `builder.add ${touched.join(', ')}` };
+    },
+  });
+  return { results: outcome.result, commit: outcome.commit };
+};
+
+export const removeBuilderOp = async (ctx: Context, id: string): Promise<{ removed: BuilderEntry; commit: string | undefined }> => {
+  const store = await openStore(ctx.storeDir);
+  const outcome = await transact(store, {
+    op: 'builder.remove',
+    actor: await adminActor(ctx),
+    apply: async (read) => {
+      const { doc, removed } = removeBuilder(await read(docs.builders), id);
+      return { result: removed, writes: [{ spec: docs.builders, value: doc }], summary: `builder.remove ${id}` };
+    },
+  });
+  return { removed: outcome.result, commit: outcome.commit };
+};
+
+export const listBuilders = async (ctx: Context, options: { fetch: boolean }): Promise<BuilderEntry[]> => {
+  const store = await openStore(ctx.storeDir);
+  if (options.fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
+  const snapshot = openSnapshot(store);
+  try {
+    return (await readMainOrThrow(snapshot, docs.builders))?.builders ?? [];
+  } finally {
+    snapshot.close();
+  }
+};

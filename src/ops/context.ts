@@ -1,0 +1,16 @@
+// What an operation needs from the outside world, built once by the CLI (or a test) and
+// passed down: no operation reads the environment or the clock on its own.
+export interface Context {
+  /** The store clone's directory. */
+  storeDir: string;
+  /** --as, when given. */
+  asFlag?: string | undefined;
+  /** BUILD_SERVER_ID, when set. */
+  envBuilderId?: string | undefined;
+  /** Where the host-wide builder id lives (normally /etc/build_server_id). */
+  etcIdFile: string;
+  hostname: string;
+  now: () => Date;
+  /** A warning or progress line for stderr. */
+  warn: (line: string) => void;
+}

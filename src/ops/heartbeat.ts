@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { effectiveSettings } from '../domain/config.js';
+import { findBuilder, requireBuilder } from '../domain/fleet.js';
+import { metricsToText, rollMetrics } from '../domain/metrics.js';
+import type { HeartbeatDoc } from '../schemas/heartbeat.js';
+import { docs, paths, type DocSpec } from '../schemas/layout.js';
+import { metricsLine, type MetricsLine } from '../schemas/metrics.js';
+import type { SystemSnapshot } from '../schemas/system.js';
+import { parseDocument, parseDocumentText, serializeDocument } from '../store/documents.js';
+import { publishHeartbeat, readLastHeartbeatFile } from '../store/heartbeat-ref.js';
+import { openSnapshot } from '../store/snapshot.js';
+import { fetchMain, openStore } from '../store/store.js';
+import { VERSION } from '../version.js';
+import type { Context } from './context.js';
+import { resolveActor } from './identity.js';
+import { readMainOrThrow } from './read.js';
+import { collectSystemMetrics } from './system-metrics.js';
+
+export interface HeartbeatResult {
+  id: string;
+  timestamp: string;
+  commit: string;
+  took_over: boolean;
+  system: SystemSnapshot;
+  metrics_lines: number;
+  metrics_bytes: number;
+}
+
+/** Reads a document from the clone's work tree (main as of this clone's last transaction). */
+const readLocal = async <T>(ctx: Context, spec: DocSpec<T>): Promise<T | undefined> => {
+  const text = await readFile(join(ctx.storeDir, spec.path), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : parseDocument(spec.path, text, spec.schema);
+};
+
+/** One heartbeat: metrics now, published on this builder's heartbeat ref. Main is not touched. */
+export const heartbeat = async (ctx: Context, options: { force?: boolean } = {}): Promise<HeartbeatResult> => {
+  const store = await openStore(ctx.storeDir);
+  const { id } = await resolveActor(ctx);
+  if (!findBuilder(await readLocal(ctx, docs.builders), id)) {
+    // This clone's copy of main may predate the registration: ask the remote once.
+    await fetchMain(store);
+    const snapshot = openSnapshot(store);
+    try {
+      requireBuilder(await readMainOrThrow(snapshot, docs.builders), id);
+    } finally {
+      snapshot.close();
+    }
+  }
+  const settings = effectiveSettings(await readLocal(ctx, docs.config));
+
+  const [system, previous] = await Promise.all([
+    collectSystemMetrics(store.dir, store.stateDir),
+    readLastHeartbeatFile(store, id, paths.metrics(id)),
+  ]);
+  const now = ctx.now();
+  const lines: MetricsLine[] = [];
+  for (const text of (previous ?? '').split('\n')) {
+    if (text.trim() === '') continue;
+    const parsed = parseDocumentText(text, metricsLine);
+    if (parsed.ok) lines.push(parsed.value);
+  }
+  const memPct = system.memory_total_mb > 0 ? (system.memory_used_mb / system.memory_total_mb) * 100 : 0;
+  const rolled = rollMetrics(
+    lines,
+    { kind: 'sample', t: now.toISOString(), cpu: system.cpu_pct, mem: Math.round(memPct * 10) / 10, disk: system.disk_free_gb, load: system.load_avg[0] },
+    now,
+    settings.metricsWindowMs,
+  );
+  const beat: HeartbeatDoc = {
+    id,
+    timestamp: now.toISOString(),
+    host: ctx.hostname,
+    pid: process.pid,
+    version: VERSION,
+    uptime_seconds: system.uptime_seconds,
+    system,
+  };
+  const metricsText = metricsToText(rolled);
+  const published = await publishHeartbeat(store, {
+    builder: id,
+    now,
+    force: options.force,
+    files: {
+      [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), beat, docs.heartbeat(id).schema),
+      [paths.metrics(id)]: metricsText,
+    },
+  });
+  return {
+    id,
+    timestamp: beat.timestamp,
+    commit: published.commit,
+    took_over: published.tookOver,
+    system,
+    metrics_lines: rolled.length,
+    metrics_bytes: Buffer.byteLength(metricsText),
+  };
+};

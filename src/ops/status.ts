@@ -1,0 +1,115 @@
+import { effectiveSettings } from '../domain/config.js';
+import { requireBuilder } from '../domain/fleet.js';
+import { buildFleetView, type FleetView } from '../domain/fleet-view.js';
+import { setBuilderState } from '../domain/status.js';
+import { invalidDataError } from '../errors.js';
+import type { HeartbeatDoc } from '../schemas/heartbeat.js';
+import { docs, type DocSpec } from '../schemas/layout.js';
+import type { StatusDoc } from '../schemas/status.js';
+import type { Problem } from '../store/documents.js';
+import { openSnapshot, type DocRead } from '../store/snapshot.js';
+import { fetchAll, lastFetchAt, openStore } from '../store/store.js';
+import { transact } from '../store/transaction.js';
+import type { Context } from './context.js';
+import { resolveActor, tryResolveActor } from './identity.js';
+import { fetchOrFallBack, type Freshness } from './read.js';
+
+export interface FleetStatus extends FleetView, Freshness {
+  generated_at: string;
+  store: string;
+  /** When this clone last fetched from its remote. */
+  last_fetch_at: string | null;
+  me: string | null;
+  /** Documents that could not be read; the view leaves them out. */
+  problems: Array<{ file: string } & Problem>;
+}
+
+export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Promise<FleetStatus> => {
+  const store = await openStore(ctx.storeDir);
+  const freshness: Freshness = options.fetch ? await fetchOrFallBack(() => fetchAll(store), ctx.warn) : { fetched: false, fetch_error: null };
+  const problems: FleetStatus['problems'] = [];
+  const take = <T>(read: DocRead<T>): T | undefined => {
+    if (read.status === 'invalid') for (const p of read.problems) problems.push({ file: read.source, ...p });
+    return read.status === 'ok' ? read.value : undefined;
+  };
+  const snapshot = openSnapshot(store);
+  try {
+    const [builders, config, jobs, locks, messages] = await Promise.all([
+      snapshot.main(docs.builders),
+      snapshot.main(docs.config),
+      snapshot.main(docs.jobs),
+      snapshot.main(docs.locks),
+      snapshot.main(docs.messages),
+    ]);
+    if (builders.status === 'missing' && (await snapshot.text('refs/remotes/origin/main')) === undefined) {
+      throw invalidDataError('this store has no main branch yet', { code: 'store_empty', hint: 'run "buildctl init" to seed it' });
+    }
+    const fleet = take(builders)?.builders ?? [];
+    const statuses = new Map<string, StatusDoc>();
+    const heartbeats = new Map<string, HeartbeatDoc>();
+    await Promise.all(
+      fleet.map(async ({ id }) => {
+        const status = take(await snapshot.main(docs.status(id)));
+        if (status) statuses.set(id, status);
+        const beat = await readHeartbeat(snapshot, id, docs.heartbeat(id));
+        const value = take(beat);
+        if (value) heartbeats.set(id, value);
+      }),
+    );
+    const me = (await tryResolveActor(ctx))?.id;
+    const view = buildFleetView({
+      now: ctx.now(),
+      settings: effectiveSettings(take(config)),
+      me,
+      builders: fleet,
+      statuses,
+      heartbeats,
+      jobs: take(jobs)?.jobs ?? [],
+      locks: take(locks)?.locks ?? [],
+      messages: take(messages)?.messages ?? [],
+    });
+    return {
+      generated_at: ctx.now().toISOString(),
+      store: store.dir,
+      ...freshness,
+      last_fetch_at: (await lastFetchAt(store)) ?? null,
+      me: me ?? null,
+      ...view,
+      problems,
+    };
+  } finally {
+    snapshot.close();
+  }
+};
+
+/** A builder's heartbeat from its heartbeat ref; stores of the older layout keep it on main. */
+const readHeartbeat = async (snapshot: ReturnType<typeof openSnapshot>, id: string, spec: DocSpec<HeartbeatDoc>): Promise<DocRead<HeartbeatDoc>> => {
+  const fromRef = await snapshot.heartbeatRef(id, spec);
+  return fromRef.status === 'missing' ? snapshot.main(spec) : fromRef;
+};
+
+export interface SetStatusResult {
+  status: StatusDoc;
+  changed: boolean;
+  commit: string | undefined;
+}
+
+export const setStatus = async (ctx: Context, input: { state: string; job?: string | undefined }): Promise<SetStatusResult> => {
+  const store = await openStore(ctx.storeDir);
+  const { id } = await resolveActor(ctx);
+  const outcome = await transact(store, {
+    op: 'status.set',
+    actor: id,
+    apply: async (read) => {
+      requireBuilder(await read(docs.builders), id);
+      const spec = docs.status(id);
+      const next = setBuilderState(await read(spec), { id, state: input.state, job: input.job, now: ctx.now() });
+      return {
+        result: next,
+        writes: [{ spec, value: next }],
+        summary: `status.set ${id} ${next.state}${next.current_job ? ` ${next.current_job}` : ''}`,
+      };
+    },
+  });
+  return { status: outcome.result, changed: outcome.changed, commit: outcome.commit };
+};

@@ -1,0 +1,22 @@
+import * as z from 'zod/mini';
+import { duration } from './common.js';
+
+/** coordination/config.json: every key optional, flat snake_case. */
+export const configShape = {
+  stale_after: z.optional(duration),
+  dead_after: z.optional(duration),
+  schedule: z.optional(z.string().check(z.minLength(1))),
+  metrics_window: z.optional(duration),
+  lock_ttl: z.optional(duration),
+  job_max_attempts: z.optional(z.int().check(z.gte(1), z.lte(100))),
+  job_retention: z.optional(duration),
+  message_retention: z.optional(duration),
+  subject_max: z.optional(z.int().check(z.gte(1), z.lte(1000))),
+  body_max: z.optional(z.int().check(z.gte(1), z.lte(1_000_000))),
+};
+
+export const configDoc = z.looseObject(configShape);
+
+export type ConfigKey = keyof typeof configShape;
+export type ConfigDoc = z.infer<typeof configDoc>;
+export const CONFIG_KEYS = Object.keys(configShape) as ConfigKey[];

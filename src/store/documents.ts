@@ -1,0 +1,73 @@
+// Turning document text into validated values and back. Every read parses with the zod
+// schema; every write validates again and serialises in one canonical form (2-space JSON,
+// schema key order, trailing newline) so that rewrites make minimal diffs.
+import type * as z from 'zod/mini';
+import { invalidDataError, type BuildctlError } from '../errors.js';
+import { issuesToProblems, type Problem } from '../schemas/issues.js';
+
+export type { Problem };
+
+/** Where JSON text is broken, in words an operator can act on. */
+export const diagnoseJsonText = (text: string): Problem | undefined => {
+  if (text.trim() === '') return { path: '', reason: 'the file is empty' };
+  const marker = /^(<{7}|={7}|>{7})( |$)/m.exec(text);
+  if (marker) {
+    const line = text.slice(0, marker.index).split('\n').length;
+    return { path: '', reason: `git merge-conflict marker "${marker[1]}" at line ${line}` };
+  }
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const position = /at position (\d+)/.exec(message);
+    if (position) {
+      const offset = Number(position[1]);
+      const before = text.slice(0, offset).split('\n');
+      const line = before.length;
+      const column = (before[before.length - 1]?.length ?? 0) + 1;
+      return { path: '', reason: `JSON syntax error at line ${line}:${column} (${message.replace(/ in JSON at position \d+.*$/, '')})` };
+    }
+    return { path: '', reason: `JSON syntax error (${message})` };
+  }
+};
+
+export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
+
+/** Parses document text against its schema without throwing. */
+export const parseDocumentText = <T>(text: string, schema: z.ZodMiniType<T>): ParseOutcome<T> => {
+  const broken = diagnoseJsonText(text);
+  if (broken) return { ok: false, problems: [broken] };
+  const result = schema.safeParse(JSON.parse(text));
+  if (!result.success) return { ok: false, problems: issuesToProblems(result.error.issues) };
+  return { ok: true, value: result.data };
+};
+
+export const invalidDocument = (file: string, problems: readonly Problem[]): BuildctlError => {
+  const first = problems[0];
+  const where = first && first.path !== '' ? `${file}: ${first.path}` : file;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+  return invalidDataError(`invalid document ${where}: ${first?.reason ?? 'invalid'}${more}`, {
+    code: 'invalid_document',
+    hint: `fix ${file} in the store (run "buildctl validate" to list every problem); nothing was written`,
+    details: { file, problems },
+  });
+};
+
+/** Parses or throws an invalid-data error naming the file, field path and reason. */
+export const parseDocument = <T>(file: string, text: string, schema: z.ZodMiniType<T>): T => {
+  const outcome = parseDocumentText(text, schema);
+  if (!outcome.ok) throw invalidDocument(file, outcome.problems);
+  return outcome.value;
+};
+
+/** The canonical text of a document: validated, 2-space JSON, trailing newline. */
+export const serializeDocument = <T>(file: string, value: unknown, schema: z.ZodMiniType<T>): string => {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    // A transition produced something its own schema rejects: a bug, not bad input.
+    const problems = issuesToProblems(result.error.issues);
+    throw new Error(`refusing to write invalid ${file}: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`);
+  }
+  return `${JSON.stringify(result.data, null, 2)}\n`;
+};

@@ -1,0 +1,133 @@
+// Heartbeats live on one ref per builder (`refs/heads/heartbeat/<id>`): every beat replaces
+// it with a single parentless commit, pushed with --force-with-lease against the commit this
+// clone pushed last. Main never sees a heartbeat, history never grows, and a lease failure
+// means someone else is beating as the same id.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { failedError, unreachableError } from '../errors.js';
+import { git, GitError } from './git.js';
+import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
+
+/** Local ref holding the last heartbeat commit this clone made (keeps it reachable). */
+const localRef = (builder: string) => `refs/buildctl/heartbeat/${builder}`;
+const leaseFile = (store: Store, builder: string) => join(store.stateDir, `heartbeat-${builder}.lease`);
+
+export interface HeartbeatFiles {
+  /** path in the heartbeat commit -> content */
+  [path: string]: string;
+}
+
+export interface PublishOptions {
+  builder: string;
+  files: HeartbeatFiles;
+  now: Date;
+  /** Take the ref over whatever it points at (after resolving a duplicate agent). */
+  force?: boolean;
+}
+
+export interface PublishResult {
+  commit: string;
+  /** The lease was taken from the remote's current value (first beat of this clone, or --force). */
+  tookOver: boolean;
+}
+
+/** A file from this clone's last heartbeat commit (falling back to the fetched ref). */
+export const readLastHeartbeatFile = async (store: Store, builder: string, path: string): Promise<string | undefined> => {
+  for (const ref of [localRef(builder), `${ORIGIN_HEARTBEAT_PREFIX}${builder}`]) {
+    const run = await git(store.dir, ['cat-file', 'blob', `${ref}:${path}`], { allowFail: true });
+    if (run.code === 0) return run.stdout;
+  }
+  return undefined;
+};
+
+const remoteValue = async (store: Store, builder: string): Promise<string> => {
+  try {
+    const { stdout } = await git(store.dir, ['ls-remote', REMOTE, `${HEARTBEAT_PREFIX}${builder}`]);
+    return stdout.split('\t')[0]?.trim() ?? '';
+  } catch (error) {
+    if (error instanceof GitError) {
+      throw unreachableError(`cannot reach the store's remote to publish the heartbeat: ${error.result.stderr.trim().split('\n').pop() ?? ''}`, {
+        code: 'remote_unreachable',
+        hint: 'check the network and the remote; the next heartbeat will try again',
+      });
+    }
+    throw error;
+  }
+};
+
+const makeCommit = async (store: Store, builder: string, files: HeartbeatFiles, now: Date): Promise<string> => {
+  const epoch = Math.floor(now.getTime() / 1000);
+  const message = `heartbeat ${builder}\n`;
+  const parts = [
+    `reset ${localRef(builder)}`,
+    `commit ${localRef(builder)}`,
+    'mark :1',
+    `committer buildctl ${builder} <${builder}@buildctl.invalid> ${epoch} +0000`,
+    `data ${Buffer.byteLength(message)}`,
+    message,
+  ];
+  for (const [path, content] of Object.entries(files)) {
+    parts.push(`M 100644 inline ${path}`, `data ${Buffer.byteLength(content)}`, content);
+  }
+  parts.push('get-mark :1', 'done', '');
+  const { stdout } = await git(store.dir, ['fast-import', '--quiet', '--force', '--done'], { input: parts.join('\n') });
+  const commit = stdout.trim();
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`git fast-import did not report the heartbeat commit: ${stdout}`);
+  return commit;
+};
+
+/** Reads host and pid from the heartbeat that beat ours to the ref, for the error message. */
+const describeOtherBeat = async (store: Store, builder: string): Promise<string> => {
+  const ref = `${ORIGIN_HEARTBEAT_PREFIX}${builder}`;
+  await git(store.dir, ['fetch', '--quiet', '--no-tags', REMOTE, `+${HEARTBEAT_PREFIX}${builder}:${ref}`], { allowFail: true });
+  const run = await git(store.dir, ['cat-file', 'blob', `${ref}:${builder}/heartbeat.json`], { allowFail: true });
+  try {
+    const beat = JSON.parse(run.stdout) as { host?: string; pid?: number; timestamp?: string };
+    return ` (its last beat: host ${beat.host ?? '?'}, pid ${beat.pid ?? '?'}, at ${beat.timestamp ?? '?'})`;
+  } catch {
+    return '';
+  }
+};
+
+export const publishHeartbeat = async (store: Store, options: PublishOptions): Promise<PublishResult> => {
+  const { builder } = options;
+  await mkdir(store.stateDir, { recursive: true });
+  const remoteRef = `${HEARTBEAT_PREFIX}${builder}`;
+  // Lease file: line 1 the commit this clone last pushed, line 2 a push whose answer never came.
+  const [confirmed, inFlight] = (await readFile(leaseFile(store, builder), 'utf8').catch(() => '')).split('\n').map((l) => l.trim());
+  let expected = options.force || !confirmed ? undefined : confirmed;
+  const tookOver = expected === undefined;
+  if (expected === undefined) expected = await remoteValue(store, builder);
+
+  const commit = await makeCommit(store, builder, options.files, options.now);
+  const tryPush = async (lease: string) => {
+    await writeFile(leaseFile(store, builder), `${lease}\n${commit}\n`);
+    return git(store.dir, ['push', '--porcelain', `--force-with-lease=${remoteRef}:${lease}`, REMOTE, `${commit}:${remoteRef}`], {
+      allowFail: true,
+    });
+  };
+  let run = await tryPush(expected);
+  if (run.code !== 0 && isLeaseFailure(run.stdout + run.stderr) && inFlight) {
+    // Our previous push may have landed without us hearing back: then the ref is still ours.
+    const current = await remoteValue(store, builder);
+    if (current === inFlight) run = await tryPush(current);
+  }
+  if (run.code !== 0) {
+    if (isLeaseFailure(run.stdout + run.stderr)) {
+      const other = await describeOtherBeat(store, builder);
+      await writeFile(leaseFile(store, builder), `${expected}\n`);
+      throw failedError(`another agent is heartbeating as ${builder}: the heartbeat ref moved since this clone's last beat${other}`, {
+        code: 'duplicate_agent',
+        hint: `two builders must not share an id: check BUILD_SERVER_ID and /etc/build_server_id on each host; once only one remains, run "buildctl heartbeat --force --as ${builder}" there`,
+      });
+    }
+    throw unreachableError(`cannot push the heartbeat: ${run.stderr.trim().split('\n').pop() ?? ''}`, {
+      code: 'remote_unreachable',
+      hint: 'check the network and the remote; the next heartbeat will try again',
+    });
+  }
+  await writeFile(leaseFile(store, builder), `${commit}\n`);
+  return { commit, tookOver };
+};
+
+const isLeaseFailure = (output: string): boolean => /stale info|\[rejected\]/.test(output);

@@ -1,0 +1,119 @@
+// Creating stores: the embedded bare remote, clones, per-repository git settings and the
+// first commit of an empty remote. Idempotent: each step checks before it acts.
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { unreachableError, usageError } from '../errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { git, GitError } from './git.js';
+import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, storeAt, type Store } from './store.js';
+
+const isDir = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
+
+export const isBareRepo = async (path: string): Promise<boolean> =>
+  (await isDir(path)) && (await git(path, ['rev-parse', '--is-bare-repository'], { allowFail: true })).stdout.trim() === 'true';
+
+/** Creates a local bare repository to serve as the fleet's remote. Returns whether it was created. */
+export const ensureBareRemote = async (path: string): Promise<boolean> => {
+  if (await isBareRepo(path)) return false;
+  await mkdir(dirname(path), { recursive: true });
+  await git(dirname(path), ['init', '--quiet', '--bare', '--initial-branch', MAIN, path]);
+  return true;
+};
+
+export const remoteUrl = async (dir: string): Promise<string | undefined> => {
+  const run = await git(dir, ['remote', 'get-url', REMOTE], { allowFail: true });
+  return run.code === 0 ? run.stdout.trim() : undefined;
+};
+
+/** Clones the remote into `dir` unless a clone is already there. Returns whether it cloned. */
+export const ensureClone = async (remote: string, dir: string): Promise<boolean> => {
+  if (await isDir(join(dir, '.git'))) return false;
+  await mkdir(dirname(dir), { recursive: true });
+  try {
+    await git(dirname(dir), ['clone', '--quiet', '--no-tags', remote, dir]);
+  } catch (error) {
+    if (error instanceof GitError) {
+      throw unreachableError(`cannot clone ${remote}: ${error.result.stderr.trim().split('\n').pop() ?? ''}`, {
+        code: 'remote_unreachable',
+        hint: 'check the URL and that this host can reach it (git ls-remote URL)',
+      });
+    }
+    throw error;
+  }
+  return true;
+};
+
+/**
+ * Per-clone git settings: an identity for commits (CI and fresh hosts have no global one),
+ * no reflogs (heartbeat refs are replaced every minute; history lives on the remote), and
+ * the local builder-id file kept out of git. Returns the names of the settings it changed.
+ */
+export const configureClone = async (store: Store, identity: { name: string; email: string }): Promise<string[]> => {
+  const changed: string[] = [];
+  const ensure = async (key: string, value: string, onlyIfUnset: boolean) => {
+    const current = await git(store.dir, ['config', '--local', '--get', key], { allowFail: true });
+    if (current.code === 0 && (onlyIfUnset || current.stdout.trim() === value)) return;
+    await git(store.dir, ['config', '--local', key, value]);
+    changed.push(key);
+  };
+  await ensure('user.name', identity.name, true);
+  await ensure('user.email', identity.email, true);
+  await ensure('core.logAllRefUpdates', 'false', false);
+  await ensure('gc.reflogExpireUnreachable', 'now', false);
+  await ensure('gc.pruneExpire', '1.hour.ago', false);
+  const exclude = join(store.dir, '.git', 'info', 'exclude');
+  const text = await readFile(exclude, 'utf8').catch(() => '');
+  if (!text.split('\n').includes('/.build_server_id')) {
+    await mkdir(dirname(exclude), { recursive: true });
+    await appendFile(exclude, `${text === '' || text.endsWith('\n') ? '' : '\n'}/.build_server_id\n`);
+    changed.push('info/exclude');
+  }
+  await mkdir(store.stateDir, { recursive: true });
+  return changed;
+};
+
+/**
+ * Gives an empty remote its first commit (the seed documents) and puts the clone on main.
+ * Returns false when the remote already has main (the clone is then reset to it).
+ */
+export const ensureSeeded = async (store: Store, seed: Record<string, string>, actor: string): Promise<boolean> => {
+  const heads = await git(store.dir, ['ls-remote', '--heads', REMOTE, MAIN], { allowFail: true });
+  if (heads.code !== 0) {
+    throw unreachableError(`cannot reach the store's remote: ${heads.stderr.trim().split('\n').pop() ?? ''}`, {
+      code: 'remote_unreachable',
+      hint: 'check the network and the remote (git -C <store> remote -v)',
+    });
+  }
+  if (heads.stdout.trim() !== '') {
+    await fetchMain(store);
+    const onMain = await git(store.dir, ['rev-parse', '--verify', '--quiet', `refs/heads/${MAIN}`], { allowFail: true });
+    if (onMain.code !== 0) await git(store.dir, ['checkout', '-q', '-f', '-B', MAIN, ORIGIN_MAIN]);
+    return false;
+  }
+  await git(store.dir, ['checkout', '-q', '--orphan', MAIN]).catch(() => undefined);
+  for (const [path, content] of Object.entries(seed)) await writeFileAtomic(join(store.dir, path), content);
+  await git(store.dir, ['add', '--', ...Object.keys(seed)]);
+  await git(store.dir, ['commit', '-q', '--no-verify', '-m', `store.init: seed the store\n\nBuildctl-Op: store.init\nBuildctl-Actor: ${actor}\n`]);
+  const push = await git(store.dir, ['push', '--quiet', REMOTE, `HEAD:refs/heads/${MAIN}`], { allowFail: true });
+  if (push.code !== 0) {
+    // Another init seeded it first: take theirs.
+    await fetchMain(store);
+    await git(store.dir, ['checkout', '-q', '-f', '-B', MAIN, ORIGIN_MAIN]);
+    return false;
+  }
+  await fetchMain(store);
+  await git(store.dir, ['branch', '--quiet', '--set-upstream-to', ORIGIN_MAIN.replace('refs/remotes/', ''), MAIN], { allowFail: true });
+  return true;
+};
+
+export const checkSameRemote = async (dir: string, wanted: string): Promise<void> => {
+  const current = await remoteUrl(dir);
+  if (current !== undefined && current !== wanted) {
+    throw usageError(`the store at ${dir} already uses the remote ${current}, not ${wanted}`, {
+      code: 'remote_mismatch',
+      hint: `use another --store for a second fleet, or change it with: git -C ${dir} remote set-url origin ${wanted}`,
+    });
+  }
+};
+
+export { storeAt };

@@ -1,0 +1,55 @@
+// Read-only views of the store, straight from git objects: origin/main as last fetched and
+// every builder's heartbeat ref. Readers never touch the work tree, so they need no lock
+// and always see one consistent commit.
+import type { DocSpec } from '../schemas/layout.js';
+import { parseDocumentText, type Problem } from './documents.js';
+import { git, openObjectReader, type ObjectReader } from './git.js';
+import { ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, type Store } from './store.js';
+
+export type DocRead<T> =
+  | { status: 'ok'; value: T; source: string }
+  | { status: 'missing'; source: string }
+  | { status: 'invalid'; problems: Problem[]; source: string };
+
+export interface Snapshot {
+  /** A document on origin/main. */
+  main<T>(spec: DocSpec<T>): Promise<DocRead<T>>;
+  /** A document on a builder's heartbeat ref (`heartbeat/<id>`). */
+  heartbeatRef<T>(builder: string, spec: DocSpec<T>): Promise<DocRead<T>>;
+  /** Raw text at any revision:path, or undefined. */
+  text(revPath: string): Promise<string | undefined>;
+  close(): void;
+}
+
+const readVia = async <T>(reader: ObjectReader, rev: string, spec: DocSpec<T>, label: string): Promise<DocRead<T>> => {
+  const buffer = await reader.read(`${rev}:${spec.path}`);
+  if (buffer === undefined) return { status: 'missing', source: label };
+  const outcome = parseDocumentText(buffer.toString('utf8'), spec.schema);
+  return outcome.ok ? { status: 'ok', value: outcome.value, source: label } : { status: 'invalid', problems: outcome.problems, source: label };
+};
+
+export const openSnapshot = (store: Store): Snapshot => {
+  const reader = openObjectReader(store.dir);
+  return {
+    main: (spec) => readVia(reader, ORIGIN_MAIN, spec, spec.path),
+    heartbeatRef: (builder, spec) =>
+      readVia(reader, `${ORIGIN_HEARTBEAT_PREFIX}${builder}`, spec, `heartbeat/${builder}:${spec.path}`),
+    text: async (revPath) => (await reader.read(revPath))?.toString('utf8'),
+    close: () => reader.close(),
+  };
+};
+
+/** Every file path on origin/main. */
+export const listMainFiles = async (store: Store): Promise<string[]> => {
+  const { stdout } = await git(store.dir, ['ls-tree', '-r', '--name-only', '-z', ORIGIN_MAIN]);
+  return stdout.split('\0').filter((path) => path !== '');
+};
+
+/** Builder ids that have a heartbeat ref, as last fetched. */
+export const listHeartbeatRefs = async (store: Store): Promise<string[]> => {
+  const { stdout } = await git(store.dir, ['for-each-ref', '--format=%(refname)', ORIGIN_HEARTBEAT_PREFIX]);
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith(ORIGIN_HEARTBEAT_PREFIX))
+    .map((line) => line.slice(ORIGIN_HEARTBEAT_PREFIX.length));
+};

@@ -1,0 +1,96 @@
+// A store is one clone of the coordination repository. This module knows where things are
+// in a clone and how to bring it level with the remote; it knows nothing about jobs or
+// messages.
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { failedError, unreachableError, usageError } from '../errors.js';
+import { git, GitError } from './git.js';
+
+export const REMOTE = 'origin';
+export const MAIN = 'main';
+export const ORIGIN_MAIN = 'refs/remotes/origin/main';
+export const HEARTBEAT_PREFIX = 'refs/heads/heartbeat/';
+export const ORIGIN_HEARTBEAT_PREFIX = 'refs/remotes/origin/heartbeat/';
+
+export interface Store {
+  /** The clone's work tree. */
+  readonly dir: string;
+  /** buildctl's private state inside .git: lock, last fetch, heartbeat lease, markers. */
+  readonly stateDir: string;
+}
+
+export const storeAt = (dir: string): Store => ({ dir, stateDir: join(dir, '.git', 'buildctl') });
+
+/** Opens an existing store or explains how to create one. */
+export const openStore = async (dir: string): Promise<Store> => {
+  const gitDir = join(dir, '.git');
+  const exists = await stat(gitDir).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  if (!exists) {
+    throw usageError(`no buildctl store at ${dir}`, {
+      code: 'no_store',
+      hint: 'run "buildctl init" (or "buildctl init --remote URL" to join an existing fleet), or point --store / BUILDCTL_STORE at a store',
+    });
+  }
+  return storeAt(dir);
+};
+
+const UNREACHABLE_PATTERNS = [
+  /could not read from remote repository/i,
+  /does not appear to be a git repository/i,
+  /unable to access/i,
+  /could not resolve host/i,
+  /connection (refused|timed out|reset)/i,
+  /no such file or directory/i,
+  /repository .* not found/i,
+  /the remote end hung up/i,
+  /network is unreachable/i,
+  /operation timed out/i,
+];
+
+export const looksUnreachable = (stderr: string): boolean => UNREACHABLE_PATTERNS.some((re) => re.test(stderr));
+
+const remoteUnreachable = (action: string, error: GitError) =>
+  unreachableError(`cannot reach the store's remote to ${action}: ${error.result.stderr.trim().split('\n').pop() ?? ''}`, {
+    code: 'remote_unreachable',
+    hint: 'check the network and the remote (git -C <store> remote -v); nothing was changed on the remote',
+    cause: error,
+  });
+
+/** Fetches the given refspecs from origin; records the time of the last good fetch. */
+export const fetchRefs = async (store: Store, refspecs: readonly string[], options: { prune?: boolean } = {}): Promise<void> => {
+  try {
+    await git(store.dir, ['fetch', '--quiet', '--no-tags', ...(options.prune ? ['--prune'] : []), REMOTE, ...refspecs]);
+  } catch (error) {
+    if (error instanceof GitError) {
+      if (/couldn't find remote ref/i.test(error.result.stderr)) {
+        throw failedError('the store\'s remote has no main branch yet', {
+          code: 'remote_empty',
+          hint: 'run "buildctl init" to seed the store',
+        });
+      }
+      throw remoteUnreachable('fetch', error);
+    }
+    throw error;
+  }
+  await mkdir(store.stateDir, { recursive: true });
+  await writeFile(join(store.stateDir, 'last-fetch'), `${new Date().toISOString()}\n`);
+};
+
+export const MAIN_REFSPEC = `+refs/heads/${MAIN}:${ORIGIN_MAIN}`;
+export const HEARTBEAT_REFSPEC = `+${HEARTBEAT_PREFIX}*:${ORIGIN_HEARTBEAT_PREFIX}*`;
+
+export const fetchMain = (store: Store): Promise<void> => fetchRefs(store, [MAIN_REFSPEC]);
+
+/** Main and every builder's heartbeat ref: what a fleet view needs. */
+export const fetchAll = (store: Store): Promise<void> => fetchRefs(store, [MAIN_REFSPEC, HEARTBEAT_REFSPEC], { prune: true });
+
+/** When this clone last heard from its remote, if ever. */
+export const lastFetchAt = async (store: Store): Promise<string | undefined> => {
+  const text = await readFile(join(store.stateDir, 'last-fetch'), 'utf8').catch(() => undefined);
+  return text?.trim() || undefined;
+};
+
+export { remoteUnreachable };

@@ -1,0 +1,189 @@
+// The transaction cycle of DESIGN.md: every mutation of main goes through `transact`.
+// lock -> fetch -> reset to origin/main -> read + parse -> pure transition -> validate ->
+// atomic write -> commit with trailers -> push; on rejection, start again from the fresh
+// state and re-apply the intent (never a textual merge).
+import { randomUUID } from 'node:crypto';
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DocSpec } from '../schemas/layout.js';
+import { failedError, notNowError } from '../errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { parseDocument, serializeDocument } from './documents.js';
+import { git, GitError } from './git.js';
+import { withLocalLock } from './local-lock.js';
+import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, type Store } from './store.js';
+
+export interface ReadDoc {
+  /** The parsed document, or undefined when the file does not exist. Invalid: throws (exit 5). */
+  <T>(spec: DocSpec<T>): Promise<T | undefined>;
+}
+
+export interface Write {
+  spec: DocSpec<unknown>;
+  value: unknown;
+}
+
+export interface Plan<R> {
+  result: R;
+  writes: Write[];
+  /** One-line commit summary: operation and ids, never free text from a message. */
+  summary: string;
+}
+
+export interface TxRequest<R> {
+  /** Operation name for the commit trailer, e.g. `status.set`. */
+  op: string;
+  actor: string;
+  /** Reads what it needs and returns the plan. Called again, on fresh state, after a rejected push. */
+  apply: (read: ReadDoc) => Promise<Plan<R>> | Plan<R>;
+  opId?: string;
+}
+
+export interface TxOptions {
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  random?: () => number;
+}
+
+export interface TxOutcome<R> {
+  result: R;
+  /** False when the transition changed nothing: no commit was made. */
+  changed: boolean;
+  commit: string | undefined;
+  opId: string;
+  /** Pushes rejected because another writer got there first. */
+  retries: number;
+}
+
+export const TRAILER_OP = 'Buildctl-Op';
+export const TRAILER_ACTOR = 'Buildctl-Actor';
+export const TRAILER_OP_ID = 'Buildctl-Op-Id';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ').slice(0, 200);
+
+export const commitMessage = (summary: string, op: string, actor: string, opId: string): string =>
+  `${oneLine(summary)}\n\n${TRAILER_OP}: ${op}\n${TRAILER_ACTOR}: ${actor}\n${TRAILER_OP_ID}: ${opId}\n`;
+
+/** The commit on origin/main (after `since`) that carries this op id, if it landed. */
+const findLandedOp = async (store: Store, since: string, opId: string): Promise<string | undefined> => {
+  const { stdout } = await git(store.dir, [
+    'log', '--format=%H', '--fixed-strings', `--grep=${TRAILER_OP_ID}: ${opId}`, `${since}..${ORIGIN_MAIN}`,
+  ]);
+  return stdout.trim().split('\n')[0] || undefined;
+};
+
+type PushOutcome = { kind: 'pushed'; commit: string | undefined } | { kind: 'rejected' } | { kind: 'unknown'; error: GitError };
+
+const push = async (store: Store): Promise<PushOutcome> => {
+  const run = await git(store.dir, ['push', '--porcelain', REMOTE, `HEAD:refs/heads/${MAIN}`], { allowFail: true });
+  if (run.code === 0) {
+    const range = /\t[0-9a-f]+\.\.+([0-9a-f]+)/.exec(run.stdout) ?? /\t\[new branch\]/.exec(run.stdout);
+    return { kind: 'pushed', commit: range?.[1] };
+  }
+  const output = `${run.stdout}\n${run.stderr}`;
+  // Another writer held or moved the ref at the same moment: contention, like a rejection.
+  if (/\[remote rejected\] \((failed to update ref|cannot lock ref|failed to lock|incorrect old value)/.test(output)) return { kind: 'rejected' };
+  if (/\[remote rejected\]/.test(output)) {
+    throw failedError(`the remote refused the push: ${run.stdout.trim().split('\n').find((l) => l.includes('remote rejected')) ?? ''}`, {
+      code: 'push_refused',
+      hint: 'a hook or branch protection on the remote declined the commit; check the remote\'s rules for main',
+    });
+  }
+  if (/\[rejected\]/.test(output)) return { kind: 'rejected' };
+  return { kind: 'unknown', error: new GitError(['push'], run) };
+};
+
+export const transact = async <R>(store: Store, request: TxRequest<R>, options: TxOptions = {}): Promise<TxOutcome<R>> => {
+  const opId = request.opId ?? randomUUID();
+  const maxAttempts = options.maxAttempts ?? 25;
+  const baseMs = options.backoffBaseMs ?? 20;
+  const capMs = options.backoffCapMs ?? 1000;
+  const random = options.random ?? Math.random;
+  const marker = join(store.stateDir, 'tx-in-progress');
+
+  return withLocalLock(store.stateDir, async () => {
+    if (await readFile(marker).then(() => true, () => false)) {
+      // An earlier process died between writing files and committing: drop its leftovers.
+      await git(store.dir, ['clean', '-fdq']);
+      await rm(marker, { force: true });
+    }
+    let retries = 0;
+    let unexplained = 0;
+    let pending: { plan: Plan<R> } | undefined;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      await fetchMain(store);
+      if (pending) {
+        // The last push may have landed although its answer was lost: never apply twice.
+        const landed = await findLandedOp(store, 'HEAD^', opId);
+        if (landed) return { result: pending.plan.result, changed: true, commit: landed, opId, retries };
+      }
+      await git(store.dir, ['checkout', '-q', '-f', '-B', MAIN, ORIGIN_MAIN]);
+
+      const original = new Map<string, string | undefined>();
+      const readText = async (path: string): Promise<string | undefined> => {
+        if (original.has(path)) return original.get(path);
+        const text = await readFile(join(store.dir, path), 'utf8').catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw error;
+        });
+        original.set(path, text);
+        return text;
+      };
+      const read: ReadDoc = async <T>(spec: DocSpec<T>) => {
+        const text = await readText(spec.path);
+        return text === undefined ? undefined : parseDocument(spec.path, text, spec.schema);
+      };
+
+      const plan = await request.apply(read);
+      const changed: Array<{ path: string; text: string; isNew: boolean }> = [];
+      for (const write of plan.writes) {
+        const text = serializeDocument(write.spec.path, write.value, write.spec.schema);
+        const before = await readText(write.spec.path);
+        if (before !== text) changed.push({ path: write.spec.path, text, isNew: before === undefined });
+      }
+      if (changed.length === 0) return { result: plan.result, changed: false, commit: undefined, opId, retries };
+
+      await mkdir(store.stateDir, { recursive: true });
+      await writeFile(marker, `${opId}\n`);
+      for (const file of changed) await writeFileAtomic(join(store.dir, file.path), file.text);
+      const message = commitMessage(plan.summary, request.op, request.actor, opId);
+      const changedPaths = changed.map((file) => file.path);
+      if (changed.some((file) => file.isNew)) await git(store.dir, ['add', '--', ...changedPaths]);
+      await git(store.dir, ['commit', '-q', '--no-verify', '-m', message, '--', ...changedPaths]);
+      await rm(marker, { force: true });
+
+      const pushed = await push(store);
+      if (pushed.kind === 'pushed') return { result: plan.result, changed: true, commit: pushed.commit, opId, retries };
+      if (pushed.kind === 'unknown') {
+        // Unreachable, or the answer was lost. The next fetch tells which.
+        try {
+          await fetchMain(store);
+        } catch {
+          throw remoteUnreachable('push', pushed.error);
+        }
+        const landed = await findLandedOp(store, 'HEAD^', opId);
+        if (landed) return { result: plan.result, changed: true, commit: landed, opId, retries };
+        if (++unexplained >= 3) {
+          throw failedError(`git push keeps failing: ${pushed.error.result.stderr.trim().split('\n').pop() ?? ''}`, {
+            code: 'push_failed',
+            hint: 'check that this host may push to the store\'s remote (git -C <store> push --dry-run)',
+            cause: pushed.error,
+          });
+        }
+      } else {
+        retries++;
+      }
+      pending = { plan };
+      const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt - 1, 16));
+      await sleep(random() * ceiling);
+    }
+    throw notNowError(`gave up after ${maxAttempts} attempts: other builders kept changing the store first`, {
+      code: 'contention_exhausted',
+      hint: 'try again in a moment; nothing was changed',
+      details: { opId, retries },
+    });
+  });
+};

@@ -1,0 +1,101 @@
+// Real git fleets for tests: a temporary bare remote and clones acting as builders.
+// Every helper makes its own unique temp dir, so test files can run in parallel.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Context } from '../../src/ops/context.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+export const SHARED = resolve(REPO_ROOT, '..', 'shared');
+
+/** A unique temp dir removed by the returned cleanup. */
+export const tempDir = (prefix = 'buildctl-test-'): { dir: string; cleanup: () => void } => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+};
+
+/** Plain git, for arranging and inspecting repositories the way another tool would. */
+export const gitSync = (cwd: string, args: string[], input?: string): string => {
+  const run = spawnSync('git', args, {
+    cwd,
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 'test', GIT_AUTHOR_EMAIL: 'test@example.invalid', GIT_COMMITTER_NAME: 'test', GIT_COMMITTER_EMAIL: 'test@example.invalid' },
+  });
+  if (run.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${run.stderr}`);
+  return run.stdout;
+};
+
+export const commitCount = (repo: string, ref = 'main'): number => Number(gitSync(repo, ['rev-list', '--count', ref]).trim());
+
+/** A context for calling operations in-process, as the CLI would build it. */
+export const testContext = (storeDir: string, as?: string, overrides: Partial<Context> = {}): Context => ({
+  storeDir,
+  asFlag: as,
+  envBuilderId: undefined,
+  etcIdFile: join(storeDir, '..', 'no-etc-build-server-id'),
+  hostname: 'test-host',
+  now: () => new Date(),
+  warn: () => undefined,
+  ...overrides,
+});
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built CLI in a scrubbed environment (no BUILD_SERVER_ID, no BUILDCTL_STORE from
+ * the host, no global git identity), as a builder or operator would from a shell.
+ */
+export const runCli = (args: string[], options: { env?: Record<string, string>; cwd?: string; bin?: string } = {}): Promise<CliRun> =>
+  new Promise((resolvePromise, reject) => {
+    const home = options.env?.HOME ?? tmpdir();
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+      BUILDCTL_ID_FILE: join(home, 'no-such-build-server-id'),
+      ...options.env,
+    };
+    const child = spawn(process.execPath, [options.bin ?? CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+  });
+
+export interface Fleet {
+  root: string;
+  remote: string;
+  /** store dir of each builder clone, by builder id */
+  stores: Record<string, string>;
+  cleanup: () => void;
+}
+
+/**
+ * A fleet: the first builder runs `init` with the embedded remote (registering every
+ * builder), the others clone it with `init --remote`. Uses the in-process operation so
+ * setup stays fast; tests of the CLI itself go through runCli.
+ */
+export const makeFleet = async (builders: string[] = ['build1', 'build2']): Promise<Fleet> => {
+  const { initStore } = await import('../../src/ops/init.js');
+  const { dir, cleanup } = tempDir();
+  const stores: Record<string, string> = {};
+  const [first, ...rest] = builders;
+  if (!first) throw new Error('a fleet needs a builder');
+  stores[first] = join(dir, first, 'store');
+  const report = await initStore(testContext(stores[first]), { builders: builders.map((id) => ({ id })) });
+  for (const id of rest) {
+    stores[id] = join(dir, id, 'store');
+    await initStore(testContext(stores[id]), { remote: report.remote, builders: [] });
+  }
+  return { root: dir, remote: report.remote, stores, cleanup };
+};

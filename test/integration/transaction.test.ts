@@ -1,0 +1,89 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setStatus } from '../../src/ops/status.js';
+import { docs } from '../../src/schemas/layout.js';
+import { storeAt } from '../../src/store/store.js';
+import { transact } from '../../src/store/transaction.js';
+import { commitCount, gitSync, makeFleet, testContext, type Fleet } from '../helpers/fleet.js';
+
+let fleet: Fleet | undefined;
+afterEach(() => fleet?.cleanup());
+
+const remoteFile = (f: Fleet, path: string): string => gitSync(f.remote, ['show', `main:${path}`]);
+
+describe('transaction cycle against a real bare remote', () => {
+  it('two clones mutating main at the same time both land', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const before = commitCount(fleet.remote);
+    const results = await Promise.all([
+      setStatus(testContext(fleet.stores.build1!, 'build1'), { state: 'building', job: 'job-a' }),
+      setStatus(testContext(fleet.stores.build2!, 'build2'), { state: 'building', job: 'job-b' }),
+    ]);
+    expect(results.every((r) => r.changed)).toBe(true);
+    expect(commitCount(fleet.remote)).toBe(before + 2);
+    expect(JSON.parse(remoteFile(fleet, 'build1/status.json')).current_job).toBe('job-a');
+    expect(JSON.parse(remoteFile(fleet, 'build2/status.json')).current_job).toBe('job-b');
+  });
+
+  it('re-applies the intent on fresh state after a rejected push, never a textual merge', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const store1 = storeAt(fleet.stores.build1!);
+    const store2 = storeAt(fleet.stores.build2!);
+    // Both append to the same document: a textual merge would conflict; re-applying cannot.
+    const addLabel = (store: typeof store1, label: string) =>
+      transact(store, {
+        op: 'test.label',
+        actor: 'test',
+        apply: async (read) => {
+          const doc = (await read(docs.builders))!;
+          const builders = doc.builders.map((b) => (b.id === 'build1' ? { ...b, labels: [...b.labels, label].sort() } : b));
+          return { result: label, writes: [{ spec: docs.builders, value: { ...doc, builders } }], summary: `test.label ${label}` };
+        },
+      });
+    const outcomes = await Promise.all(['a', 'b', 'c', 'd'].map((label, i) => addLabel(i % 2 ? store2 : store1, label)));
+    const labels = JSON.parse(remoteFile(fleet, 'coordination/builders.json')).builders[0].labels;
+    expect(labels).toEqual(['a', 'b', 'c', 'd']);
+    const log = gitSync(fleet.remote, ['log', '--format=%B', '-n', '4', 'main']);
+    expect(log.match(/Buildctl-Op: test\.label/g)).toHaveLength(4);
+    expect(new Set(log.match(/Buildctl-Op-Id: [0-9a-f-]{36}/g)).size).toBe(4);
+  });
+
+  it('makes no commit when the transition changes nothing', async () => {
+    fleet = await makeFleet(['build1']);
+    const ctx = testContext(fleet.stores.build1!, 'build1');
+    await setStatus(ctx, { state: 'idle' });
+    const before = commitCount(fleet.remote);
+    const again = await setStatus(ctx, { state: 'idle' });
+    expect(again.changed).toBe(false);
+    expect(commitCount(fleet.remote)).toBe(before);
+  });
+
+  it('does not apply an op twice when its push landed but the answer was lost', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = storeAt(fleet.stores.build1!);
+    // After the remote has accepted the first push, kill the pushing git client: the push
+    // landed, but buildctl never hears back and must find its op id instead of re-applying.
+    const fired = join(fleet.root, 'fired');
+    writeFileSync(
+      join(fleet.remote, 'hooks', 'post-receive'),
+      `#!/bin/sh\n[ -e '${fired}' ] && exit 0\ntouch '${fired}'\nclient=$(ps -o ppid= -p $PPID | tr -d ' ')\nkill -9 "$client"\n`,
+      { mode: 0o755 },
+    );
+    let calls = 0;
+    const outcome = await transact(store, {
+      op: 'test.once',
+      actor: 'test',
+      apply: async (read) => {
+        calls++;
+        const doc = (await read(docs.config)) ?? {};
+        return { result: calls, writes: [{ spec: docs.config, value: { ...doc, lock_ttl: `${30 + calls}s` } }], summary: 'test.once' };
+      },
+    });
+    expect(readFileSync(fired, 'utf8')).toBe('');
+    expect(outcome.changed).toBe(true);
+    expect(calls).toBe(1);
+    expect(JSON.parse(remoteFile(fleet, 'coordination/config.json')).lock_ttl).toBe('31s');
+    expect(gitSync(fleet.remote, ['log', '--format=%s', 'main']).match(/test\.once/g)).toHaveLength(1);
+  });
+});
