@@ -21,12 +21,14 @@ export const diagnoseJsonText = (text: string): Problem | undefined => {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const position = /at position (\d+)/.exec(message);
-    if (position) {
-      const offset = Number(position[1]);
+    const truncated = /unexpected end/i.test(message);
+    if (position || truncated) {
+      const offset = position ? Number(position[1]) : text.trimEnd().length + (text.trimEnd().length < text.length ? 1 : 0);
       const before = text.slice(0, offset).split('\n');
       const line = before.length;
       const column = (before[before.length - 1]?.length ?? 0) + 1;
-      return { path: '', reason: `JSON syntax error at line ${line}:${column} (${message.replace(/ in JSON at position \d+.*$/, '')})` };
+      const what = truncated ? 'unexpected end of input: is the file truncated?' : message.replace(/ in JSON at position \d+.*$/, '');
+      return { path: '', reason: `JSON syntax error at line ${line}:${column} (${what})` };
     }
     return { path: '', reason: `JSON syntax error (${message})` };
   }

@@ -69,10 +69,11 @@ export const registerStatus = (program: Command, runtime: Runtime): void => {
     .argument('<state>', 'idle, building, failed or success')
     .option('--job <id>', 'the job it is building (building) or has finished (success, failed)')
     .option('--json', 'print the new status document as JSON')
-    .action(async (state: string, options: { job?: string; json?: boolean }, command: Command) => {
+    .action(async (state: string, options: { job?: string }, command: Command) => {
       const { setStatus } = await import('../../ops/status.js');
       const result = await setStatus(buildContext(runtime, command), { state, job: options.job });
-      if (options.json) return printJson(runtime, result);
+      // `status` has --json too, and commander gives a flag after the subcommand to the parent.
+      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, result);
       const s = result.status;
       runtime.out(`${s.id} is ${s.state}${s.current_job ? ` (${s.current_job})` : ''}${result.changed ? '' : ': nothing changed'}`);
     });

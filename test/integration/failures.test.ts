@@ -1,0 +1,70 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { commitCount, gitSync, makeFleet, runCli, type Fleet } from '../helpers/fleet.js';
+
+let fleet: Fleet | undefined;
+afterEach(() => fleet?.cleanup());
+
+/** Pushes a hand edit to the remote the way another tool (or a person) would. */
+const pushHandEdit = (f: Fleet, path: string, content: string): void => {
+  const scratch = join(f.root, 'scratch');
+  gitSync(f.root, ['clone', '-q', f.remote, scratch]);
+  writeFileSync(join(scratch, path), content);
+  gitSync(scratch, ['commit', '-q', '-am', `hand edit ${path}`]);
+  gitSync(scratch, ['push', '-q', 'origin', 'main']);
+};
+
+describe('bad data and a dead remote', () => {
+  it('a corrupt document makes validate exit 5 naming file and reason, and a mutation refuse without writing', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    pushHandEdit(fleet, 'coordination/builders.json', '{"builders": [{"id": "build1", "labels": []},\n');
+    const validate = await runCli(['--store', store, 'validate']);
+    expect(validate.code).toBe(5);
+    expect(validate.stdout).toMatch(/invalid\s+coordination\/builders\.json: JSON syntax error at line 2:1/);
+    const json = JSON.parse((await runCli(['--store', store, 'validate', '--json'])).stdout);
+    expect(json.valid).toBe(false);
+    expect(json.files.find((f: { file: string }) => f.file === 'coordination/builders.json').valid).toBe(false);
+
+    const before = commitCount(fleet.remote);
+    const mutation = await runCli(['--store', store, '--as', 'build1', 'status', 'set', 'building']);
+    expect(mutation.code).toBe(5);
+    expect(mutation.stderr).toContain('invalid document coordination/builders.json');
+    expect(mutation.stderr).toContain('hint:');
+    expect(commitCount(fleet.remote)).toBe(before);
+  });
+
+  it('a document of the wrong shape is reported with its field path', async () => {
+    fleet = await makeFleet(['build1']);
+    pushHandEdit(fleet, 'coordination/jobs.json', JSON.stringify({ jobs: [{ id: 'j1', type: 'build', priority: 0, status: 'queued', assigned_to: null, created_at: '2026-01-01T00:00:00Z' }] }));
+    const validate = await runCli(['--store', fleet.stores.build1!, 'validate']);
+    expect(validate.code).toBe(5);
+    expect(validate.stdout).toContain('coordination/jobs.json: jobs[0].priority: must be >= 1');
+  });
+
+  it('an unreachable remote: a mutation exits 4 and status shows the last known state and its age', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const store = fleet.stores.build2!;
+    expect((await runCli(['--store', store, '--as', 'build2', 'status'])).code).toBe(0);
+    renameSync(fleet.remote, `${fleet.remote}.gone`);
+
+    const mutation = await runCli(['--store', store, '--as', 'build2', 'status', 'set', 'building']);
+    expect(mutation.code).toBe(4);
+    expect(mutation.stderr).toContain("cannot reach the store's remote");
+    expect(mutation.stderr).not.toMatch(/\n\s+at /); // one line and a hint, no stack
+
+    const status = await runCli(['--store', store, '--as', 'build2', 'status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('REMOTE UNREACHABLE, showing the last known state: last fetched');
+    expect(status.stdout).toMatch(/build1\s+unknown/);
+    const json = JSON.parse((await runCli(['--store', store, '--as', 'build2', 'status', '--json'])).stdout);
+    expect(json.fetched).toBe(false);
+    expect(json.fetch_error).toContain("cannot reach the store's remote");
+    expect(Date.parse(json.last_fetch_at)).toBeLessThanOrEqual(Date.now());
+    expect(json.builders.map((b: { id: string }) => b.id)).toEqual(['build1', 'build2']);
+
+    const beat = await runCli(['--store', store, '--as', 'build2', 'heartbeat']);
+    expect(beat.code).toBe(4);
+  });
+});

@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { heartbeat } from '../../src/ops/heartbeat.js';
+import { fleetStatus } from '../../src/ops/status.js';
+import { isBuildctlError } from '../../src/errors.js';
+import { initStore } from '../../src/ops/init.js';
+import { join } from 'node:path';
+import { commitCount, gitSync, makeFleet, testContext, type Fleet } from '../helpers/fleet.js';
+
+let fleet: Fleet | undefined;
+afterEach(() => fleet?.cleanup());
+
+describe('heartbeats on per-builder refs', () => {
+  it('adds no commit to main and keeps one parentless commit per builder', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const mainBefore = gitSync(fleet.remote, ['rev-parse', 'main']).trim();
+    const countBefore = commitCount(fleet.remote);
+    for (let i = 0; i < 3; i++) {
+      await heartbeat(testContext(fleet.stores.build1!, 'build1'));
+      await heartbeat(testContext(fleet.stores.build2!, 'build2'));
+    }
+    expect(commitCount(fleet.remote)).toBe(countBefore);
+    expect(gitSync(fleet.remote, ['rev-parse', 'main']).trim()).toBe(mainBefore);
+    for (const id of ['build1', 'build2']) {
+      // One commit, no parent: history never grows however often a builder beats.
+      expect(commitCount(fleet.remote, `heartbeat/${id}`)).toBe(1);
+      const files = gitSync(fleet.remote, ['ls-tree', '-r', '--name-only', `heartbeat/${id}`]).trim().split('\n');
+      expect(files.sort()).toEqual([`${id}/heartbeat.json`, `${id}/metrics.jsonl`]);
+      const metrics = gitSync(fleet.remote, ['show', `heartbeat/${id}:${id}/metrics.jsonl`]).trim().split('\n');
+      expect(metrics).toHaveLength(3);
+      const beat = JSON.parse(gitSync(fleet.remote, ['show', `heartbeat/${id}:${id}/heartbeat.json`]));
+      expect(beat.id).toBe(id);
+      expect(beat.system.memory_total_mb).toBeGreaterThan(0);
+      expect(beat.system.load_avg).toHaveLength(3);
+    }
+  });
+
+  it('is seen as healthy by another clone, with its metrics', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    await heartbeat(testContext(fleet.stores.build1!, 'build1'));
+    const view = await fleetStatus(testContext(fleet.stores.build2!, 'build2'), { fetch: true });
+    const row = view.builders.find((b) => b.id === 'build1');
+    expect(row?.health).toBe('healthy');
+    expect(row?.system?.memory_total_mb).toBeGreaterThan(0);
+    expect(view.builders.find((b) => b.id === 'build2')?.health).toBe('unknown');
+  });
+
+  it('reports a second agent beating as the same id, and --force takes the ref back', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    // A second clone wrongly configured as build1.
+    const impostor = join(fleet.root, 'impostor', 'store');
+    await initStore(testContext(impostor), { remote: fleet.remote, builders: [] });
+    await heartbeat(testContext(fleet.stores.build1!, 'build1'));
+    await heartbeat(testContext(impostor, 'build1', { hostname: 'other-host' }));
+    const error = await heartbeat(testContext(fleet.stores.build1!, 'build1')).catch((e: unknown) => e);
+    expect(isBuildctlError(error) && error.code).toBe('duplicate_agent');
+    expect(String((error as Error).message)).toContain('another agent is heartbeating as build1');
+    expect(String((error as Error).message)).toContain('other-host');
+    const forced = await heartbeat(testContext(fleet.stores.build1!, 'build1'), { force: true });
+    expect(gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim()).toBe(forced.commit);
+  });
+
+  it('refuses to beat for a builder that is not registered', async () => {
+    fleet = await makeFleet(['build1']);
+    const error = await heartbeat(testContext(fleet.stores.build1!, 'build9')).catch((e: unknown) => e);
+    expect(isBuildctlError(error) && error.code).toBe('unknown_builder');
+    expect(gitSync(fleet.remote, ['for-each-ref', 'refs/heads/heartbeat/'])).toBe('');
+  });
+});
