@@ -71,7 +71,7 @@ export const setConfigValue = (doc: ConfigDoc | undefined, key: string, text: st
   const fieldSchema = configShape[key];
   const numeric = typeof CONFIG_DEFAULTS[key] === 'number';
   const value: unknown = numeric && /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text;
-  const result = fieldSchema.safeParse(value);
+  const result = fieldSchema.safeParse(value, { reportInput: true });
   if (!result.success || result.data === undefined) {
     const reason = result.success ? 'a value is required' : issuesToProblems(result.error.issues)[0]?.reason ?? 'invalid';
     throw usageError(`invalid value "${text}" for ${key}: ${reason}`, {

@@ -77,8 +77,10 @@ export const buildFleetView = (inputs: FleetInputs): FleetView => {
   const queue = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
   for (const job of inputs.jobs) queue[job.status]++;
   const locks = inputs.locks.map((lock): LockRow => {
-    const left = Math.round((Date.parse(lock.expires_at) - now.getTime()) / 1000);
-    return { name: lock.name, owner: lock.owner, token: lock.token, expires_at: lock.expires_at, seconds_left: Math.max(0, left), expired: left <= 0 };
+    // Expired at and after expires_at, to the millisecond (the rule of domain/locks.ts): a lock
+    // with 0.4 s left is still held, and shows 1 s left rather than 0.
+    const leftMs = Date.parse(lock.expires_at) - now.getTime();
+    return { name: lock.name, owner: lock.owner, token: lock.token, expires_at: lock.expires_at, seconds_left: Math.max(0, Math.ceil(leftMs / 1000)), expired: leftMs <= 0 };
   });
   const mail = inputs.me ? { builder: inputs.me, ...mailboxCounts(inputs.messages, inputs.me) } : null;
   return { builders, health, queue, locks, mail };

@@ -16,8 +16,14 @@ const foldIntoHour = (hour: MetricsHour | undefined, sample: MetricsSample): Met
   for (const field of FIELDS) {
     const value = sample[field];
     const [min, avg, max] = hour?.[field] ?? [value, value, value];
-    next[field] = [Math.min(min, value), round1((avg * (n - 1) + value) / n), Math.max(max, value)];
+    next[field] = [Math.min(min, value), (avg * (n - 1) + value) / n, Math.max(max, value)];
   }
+  return next;
+};
+
+const roundAverages = (hour: MetricsHour): MetricsHour => {
+  const next = { ...hour };
+  for (const field of FIELDS) next[field] = [hour[field][0], round1(hour[field][1]), hour[field][2]];
   return next;
 };
 
@@ -34,9 +40,17 @@ export const rollMetrics = (lines: readonly MetricsLine[], sample: MetricsSample
     const key = hourStart(old.t);
     hours.set(key, foldIntoHour(hours.get(key), old));
   }
+  const kept = samples.slice(Math.max(0, overflow));
+  // An hour's average is rounded only once no more samples can fold into it (its end is at
+  // or before the oldest raw sample): rounding at every fold drifts, e.g. one 100 % spike in
+  // an idle hour would average 2.1 instead of 1.7.
+  const oldestKept = Date.parse(kept[0]?.t ?? sample.t);
   const cutoff = now.getTime() - windowMs;
-  const keptHours = [...hours.values()].filter((h) => Date.parse(h.t) + HOUR_MS > cutoff).sort((a, b) => a.t.localeCompare(b.t));
-  return [...keptHours, ...samples.slice(Math.max(0, overflow))];
+  const keptHours = [...hours.values()]
+    .filter((h) => Date.parse(h.t) + HOUR_MS > cutoff)
+    .sort((a, b) => a.t.localeCompare(b.t))
+    .map((h) => (Date.parse(h.t) + HOUR_MS <= oldestKept ? roundAverages(h) : h));
+  return [...keptHours, ...kept];
 };
 
 export const metricsToText = (lines: readonly MetricsLine[]): string => lines.map((line) => JSON.stringify(line)).join('\n') + (lines.length ? '\n' : '');

@@ -63,7 +63,7 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
   const memPct = system.memory_total_mb > 0 ? (system.memory_used_mb / system.memory_total_mb) * 100 : 0;
   const rolled = rollMetrics(
     lines,
-    { kind: 'sample', t: now.toISOString(), cpu: system.cpu_pct, mem: Math.round(memPct * 10) / 10, disk: system.disk_free_gb, load: system.load_avg[0] },
+    { kind: 'sample', t: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), cpu: system.cpu_pct, mem: Math.round(memPct * 10) / 10, disk: system.disk_free_gb, load: system.load_avg[0] },
     now,
     settings.metricsWindowMs,
   );

@@ -22,16 +22,39 @@ export const diagnoseJsonText = (text: string): Problem | undefined => {
     const message = error instanceof Error ? error.message : String(error);
     const position = /at position (\d+)/.exec(message);
     const truncated = /unexpected end/i.test(message);
-    if (position || truncated) {
-      const offset = position ? Number(position[1]) : text.trimEnd().length + (text.trimEnd().length < text.length ? 1 : 0);
-      const before = text.slice(0, offset).split('\n');
-      const line = before.length;
-      const column = (before[before.length - 1]?.length ?? 0) + 1;
-      const what = truncated ? 'unexpected end of input: is the file truncated?' : message.replace(/ in JSON at position \d+.*$/, '');
-      return { path: '', reason: `JSON syntax error at line ${line}:${column} (${what})` };
-    }
-    return { path: '', reason: `JSON syntax error (${message})` };
+    // Node 20 names no position for an unexpected token, and quotes the text around it instead
+    // (which may span lines): find the position, and drop the quote.
+    const offset = position ? Number(position[1]) : truncated ? text.trimEnd().length + (text.trimEnd().length < text.length ? 1 : 0) : firstBadOffset(text);
+    const before = text.slice(0, offset).split('\n');
+    const line = before.length;
+    const column = (before[before.length - 1]?.length ?? 0) + 1;
+    const what = truncated ? 'unexpected end of input: is the file truncated?' : message.replace(/ in JSON at position \d+.*$/, '').replace(/,\s+(\.\.\.)?"[\s\S]*$/, '');
+    return { path: '', reason: `JSON syntax error at line ${line}:${column} (${what})` };
   }
+};
+
+/** Where JSON.parse gives up: the shortest prefix of `text` that fails before its own end, less one. */
+const firstBadOffset = (text: string): number => {
+  const failsInside = (length: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return false;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const position = /at position (\d+)/.exec(message);
+      return !/unexpected end/i.test(message) && (position === null || Number(position[1]) < length);
+    }
+  };
+  // A prefix that stops before the bad character fails only at its end (or parses), so the
+  // shortest prefix failing inside ends with the bad character.
+  let low = 1;
+  let high = text.length;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (failsInside(middle)) high = middle;
+    else low = middle + 1;
+  }
+  return low - 1;
 };
 
 export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
@@ -40,7 +63,8 @@ export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; problems: Pr
 export const parseDocumentText = <T>(text: string, schema: z.ZodMiniType<T>): ParseOutcome<T> => {
   const broken = diagnoseJsonText(text);
   if (broken) return { ok: false, problems: [broken] };
-  const result = schema.safeParse(JSON.parse(text));
+  // reportInput: without it zod leaves `input` off every issue, and a wrong type reads as missing.
+  const result = schema.safeParse(JSON.parse(text), { reportInput: true });
   if (!result.success) return { ok: false, problems: issuesToProblems(result.error.issues) };
   return { ok: true, value: result.data };
 };
@@ -65,7 +89,7 @@ export const parseDocument = <T>(file: string, text: string, schema: z.ZodMiniTy
 
 /** The canonical text of a document: validated, 2-space JSON, trailing newline. */
 export const serializeDocument = <T>(file: string, value: unknown, schema: z.ZodMiniType<T>): string => {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { reportInput: true });
   if (!result.success) {
     // A transition produced something its own schema rejects: a bug, not bad input.
     const problems = issuesToProblems(result.error.issues);

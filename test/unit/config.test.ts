@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS, configEntries, effectiveSettings, setConfigValue } from '../../src/domain/config.js';
+import { CONFIG_KEYS, type ConfigDoc } from '../../src/schemas/config.js';
+import { buildctlErrorFrom } from '../helpers/errors.js';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+describe('defaults', () => {
+  it('are the values DESIGN.md lists, for every key and no other', () => {
+    expect(CONFIG_DEFAULTS).toEqual({
+      stale_after: '3m',
+      dead_after: '5m',
+      schedule: '* * * * *',
+      metrics_window: '7d',
+      lock_ttl: '30s',
+      job_max_attempts: 3,
+      job_retention: '7d',
+      message_retention: '30d',
+      subject_max: 100,
+      body_max: 10000,
+    });
+    expect(Object.keys(CONFIG_DEFAULTS).sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+});
+
+describe('effectiveSettings', () => {
+  it.each([['no document', undefined], ['an empty document', {}]])('with %s is the defaults in milliseconds', (_, doc) => {
+    expect(effectiveSettings(doc)).toEqual({
+      staleAfterMs: 3 * MINUTE,
+      deadAfterMs: 5 * MINUTE,
+      schedule: '* * * * *',
+      metricsWindowMs: 7 * DAY,
+      lockTtlMs: 30_000,
+      jobMaxAttempts: 3,
+      jobRetentionMs: 7 * DAY,
+      messageRetentionMs: 30 * DAY,
+      subjectMax: 100,
+      bodyMax: 10000,
+    });
+  });
+
+  it('takes stored values over defaults, key by key', () => {
+    const settings = effectiveSettings({ stale_after: '90s', job_max_attempts: 5, schedule: '*/2 * * * *' });
+    expect(settings.staleAfterMs).toBe(90_000);
+    expect(settings.jobMaxAttempts).toBe(5);
+    expect(settings.schedule).toBe('*/2 * * * *');
+    expect(settings.deadAfterMs).toBe(5 * MINUTE); // untouched keys keep their defaults
+  });
+});
+
+describe('configEntries', () => {
+  it('lists every key once, in the schema order, with where its value came from', () => {
+    const entries = configEntries({ dead_after: '10m', body_max: 500 });
+    expect(entries.map((e) => e.key)).toEqual(CONFIG_KEYS);
+    expect(entries.filter((e) => e.source === 'store')).toEqual([
+      { key: 'dead_after', value: '10m', source: 'store' },
+      { key: 'body_max', value: 500, source: 'store' },
+    ]);
+    expect(entries.find((e) => e.key === 'stale_after')).toEqual({ key: 'stale_after', value: '3m', source: 'default' });
+  });
+
+  it('shows only defaults without a document', () => {
+    expect(configEntries(undefined).every((e) => e.source === 'default' && e.value === CONFIG_DEFAULTS[e.key])).toBe(true);
+  });
+});
+
+describe('setConfigValue', () => {
+  it.each([
+    ['stale_after', '2m', '2m'],
+    ['dead_after', '10m', '10m'],
+    ['metrics_window', '3d', '3d'],
+    ['lock_ttl', '500ms', '500ms'],
+    ['schedule', '*/5 * * * *', '*/5 * * * *'],
+    // integer keys arrive as command-line text and are stored as numbers
+    ['job_max_attempts', '5', 5],
+    ['job_max_attempts', ' 7 ', 7],
+    ['subject_max', '1000', 1000],
+    ['body_max', '1', 1],
+  ])('sets %s from %j to %j', (key, text, value) => {
+    const next = setConfigValue(undefined, key, text);
+    expect(next).toEqual({ [key]: value });
+  });
+
+  it('keeps the other stored keys, unknown ones included, and does not mutate its input', () => {
+    const doc = { stale_after: '1m', future_setting: { on: true } } as ConfigDoc;
+    const next = setConfigValue(doc, 'job_max_attempts', '4');
+    expect(next).toEqual({ stale_after: '1m', future_setting: { on: true }, job_max_attempts: 4 });
+    expect(doc).toEqual({ stale_after: '1m', future_setting: { on: true } });
+  });
+
+  it('refuses an unknown key and lists the settings there are', () => {
+    const error = buildctlErrorFrom(() => setConfigValue(undefined, 'stale', '1m'));
+    expect(error.code).toBe('unknown_setting');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain('"stale"');
+    for (const key of CONFIG_KEYS) expect(error.hint).toContain(key);
+  });
+
+  it.each([
+    ['stale_after', '5', /must be a duration/],
+    ['stale_after', '1.5m', /must be a duration/],
+    ['lock_ttl', '-30s', /must be a duration/],
+    ['metrics_window', 'week', /must be a duration/],
+    ['schedule', '', /at least 1 character/],
+    ['job_max_attempts', 'three', /expected number, got string/],
+    ['job_max_attempts', '2.5', /expected number, got string/],
+    ['job_max_attempts', '0', /must be >= 1/],
+    ['job_max_attempts', '101', /must be <= 100/],
+    ['job_max_attempts', '-1', /must be >= 1/],
+    ['subject_max', '1001', /must be <= 1000/],
+    ['body_max', '1000001', /must be <= 1000000/],
+  ])('refuses %s = %j with the reason and the default', (key, text, reason) => {
+    const error = buildctlErrorFrom(() => setConfigValue({}, key, text));
+    expect(error.code).toBe('invalid_setting');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(new RegExp(`^invalid value "${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" for ${key}: `));
+    expect(error.message).toMatch(reason);
+    expect(error.hint).toBe(`the default is ${JSON.stringify(CONFIG_DEFAULTS[key as keyof typeof CONFIG_DEFAULTS])}`);
+  });
+
+  it.each([
+    // [stored doc, key, value]: each would leave dead_after <= stale_after
+    [{}, 'stale_after', '5m'], // equal to the default dead_after
+    [{}, 'stale_after', '6m'],
+    [{}, 'dead_after', '3m'], // equal to the default stale_after
+    [{}, 'dead_after', '180s'], // the same time in other units
+    [{ stale_after: '10m' }, 'dead_after', '9m'],
+    [{ dead_after: '2m' }, 'stale_after', '2m'],
+  ] as Array<[ConfigDoc, string, string]>)('refuses dead_after <= stale_after: %j + %s=%s', (doc, key, text) => {
+    const error = buildctlErrorFrom(() => setConfigValue(doc, key, text));
+    expect(error.code).toBe('invalid_setting');
+    expect(error.message).toMatch(/dead_after \(.+\) must be longer than stale_after \(.+\)/);
+    expect(error.hint).toBe('raise dead_after or lower stale_after');
+  });
+
+  it('accepts dead_after just above stale_after', () => {
+    expect(effectiveSettings(setConfigValue({ stale_after: '3m' }, 'dead_after', '181s')).deadAfterMs).toBe(181_000);
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { formatAge, parseDuration } from '../../src/domain/durations.js';
+import { buildctlErrorFrom } from '../helpers/errors.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['0s', 0],
+    ['1s', SECOND],
+    ['90s', 90 * SECOND],
+    ['5m', 5 * MINUTE],
+    ['2h', 2 * HOUR],
+    ['7d', 7 * DAY],
+    ['30d', 30 * DAY],
+    [' 5m ', 5 * MINUTE], // surrounding whitespace from a config file or a shell is ignored
+  ])('%j is %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each([
+    ['5', 'no unit'],
+    ['5x', 'unknown unit'],
+    ['-1m', 'negative'],
+    ['', 'empty'],
+    ['1.5h', 'fraction'],
+    ['m', 'no number'],
+    ['5 m', 'space inside'],
+    ['5M', 'upper-case unit'],
+    ['1h30m', 'two units'],
+  ])('refuses %j (%s) as a usage error naming what it parsed', (text) => {
+    const error = buildctlErrorFrom(() => parseDuration(text, 'stale_after'));
+    expect(error.kind).toBe('usage');
+    expect(error.exitCode).toBe(2);
+    expect(error.code).toBe('invalid_duration');
+    expect(error.message).toBe(`invalid stale_after "${text}"`);
+    expect(error.hint).toMatch(/90s.*5m.*7d/);
+  });
+
+  it('says "duration" when not told what it parses', () => {
+    expect(buildctlErrorFrom(() => parseDuration('soon')).message).toBe('invalid duration "soon"');
+  });
+});
+
+describe('formatAge', () => {
+  it.each([
+    [0, '0s'],
+    [-5 * SECOND, '0s'], // a clock slightly ahead never shows a negative age
+    [400, '0s'],
+    [42 * SECOND, '42s'],
+    [59 * SECOND, '59s'],
+    [59.6 * SECOND, '1m'], // rounds to 60 s, which is a minute
+    [60 * SECOND, '1m'],
+    [3 * MINUTE + 59 * SECOND, '3m'], // minutes are floored
+    [59 * MINUTE, '59m'],
+    [HOUR, '1h'],
+    [2 * HOUR + 5 * MINUTE, '2h 5m'],
+    [47 * HOUR + 59 * MINUTE, '47h 59m'],
+    [48 * HOUR, '2d'],
+    [4 * DAY + 23 * HOUR, '4d'], // days are floored
+  ])('%d ms is %j', (ms, text) => {
+    expect(formatAge(ms)).toBe(text);
+  });
+});
