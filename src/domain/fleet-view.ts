@@ -9,6 +9,7 @@ import type { StatusDoc } from '../schemas/status.js';
 import type { SystemSnapshot } from '../schemas/system.js';
 import type { Settings } from './config.js';
 import { healthOf } from './health.js';
+import { listLocks, type LockView } from './locks.js';
 import { mailboxCounts } from './messages.js';
 
 export interface FleetInputs {
@@ -36,20 +37,11 @@ export interface BuilderRow {
   system: SystemSnapshot | null;
 }
 
-export interface LockRow {
-  name: string;
-  owner: string;
-  token: number;
-  expires_at: string;
-  seconds_left: number;
-  expired: boolean;
-}
-
 export interface FleetView {
   builders: BuilderRow[];
   health: Record<Health, number>;
   queue: Record<JobStatus, number>;
-  locks: LockRow[];
+  locks: LockView[];
   mail: { builder: string; unread: number; awaiting_ack: number } | null;
 }
 
@@ -76,12 +68,7 @@ export const buildFleetView = (inputs: FleetInputs): FleetView => {
   for (const row of builders) health[row.health]++;
   const queue = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
   for (const job of inputs.jobs) queue[job.status]++;
-  const locks = inputs.locks.map((lock): LockRow => {
-    // Expired at and after expires_at, to the millisecond (the rule of domain/locks.ts): a lock
-    // with 0.4 s left is still held, and shows 1 s left rather than 0.
-    const leftMs = Date.parse(lock.expires_at) - now.getTime();
-    return { name: lock.name, owner: lock.owner, token: lock.token, expires_at: lock.expires_at, seconds_left: Math.max(0, Math.ceil(leftMs / 1000)), expired: leftMs <= 0 };
-  });
+  const locks = listLocks(inputs.locks, now);
   const mail = inputs.me ? { builder: inputs.me, ...mailboxCounts(inputs.messages, inputs.me) } : null;
   return { builders, health, queue, locks, mail };
 };

@@ -85,7 +85,7 @@ describe('buildFleetView', () => {
     ['10 s ago', -10_000, 0, true],
   ])('shows a lock expiring %s with its seconds left and whether it expired', (_, ms, secondsLeft, expired) => {
     const v = view({ locks: [lock('deploy', inMs(ms))] });
-    expect(v.locks).toEqual([{ name: 'deploy', owner: 'build1', token: 7, expires_at: inMs(ms), seconds_left: secondsLeft, expired }]);
+    expect(v.locks).toEqual([expect.objectContaining({ name: 'deploy', owner: 'build1', token: 7, expires_at: inMs(ms), seconds_left: secondsLeft, expired })]);
   });
 
   it('has no mail section without an identity', () => {

@@ -1,0 +1,403 @@
+// The job queue (coordination/jobs.json): pure transitions and queries.
+//
+// Error kinds, chosen by who can fix the problem:
+// - `usage` (exit 2): the input itself is wrong and retrying it unchanged can never work:
+//   a malformed field, an unknown job id, a missing reason.
+// - `not_now` (exit 3): the input is fine but the job's current state refuses it (not
+//   running, finished, assigned to someone else, its key taken by a live job). Another
+//   moment or another actor may succeed, which is what exit 3 tells a script.
+// "Nothing to claim" is not an error here: claimJob returns `job: undefined` and the
+// operation decides (it throws `nothingToClaimError`, exit 3).
+import { notNowError, usageError } from '../errors.js';
+import { label as labelSchema } from '../schemas/common.js';
+import { JOB_STATUSES, jobId, jobType, type Job, type JobsDoc, type JobStatus } from '../schemas/jobs.js';
+import { parseDuration } from './durations.js';
+import { checkBuilderId } from './ids.js';
+
+/** Priority when none is given: 1 is the most urgent; 5 leaves room for both more and less urgent work. */
+export const DEFAULT_PRIORITY = 5;
+
+/** A job that still occupies its key: a second add with that key returns it. */
+export const LIVE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
+const RETRYABLE_STATUSES: readonly JobStatus[] = ['failed', 'cancelled', 'dead'];
+
+export const isLive = (job: Job): boolean => LIVE_STATUSES.includes(job.status);
+
+const LIST_HINT = 'see the jobs with "buildctl job list"';
+
+const replaceJob = (doc: JobsDoc, job: Job): JobsDoc => ({ ...doc, jobs: doc.jobs.map((j) => (j.id === job.id ? job : j)) });
+
+export const findJob = (doc: JobsDoc, id: string): Job | undefined => doc.jobs.find((job) => job.id === id);
+
+/** The job with that id; an unknown id is bad input (exit 2). */
+export const requireJob = (doc: JobsDoc, id: string): Job => {
+  const found = findJob(doc, id);
+  if (!found) throw usageError(`unknown job "${id}"`, { code: 'unknown_job', hint: LIST_HINT });
+  return found;
+};
+
+const checkStatus = (status: string): JobStatus => {
+  if (!(JOB_STATUSES as readonly string[]).includes(status)) {
+    throw usageError(`unknown job status "${status}"`, { code: 'invalid_job_status', hint: `statuses are: ${JOB_STATUSES.join(', ')}` });
+  }
+  return status as JobStatus;
+};
+
+const checkType = (type: string): string => {
+  if (!jobType.safeParse(type).success) {
+    throw usageError(`invalid job type "${type}"`, {
+      code: 'invalid_job_type',
+      hint: 'a job type is a lowercase letter, then lowercase letters, digits, ".", "_" or "-" (e.g. build, package)',
+    });
+  }
+  return type;
+};
+
+/** Jobs in document order (the order they were added), optionally of one status. */
+export const listJobs = (doc: JobsDoc, options: { status?: string | undefined } = {}): Job[] => {
+  const status = options.status === undefined ? undefined : checkStatus(options.status);
+  return doc.jobs.filter((job) => status === undefined || job.status === status);
+};
+
+// ---- add ----------------------------------------------------------------------------
+
+export interface AddJobInput {
+  /** The new job's id, made by the caller (ids are inputs so transitions stay deterministic). */
+  id: string;
+  type: string;
+  priority?: number | undefined;
+  branch?: string | undefined;
+  commit?: string | undefined;
+  description?: string | undefined;
+  target?: string | undefined;
+  labels?: readonly string[] | undefined;
+  key?: string | undefined;
+  maxAttempts?: number | undefined;
+  /** From settings (job_max_attempts), used when maxAttempts is not given. */
+  defaultMaxAttempts: number;
+  /** ISO-8601 time with a zone (Z or +hh:mm), or a date (midnight UTC). */
+  runAfter?: string | undefined;
+  /** A duration such as "30m" or "2h". */
+  timeout?: string | undefined;
+  /** Who added it (recorded as created_by). */
+  by: string;
+  /** Registered builders; when given, a target must be one of them. */
+  knownBuilders?: readonly string[] | undefined;
+  now: Date;
+}
+
+const checkPriority = (priority: number): number => {
+  if (!Number.isInteger(priority) || priority < 1 || priority > 100) {
+    throw usageError(`invalid priority ${String(priority)}`, { code: 'invalid_priority', hint: 'a priority is a whole number from 1 (most urgent) to 100' });
+  }
+  return priority;
+};
+
+const checkMaxAttempts = (value: number): number => {
+  if (!Number.isInteger(value) || value < 1 || value > 100) {
+    throw usageError(`invalid max attempts ${String(value)}`, { code: 'invalid_max_attempts', hint: 'max attempts is a whole number from 1 to 100' });
+  }
+  return value;
+};
+
+// A time without a zone would be read in the local zone of whichever host parses it, and
+// builders may not agree on that: require Z or an offset (a bare date is UTC by spec).
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
+
+/** An ISO time from user input, normalised to UTC `...Z`. */
+export const parseIsoTime = (text: string, what: string): string => {
+  const trimmed = text.trim();
+  const ms = ISO_TIME.test(trimmed) ? Date.parse(trimmed.replace(' ', 'T')) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw usageError(`invalid ${what} "${text}"`, {
+      code: 'invalid_time',
+      hint: 'write an ISO-8601 time with a zone, e.g. 2026-11-27T18:00:00Z or 2026-11-27T19:00:00+01:00',
+    });
+  }
+  return new Date(ms).toISOString();
+};
+
+const optionalText = (value: string | undefined): string | null => {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : null;
+};
+
+/**
+ * Adds a queued job. When `key` matches a live (queued or running) job, that job is
+ * returned and nothing changes (outcome `existing`), so a script can add idempotently.
+ */
+export const addJob = (doc: JobsDoc, input: AddJobInput): { doc: JobsDoc; job: Job; outcome: 'added' | 'existing' } => {
+  const type = checkType(input.type);
+  const priority = checkPriority(input.priority ?? DEFAULT_PRIORITY);
+  const maxAttempts = checkMaxAttempts(input.maxAttempts ?? input.defaultMaxAttempts);
+  const labels = [...new Set(input.labels ?? [])].sort();
+  for (const l of labels) {
+    if (!labelSchema.safeParse(l).success) {
+      throw usageError(`invalid label "${l}"`, { code: 'invalid_label', hint: 'a label is lowercase letters, digits, ".", "_" or "-", at most 64 characters' });
+    }
+  }
+  const target = optionalText(input.target);
+  if (target !== null) {
+    checkBuilderId(target, 'target builder');
+    if (labels.length > 0) {
+      throw usageError('a job takes a target builder or labels, not both', {
+        code: 'target_and_labels',
+        hint: 'use --target ID for one builder, or --label L (repeatable) for any builder with those labels',
+      });
+    }
+    if (input.knownBuilders && !input.knownBuilders.includes(target)) {
+      throw usageError(`unknown target builder "${target}"`, {
+        code: 'unknown_builder',
+        hint: `registered builders: ${input.knownBuilders.join(', ') || 'none yet'}`,
+      });
+    }
+  }
+  const runAfter = input.runAfter === undefined ? null : parseIsoTime(input.runAfter, 'run-after time');
+  const timeout = optionalText(input.timeout);
+  if (timeout !== null && parseDuration(timeout, 'timeout') <= 0) {
+    throw usageError(`invalid timeout "${timeout}": it must be longer than zero`, { code: 'invalid_duration', hint: 'e.g. 30m or 2h' });
+  }
+  const key = input.key === undefined ? null : input.key.trim();
+  if (key === '') throw usageError('a job key cannot be empty', { code: 'invalid_job_key', hint: 'leave --key out, or give a non-empty key' });
+
+  // Dedupe comes after validation (a bad add is reported even if its key exists) and
+  // before the id check (the caller's fresh id is irrelevant when nothing is added).
+  if (key !== null) {
+    const existing = doc.jobs.find((job) => job.key === key && isLive(job));
+    if (existing) return { doc, job: existing, outcome: 'existing' };
+  }
+  if (!jobId.safeParse(input.id).success) {
+    throw usageError(`invalid job id "${input.id}"`, { code: 'invalid_job_id', hint: 'a job id is letters, digits, ".", "_" or "-", at most 128 characters' });
+  }
+  if (findJob(doc, input.id)) {
+    throw usageError(`a job with id "${input.id}" already exists`, { code: 'duplicate_job_id', hint: 'job ids are unique; run the add again for a fresh id' });
+  }
+  const job: Job = {
+    id: input.id,
+    type,
+    priority,
+    branch: optionalText(input.branch),
+    commit: optionalText(input.commit),
+    description: optionalText(input.description),
+    status: 'queued',
+    assigned_to: null,
+    target,
+    labels,
+    key,
+    attempts: 0,
+    max_attempts: maxAttempts,
+    run_after: runAfter,
+    timeout,
+    created_at: input.now.toISOString(),
+    created_by: input.by,
+    started_at: null,
+    completed_at: null,
+    result: null,
+  };
+  return { doc: { ...doc, jobs: [...doc.jobs, job] }, job, outcome: 'added' };
+};
+
+// ---- claim --------------------------------------------------------------------------
+
+export interface ClaimInput {
+  builder: string;
+  builderLabels: readonly string[];
+  type?: string | undefined;
+  now: Date;
+}
+
+/** Whether `builder` may take this job now (status, run_after, target, labels, type). */
+export const isEligible = (job: Job, input: ClaimInput): boolean =>
+  job.status === 'queued' &&
+  (job.run_after == null || Date.parse(job.run_after) <= input.now.getTime()) &&
+  (job.target == null || job.target === input.builder) &&
+  job.labels.every((l) => input.builderLabels.includes(l)) &&
+  (input.type === undefined || job.type === input.type);
+
+const timeOf = (iso: string): number => {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+};
+
+/** Claim order: priority (1 first), then oldest created_at, then id, so every clone agrees. */
+export const claimOrder = (a: Job, b: Job): number =>
+  a.priority - b.priority || timeOf(a.created_at) - timeOf(b.created_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Takes the first eligible queued job in claim order: running, assigned to the claimer,
+ * started now, one more attempt. `job` is undefined when nothing is eligible (the doc is
+ * returned unchanged).
+ */
+export const claimJob = (doc: JobsDoc, input: ClaimInput): { doc: JobsDoc; job: Job | undefined } => {
+  checkBuilderId(input.builder);
+  if (input.type !== undefined) checkType(input.type);
+  const candidate = doc.jobs.filter((job) => isEligible(job, input)).sort(claimOrder)[0];
+  if (!candidate) return { doc, job: undefined };
+  const job: Job = {
+    ...candidate,
+    status: 'running',
+    assigned_to: input.builder,
+    started_at: input.now.toISOString(),
+    completed_at: null,
+    result: null,
+    attempts: candidate.attempts + 1,
+  };
+  return { doc: replaceJob(doc, job), job };
+};
+
+/** The refusal an operation throws when claimJob finds nothing (exit 3: try again later). */
+export const nothingToClaimError = (builder: string, type?: string) =>
+  notNowError(`nothing to claim for ${builder}${type === undefined ? '' : ` of type "${type}"`}`, {
+    code: 'nothing_to_claim',
+    hint: 'no queued job is eligible now (target, labels and run-after decide); see "buildctl job list --status queued"',
+  });
+
+// ---- finish: complete / fail / cancel / retry --------------------------------------
+
+const durationSeconds = (job: Job, now: Date): number | undefined => {
+  if (job.started_at == null) return undefined;
+  const ms = now.getTime() - Date.parse(job.started_at);
+  return Number.isNaN(ms) ? undefined : Math.max(0, Math.round(ms) / 1000);
+};
+
+export interface FinishInput {
+  id: string;
+  /** Who asks: the assignee, or an operator with `force`. */
+  by: string;
+  /** Lets someone other than the assignee finish a running job (an operator cleaning up). */
+  force?: boolean | undefined;
+  now: Date;
+}
+
+/** A running job that `by` may finish; refusals are state conflicts (exit 3). */
+const requireOwnRunningJob = (doc: JobsDoc, input: FinishInput, verb: string): Job => {
+  const job = requireJob(doc, input.id);
+  if (job.status !== 'running') {
+    throw notNowError(`job ${job.id} is ${job.status}, not running: it cannot be ${verb}`, {
+      code: 'job_not_running',
+      hint: job.status === 'queued' ? 'claim it first, or cancel it' : `it is already ${job.status}; use "buildctl job retry ${job.id}" to run it again`,
+      details: { status: job.status },
+    });
+  }
+  if (job.assigned_to !== input.by && !input.force) {
+    throw notNowError(`job ${job.id} is assigned to ${job.assigned_to ?? 'nobody'}, not ${input.by}`, {
+      code: 'not_assignee',
+      hint: `only ${job.assigned_to ?? 'its assignee'} may finish it; an operator can add --force`,
+      details: { assigned_to: job.assigned_to },
+    });
+  }
+  return job;
+};
+
+const forcedBy = (job: Job, by: string): { forced_by?: string } => (job.assigned_to === by ? {} : { forced_by: by });
+
+export const completeJob = (
+  doc: JobsDoc,
+  input: FinishInput & { artifacts?: readonly string[] | undefined },
+): { doc: JobsDoc; job: Job } => {
+  const current = requireOwnRunningJob(doc, input, 'completed');
+  const duration = durationSeconds(current, input.now);
+  const job: Job = {
+    ...current,
+    status: 'completed',
+    completed_at: input.now.toISOString(),
+    result: {
+      artifacts: [...(input.artifacts ?? [])],
+      ...(duration === undefined ? {} : { duration_seconds: duration }),
+      ...forcedBy(current, input.by),
+    },
+  };
+  return { doc: replaceJob(doc, job), job };
+};
+
+const requireReason = (reason: string | undefined, verb: string): string => {
+  const trimmed = reason?.trim();
+  if (!trimmed) throw usageError(`a reason is required to ${verb} a job`, { code: 'reason_required', hint: 'add --reason "what went wrong"' });
+  return trimmed;
+};
+
+export const failJob = (
+  doc: JobsDoc,
+  input: FinishInput & { reason: string; artifacts?: readonly string[] | undefined },
+): { doc: JobsDoc; job: Job } => {
+  const reason = requireReason(input.reason, 'fail');
+  const current = requireOwnRunningJob(doc, input, 'failed');
+  const duration = durationSeconds(current, input.now);
+  const job: Job = {
+    ...current,
+    status: 'failed',
+    completed_at: input.now.toISOString(),
+    result: {
+      reason,
+      ...(input.artifacts && input.artifacts.length > 0 ? { artifacts: [...input.artifacts] } : {}),
+      ...(duration === undefined ? {} : { duration_seconds: duration }),
+      ...forcedBy(current, input.by),
+    },
+  };
+  return { doc: replaceJob(doc, job), job };
+};
+
+/**
+ * Cancels a queued or running job. Anyone may cancel (it is how an operator withdraws
+ * work); a running job's builder learns of it when it tries to complete.
+ */
+export const cancelJob = (
+  doc: JobsDoc,
+  input: { id: string; by: string; reason?: string | undefined; now: Date },
+): { doc: JobsDoc; job: Job } => {
+  const current = requireJob(doc, input.id);
+  if (!isLive(current)) {
+    throw notNowError(`job ${current.id} is already ${current.status}`, {
+      code: 'job_finished',
+      hint: 'only a queued or running job can be cancelled',
+      details: { status: current.status },
+    });
+  }
+  const reason = input.reason?.trim();
+  const duration = durationSeconds(current, input.now);
+  const job: Job = {
+    ...current,
+    status: 'cancelled',
+    completed_at: input.now.toISOString(),
+    result: {
+      ...(reason ? { reason } : {}),
+      ...(duration === undefined ? {} : { duration_seconds: duration }),
+      cancelled_by: input.by,
+    },
+  };
+  return { doc: replaceJob(doc, job), job };
+};
+
+/**
+ * Queues a failed, cancelled or dead job again. It is a fresh start: assignment, times and
+ * result are cleared and attempts go back to 0, so the max_attempts limit applies anew.
+ * Refused while another live job holds the same key (the key would no longer be unique).
+ */
+export const retryJob = (doc: JobsDoc, input: { id: string; now: Date }): { doc: JobsDoc; job: Job } => {
+  const current = requireJob(doc, input.id);
+  if (!RETRYABLE_STATUSES.includes(current.status)) {
+    throw notNowError(`job ${current.id} is ${current.status}: only a failed, cancelled or dead job can be retried`, {
+      code: 'job_not_retryable',
+      hint: current.status === 'completed' ? 'add a new job to run it again' : 'it is still live; wait for it to finish or cancel it',
+      details: { status: current.status },
+    });
+  }
+  const holder = current.key == null ? undefined : doc.jobs.find((j) => j.id !== current.id && j.key === current.key && isLive(j));
+  if (holder) {
+    throw notNowError(`job ${holder.id} (${holder.status}) already has the key "${current.key ?? ''}"`, {
+      code: 'key_in_use',
+      hint: `wait for ${holder.id} to finish, or cancel it first`,
+      details: { job: holder.id },
+    });
+  }
+  const job: Job = {
+    ...current,
+    status: 'queued',
+    assigned_to: null,
+    attempts: 0,
+    started_at: null,
+    completed_at: null,
+    result: null,
+  };
+  return { doc: replaceJob(doc, job), job };
+};

@@ -1,0 +1,194 @@
+// Named locks with a TTL and fencing tokens (coordination/locks.json): pure transitions.
+//
+// Fencing: every ACQUISITION hands out last_token + 1, store-wide, so a protected
+// resource that remembers the highest token it has seen can reject a holder whose lock
+// expired and was taken by someone else. A re-acquire by the owner of a lock that is
+// still valid is a RENEWAL and keeps the token (the holder never lost it, so nothing it
+// did under that token became stale). Once a lock has expired it is free: taking it
+// again, even by the same owner, is a new acquisition with a new token, because in the
+// meantime the resource may have been told to expect a newer holder.
+//
+// Error kinds: a malformed name, owner or TTL is `usage` (exit 2); a lock held by
+// another, not held, or expired is `not_now` (exit 3): the same command may succeed later.
+import { notNowError, usageError } from '../errors.js';
+import { lockName, type Lock, type LocksDoc } from '../schemas/locks.js';
+import { formatAge } from './durations.js';
+import { checkBuilderId } from './ids.js';
+
+export const EMPTY_LOCKS: LocksDoc = { locks: [], last_token: 0 };
+
+export const checkLockName = (name: string): string => {
+  if (!lockName.safeParse(name).success) {
+    throw usageError(`invalid lock name "${name}"`, {
+      code: 'invalid_lock_name',
+      hint: 'a lock name is letters, digits, ".", "_" or "-", at most 64 characters (e.g. deploy-prod)',
+    });
+  }
+  return name;
+};
+
+const checkTtl = (ttlMs: number): number => {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw usageError(`invalid lock TTL ${String(ttlMs)} ms`, { code: 'invalid_ttl', hint: 'give a TTL longer than zero, e.g. --ttl 30s' });
+  }
+  return ttlMs;
+};
+
+export const findLock = (doc: LocksDoc, name: string): Lock | undefined => doc.locks.find((lock) => lock.name === name);
+
+/** A lock is expired at and after its expires_at: from then on it is free to take. */
+export const isExpired = (lock: Lock, now: Date): boolean => Date.parse(lock.expires_at) <= now.getTime();
+
+/**
+ * The next fencing token. Normally last_token + 1; the maximum over held locks guards
+ * against a document whose last_token lags its locks (hand-edited or older), so tokens
+ * still only grow.
+ */
+const nextToken = (doc: LocksDoc): number => Math.max(doc.last_token, ...doc.locks.map((l) => l.token)) + 1;
+
+const withLock = (doc: LocksDoc, lock: Lock): LocksDoc => {
+  const others = doc.locks.filter((l) => l.name !== lock.name);
+  return { ...doc, locks: [...others, lock].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+};
+
+const withoutLock = (doc: LocksDoc, name: string): LocksDoc => ({ ...doc, locks: doc.locks.filter((l) => l.name !== name) });
+
+const expiry = (now: Date, ttlMs: number): string => new Date(now.getTime() + ttlMs).toISOString();
+
+const heldByAnother = (lock: Lock, now: Date) =>
+  notNowError(`lock "${lock.name}" is held by ${lock.owner} until ${lock.expires_at} (${formatAge(Date.parse(lock.expires_at) - now.getTime())} left)`, {
+    code: 'lock_held',
+    hint: `wait for it (--wait), or if ${lock.owner} is gone: buildctl lock break ${lock.name} --reason "..."`,
+    details: { owner: lock.owner, token: lock.token, expires_at: lock.expires_at },
+  });
+
+const notHeld = (name: string) =>
+  notNowError(`lock "${name}" is not held`, { code: 'lock_not_held', hint: 'see the locks with "buildctl lock list"' });
+
+const ownedByAnother = (lock: Lock, owner: string) =>
+  notNowError(`lock "${lock.name}" is held by ${lock.owner}, not ${owner}`, {
+    code: 'not_lock_owner',
+    hint: `only ${lock.owner} may renew or release it; an operator can use "buildctl lock break ${lock.name} --reason ..."`,
+    details: { owner: lock.owner, token: lock.token, expires_at: lock.expires_at },
+  });
+
+export interface AcquireInput {
+  name: string;
+  owner: string;
+  ttlMs: number;
+  now: Date;
+}
+
+export type AcquireOutcome = 'acquired' | 'renewed' | 'taken_over';
+
+/**
+ * Takes a free or expired lock with a new fencing token, or renews it when `owner`
+ * already holds it (same token). `previous` is the expired lock that was replaced.
+ */
+export const acquireLock = (
+  doc: LocksDoc,
+  input: AcquireInput,
+): { doc: LocksDoc; lock: Lock; outcome: AcquireOutcome; previous?: Lock | undefined } => {
+  const name = checkLockName(input.name);
+  const owner = checkBuilderId(input.owner, 'lock owner');
+  const ttlMs = checkTtl(input.ttlMs);
+  const stamp = input.now.toISOString();
+  const current = findLock(doc, name);
+  if (current && !isExpired(current, input.now)) {
+    if (current.owner !== owner) throw heldByAnother(current, input.now);
+    const lock: Lock = { ...current, renewed_at: stamp, expires_at: expiry(input.now, ttlMs) };
+    return { doc: withLock(doc, lock), lock, outcome: 'renewed' };
+  }
+  const token = nextToken(doc);
+  const lock: Lock = { name, owner, token, acquired_at: stamp, renewed_at: stamp, expires_at: expiry(input.now, ttlMs) };
+  return {
+    doc: { ...withLock(doc, lock), last_token: token },
+    lock,
+    outcome: current ? 'taken_over' : 'acquired',
+    previous: current,
+  };
+};
+
+/**
+ * Extends the owner's valid lock by `ttlMs` from now. An expired lock is not renewed even
+ * if nobody took it: its token may already be fenced off, so the owner must acquire again.
+ */
+export const renewLock = (doc: LocksDoc, input: AcquireInput): { doc: LocksDoc; lock: Lock } => {
+  const name = checkLockName(input.name);
+  const owner = checkBuilderId(input.owner, 'lock owner');
+  const ttlMs = checkTtl(input.ttlMs);
+  const current = findLock(doc, name);
+  if (!current) throw notHeld(name);
+  if (current.owner !== owner) throw ownedByAnother(current, owner);
+  if (isExpired(current, input.now)) {
+    throw notNowError(`lock "${name}" expired at ${current.expires_at}`, {
+      code: 'lock_expired',
+      hint: `acquire it again: buildctl lock acquire ${name} (you get a new token)`,
+      details: { token: current.token, expires_at: current.expires_at },
+    });
+  }
+  const lock: Lock = { ...current, renewed_at: input.now.toISOString(), expires_at: expiry(input.now, ttlMs) };
+  return { doc: withLock(doc, lock), lock };
+};
+
+/** Frees the owner's lock (also after it expired: it is still theirs to clean up). */
+export const releaseLock = (doc: LocksDoc, input: { name: string; owner: string; now: Date }): { doc: LocksDoc; released: Lock } => {
+  const name = checkLockName(input.name);
+  const owner = checkBuilderId(input.owner, 'lock owner');
+  const current = findLock(doc, name);
+  if (!current) throw notHeld(name);
+  if (current.owner !== owner) throw ownedByAnother(current, owner);
+  return { doc: withoutLock(doc, name), released: current };
+};
+
+/**
+ * The operator's forced release, whoever holds it. The reason is required and returned
+ * so the operation can record it (commit trailer); locks.json has no place for it.
+ */
+export const breakLock = (
+  doc: LocksDoc,
+  input: { name: string; reason: string; now: Date },
+): { doc: LocksDoc; broken: Lock; reason: string; wasExpired: boolean } => {
+  const name = checkLockName(input.name);
+  const reason = input.reason.trim();
+  if (!reason) throw usageError('a reason is required to break a lock', { code: 'reason_required', hint: 'add --reason "why it must be freed"' });
+  const current = findLock(doc, name);
+  if (!current) throw notHeld(name);
+  return { doc: withoutLock(doc, name), broken: current, reason, wasExpired: isExpired(current, input.now) };
+};
+
+/** Removes every expired lock (housekeeping). The doc is returned as is when none expired. */
+export const reapExpiredLocks = (doc: LocksDoc, now: Date): { doc: LocksDoc; reaped: Lock[] } => {
+  const reaped = doc.locks.filter((lock) => isExpired(lock, now));
+  if (reaped.length === 0) return { doc, reaped };
+  return { doc: { ...doc, locks: doc.locks.filter((lock) => !isExpired(lock, now)) }, reaped };
+};
+
+export interface LockView {
+  name: string;
+  /** The holder (owner) of the lock. */
+  owner: string;
+  token: number;
+  acquired_at: string;
+  expires_at: string;
+  seconds_left: number;
+  expired: boolean;
+}
+
+/** Rows for `lock list` and `status`, by name. An expired lock stays listed (as expired) until reaped. */
+export const listLocks = (locks: readonly Lock[], now: Date): LockView[] =>
+  [...locks]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((lock) => {
+      // A lock with 0.4 s left is still held and shows 1 s left, never 0.
+      const leftMs = Date.parse(lock.expires_at) - now.getTime();
+      return {
+        name: lock.name,
+        owner: lock.owner,
+        token: lock.token,
+        acquired_at: lock.acquired_at,
+        expires_at: lock.expires_at,
+        seconds_left: Math.max(0, Math.ceil(leftMs / 1000)),
+        expired: isExpired(lock, now),
+      };
+    });

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { buildctlErrorFrom } from '../helpers/errors.js';
+import {
+  acquireLock,
+  breakLock,
+  EMPTY_LOCKS,
+  findLock,
+  isExpired,
+  listLocks,
+  reapExpiredLocks,
+  releaseLock,
+  renewLock,
+} from '../../src/domain/locks.js';
+import { locksDoc, type LocksDoc } from '../../src/schemas/locks.js';
+
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const at = (seconds: number): Date => new Date(T0 + seconds * 1000);
+const TTL = 30_000;
+
+const acquire = (doc: LocksDoc, owner: string, seconds: number, name = 'deploy', ttlMs = TTL) =>
+  acquireLock(doc, { name, owner, ttlMs, now: at(seconds) });
+
+const errorOf = buildctlErrorFrom;
+
+const valid = (doc: LocksDoc): LocksDoc => {
+  expect(locksDoc.safeParse(doc).success).toBe(true);
+  return doc;
+};
+
+describe('acquireLock', () => {
+  it('takes a free lock with token last_token + 1 and bumps last_token', () => {
+    const { doc, lock, outcome } = acquire({ locks: [], last_token: 41 }, 'build1', 0);
+    expect(outcome).toBe('acquired');
+    expect(lock).toEqual({
+      name: 'deploy',
+      owner: 'build1',
+      token: 42,
+      acquired_at: at(0).toISOString(),
+      renewed_at: at(0).toISOString(),
+      expires_at: at(30).toISOString(),
+    });
+    expect(valid(doc).last_token).toBe(42);
+  });
+
+  it('refuses while another holds it, naming the owner and the expiry (not now)', () => {
+    const held = acquire(EMPTY_LOCKS, 'build1', 0).doc;
+    const error = errorOf(() => acquire(held, 'build2', 10));
+    expect([error.kind, error.exitCode, error.code]).toEqual(['not_now', 3, 'lock_held']);
+    expect(error.message).toContain('build1');
+    expect(error.message).toContain(at(30).toISOString());
+    expect(error.message).toContain('20s left');
+    expect(error.hint).toContain('lock break deploy');
+  });
+
+  it('renews for the owner who holds it: same token, later expiry, last_token unchanged', () => {
+    const first = acquire(EMPTY_LOCKS, 'build1', 0);
+    const again = acquire(first.doc, 'build1', 20);
+    expect(again.outcome).toBe('renewed');
+    expect(again.lock).toMatchObject({ token: first.lock.token, acquired_at: at(0).toISOString(), renewed_at: at(20).toISOString(), expires_at: at(50).toISOString() });
+    expect(again.doc.last_token).toBe(first.doc.last_token);
+  });
+
+  it('takes over an expired lock with a new token, and says whose it was', () => {
+    const first = acquire(EMPTY_LOCKS, 'build1', 0);
+    const taken = acquire(first.doc, 'build2', 30); // exactly at expires_at: expired
+    expect(taken.outcome).toBe('taken_over');
+    expect(taken.previous?.owner).toBe('build1');
+    expect(taken.lock).toMatchObject({ owner: 'build2', token: first.lock.token + 1 });
+    expect(valid(taken.doc).locks).toHaveLength(1);
+  });
+
+  it('gives its own expired lock back to the owner as a new acquisition (new token)', () => {
+    const first = acquire(EMPTY_LOCKS, 'build1', 0);
+    const again = acquire(first.doc, 'build1', 31);
+    expect(again.outcome).toBe('taken_over');
+    expect(again.lock.token).toBe(first.lock.token + 1);
+  });
+
+  it('hands out strictly increasing tokens across acquisitions, releases, expiries and names', () => {
+    const tokens: number[] = [];
+    let doc = EMPTY_LOCKS;
+    const step = (r: { doc: LocksDoc; lock: { token: number } }) => {
+      doc = r.doc;
+      tokens.push(r.lock.token);
+    };
+    step(acquire(doc, 'build1', 0));
+    doc = releaseLock(doc, { name: 'deploy', owner: 'build1', now: at(1) }).doc;
+    step(acquire(doc, 'build2', 2)); // after release
+    step(acquire(doc, 'build1', 3, 'cache')); // another name shares the counter
+    step(acquire(doc, 'build3', 40)); // after expiry
+    doc = reapExpiredLocks(doc, at(100)).doc;
+    step(acquire(doc, 'build1', 100)); // after reaping
+    doc = breakLock(doc, { name: 'deploy', reason: 'stuck', now: at(101) }).doc;
+    step(acquire(doc, 'build2', 102)); // after a break
+    expect(tokens).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('never goes backwards when last_token lags the held locks', () => {
+    const lagging: LocksDoc = { locks: [{ ...acquire(EMPTY_LOCKS, 'build1', 0).lock, name: 'other', token: 9 }], last_token: 2 };
+    expect(acquire(lagging, 'build2', 0).lock.token).toBe(10);
+  });
+
+  it.each([
+    ['name', { name: 'bad name' }, 'invalid_lock_name'],
+    ['name starting with a dot', { name: '.hidden' }, 'invalid_lock_name'],
+    ['owner', { owner: 'Build1' }, 'invalid_builder_id'],
+    ['zero ttl', { ttlMs: 0 }, 'invalid_ttl'],
+    ['negative ttl', { ttlMs: -5 }, 'invalid_ttl'],
+  ] as const)('refuses a bad %s as usage', (_what, input, code) => {
+    const error = errorOf(() => acquireLock(EMPTY_LOCKS, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(0), ...input }));
+    expect([error.kind, error.exitCode, error.code]).toEqual(['usage', 2, code]);
+    expect(error.hint).toBeTruthy();
+  });
+});
+
+describe('renewLock', () => {
+  const held = acquire(EMPTY_LOCKS, 'build1', 0);
+
+  it('extends the owner lock from now, keeping the token', () => {
+    const { lock } = renewLock(held.doc, { name: 'deploy', owner: 'build1', ttlMs: 60_000, now: at(25) });
+    expect(lock).toMatchObject({ token: held.lock.token, renewed_at: at(25).toISOString(), expires_at: at(85).toISOString() });
+  });
+
+  it.each([
+    ['another owner', held.doc, 'build2', 10, 'not_lock_owner'],
+    ['a lock nobody holds', EMPTY_LOCKS, 'build1', 10, 'lock_not_held'],
+    ['an expired lock', held.doc, 'build1', 30, 'lock_expired'],
+  ] as const)('refuses %s (not now)', (_case, doc, owner, seconds, code) => {
+    const error = errorOf(() => renewLock(doc, { name: 'deploy', owner, ttlMs: TTL, now: at(seconds) }));
+    expect([error.kind, error.exitCode, error.code]).toEqual(['not_now', 3, code]);
+  });
+
+  it('names the owner when refusing another', () => {
+    expect(errorOf(() => renewLock(held.doc, { name: 'deploy', owner: 'build2', ttlMs: TTL, now: at(5) })).message).toContain('held by build1');
+  });
+});
+
+describe('releaseLock', () => {
+  const held = acquire(EMPTY_LOCKS, 'build1', 0);
+
+  it.each([
+    ['valid', 10],
+    ['expired', 60],
+  ])('frees the owner %s lock and returns it', (_state, seconds) => {
+    const { doc, released } = releaseLock(held.doc, { name: 'deploy', owner: 'build1', now: at(seconds) });
+    expect(released).toEqual(held.lock);
+    expect(findLock(doc, 'deploy')).toBeUndefined();
+    expect(doc.last_token).toBe(held.doc.last_token);
+  });
+
+  it('refuses another builder, naming the owner (not now)', () => {
+    const error = errorOf(() => releaseLock(held.doc, { name: 'deploy', owner: 'build2', now: at(5) }));
+    expect([error.kind, error.code]).toEqual(['not_now', 'not_lock_owner']);
+    expect(error.message).toContain('build1');
+  });
+
+  it('refuses a lock nobody holds (not now)', () => {
+    expect(errorOf(() => releaseLock(EMPTY_LOCKS, { name: 'deploy', owner: 'build1', now: at(5) })).code).toBe('lock_not_held');
+  });
+});
+
+describe('breakLock', () => {
+  const held = acquire(EMPTY_LOCKS, 'build1', 0);
+
+  it('frees a lock whoever holds it and returns what was broken and why', () => {
+    const r = breakLock(held.doc, { name: 'deploy', reason: ' build1 is dead ', now: at(5) });
+    expect(r.broken).toEqual(held.lock);
+    expect(r.reason).toBe('build1 is dead');
+    expect(r.wasExpired).toBe(false);
+    expect(r.doc.locks).toEqual([]);
+  });
+
+  it('requires a reason (usage) and a held lock (not now)', () => {
+    expect(errorOf(() => breakLock(held.doc, { name: 'deploy', reason: '  ', now: at(5) })).code).toBe('reason_required');
+    const error = errorOf(() => breakLock(EMPTY_LOCKS, { name: 'deploy', reason: 'x', now: at(5) }));
+    expect([error.kind, error.code]).toEqual(['not_now', 'lock_not_held']);
+  });
+});
+
+describe('reapExpiredLocks and listLocks', () => {
+  let doc = acquire(EMPTY_LOCKS, 'build1', 0, 'short', 10_000).doc;
+  doc = acquire(doc, 'build2', 0, 'long', 120_000).doc;
+  doc = acquire(doc, 'build3', 0, 'edge', 30_000).doc;
+
+  it('reaps only the locks expired at `now`, keeping last_token', () => {
+    const r = reapExpiredLocks(doc, at(30));
+    expect(r.reaped.map((l) => l.name).sort()).toEqual(['edge', 'short']);
+    expect(r.doc.locks.map((l) => l.name)).toEqual(['long']);
+    expect(r.doc.last_token).toBe(3);
+  });
+
+  it('returns the same document when nothing expired', () => {
+    const r = reapExpiredLocks(doc, at(5));
+    expect(r.reaped).toEqual([]);
+    expect(r.doc).toBe(doc);
+  });
+
+  it('lists holder, token, seconds left and expired, by name', () => {
+    expect(listLocks(doc.locks, at(20)).map((r) => [r.name, r.owner, r.token, r.seconds_left, r.expired])).toEqual([
+      ['edge', 'build3', 3, 10, false],
+      ['long', 'build2', 2, 100, false],
+      ['short', 'build1', 1, 0, true],
+    ]);
+  });
+
+  it('agrees with isExpired at the boundary', () => {
+    const edge = findLock(doc, 'edge');
+    expect(edge && isExpired(edge, at(29.999))).toBe(false);
+    expect(edge && isExpired(edge, at(30))).toBe(true);
+  });
+});
