@@ -10,9 +10,13 @@ import { registerBuilder } from './commands/builder.js';
 import { registerConfig } from './commands/config.js';
 import { registerHeartbeat } from './commands/heartbeat.js';
 import { registerInit } from './commands/init.js';
+import { registerJob } from './commands/job.js';
+import { registerLock } from './commands/lock.js';
+import { registerMsg } from './commands/msg.js';
 import { registerStatus } from './commands/status.js';
 import { registerValidate } from './commands/validate.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { buildSmProgram } from './sm.js';
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 done; 1 failed; 2 bad usage or bad input; 3 not now (lock held, nothing to
@@ -31,12 +35,14 @@ const buildProgram = (runtime: Runtime): Command => {
     .option('--debug', 'show stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
     .addHelpText('after', EXIT_CODES_HELP);
   registerInit(program, runtime);
   registerBuilder(program, runtime);
   registerStatus(program, runtime);
   registerHeartbeat(program, runtime);
+  registerJob(program, runtime);
+  registerLock(program, runtime);
+  registerMsg(program, runtime);
   registerConfig(program, runtime);
   registerValidate(program, runtime);
   return program;
@@ -47,11 +53,8 @@ const main = async (argv: string[]): Promise<number> => {
   const invokedAs = basename(argv[1] ?? 'buildctl').replace(/\.(c|m)?js$/, '');
   const debug = argv.includes('--debug');
   try {
-    if (invokedAs === 'sm' || invokedAs === 'sendmessages') {
-      runtime.err(`buildctl: ${invokedAs}: messaging is not part of this version yet\nhint: use buildctl status for the fleet view`);
-      return 1;
-    }
-    await buildProgram(runtime).parseAsync(argv);
+    const program = invokedAs === 'sm' || invokedAs === 'sendmessages' ? buildSmProgram(runtime, invokedAs, VERSION) : buildProgram(runtime);
+    await program.parseAsync(argv);
     return runtime.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -70,5 +73,11 @@ const main = async (argv: string[]): Promise<number> => {
     return 1;
   }
 };
+
+// A reader that stops early (`buildctl status | head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 process.exitCode = await main(process.argv);

@@ -19,6 +19,8 @@ export interface SetStateInput {
   state: string;
   job?: string | undefined;
   system?: SystemSnapshot | undefined;
+  /** For success / failed: what the finished build left (recorded in last_build). */
+  details?: Pick<LastBuild, 'duration_seconds' | 'artifacts' | 'reason'> | undefined;
   now: Date;
 }
 
@@ -41,10 +43,13 @@ export const setBuilderState = (current: StatusDoc | undefined, input: SetStateI
     next = { ...base, state, current_job: null };
   } else {
     const alreadyClosed = base.state === state && (input.job === undefined || base.last_build?.job === input.job);
-    const lastBuild: LastBuild = { job: input.job ?? base.current_job, status: state, finished_at: stamp };
+    const lastBuild: LastBuild = { job: input.job ?? base.current_job, status: state, finished_at: stamp, ...definedOnly(input.details ?? {}) };
     next = { ...base, state, current_job: null, last_build: alreadyClosed ? base.last_build : lastBuild };
   }
   if (input.system) next = { ...next, system: input.system };
   const same = current !== undefined && JSON.stringify(next) === JSON.stringify(base);
   return same ? base : { ...next, updated_at: stamp };
 };
+
+const definedOnly = <T extends object>(value: T): Partial<T> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { buildContext, printJson, table, type Runtime } from '../runtime.js';
+
+export const registerLock = (program: Command, runtime: Runtime): void => {
+  const lock = program.command('lock').description('named locks with TTL and fencing tokens (coordination/locks.json)');
+
+  lock
+    .command('acquire')
+    .description('take a lock (or renew your own); prints its fencing token. Exit 3 when another builder holds it')
+    .argument('<name>', 'lock name')
+    .option('--ttl <duration>', 'how long it holds without renewal (default: lock_ttl, 30s)')
+    .option('--wait <duration>', 'keep trying this long while another builder holds it, e.g. 2m')
+    .option('--json', 'print the lock as JSON')
+    .action(async (name: string, options: { ttl?: string; wait?: string; json?: boolean }, command: Command) => {
+      const { acquireLockOp } = await import('../../ops/locks.js');
+      const result = await acquireLockOp(buildContext(runtime, command), { name, ttl: options.ttl, wait: options.wait });
+      if (options.json) return printJson(runtime, { ...result.lock, outcome: result.outcome });
+      runtime.out(String(result.lock.token));
+    });
+
+  lock
+    .command('renew')
+    .description('extend your lock (exit 3 when it is not yours or has expired)')
+    .argument('<name>', 'lock name')
+    .option('--ttl <duration>', 'new time to live from now (default: lock_ttl)')
+    .option('--json', 'print the lock as JSON')
+    .action(async (name: string, options: { ttl?: string; json?: boolean }, command: Command) => {
+      const { renewLockOp } = await import('../../ops/locks.js');
+      const result = await renewLockOp(buildContext(runtime, command), { name, ttl: options.ttl });
+      if (options.json) return printJson(runtime, result.lock);
+      runtime.out(`${name} renewed until ${result.lock.expires_at} (token ${result.lock.token})`);
+    });
+
+  lock
+    .command('release')
+    .description('free your lock (exit 3 when another builder holds it)')
+    .argument('<name>', 'lock name')
+    .option('--json', 'print the released lock as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const { releaseLockOp } = await import('../../ops/locks.js');
+      const released = await releaseLockOp(buildContext(runtime, command), name);
+      if (options.json) return printJson(runtime, released);
+      runtime.out(`released ${name} (token ${released.token})`);
+    });
+
+  lock
+    .command('list')
+    .description('every lock: holder, token, time left, expired')
+    .option('--no-fetch', 'use the last fetched state')
+    .option('--json', 'print as JSON')
+    .action(async (options: { fetch: boolean; json?: boolean }, command: Command) => {
+      const { listLocksOp } = await import('../../ops/locks.js');
+      const locks = await listLocksOp(buildContext(runtime, command), options);
+      if (options.json) return printJson(runtime, locks);
+      if (locks.length === 0) return runtime.out('no locks held');
+      runtime.out(table(['NAME', 'HOLDER', 'TOKEN', 'LEFT', 'EXPIRED'], locks.map((l) => [l.name, l.owner, String(l.token), `${l.seconds_left}s`, l.expired ? 'yes' : 'no'])));
+    });
+
+  lock
+    .command('break')
+    .description("the operator's forced release of a lock, whoever holds it")
+    .argument('<name>', 'lock name')
+    .requiredOption('--reason <text>', 'why it must be freed (kept in the commit)')
+    .option('--json', 'print the broken lock as JSON')
+    .action(async (name: string, options: { reason: string; json?: boolean }, command: Command) => {
+      const { breakLockOp } = await import('../../ops/locks.js');
+      const result = await breakLockOp(buildContext(runtime, command), { name, reason: options.reason });
+      if (options.json) return printJson(runtime, result);
+      runtime.out(`broke ${name} (held by ${result.broken.owner}, token ${result.broken.token})`);
+    });
+
+  lock
+    .command('run')
+    .description('hold a lock while a command runs: acquire, run with BUILDCTL_LOCK_TOKEN set, renew, release; exits with its code')
+    .argument('<name>', 'lock name')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('--ttl <duration>', 'time to live, renewed at a third of it (default: lock_ttl)')
+    .option('--wait <duration>', 'wait this long for the lock')
+    .addHelpText('after', '\nExample:\n  buildctl lock run deploy --ttl 1m --wait 5m -- ./deploy.sh --prod')
+    .action(async (name: string, commandLine: string[], options: { ttl?: string; wait?: string }, command: Command) => {
+      const { lockRun } = await import('../../ops/lock-run.js');
+      const [program_, ...args] = commandLine;
+      runtime.exitCode = await lockRun(buildContext(runtime, command), { name, ttl: options.ttl, wait: options.wait, command: program_ ?? '', args });
+    });
+};

@@ -1,0 +1,121 @@
+import { parseDuration } from '../domain/durations.js';
+import { acquireLock, breakLock, EMPTY_LOCKS, listLocks, releaseLock, renewLock, type AcquireOutcome, type LockView } from '../domain/locks.js';
+import { BuildctlError } from '../errors.js';
+import { docs } from '../schemas/layout.js';
+import type { Lock, LocksDoc } from '../schemas/locks.js';
+import { openSnapshot } from '../store/snapshot.js';
+import { fetchMain, openStore, type Store } from '../store/store.js';
+import { transact } from '../store/transaction.js';
+import type { Context } from './context.js';
+import { readActingBuilder, readFleet } from './fleet-read.js';
+import { adminActor, resolveActor } from './identity.js';
+import { fetchOrFallBack, readMainOrThrow } from './read.js';
+
+export interface LockResult {
+  lock: Lock;
+  outcome: AcquireOutcome | 'renewed';
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The TTL in ms: --ttl when given, else the fleet's lock_ttl setting. */
+const ttlOf = (ttl: string | undefined, fallbackMs: number): number => (ttl === undefined ? fallbackMs : parseDuration(ttl, 'TTL'));
+
+const acquireOnce = async (ctx: Context, store: Store, id: string, name: string, ttl: string | undefined): Promise<LockResult> => {
+  const outcome = await transact(store, {
+    op: 'lock.acquire',
+    actor: id,
+    apply: async (read) => {
+      const { settings } = await readActingBuilder(read, id);
+      const step = acquireLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, ttlMs: ttlOf(ttl, settings.lockTtlMs), now: ctx.now() });
+      return {
+        result: { lock: step.lock, outcome: step.outcome },
+        writes: [{ spec: docs.locks, value: step.doc }],
+        summary: `lock.${step.outcome === 'renewed' ? 'renew' : 'acquire'} ${name} by ${id} token ${step.lock.token}`,
+      };
+    },
+  });
+  return outcome.result;
+};
+
+/**
+ * Acquires NAME for this builder; with `wait`, keeps trying (about once a second, each try
+ * a fresh transaction) until the lock is free or the wait is over, then exit 3.
+ */
+export const acquireLockOp = async (ctx: Context, options: { name: string; ttl?: string | undefined; wait?: string | undefined }): Promise<LockResult> => {
+  const store = await openStore(ctx.storeDir);
+  const { id } = await resolveActor(ctx);
+  const waitMs = options.wait === undefined ? 0 : parseDuration(options.wait, 'wait');
+  if (options.ttl !== undefined) parseDuration(options.ttl, 'TTL');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await acquireOnce(ctx, store, id, options.name, options.ttl);
+    } catch (error) {
+      const held = error instanceof BuildctlError && error.code === 'lock_held';
+      const left = deadline - Date.now();
+      if (!held || left <= 0) throw error;
+      await sleep(Math.min(left, 500 + Math.random() * 1000));
+    }
+  }
+};
+
+export const renewLockOp = async (ctx: Context, options: { name: string; ttl?: string | undefined }): Promise<LockResult> => {
+  const store = await openStore(ctx.storeDir);
+  const { id } = await resolveActor(ctx);
+  const outcome = await transact(store, {
+    op: 'lock.renew',
+    actor: id,
+    apply: async (read) => {
+      const { settings } = await readFleet(read);
+      const step = renewLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, owner: id, ttlMs: ttlOf(options.ttl, settings.lockTtlMs), now: ctx.now() });
+      return { result: step.lock, writes: [{ spec: docs.locks, value: step.doc }], summary: `lock.renew ${options.name} by ${id}` };
+    },
+  });
+  return { lock: outcome.result, outcome: 'renewed' };
+};
+
+export const releaseLockOp = async (ctx: Context, name: string): Promise<Lock> => {
+  const store = await openStore(ctx.storeDir);
+  const { id } = await resolveActor(ctx);
+  const outcome = await transact(store, {
+    op: 'lock.release',
+    actor: id,
+    apply: async (read) => {
+      const step = releaseLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, now: ctx.now() });
+      return { result: step.released, writes: [{ spec: docs.locks, value: step.doc }], summary: `lock.release ${name} by ${id}` };
+    },
+  });
+  return outcome.result;
+};
+
+/** The operator's forced release. The reason is an operator's words, kept in the commit. */
+export const breakLockOp = async (ctx: Context, options: { name: string; reason: string }): Promise<{ broken: Lock; reason: string }> => {
+  const store = await openStore(ctx.storeDir);
+  const actor = await adminActor(ctx);
+  const outcome = await transact(store, {
+    op: 'lock.break',
+    actor,
+    apply: async (read) => {
+      const step = breakLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, reason: options.reason, now: ctx.now() });
+      return {
+        result: { broken: step.broken, reason: step.reason },
+        writes: [{ spec: docs.locks, value: step.doc }],
+        summary: `lock.break ${options.name} held by ${step.broken.owner} token ${step.broken.token}: ${step.reason}`,
+      };
+    },
+  });
+  return outcome.result;
+};
+
+export const listLocksOp = async (ctx: Context, options: { fetch: boolean }): Promise<LockView[]> => {
+  const store = await openStore(ctx.storeDir);
+  if (options.fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
+  const snapshot = openSnapshot(store);
+  try {
+    const doc: LocksDoc = (await readMainOrThrow(snapshot, docs.locks)) ?? EMPTY_LOCKS;
+    return listLocks(doc.locks, ctx.now());
+  } finally {
+    snapshot.close();
+  }
+};
