@@ -6,17 +6,7 @@ import { basename } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { isBuildctlError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { registerBuilder } from './commands/builder.js';
-import { registerConfig } from './commands/config.js';
-import { registerHeartbeat } from './commands/heartbeat.js';
-import { registerInit } from './commands/init.js';
-import { registerJob } from './commands/job.js';
-import { registerLock } from './commands/lock.js';
-import { registerMsg } from './commands/msg.js';
-import { registerStatus } from './commands/status.js';
-import { registerValidate } from './commands/validate.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { buildSmProgram } from './sm.js';
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 done; 1 failed; 2 bad usage or bad input; 3 not now (lock held, nothing to
@@ -26,7 +16,35 @@ Environment: BUILDCTL_STORE (store directory, default ~/.buildctl/store),
 BUILD_SERVER_ID (this builder's id; else /etc/build_server_id, .build_server_id in the
 store, or a hostname match in coordination/builders.json).`;
 
-const buildProgram = (runtime: Runtime): Command => {
+type Register = (program: Command, runtime: Runtime) => void;
+
+/** Each command's definition loads on demand: a cron run pays only for the command it runs. */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  init: async () => (await import('./commands/init.js')).registerInit,
+  builder: async () => (await import('./commands/builder.js')).registerBuilder,
+  status: async () => (await import('./commands/status.js')).registerStatus,
+  heartbeat: async () => (await import('./commands/heartbeat.js')).registerHeartbeat,
+  job: async () => (await import('./commands/job.js')).registerJob,
+  lock: async () => (await import('./commands/lock.js')).registerLock,
+  msg: async () => (await import('./commands/msg.js')).registerMsg,
+  config: async () => (await import('./commands/config.js')).registerConfig,
+  validate: async () => (await import('./commands/validate.js')).registerValidate,
+};
+
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--store', '--as']);
+
+/** The command word of `buildctl [global options] <command> ...`, if any. */
+const commandWord = (args: readonly string[]): string | undefined => {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--') return undefined;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+};
+
+const buildProgram = async (runtime: Runtime, argv: readonly string[]): Promise<Command> => {
   const program = new Command('buildctl')
     .description('coordinate a fleet of build servers through one shared git repository')
     .version(VERSION, '-V, --version')
@@ -36,15 +54,10 @@ const buildProgram = (runtime: Runtime): Command => {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText('after', EXIT_CODES_HELP);
-  registerInit(program, runtime);
-  registerBuilder(program, runtime);
-  registerStatus(program, runtime);
-  registerHeartbeat(program, runtime);
-  registerJob(program, runtime);
-  registerLock(program, runtime);
-  registerMsg(program, runtime);
-  registerConfig(program, runtime);
-  registerValidate(program, runtime);
+  // Help, a bare `buildctl` and unknown commands need every command; anything else only its own.
+  const word = commandWord(argv.slice(2));
+  const names = word !== undefined && word in COMMANDS ? [word] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(names.map((name) => COMMANDS[name]!()))) register(program, runtime);
   return program;
 };
 
@@ -53,7 +66,10 @@ const main = async (argv: string[]): Promise<number> => {
   const invokedAs = basename(argv[1] ?? 'buildctl').replace(/\.(c|m)?js$/, '');
   const debug = argv.includes('--debug');
   try {
-    const program = invokedAs === 'sm' || invokedAs === 'sendmessages' ? buildSmProgram(runtime, invokedAs, VERSION) : buildProgram(runtime);
+    const program =
+      invokedAs === 'sm' || invokedAs === 'sendmessages'
+        ? (await import('./sm.js')).buildSmProgram(runtime, invokedAs, VERSION)
+        : await buildProgram(runtime, argv);
     await program.parseAsync(argv);
     return runtime.exitCode;
   } catch (error) {

@@ -128,6 +128,10 @@ export const openObjectReader = (cwd: string): ObjectReader => {
       }),
     close: () => {
       child.stdin.end();
+      // Do not keep the process alive waiting for git to exit after its last answer.
+      child.unref();
+      child.stdout.destroy();
+      child.stderr.destroy();
     },
   };
 };
