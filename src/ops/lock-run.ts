@@ -55,7 +55,7 @@ export const lockRun = async (ctx: Context, options: LockRunOptions): Promise<nu
         }
       }
     });
-  }, Math.max(1000, Math.floor(ttlMs / 3)));
+  }, Math.max(100, Math.floor(ttlMs / 3)));
 
   const release = () =>
     releaseLockOp(ctx, options.name).then(

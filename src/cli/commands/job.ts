@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Job } from '../../schemas/jobs.js';
 import { buildContext, collect, printJson, table, type Runtime } from '../runtime.js';
 
@@ -12,7 +12,7 @@ const renderJob = (job: Job): string =>
     .join('\n');
 
 const integer = (what: string) => (text: string): number => {
-  if (!/^-?\d+$/.test(text.trim())) return Number.NaN; // the domain names the bad value
+  if (!/^-?\d+$/.test(text.trim())) throw new InvalidArgumentError(`${what} must be a whole number`);
   return Number(text);
 };
 
