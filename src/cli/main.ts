@@ -29,6 +29,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   msg: async () => (await import('./commands/msg.js')).registerMsg,
   config: async () => (await import('./commands/config.js')).registerConfig,
   validate: async () => (await import('./commands/validate.js')).registerValidate,
+  migrate: async () => (await import('./commands/migrate.js')).registerMigrate,
+  hooks: async () => (await import('./commands/hooks.js')).registerHooks,
 };
 
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--store', '--as']);

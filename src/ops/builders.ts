@@ -42,7 +42,7 @@ export const removeBuilderOp = async (ctx: Context, id: string): Promise<{ remov
     actor: await adminActor(ctx),
     apply: async (read) => {
       const { doc, removed } = removeBuilder(await read(docs.builders), id);
-      return { result: removed, writes: [{ spec: docs.builders, value: doc }], summary: `builder.remove ${id}` };
+      return { result: removed, writes: [{ spec: docs.builders, value: doc, removes: [removed.id] }], summary: `builder.remove ${id}` };
     },
   });
   return { removed: outcome.result, commit: outcome.commit };

@@ -144,7 +144,7 @@ const readJobs = async (ctx: Context, fetch: boolean): Promise<JobsDoc> => {
   if (fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
   const snapshot = openSnapshot(store);
   try {
-    return (await readMainOrThrow(snapshot, docs.jobs)) ?? EMPTY_JOBS;
+    return (await readMainOrThrow(snapshot, docs.jobs, ctx.warn)) ?? EMPTY_JOBS;
   } finally {
     snapshot.close();
   }

@@ -83,7 +83,7 @@ export const releaseLockOp = async (ctx: Context, name: string): Promise<Lock> =
     actor: id,
     apply: async (read) => {
       const step = releaseLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, now: ctx.now() });
-      return { result: step.released, writes: [{ spec: docs.locks, value: step.doc }], summary: `lock.release ${name} by ${id}` };
+      return { result: step.released, writes: [{ spec: docs.locks, value: step.doc, removes: [name] }], summary: `lock.release ${name} by ${id}` };
     },
   });
   return outcome.result;
@@ -100,7 +100,7 @@ export const breakLockOp = async (ctx: Context, options: { name: string; reason:
       const step = breakLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, reason: options.reason, now: ctx.now() });
       return {
         result: { broken: step.broken, reason: step.reason },
-        writes: [{ spec: docs.locks, value: step.doc }],
+        writes: [{ spec: docs.locks, value: step.doc, removes: [step.broken.name] }],
         summary: `lock.break ${options.name} held by ${step.broken.owner} token ${step.broken.token}: ${step.reason}`,
       };
     },
@@ -113,7 +113,7 @@ export const listLocksOp = async (ctx: Context, options: { fetch: boolean }): Pr
   if (options.fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
   const snapshot = openSnapshot(store);
   try {
-    const doc: LocksDoc = (await readMainOrThrow(snapshot, docs.locks)) ?? EMPTY_LOCKS;
+    const doc: LocksDoc = (await readMainOrThrow(snapshot, docs.locks, ctx.warn)) ?? EMPTY_LOCKS;
     return listLocks(doc.locks, ctx.now());
   } finally {
     snapshot.close();

@@ -96,7 +96,7 @@ const readMessages = async (ctx: Context, fetch: boolean): Promise<MessagesDoc> 
   if (fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
   const snapshot = openSnapshot(store);
   try {
-    return (await readMainOrThrow(snapshot, docs.messages)) ?? EMPTY_MESSAGES;
+    return (await readMainOrThrow(snapshot, docs.messages, ctx.warn)) ?? EMPTY_MESSAGES;
   } finally {
     snapshot.close();
   }

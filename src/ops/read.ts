@@ -1,14 +1,54 @@
 import { BuildctlError } from '../errors.js';
-import type { DocSpec } from '../schemas/layout.js';
+import { docs, type DocSpec } from '../schemas/layout.js';
 import { invalidDocument } from '../store/documents.js';
-import type { Snapshot } from '../store/snapshot.js';
+import type { DocRead, Snapshot } from '../store/snapshot.js';
+import { ORIGIN_MAIN } from '../store/store.js';
+import { classifyText, fleetOf } from './classify.js';
 
-/** A document from origin/main: undefined when absent, an invalid-data error when invalid. */
-export const readMainOrThrow = async <T>(snapshot: Snapshot, spec: DocSpec<T>): Promise<T | undefined> => {
-  const read = await snapshot.main(spec);
-  if (read.status === 'invalid') throw invalidDocument(spec.path, read.problems);
-  return read.status === 'ok' ? read.value : undefined;
+export const LEGACY_NOTE = 'this store has legacy documents; "buildctl migrate" converts them';
+
+/**
+ * Views read a store of the older layout as it is: a document that fails the schema but
+ * that a legacy converter turns into a valid one is read converted (nothing is written),
+ * and the view says so once, on stderr. Mutations keep the strict read of `transact`.
+ */
+export interface ViewReads {
+  /** A read as the snapshot gave it, with a legacy document converted. */
+  tolerate<T>(read: DocRead<T>, spec: DocSpec<T>): Promise<DocRead<T>>;
+  /** A document from origin/main, a legacy one converted. */
+  main<T>(spec: DocSpec<T>): Promise<DocRead<T>>;
+  /** A document from origin/main: undefined when absent, an invalid-data error when invalid. */
+  mainOrThrow<T>(spec: DocSpec<T>): Promise<T | undefined>;
+}
+
+export const viewReads = (snapshot: Snapshot, warn: (line: string) => void): ViewReads => {
+  let noted = false;
+  let fleet: Promise<string[]> | undefined;
+  const tolerate = async <T>(read: DocRead<T>, spec: DocSpec<T>): Promise<DocRead<T>> => {
+    if (read.status !== 'invalid') return read;
+    fleet ??= snapshot.text(`${ORIGIN_MAIN}:${docs.builders.path}`).then(fleetOf);
+    const classified = classifyText(spec.path, read.text, { fleet: await fleet });
+    if (classified.status !== 'legacy') return read;
+    if (!noted) warn(LEGACY_NOTE);
+    noted = true;
+    // classifyText parsed it with the schema of the path's kind, which is spec's.
+    return { status: 'ok', value: classified.value as T, source: read.source };
+  };
+  const main = async <T>(spec: DocSpec<T>): Promise<DocRead<T>> => tolerate(await snapshot.main(spec), spec);
+  return {
+    tolerate,
+    main,
+    mainOrThrow: async (spec) => {
+      const read = await main(spec);
+      if (read.status === 'invalid') throw invalidDocument(spec.path, read.problems);
+      return read.status === 'ok' ? read.value : undefined;
+    },
+  };
 };
+
+/** One document for a view (see viewReads); `warn` receives the legacy note. */
+export const readMainOrThrow = <T>(snapshot: Snapshot, spec: DocSpec<T>, warn: (line: string) => void = () => undefined): Promise<T | undefined> =>
+  viewReads(snapshot, warn).mainOrThrow(spec);
 
 export interface Freshness {
   /** Whether this call fetched from the remote. */

@@ -4,7 +4,7 @@ import { buildFleetView, type FleetView } from '../domain/fleet-view.js';
 import { setBuilderState } from '../domain/status.js';
 import { invalidDataError } from '../errors.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
-import { docs, type DocSpec } from '../schemas/layout.js';
+import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
 import type { Problem } from '../store/documents.js';
 import { openSnapshot, type DocRead } from '../store/snapshot.js';
@@ -12,7 +12,8 @@ import { fetchAll, lastFetchAt, openStore } from '../store/store.js';
 import { transact } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { resolveActor, tryResolveActor } from './identity.js';
-import { fetchOrFallBack, type Freshness } from './read.js';
+import { readHeartbeat } from './heartbeats-read.js';
+import { fetchOrFallBack, viewReads, type Freshness } from './read.js';
 
 export interface FleetStatus extends FleetView, Freshness {
   generated_at: string;
@@ -33,13 +34,14 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     return read.status === 'ok' ? read.value : undefined;
   };
   const snapshot = openSnapshot(store);
+  const views = viewReads(snapshot, ctx.warn);
   try {
     const [builders, config, jobs, locks, messages] = await Promise.all([
-      snapshot.main(docs.builders),
-      snapshot.main(docs.config),
-      snapshot.main(docs.jobs),
-      snapshot.main(docs.locks),
-      snapshot.main(docs.messages),
+      views.main(docs.builders),
+      views.main(docs.config),
+      views.main(docs.jobs),
+      views.main(docs.locks),
+      views.main(docs.messages),
     ]);
     if (builders.status === 'missing' && (await snapshot.text('refs/remotes/origin/main')) === undefined) {
       throw invalidDataError('this store has no main branch yet', { code: 'store_empty', hint: 'run "buildctl init" to seed it' });
@@ -49,10 +51,10 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     const heartbeats = new Map<string, HeartbeatDoc>();
     await Promise.all(
       fleet.map(async ({ id }) => {
-        const status = take(await snapshot.main(docs.status(id)));
+        const status = take(await views.main(docs.status(id)));
         if (status) statuses.set(id, status);
-        const beat = await readHeartbeat(snapshot, id, docs.heartbeat(id));
-        const value = take(beat);
+        const beat = await readHeartbeat(snapshot, id);
+        const value = take(await views.tolerate(beat, docs.heartbeat(id)));
         if (value) heartbeats.set(id, value);
       }),
     );
@@ -82,11 +84,6 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
   }
 };
 
-/** A builder's heartbeat from its heartbeat ref; stores of the older layout keep it on main. */
-const readHeartbeat = async (snapshot: ReturnType<typeof openSnapshot>, id: string, spec: DocSpec<HeartbeatDoc>): Promise<DocRead<HeartbeatDoc>> => {
-  const fromRef = await snapshot.heartbeatRef(id, spec);
-  return fromRef.status === 'missing' ? snapshot.main(spec) : fromRef;
-};
 
 export interface SetStatusResult {
   status: StatusDoc;

@@ -2,14 +2,18 @@ import * as z from 'zod/mini';
 import { builderId, nonNegative, timestamp } from './common.js';
 import { systemSnapshot } from './system.js';
 
+/**
+ * buildctl writes every field; only id and timestamp are required, because heartbeats
+ * written by older tools (and migrated by `buildctl migrate`) know no more than that.
+ */
 export const heartbeatDoc = z.looseObject({
   id: builderId,
   timestamp,
-  host: z.string(),
-  pid: z.int().check(z.gte(1)),
-  version: z.string(),
-  uptime_seconds: nonNegative,
-  system: systemSnapshot,
+  host: z.optional(z.string()),
+  pid: z.optional(z.int().check(z.gte(1))),
+  version: z.optional(z.string()),
+  uptime_seconds: z.optional(nonNegative),
+  system: z.optional(systemSnapshot),
 });
 
 export type HeartbeatDoc = z.infer<typeof heartbeatDoc>;

@@ -11,13 +11,22 @@ import { messagesDoc } from './messages.js';
 import { metricsLine } from './metrics.js';
 import { statusDoc } from './status.js';
 
+/** A list of entries inside a document, each with an id: `jobs[].id`, `locks[].name`. */
+export interface Collection {
+  readonly field: string;
+  readonly id: string;
+}
+
 /** A document in the store: its path and the schema its content must satisfy. */
 export interface DocSpec<T> {
   readonly path: string;
   readonly schema: z.ZodMiniType<T>;
+  /** The entries the transaction guards against silent loss (see `transact`). */
+  readonly collection?: Collection;
 }
 
-const spec = <T>(path: string, schema: z.ZodMiniType<T>): DocSpec<T> => ({ path, schema });
+const spec = <T>(path: string, schema: z.ZodMiniType<T>, collection?: Collection): DocSpec<T> =>
+  collection ? { path, schema, collection } : { path, schema };
 
 export const paths = {
   builders: 'coordination/builders.json',
@@ -29,17 +38,22 @@ export const paths = {
   status: (id: string) => `${id}/status.json`,
   heartbeat: (id: string) => `${id}/heartbeat.json`,
   metrics: (id: string) => `${id}/metrics.jsonl`,
+  /** Retired jobs and messages, one file per month (YYYY-MM) of when they finished / were sent. */
+  jobsArchive: (month: string) => `coordination/archive/jobs-${month}.json`,
+  messagesArchive: (month: string) => `coordination/archive/messages-${month}.json`,
 } as const;
 
 export const docs = {
-  builders: spec(paths.builders, buildersDoc),
-  jobs: spec(paths.jobs, jobsDoc),
-  locks: spec(paths.locks, locksDoc),
-  messages: spec(paths.messages, messagesDoc),
+  builders: spec(paths.builders, buildersDoc, { field: 'builders', id: 'id' }),
+  jobs: spec(paths.jobs, jobsDoc, { field: 'jobs', id: 'id' }),
+  locks: spec(paths.locks, locksDoc, { field: 'locks', id: 'name' }),
+  messages: spec(paths.messages, messagesDoc, { field: 'messages', id: 'id' }),
   config: spec(paths.config, configDoc),
   dashboard: spec(paths.dashboard, dashboardDoc),
   status: (id: string) => spec(paths.status(id), statusDoc),
   heartbeat: (id: string) => spec(paths.heartbeat(id), heartbeatDoc),
+  jobsArchive: (month: string) => spec(paths.jobsArchive(month), jobsDoc, { field: 'jobs', id: 'id' }),
+  messagesArchive: (month: string) => spec(paths.messagesArchive(month), messagesDoc, { field: 'messages', id: 'id' }),
 };
 
 export interface DocumentKind {
@@ -57,6 +71,8 @@ export const DOCUMENT_KINDS: readonly DocumentKind[] = [
   { name: 'locks', pattern: /^coordination\/locks\.json$/, schema: locksDoc, format: 'json' },
   { name: 'messages', pattern: /^coordination\/messages\.json$/, schema: messagesDoc, format: 'json' },
   { name: 'config', pattern: /^coordination\/config\.json$/, schema: configDoc, format: 'json' },
+  { name: 'jobs_archive', pattern: /^coordination\/archive\/jobs-\d{4}-\d{2}\.json$/, schema: jobsDoc, format: 'json' },
+  { name: 'messages_archive', pattern: /^coordination\/archive\/messages-\d{4}-\d{2}\.json$/, schema: messagesDoc, format: 'json' },
   { name: 'health_dashboard', pattern: /^shared\/health_dashboard\.json$/, schema: dashboardDoc, format: 'json' },
   { name: 'status', pattern: /^[a-z][a-z0-9-]{0,31}\/status\.json$/, schema: statusDoc, format: 'json' },
   { name: 'heartbeat', pattern: /^[a-z][a-z0-9-]{0,31}\/heartbeat\.json$/, schema: heartbeatDoc, format: 'json' },
@@ -65,3 +81,17 @@ export const DOCUMENT_KINDS: readonly DocumentKind[] = [
 
 export const kindOfPath = (path: string): DocumentKind | undefined =>
   DOCUMENT_KINDS.find((kind) => kind.pattern.test(path));
+
+/** The spec of the JSON document at `path`, as `docs` gives it; undefined for other files. */
+export const specOfPath = (path: string): DocSpec<unknown> | undefined => {
+  const fixed = (Object.values(docs) as unknown[]).find((entry) => typeof entry === 'object' && (entry as DocSpec<unknown>).path === path);
+  if (fixed) return fixed as DocSpec<unknown>;
+  const kind = kindOfPath(path);
+  const id = path.split('/')[0] ?? '';
+  if (kind?.name === 'status') return docs.status(id);
+  if (kind?.name === 'heartbeat') return docs.heartbeat(id);
+  const month = /-(\d{4}-\d{2})\.json$/.exec(path)?.[1] ?? '';
+  if (kind?.name === 'jobs_archive') return docs.jobsArchive(month);
+  if (kind?.name === 'messages_archive') return docs.messagesArchive(month);
+  return undefined;
+};

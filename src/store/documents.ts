@@ -75,7 +75,7 @@ export const invalidDocument = (file: string, problems: readonly Problem[]): Bui
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
   return invalidDataError(`invalid document ${where}: ${first?.reason ?? 'invalid'}${more}`, {
     code: 'invalid_document',
-    hint: `fix ${file} in the store (run "buildctl validate" to list every problem); nothing was written`,
+    hint: `nothing was written; "buildctl validate" lists every problem and tells whether "buildctl migrate" can convert ${file} (a legacy document), else fix it in the store`,
     details: { file, problems },
   });
 };

@@ -9,7 +9,7 @@ import { ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, type Store } from './store.js';
 export type DocRead<T> =
   | { status: 'ok'; value: T; source: string }
   | { status: 'missing'; source: string }
-  | { status: 'invalid'; problems: Problem[]; source: string };
+  | { status: 'invalid'; problems: Problem[]; source: string; text: string };
 
 export interface Snapshot {
   /** A document on origin/main. */
@@ -24,8 +24,9 @@ export interface Snapshot {
 const readVia = async <T>(reader: ObjectReader, rev: string, spec: DocSpec<T>, label: string): Promise<DocRead<T>> => {
   const buffer = await reader.read(`${rev}:${spec.path}`);
   if (buffer === undefined) return { status: 'missing', source: label };
-  const outcome = parseDocumentText(buffer.toString('utf8'), spec.schema);
-  return outcome.ok ? { status: 'ok', value: outcome.value, source: label } : { status: 'invalid', problems: outcome.problems, source: label };
+  const text = buffer.toString('utf8');
+  const outcome = parseDocumentText(text, spec.schema);
+  return outcome.ok ? { status: 'ok', value: outcome.value, source: label } : { status: 'invalid', problems: outcome.problems, source: label, text };
 };
 
 export const openSnapshot = (store: Store): Snapshot => {
@@ -52,4 +53,10 @@ export const listHeartbeatRefs = async (store: Store): Promise<string[]> => {
     .split('\n')
     .filter((line) => line.startsWith(ORIGIN_HEARTBEAT_PREFIX))
     .map((line) => line.slice(ORIGIN_HEARTBEAT_PREFIX.length));
+};
+
+/** Files staged for commit (added, copied, modified or renamed), as a pre-commit hook sees them. */
+export const listStagedFiles = async (store: Store): Promise<string[]> => {
+  const { stdout } = await git(store.dir, ['diff', '--cached', '--name-only', '-z', '--diff-filter=ACMR']);
+  return stdout.split('\0').filter((path) => path !== '');
 };

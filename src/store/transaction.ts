@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DocSpec } from '../schemas/layout.js';
+import type { Collection, DocSpec } from '../schemas/layout.js';
 import { failedError, notNowError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { parseDocument, serializeDocument } from './documents.js';
@@ -21,6 +21,8 @@ export interface ReadDoc {
 export interface Write {
   spec: DocSpec<unknown>;
   value: unknown;
+  /** Ids of the spec's collection this write removes on purpose; any other id that disappears aborts. */
+  removes?: readonly string[];
 }
 
 export interface Plan<R> {
@@ -76,6 +78,44 @@ const findLandedOp = async (store: Store, since: string, opId: string): Promise<
 };
 
 type PushOutcome = { kind: 'pushed'; commit: string | undefined } | { kind: 'rejected' } | { kind: 'unknown'; error: GitError };
+
+/** The ids of a collection in document text: array entries' id field, or the keys of a map (older layouts). */
+const collectionIds = (text: string | undefined, collection: Collection): Set<string> => {
+  if (text === undefined) return new Set();
+  let entries: unknown;
+  try {
+    entries = (JSON.parse(text) as Record<string, unknown> | null)?.[collection.field];
+  } catch {
+    return new Set(); // unreadable before: the strict read of the operation has said so already
+  }
+  if (Array.isArray(entries)) {
+    return new Set(entries.map((entry) => (entry as Record<string, unknown> | null)?.[collection.id]).filter((id): id is string => typeof id === 'string'));
+  }
+  return entries !== null && typeof entries === 'object' ? new Set(Object.keys(entries)) : new Set();
+};
+
+/**
+ * No silent loss: an entry of a guarded collection may leave its document only when the
+ * write names it in `removes`. A transition that would drop others (a rewrite from a
+ * stale copy, a bug) aborts the whole transaction before anything is written.
+ */
+const checkNoLoss = (write: Write, before: string | undefined, after: string): void => {
+  const collection = write.spec.collection;
+  if (!collection) return;
+  const kept = collectionIds(after, collection);
+  const allowed = new Set(write.removes ?? []);
+  const lost = [...collectionIds(before, collection)].filter((id) => !kept.has(id) && !allowed.has(id));
+  if (lost.length === 0) return;
+  const shown = lost.slice(0, 10).join(', ');
+  throw failedError(
+    `refusing to write ${write.spec.path}: it would lose ${lost.length} ${collection.field} entr${lost.length === 1 ? 'y' : 'ies'} the operation did not ask to remove (${shown}${lost.length > 10 ? `, and ${lost.length - 10} more` : ''})`,
+    {
+      code: 'would_lose_data',
+      hint: 'nothing was written; this is a bug in the operation that asked for it: please report it with --debug output',
+      details: { file: write.spec.path, lost },
+    },
+  );
+};
 
 const push = async (store: Store): Promise<PushOutcome> => {
   const run = await git(store.dir, ['push', '--porcelain', REMOTE, `HEAD:refs/heads/${MAIN}`], { allowFail: true });
@@ -142,6 +182,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
       for (const write of plan.writes) {
         const text = serializeDocument(write.spec.path, write.value, write.spec.schema);
         const before = await readText(write.spec.path);
+        checkNoLoss(write, before, text);
         if (before !== text) changed.push({ path: write.spec.path, text, isNew: before === undefined });
       }
       if (changed.length === 0) return { result: plan.result, changed: false, commit: undefined, opId, retries };

@@ -22,7 +22,7 @@ describe('bad data and a dead remote', () => {
     pushHandEdit(fleet, 'coordination/builders.json', '{"builders": [{"id": "build1", "labels": []},\n');
     const validate = await runCli(['--store', store, 'validate']);
     expect(validate.code).toBe(5);
-    expect(validate.stdout).toMatch(/invalid\s+coordination\/builders\.json: JSON syntax error at line 2:1/);
+    expect(validate.stdout).toMatch(/broken\s+coordination\/builders\.json: JSON syntax error at line 2:1/);
     const json = JSON.parse((await runCli(['--store', store, 'validate', '--json'])).stdout);
     expect(json.valid).toBe(false);
     expect(json.files.find((f: { file: string }) => f.file === 'coordination/builders.json').valid).toBe(false);

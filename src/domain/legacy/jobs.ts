@@ -1,0 +1,44 @@
+// coordination/jobs.json of the older scripts: the same list, with times in other formats,
+// `timestamp` for `created_at`, and a few other words for a job's status.
+import { job as jobSchema, JOB_STATUSES } from '../../schemas/jobs.js';
+import { changeLog, isObject, rename, type ChangeLog, type Json } from './changes.js';
+import { convertTime } from './timestamps.js';
+import type { LegacyConverter } from './types.js';
+
+const STATUS_WORDS: Record<string, (typeof JOB_STATUSES)[number]> = {
+  pending: 'queued',
+  new: 'queued',
+  assigned: 'running',
+  claimed: 'running',
+  in_progress: 'running',
+  done: 'completed',
+  success: 'completed',
+  succeeded: 'completed',
+  error: 'failed',
+  failure: 'failed',
+  canceled: 'cancelled',
+};
+
+const convertJob = (raw: Json, log: ChangeLog): Json => {
+  const job: Json = { ...raw };
+  if (rename(job, 'timestamp', 'created_at')) log.tally('"timestamp" renamed "created_at"');
+  for (const field of ['created_at', 'started_at', 'completed_at', 'run_after']) convertTime(job, field, log);
+  const word = typeof job.status === 'string' ? STATUS_WORDS[job.status.toLowerCase()] : undefined;
+  if (word) {
+    job.legacy_status = job.status;
+    log.name('job statuses mapped (the original kept in legacy_status):', [`${String(job.status)} -> ${word}`]);
+    job.status = word;
+  }
+  if (job.assigned_to === undefined) {
+    job.assigned_to = null;
+    log.tally('missing assigned_to set to null');
+  }
+  return job;
+};
+
+export const convertLegacyJobs: LegacyConverter = (json) => {
+  if (!isObject(json) || !Array.isArray(json.jobs)) return undefined;
+  const log = changeLog();
+  const jobs = json.jobs.map((entry: unknown) => (isObject(entry) && !jobSchema.safeParse(entry).success ? convertJob(entry, log) : entry));
+  return { value: { ...json, jobs }, changes: log.list(), removes: [] };
+};
