@@ -21,7 +21,10 @@ import { parseArgs } from 'node:util';
 import { heartbeat } from '../src/ops/heartbeat.js';
 import { initStore } from '../src/ops/init.js';
 import { fleetStatus, setStatus } from '../src/ops/status.js';
+import { docs } from '../src/schemas/layout.js';
 import { git } from '../src/store/git.js';
+import { storeAt } from '../src/store/store.js';
+import { transact } from '../src/store/transaction.js';
 import { MAIN_REFSPEC, ORIGIN_MAIN } from '../src/store/store.js';
 import { makeFleet, runCli, testContext, type Fleet } from '../test/helpers/fleet.js';
 
@@ -254,6 +257,87 @@ const populate = async (fleet: Fleet): Promise<Setup> => {
   return { fleet, referenceClone };
 };
 
+/** A busy queue for the tick timing: 200 jobs and 1,000 messages, written in one transaction. */
+const seedBusyStore = async (fleet: Fleet): Promise<void> => {
+  const now = Date.now();
+  const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+  const jobs = Array.from({ length: 200 }, (_, i) => {
+    const builder = BUILDERS[i % BUILDERS.length] as string;
+    const status = i < 150 ? 'queued' : i < 180 ? 'completed' : 'running';
+    return {
+      id: `job_bench_${i}`,
+      type: i % 3 === 0 ? 'test' : 'build',
+      priority: 1 + (i % 9),
+      branch: 'main',
+      description: `benchmark job ${i}`,
+      status,
+      assigned_to: status === 'queued' ? null : builder,
+      labels: [],
+      attempts: status === 'queued' ? 0 : 1,
+      max_attempts: 3,
+      created_at: at(600 - i),
+      started_at: status === 'queued' ? null : at(300 - i),
+      completed_at: status === 'completed' ? at(200 - i) : null,
+    };
+  });
+  const messages = Array.from({ length: 1000 }, (_, i) => {
+    const from = BUILDERS[i % BUILDERS.length] as string;
+    const to = i % 10 === 0 ? ['all'] : [BUILDERS[(i + 1) % BUILDERS.length] as string];
+    return {
+      id: `msg_bench_${i}`,
+      from,
+      to,
+      type: 'info',
+      subject: `benchmark message ${i}`,
+      body: `benchmark message ${i}\nwith a second line of text to give it some weight`,
+      created_at: at(1000 - i),
+      ack_required: i % 7 === 0,
+      read_by: {},
+      acked_by: {},
+    };
+  });
+  await transact(storeAt(fleet.stores.build4 as string), {
+    op: 'bench.seed',
+    actor: 'bench',
+    apply: async () => ({
+      result: null,
+      writes: [
+        { spec: docs.jobs, value: { jobs } },
+        { spec: docs.messages, value: { messages } },
+      ],
+      summary: 'bench.seed 200 jobs, 1000 messages',
+    }),
+  });
+};
+
+interface Timing {
+  name: string;
+  what: string;
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  samples: number[];
+}
+
+/** The agent tick's wall time: a whole `buildctl agent --once` process, as cron runs it. */
+const timeTicks = async (fleet: Fleet): Promise<Timing> => {
+  await seedBusyStore(fleet);
+  const store = fleet.stores.build1 as string;
+  const samples: number[] = [];
+  for (let n = 0; n < warmup + runs; n++) {
+    const ms = await timed(() => buildctl(fleet, ['--store', store, '--as', 'build1', 'agent', '--once']));
+    if (n >= warmup) samples.push(round1(ms));
+  }
+  return {
+    name: 'tick',
+    what: 'buildctl agent --once (heartbeat + housekeeping), 4 builders, 200 jobs, 1,000 messages',
+    median_ms: round1(median(samples)),
+    min_ms: Math.min(...samples),
+    max_ms: Math.max(...samples),
+    samples,
+  };
+};
+
 const runBenchmark = async (bench: Benchmark, setup: Setup): Promise<Row> => {
   await bench.prepare?.(setup);
   const measured: number[] = [];
@@ -312,12 +396,15 @@ const main = async (): Promise<void> => {
   progress('creating a fleet of 4 builders against a local bare remote');
   const fleet = await makeFleet(BUILDERS);
   const rows: Row[] = [];
+  const timings: Timing[] = [];
   try {
     const setup = await populate(fleet);
     for (const bench of BENCHMARKS) {
       progress(`${bench.name}: ${warmup} warm-up + ${runs} runs`);
       rows.push(await runBenchmark(bench, setup));
     }
+    progress(`tick: ${warmup} warm-up + ${runs} runs on a store of 200 jobs and 1,000 messages`);
+    timings.push(await timeTicks(fleet));
   } finally {
     fleet.cleanup();
   }
@@ -325,7 +412,7 @@ const main = async (): Promise<void> => {
   const allPass = rows.every((row) => row.pass);
 
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ machine: info, runs, warmup, seconds, pass: allPass, rows }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ machine: info, runs, warmup, seconds, pass: allPass, rows, timings }, null, 2)}\n`);
     return;
   }
   const out: string[] = [];
@@ -350,6 +437,7 @@ const main = async (): Promise<void> => {
     const sum = parts.length > 1 ? `: ${parts.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' + ')} ms` : '';
     out.push(`${row.name.padEnd(10)}  ${row.what}\n${''.padEnd(10)}  vs ${row.reference}${sum}`);
   }
+  for (const t of timings) out.push(`\n${t.name}: median ${t.median_ms.toFixed(1)} ms (min ${t.min_ms.toFixed(1)}, max ${t.max_ms.toFixed(1)}): ${t.what}`);
   out.push(`\n${allPass ? 'all targets met' : 'some targets missed'} (${seconds} s)`);
   process.stdout.write(`${out.join('\n')}\n`);
 };

@@ -3,14 +3,15 @@
 // Code splitting keeps lazily imported modules (systeminformation, command code) in their
 // own chunks, loaded only by the commands that need them.
 import { build } from 'esbuild';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, rename, rm } from 'node:fs/promises';
 
 const banner = [
   "import { createRequire as __buildctlCreateRequire } from 'node:module';",
   'const require = __buildctlCreateRequire(import.meta.url);',
 ].join('\n');
 
-await rm('dist', { recursive: true, force: true });
+// Build beside dist/ and swap it in, so a CLI started meanwhile never sees half a build.
+await rm('dist.new', { recursive: true, force: true });
 await build({
   entryPoints: {
     cli: 'src/cli/main.ts',
@@ -18,7 +19,7 @@ await build({
     'scripts/demo': 'scripts/demo.ts',
     'scripts/bench': 'scripts/bench.ts',
   },
-  outdir: 'dist',
+  outdir: 'dist.new',
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -32,4 +33,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
 });
-await chmod('dist/cli.js', 0o755);
+await chmod('dist.new/cli.js', 0o755);
+await rm('dist.old', { recursive: true, force: true });
+await rename('dist', 'dist.old').catch(() => undefined);
+await rename('dist.new', 'dist');
+await rm('dist.old', { recursive: true, force: true });

@@ -31,6 +31,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   validate: async () => (await import('./commands/validate.js')).registerValidate,
   migrate: async () => (await import('./commands/migrate.js')).registerMigrate,
   hooks: async () => (await import('./commands/hooks.js')).registerHooks,
+  agent: async () => (await import('./commands/agent.js')).registerAgent,
 };
 
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--store', '--as']);

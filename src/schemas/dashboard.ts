@@ -4,6 +4,10 @@ import { builderId, nonNegative, timestamp } from './common.js';
 export const HEALTH_STATES = ['healthy', 'stale', 'dead', 'unknown'] as const;
 export const health = z.enum(HEALTH_STATES);
 
+/**
+ * shared/health_dashboard.json. It holds states, not heartbeat times: it is rewritten only
+ * when its content changes, and a heartbeat time would change it every minute.
+ */
 export const dashboardDoc = z.looseObject({
   updated_at: timestamp,
   builders: z.array(
@@ -12,7 +16,6 @@ export const dashboardDoc = z.looseObject({
       health,
       state: z.nullable(z.string()),
       current_job: z.nullable(z.string()),
-      heartbeat_at: z.nullable(timestamp),
     }),
   ),
   counts: z.record(health, z.int().check(z.gte(0))),

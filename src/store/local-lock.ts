@@ -11,6 +11,10 @@ export interface LocalLockOptions {
   waitMs?: number;
   /** After how long without an update a lock counts as left by a dead process, in ms. */
   staleMs?: number;
+  /** Which lock: `store` (transactions, the default) or another name, e.g. `agent` (whole ticks). */
+  name?: string;
+  /** What to say when it is held. */
+  busyMessage?: string;
 }
 
 export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, options: LocalLockOptions = {}): Promise<T> => {
@@ -20,20 +24,22 @@ export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, o
   const stepMs = 50;
   let release: () => Promise<void>;
   try {
-    release = await lock(stateDir, {
-      lockfilePath: join(stateDir, 'store.lock'),
+    // Each named lock needs its own target path: proper-lockfile tracks held locks by target.
+    const target = join(stateDir, options.name ?? 'store');
+    release = await lock(target, {
+      lockfilePath: `${target}.lock`,
       realpath: false,
       stale: options.staleMs ?? 10_000,
-      retries: { retries: Math.ceil(waitMs / stepMs), factor: 1, minTimeout: stepMs, maxTimeout: stepMs, randomize: true },
+      retries: waitMs <= 0 ? 0 : { retries: Math.ceil(waitMs / stepMs), factor: 1, minTimeout: stepMs, maxTimeout: stepMs, randomize: true },
       onCompromised: (error) => {
         process.stderr.write(`buildctl: warning: the store's local lock was compromised (${error.message})\n`);
       },
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw notNowError('another buildctl process on this host is using the store', {
+      throw notNowError(options.busyMessage ?? 'another buildctl process on this host is using the store', {
         code: 'store_busy',
-        hint: `wait for it to finish, or remove ${join(stateDir, 'store.lock')} if no buildctl process is running`,
+        hint: `wait for it to finish, or remove ${join(stateDir, `${options.name ?? 'store'}.lock`)} if no buildctl process is running`,
       });
     }
     throw error;

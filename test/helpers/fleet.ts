@@ -48,22 +48,10 @@ export interface CliRun {
   stderr: string;
 }
 
-/**
- * Runs the built CLI in a scrubbed environment (no BUILD_SERVER_ID, no BUILDCTL_STORE from
- * the host, no global git identity), as a builder or operator would from a shell.
- */
-export const runCli = (args: string[], options: { env?: Record<string, string>; cwd?: string; bin?: string } = {}): Promise<CliRun> =>
+/** Runs a program to completion, collecting its output (no shell, no inherited stdio). */
+export const runProcess = (file: string, args: readonly string[], options: { cwd: string; env: Record<string, string> }): Promise<CliRun> =>
   new Promise((resolvePromise, reject) => {
-    const home = options.env?.HOME ?? tmpdir();
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: home,
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_CONFIG_NOSYSTEM: '1',
-      BUILDCTL_ID_FILE: join(home, 'no-such-build-server-id'),
-      ...options.env,
-    };
-    const child = spawn(process.execPath, [options.bin ?? CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -71,6 +59,23 @@ export const runCli = (args: string[], options: { env?: Record<string, string>; 
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
   });
+
+/**
+ * Runs the built CLI in a scrubbed environment (no BUILD_SERVER_ID, no BUILDCTL_STORE from
+ * the host, no global git identity), as a builder or operator would from a shell.
+ */
+export const runCli = (args: string[], options: { env?: Record<string, string>; cwd?: string; bin?: string } = {}): Promise<CliRun> => {
+  const home = options.env?.HOME ?? tmpdir();
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    BUILDCTL_ID_FILE: join(home, 'no-such-build-server-id'),
+    ...options.env,
+  };
+  return runProcess(process.execPath, [options.bin ?? CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env });
+};
 
 export interface Fleet {
   root: string;

@@ -41,7 +41,7 @@ describe('transaction cycle against a real bare remote', () => {
           return { result: label, writes: [{ spec: docs.builders, value: { ...doc, builders } }], summary: `test.label ${label}` };
         },
       });
-    const outcomes = await Promise.all(['a', 'b', 'c', 'd'].map((label, i) => addLabel(i % 2 ? store2 : store1, label)));
+    await Promise.all(['a', 'b', 'c', 'd'].map((label, i) => addLabel(i % 2 ? store2 : store1, label)));
     const labels = JSON.parse(remoteFile(fleet, 'coordination/builders.json')).builders[0].labels;
     expect(labels).toEqual(['a', 'b', 'c', 'd']);
     const log = gitSync(fleet.remote, ['log', '--format=%B', '-n', '4', 'main']);

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { buildContext, printJson, type Runtime } from '../runtime.js';
+
+export const registerAgent = (program: Command, runtime: Runtime): void => {
+  const agent = program
+    .command('agent')
+    .description('the builder agent: every tick a heartbeat, then housekeeping on main; --once for crontab')
+    .option('--once', 'do one tick and exit (what the crontab line runs)')
+    .option('--schedule <cron>', 'cron expression for ticks (default: the fleet\'s schedule setting, "* * * * *")')
+    .option('--log-file <path>', 'append the JSON log lines to this file instead of stderr')
+    .addHelpText('after', `
+Each tick logs one JSON line (pino) saying what it did. Exit codes of --once: 0 done,
+3 another tick of this store was still running (this one was skipped), 4 the remote was
+unreachable (the next tick carries on), 1 failed.
+
+Examples:
+  buildctl agent --once                     one tick (crontab: * * * * *)
+  buildctl agent                            keep running, ticking on the fleet's schedule
+  buildctl agent install --cron --dry-run   show the crontab line`)
+    .action(async (options: { once?: boolean; schedule?: string; logFile?: string }, command: Command) => {
+      const { runAgent } = await import('../../ops/agent.js');
+      runtime.exitCode = await runAgent(buildContext(runtime, command), { once: options.once ?? false, schedule: options.schedule, logFile: options.logFile });
+    });
+
+  agent
+    .command('install')
+    .description('install the agent as a crontab line (default) or a systemd unit; idempotent')
+    .option('--cron', 'a crontab line running "buildctl agent --once" every minute (replaces an earlier line of ours)')
+    .option('--systemd', 'a systemd unit running "buildctl agent" (long-running)')
+    .option('--unit-dir <dir>', 'where the systemd unit goes', '/etc/systemd/system')
+    .option('--log-file <path>', 'where the agent appends its log (default: beside the store)')
+    .option('--dry-run', 'print what would be installed, change nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { cron?: boolean; systemd?: boolean; unitDir: string; logFile?: string; dryRun?: boolean; json?: boolean }, command: Command) => {
+      const { installAgent } = await import('../../ops/agent-install.js');
+      const result = await installAgent(buildContext(runtime, command), {
+        mode: options.systemd ? 'systemd' : 'cron',
+        dryRun: options.dryRun ?? false,
+        unitDir: options.unitDir,
+        logFile: options.logFile,
+        nodePath: process.execPath,
+        cliPath: process.argv[1] ?? '',
+      });
+      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, result);
+      runtime.out(result.text);
+      for (const line of result.actions) runtime.out(`- ${line}`);
+    });
+};

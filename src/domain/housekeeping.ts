@@ -1,0 +1,184 @@
+// Housekeeping: what any builder's agent does to main on its tick. One pure function of the
+// documents, the builders' health and the time; the operation writes its result as one
+// commit, and only when something changed.
+import type { BuildersDoc } from '../schemas/builders.js';
+import type { DashboardDoc, Health } from '../schemas/dashboard.js';
+import { JOB_STATUSES, type Job, type JobStatus, type JobsDoc } from '../schemas/jobs.js';
+import type { LocksDoc } from '../schemas/locks.js';
+import type { Message, MessagesDoc } from '../schemas/messages.js';
+import type { StatusDoc } from '../schemas/status.js';
+import type { Settings } from './config.js';
+import { parseDuration } from './durations.js';
+import { isExpired } from './locks.js';
+
+export interface HousekeepingInput {
+  now: Date;
+  settings: Settings;
+  builders: BuildersDoc;
+  /** Health of each registered builder (from its heartbeat). */
+  health: ReadonlyMap<string, Health>;
+  statuses: ReadonlyMap<string, StatusDoc>;
+  jobs: JobsDoc;
+  locks: LocksDoc;
+  messages: MessagesDoc;
+  dashboard: DashboardDoc | undefined;
+}
+
+export interface HousekeepingReport {
+  dead_builders: string[];
+  reaped_locks: string[];
+  freed_locks: string[];
+  requeued_jobs: string[];
+  dead_jobs: string[];
+  timed_out_jobs: string[];
+  archived_jobs: string[];
+  archived_messages: string[];
+  dashboard_changed: boolean;
+}
+
+export interface HousekeepingResult {
+  jobs: JobsDoc;
+  locks: LocksDoc;
+  messages: MessagesDoc;
+  dashboard: DashboardDoc;
+  /** Entries leaving the hot files, by archive month (YYYY-MM). */
+  archive: { jobs: Map<string, Job[]>; messages: Map<string, Message[]> };
+  report: HousekeepingReport;
+}
+
+const FINISHED: readonly JobStatus[] = ['completed', 'failed', 'cancelled', 'dead'];
+
+const monthOf = (iso: string): string => iso.slice(0, 7);
+
+const olderThan = (iso: string | null | undefined, ms: number, now: Date): boolean =>
+  iso !== null && iso !== undefined && now.getTime() - Date.parse(iso) > ms;
+
+/** Running jobs of dead builders go back to the queue, or become dead when out of attempts. */
+const requeueOrphans = (jobs: Job[], dead: ReadonlySet<string>, now: Date, report: HousekeepingReport): Job[] =>
+  jobs.map((job) => {
+    if (job.status !== 'running' || !job.assigned_to || !dead.has(job.assigned_to)) return job;
+    const reason = `${job.assigned_to} died while running it (attempt ${job.attempts} of ${job.max_attempts})`;
+    if (job.attempts >= job.max_attempts) {
+      report.dead_jobs.push(job.id);
+      return { ...job, status: 'dead', completed_at: now.toISOString(), result: { ...(job.result ?? {}), reason } };
+    }
+    report.requeued_jobs.push(job.id);
+    return { ...job, status: 'queued', assigned_to: null, started_at: null, result: { ...(job.result ?? {}), reason } };
+  });
+
+/** Running jobs past their timeout fail as timed out. */
+const failTimedOut = (jobs: Job[], now: Date, report: HousekeepingReport): Job[] =>
+  jobs.map((job) => {
+    if (job.status !== 'running' || !job.timeout || !job.started_at) return job;
+    if (!olderThan(job.started_at, parseDuration(job.timeout, 'timeout'), now)) return job;
+    report.timed_out_jobs.push(job.id);
+    const duration = Math.round((now.getTime() - Date.parse(job.started_at)) / 1000);
+    return {
+      ...job,
+      status: 'failed',
+      completed_at: now.toISOString(),
+      result: { ...(job.result ?? {}), reason: `timed out after ${job.timeout}`, duration_seconds: duration },
+    };
+  });
+
+/** Everyone a message is for: its recipients, with `all` meaning every registered builder but the sender. */
+const recipientsOf = (message: Message, builders: readonly string[]): string[] =>
+  message.to.includes('all') ? builders.filter((id) => id !== message.from) : message.to.filter((id) => id !== message.from);
+
+/** Read by every recipient, and acknowledged by each where an ack was asked for. */
+export const isSettled = (message: Message, builders: readonly string[]): boolean =>
+  recipientsOf(message, builders).every((id) => message.read_by[id] !== undefined && (!message.ack_required || message.acked_by[id] !== undefined));
+
+const addTo = <T>(map: Map<string, T[]>, key: string, value: T): void => {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+};
+
+export const buildDashboard = (input: Pick<HousekeepingInput, 'builders' | 'health' | 'statuses' | 'now'>, jobs: readonly Job[], previous: DashboardDoc | undefined): { dashboard: DashboardDoc; changed: boolean } => {
+  const builders = input.builders.builders.map((b) => ({
+    id: b.id,
+    health: input.health.get(b.id) ?? 'unknown',
+    state: input.statuses.get(b.id)?.state ?? null,
+    current_job: input.statuses.get(b.id)?.current_job ?? null,
+  }));
+  const counts: Record<Health, number> = { healthy: 0, stale: 0, dead: 0, unknown: 0 };
+  for (const b of builders) counts[b.health]++;
+  const queue: Record<string, number> = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0]));
+  for (const job of jobs) queue[job.status] = (queue[job.status] ?? 0) + 1;
+  const content = { builders, counts, queue };
+  const same = previous !== undefined && JSON.stringify({ builders: previous.builders, counts: previous.counts, queue: previous.queue }) === JSON.stringify(content);
+  if (same) return { dashboard: previous, changed: false };
+  return { dashboard: { ...(previous ?? {}), updated_at: input.now.toISOString(), ...content }, changed: true };
+};
+
+export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
+  const { now, settings } = input;
+  const report: HousekeepingReport = {
+    dead_builders: [],
+    reaped_locks: [],
+    freed_locks: [],
+    requeued_jobs: [],
+    dead_jobs: [],
+    timed_out_jobs: [],
+    archived_jobs: [],
+    archived_messages: [],
+    dashboard_changed: false,
+  };
+  const ids = input.builders.builders.map((b) => b.id);
+  // Only a builder whose heartbeat went silent counts as dead; one that never beat is unknown,
+  // and its jobs are left alone (it may be run by hand, without an agent).
+  const dead = new Set(ids.filter((id) => input.health.get(id) === 'dead'));
+  report.dead_builders = [...dead];
+
+  let jobs = requeueOrphans(input.jobs.jobs, dead, now, report);
+  jobs = failTimedOut(jobs, now, report);
+
+  const archive = { jobs: new Map<string, Job[]>(), messages: new Map<string, Message[]>() };
+  const keptJobs: Job[] = [];
+  for (const job of jobs) {
+    const finishedAt = job.completed_at ?? job.created_at;
+    if (FINISHED.includes(job.status) && olderThan(finishedAt, settings.jobRetentionMs, now)) {
+      addTo(archive.jobs, monthOf(finishedAt), job);
+      report.archived_jobs.push(job.id);
+    } else keptJobs.push(job);
+  }
+
+  const keptMessages: Message[] = [];
+  for (const message of input.messages.messages) {
+    if (olderThan(message.created_at, settings.messageRetentionMs, now) && isSettled(message, ids)) {
+      addTo(archive.messages, monthOf(message.created_at), message);
+      report.archived_messages.push(message.id);
+    } else keptMessages.push(message);
+  }
+
+  const keptLocks = input.locks.locks.filter((lock) => {
+    if (isExpired(lock, now)) {
+      report.reaped_locks.push(lock.name);
+      return false;
+    }
+    if (dead.has(lock.owner)) {
+      report.freed_locks.push(lock.name);
+      return false;
+    }
+    return true;
+  });
+
+  const { dashboard, changed } = buildDashboard(input, keptJobs, input.dashboard);
+  report.dashboard_changed = changed;
+  const changedJobs = keptJobs.length !== input.jobs.jobs.length || keptJobs.some((job, i) => job !== input.jobs.jobs[i]);
+  return {
+    jobs: changedJobs ? { ...input.jobs, jobs: keptJobs } : input.jobs,
+    locks: keptLocks.length === input.locks.locks.length ? input.locks : { ...input.locks, locks: keptLocks },
+    messages: keptMessages.length === input.messages.messages.length ? input.messages : { ...input.messages, messages: keptMessages },
+    dashboard,
+    archive,
+    report,
+  };
+};
+
+/** Appends archived entries to an archive document, once each (a re-run never doubles them). */
+export const appendToArchive = <T extends { id: string }>(existing: readonly T[], entries: readonly T[]): T[] => {
+  const seen = new Set(existing.map((e) => e.id));
+  return [...existing, ...entries.filter((e) => !seen.has(e.id))];
+};

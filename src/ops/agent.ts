@@ -1,0 +1,133 @@
+// The agent: every tick a heartbeat on the builder's ref, then housekeeping on main, then
+// one structured log line. `--once` is one tick (what cron runs); otherwise node-cron ticks
+// on the fleet's schedule until SIGTERM / SIGINT, which let the current tick finish.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { effectiveSettings } from '../domain/config.js';
+import { BuildctlError, usageError } from '../errors.js';
+import { commonJsExports } from '../interop.js';
+import { docs } from '../schemas/layout.js';
+import { parseDocument } from '../store/documents.js';
+import { withLocalLock } from '../store/local-lock.js';
+import { openStore } from '../store/store.js';
+import type { Context } from './context.js';
+import { heartbeat, type HeartbeatResult } from './heartbeat.js';
+import { housekeepingOp, type HousekeepingOutcome } from './housekeeping.js';
+import { resolveActor } from './identity.js';
+
+export interface StepError {
+  error: string;
+  code: string;
+  exit_code: number;
+}
+
+export interface TickReport {
+  builder: string;
+  duration_ms: number;
+  heartbeat: Omit<HeartbeatResult, 'system'> | StepError;
+  housekeeping: HousekeepingOutcome | StepError;
+  exit_code: number;
+}
+
+const asStepError = (error: unknown): StepError => {
+  if (error instanceof BuildctlError) return { error: error.message, code: error.code, exit_code: error.exitCode };
+  return { error: error instanceof Error ? error.message : String(error), code: 'unexpected', exit_code: 1 };
+};
+
+const stepError = (step: object): step is StepError => 'error' in step;
+
+/** One tick. Steps fail independently: a dead remote for the heartbeat does not skip housekeeping. */
+export const tick = async (ctx: Context): Promise<TickReport> => {
+  const started = Date.now();
+  const store = await openStore(ctx.storeDir);
+  const { id } = await resolveActor(ctx);
+  return withLocalLock(
+    store.stateDir,
+    async () => {
+      const beat = await heartbeat(ctx).then(({ system: _system, ...rest }) => rest, asStepError);
+      const housekeeping = await housekeepingOp(ctx, store, id).catch(asStepError);
+      const failures = [beat, housekeeping].filter(stepError);
+      // A dead remote is the most common failure and the one cron should tell apart (4).
+      const exitCode = failures.some((f) => f.exit_code === 4) ? 4 : (failures[0]?.exit_code ?? 0);
+      return { builder: id, duration_ms: Date.now() - started, heartbeat: beat, housekeeping, exit_code: exitCode };
+    },
+    { name: 'agent', waitMs: 0, busyMessage: 'another agent tick is running on this store; this one is skipped' },
+  );
+};
+
+export interface AgentOptions {
+  once: boolean;
+  schedule?: string | undefined;
+  logFile?: string | undefined;
+}
+
+type Logger = {
+  info: (object: object, message: string) => void;
+  error: (object: object, message: string) => void;
+  flush: () => void;
+};
+
+const makeLogger = async (logFile: string | undefined): Promise<Logger> => {
+  const pino = (await import('pino')).default;
+  const destination = logFile ? pino.destination({ dest: logFile, append: true, sync: true, mkdir: true }) : pino.destination({ dest: 2, sync: true });
+  const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  return { info: (o, m) => logger.info(o, m), error: (o, m) => logger.error(o, m), flush: () => logger.flush() };
+};
+
+const logTick = (logger: Logger, report: TickReport): void => {
+  const line = { builder: report.builder, duration_ms: report.duration_ms, heartbeat: report.heartbeat, housekeeping: report.housekeeping, exit_code: report.exit_code };
+  if (report.exit_code === 0) logger.info(line, 'tick');
+  else logger.error(line, 'tick failed');
+};
+
+/** The schedule: --schedule, else the fleet's `schedule` setting from this clone's copy of main. */
+const scheduleOf = async (ctx: Context, given: string | undefined): Promise<string> => {
+  if (given) return given;
+  const text = await readFile(join(ctx.storeDir, docs.config.path), 'utf8').catch(() => undefined);
+  return effectiveSettings(text === undefined ? undefined : parseDocument(docs.config.path, text, docs.config.schema)).schedule;
+};
+
+export const runAgent = async (ctx: Context, options: AgentOptions): Promise<number> => {
+  const logger = await makeLogger(options.logFile);
+  const once = async (): Promise<number> => {
+    try {
+      const report = await tick(ctx);
+      logTick(logger, report);
+      return report.exit_code;
+    } catch (error) {
+      const failure = asStepError(error);
+      logger.error({ ...failure }, 'tick not run');
+      return failure.exit_code;
+    }
+  };
+  if (options.once) return once();
+
+  const cron = commonJsExports(await import('node-cron'));
+  const expression = await scheduleOf(ctx, options.schedule);
+  if (!cron.validate(expression)) {
+    throw usageError(`invalid schedule "${expression}"`, { code: 'invalid_schedule', hint: 'a cron expression such as "* * * * *" (every minute) or "*/30 * * * * *" (every 30 s)' });
+  }
+  await openStore(ctx.storeDir);
+  await resolveActor(ctx);
+  logger.info({ schedule: expression, store: ctx.storeDir }, 'agent started');
+  let running: Promise<number> = Promise.resolve(0);
+  const task = cron.schedule(expression, () => {
+    running = once();
+    return running;
+  }, { noOverlap: true, name: 'buildctl-agent' });
+  // `on`, not `once`: a listener that removes itself would leave signal-exit (loaded with
+  // proper-lockfile) believing nobody handles the signal, and it would re-raise it.
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const signal = await stopped;
+  await task.stop();
+  await running;
+  await task.destroy();
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  logger.info({ signal }, 'agent stopped');
+  logger.flush();
+  return 0;
+};

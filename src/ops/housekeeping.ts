@@ -1,0 +1,92 @@
+// The agent's housekeeping on main: one transaction, and a commit only when something changed.
+import { healthOf } from '../domain/health.js';
+import { appendToArchive, housekeep, type HousekeepingReport } from '../domain/housekeeping.js';
+import type { Health } from '../schemas/dashboard.js';
+import { docs } from '../schemas/layout.js';
+import type { StatusDoc } from '../schemas/status.js';
+import { openSnapshot } from '../store/snapshot.js';
+import { fetchRefs, HEARTBEAT_REFSPEC, type Store } from '../store/store.js';
+import { transact, type Write } from '../store/transaction.js';
+import type { Context } from './context.js';
+import { readFleet } from './fleet-read.js';
+import { readHeartbeat } from './heartbeats-read.js';
+
+export interface HousekeepingOutcome extends HousekeepingReport {
+  changed: boolean;
+  commit: string | null;
+}
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+const summaryOf = (r: HousekeepingReport): string => {
+  const parts = [
+    r.requeued_jobs.length && `requeued ${count(r.requeued_jobs.length, 'job')}`,
+    r.dead_jobs.length && `${count(r.dead_jobs.length, 'job')} dead`,
+    r.timed_out_jobs.length && `${count(r.timed_out_jobs.length, 'job')} timed out`,
+    r.reaped_locks.length + r.freed_locks.length && `freed ${count(r.reaped_locks.length + r.freed_locks.length, 'lock')}`,
+    r.archived_jobs.length && `archived ${count(r.archived_jobs.length, 'job')}`,
+    r.archived_messages.length && `archived ${count(r.archived_messages.length, 'message')}`,
+    r.dead_builders.length && `dead: ${r.dead_builders.join(',')}`,
+    r.dashboard_changed && 'dashboard',
+  ].filter(Boolean);
+  return `housekeeping: ${parts.join(', ') || 'nothing'}`;
+};
+
+export const housekeepingOp = async (ctx: Context, store: Store, actor: string): Promise<HousekeepingOutcome> => {
+  // Health needs every builder's latest beat; the transaction itself fetches main.
+  await fetchRefs(store, [HEARTBEAT_REFSPEC], { prune: true });
+  const snapshot = openSnapshot(store);
+  try {
+    const outcome = await transact(store, {
+      op: 'housekeeping',
+      actor,
+      apply: async (read) => {
+        const now = ctx.now();
+        const { builders, settings } = await readFleet(read);
+        const [jobs, locks, messages, dashboard] = await Promise.all([read(docs.jobs), read(docs.locks), read(docs.messages), read(docs.dashboard)]);
+        const health = new Map<string, Health>();
+        const statuses = new Map<string, StatusDoc>();
+        for (const { id } of builders.builders) {
+          const beat = await readHeartbeat(snapshot, id);
+          // An unreadable heartbeat says nothing about liveness: unknown, never dead.
+          health.set(id, beat.status === 'ok' ? healthOf(beat.value.timestamp, now, settings) : 'unknown');
+          const status = await read(docs.status(id));
+          if (status) statuses.set(id, status);
+        }
+        const result = housekeep({
+          now,
+          settings,
+          builders,
+          health,
+          statuses,
+          jobs: jobs ?? { jobs: [] },
+          locks: locks ?? { locks: [], last_token: 0 },
+          messages: messages ?? { messages: [] },
+          dashboard,
+        });
+        const r = result.report;
+        const writes: Write[] = [
+          // Archived entries leave the hot files on purpose (they land in the archive in the same commit).
+          { spec: docs.jobs, value: result.jobs, removes: r.archived_jobs },
+          { spec: docs.locks, value: result.locks, removes: [...r.reaped_locks, ...r.freed_locks] },
+          { spec: docs.messages, value: result.messages, removes: r.archived_messages },
+          { spec: docs.dashboard, value: result.dashboard },
+        ];
+        for (const [month, entries] of result.archive.jobs) {
+          const spec = docs.jobsArchive(month);
+          const existing = (await read(spec)) ?? { jobs: [] };
+          writes.push({ spec, value: { ...existing, jobs: appendToArchive(existing.jobs, entries) } });
+        }
+        for (const [month, entries] of result.archive.messages) {
+          const spec = docs.messagesArchive(month);
+          const existing = (await read(spec)) ?? { messages: [] };
+          writes.push({ spec, value: { ...existing, messages: appendToArchive(existing.messages, entries) } });
+        }
+        return { result: result.report, writes, summary: summaryOf(result.report) };
+      },
+    });
+    return { ...outcome.result, changed: outcome.changed, commit: outcome.commit ?? null };
+  } finally {
+    snapshot.close();
+  }
+};

@@ -1,0 +1,77 @@
+// The agent as cron and systemd run it: the built CLI, real git, real signals.
+import { spawn } from 'node:child_process';
+import { readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, commitCount, gitSync, makeFleet, runCli, type Fleet } from '../helpers/fleet.js';
+
+let fleet: Fleet | undefined;
+afterEach(() => fleet?.cleanup());
+
+const logLines = (file: string): Array<Record<string, unknown>> =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('buildctl agent', () => {
+  it('--once does one tick, logs one JSON line, and a second tick adds no commit to main', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const log = join(fleet.root, 'agent.log');
+    const args = ['--store', fleet.stores.build1!, '--as', 'build1', 'agent', '--once', '--log-file', log];
+    expect((await runCli(args)).code).toBe(0);
+    const commits = commitCount(fleet.remote);
+    expect((await runCli(args)).code).toBe(0);
+    expect(commitCount(fleet.remote)).toBe(commits);
+    const lines = logLines(log);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ msg: 'tick', builder: 'build1', exit_code: 0, housekeeping: { changed: true, dashboard_changed: true } });
+    expect(lines[1]).toMatchObject({ msg: 'tick', exit_code: 0, housekeeping: { changed: false, commit: null } });
+  });
+
+  it('--once exits 4 when the remote is unreachable, and the next tick carries on', async () => {
+    fleet = await makeFleet(['build1']);
+    const args = ['--store', fleet.stores.build1!, '--as', 'build1', 'agent', '--once'];
+    renameSync(fleet.remote, `${fleet.remote}.away`);
+    const down = await runCli(args);
+    expect(down.code).toBe(4);
+    const line = JSON.parse(down.stderr.trim().split('\n').pop()!);
+    expect(line).toMatchObject({ msg: 'tick failed', exit_code: 4, heartbeat: { code: 'remote_unreachable' }, housekeeping: { code: 'remote_unreachable' } });
+    renameSync(`${fleet.remote}.away`, fleet.remote);
+    expect((await runCli(args)).code).toBe(0);
+    expect(gitSync(fleet.remote, ['rev-parse', '--verify', 'heartbeat/build1']).trim()).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('long-running: beats on a fast schedule and stops cleanly on SIGTERM', async () => {
+    fleet = await makeFleet(['build1']);
+    const log = join(fleet.root, 'agent.log');
+    const child = spawn(process.execPath, [CLI, '--store', fleet.stores.build1!, '--as', 'build1', 'agent', '--schedule', '*/1 * * * * *', '--log-file', log], {
+      env: { PATH: process.env.PATH ?? '', HOME: fleet.root, GIT_CONFIG_GLOBAL: '/dev/null' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    const ticks = () => {
+      try {
+        return logLines(log).filter((l) => l.msg === 'tick').length;
+      } catch {
+        return 0;
+      }
+    };
+    while (ticks() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const lines = logLines(log);
+    expect(lines.filter((l) => l.msg === 'tick').length).toBeGreaterThanOrEqual(2);
+    expect(lines.at(-1)).toMatchObject({ msg: 'agent stopped', signal: 'SIGTERM' });
+    // Each beat replaced the ref: still one commit on it.
+    expect(commitCount(fleet.remote, 'heartbeat/build1')).toBe(1);
+  });
+
+  it('refuses an invalid schedule with exit 2', async () => {
+    fleet = await makeFleet(['build1']);
+    const run = await runCli(['--store', fleet.stores.build1!, '--as', 'build1', 'agent', '--schedule', 'every minute']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('invalid schedule "every minute"');
+  });
+});

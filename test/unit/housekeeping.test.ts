@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { effectiveSettings } from '../../src/domain/config.js';
+import { appendToArchive, buildDashboard, housekeep, isSettled, type HousekeepingInput } from '../../src/domain/housekeeping.js';
+import type { Health } from '../../src/schemas/dashboard.js';
+import type { Job } from '../../src/schemas/jobs.js';
+import type { Message } from '../../src/schemas/messages.js';
+
+const NOW = new Date('2026-06-15T12:00:00Z');
+const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
+const MIN = 60_000;
+const DAY = 86_400_000;
+
+const job = (id: string, fields: Partial<Job> = {}): Job => ({
+  id,
+  type: 'build',
+  priority: 5,
+  status: 'queued',
+  assigned_to: null,
+  labels: [],
+  attempts: 0,
+  max_attempts: 3,
+  created_at: ago(DAY),
+  ...fields,
+});
+
+const message = (id: string, fields: Partial<Message> = {}): Message => ({
+  id,
+  from: 'build1',
+  to: ['build2'],
+  type: 'info',
+  subject: 's',
+  body: 'b',
+  created_at: ago(40 * DAY),
+  ack_required: false,
+  read_by: {},
+  acked_by: {},
+  ...fields,
+});
+
+const input = (fields: Partial<HousekeepingInput> = {}): HousekeepingInput => ({
+  now: NOW,
+  settings: effectiveSettings(undefined),
+  builders: { builders: ['build1', 'build2', 'build3'].map((id) => ({ id, labels: [], enabled: true })) },
+  health: new Map<string, Health>([
+    ['build1', 'healthy'],
+    ['build2', 'dead'],
+    ['build3', 'unknown'],
+  ]),
+  statuses: new Map(),
+  jobs: { jobs: [] },
+  locks: { locks: [], last_token: 0 },
+  messages: { messages: [] },
+  dashboard: undefined,
+  ...fields,
+});
+
+describe('housekeep: jobs of dead builders', () => {
+  it.each([
+    [1, 3, 'queued'],
+    [2, 3, 'queued'],
+    [3, 3, 'dead'],
+    [1, 1, 'dead'],
+  ])('attempt %i of %i -> %s', (attempts, max, status) => {
+    const running = job('j', { status: 'running', assigned_to: 'build2', attempts, max_attempts: max, started_at: ago(MIN) });
+    const result = housekeep(input({ jobs: { jobs: [running] } }));
+    expect(result.jobs.jobs[0]).toMatchObject({ status, attempts });
+    expect(result.jobs.jobs[0]?.result?.reason).toContain('build2 died while running it');
+    if (status === 'queued') expect(result.jobs.jobs[0]).toMatchObject({ assigned_to: null, started_at: null });
+  });
+
+  it('leaves jobs of healthy and of never-seen (unknown) builders alone', () => {
+    const jobs = [job('a', { status: 'running', assigned_to: 'build1', attempts: 1 }), job('b', { status: 'running', assigned_to: 'build3', attempts: 1 })];
+    const result = housekeep(input({ jobs: { jobs } }));
+    expect(result.jobs.jobs).toBe(jobs);
+    expect(result.jobs.jobs.map((j) => j.status)).toEqual(['running', 'running']);
+    expect(result.report.requeued_jobs).toEqual([]);
+  });
+});
+
+describe('housekeep: timeouts and locks', () => {
+  it.each([
+    ['59s', false],
+    ['61s', true],
+  ])('a job with timeout 1m started %s ago -> timed out: %s', (startedAgo, timedOut) => {
+    const started = ago(startedAgo === '61s' ? 61_000 : 59_000);
+    const result = housekeep(input({ jobs: { jobs: [job('t', { status: 'running', assigned_to: 'build1', attempts: 1, timeout: '1m', started_at: started })] } }));
+    expect(result.report.timed_out_jobs).toEqual(timedOut ? ['t'] : []);
+    expect(result.jobs.jobs[0]?.status).toBe(timedOut ? 'failed' : 'running');
+  });
+
+  it('reaps expired locks and frees the locks of dead builders, keeping the rest', () => {
+    const lock = (name: string, owner: string, expires: string) => ({ name, owner, token: 1, acquired_at: ago(MIN), renewed_at: ago(MIN), expires_at: expires });
+    const locks = [lock('expired', 'build1', ago(1000)), lock('orphan', 'build2', ago(-MIN)), lock('held', 'build1', ago(-MIN))];
+    const result = housekeep(input({ locks: { locks, last_token: 3 } }));
+    expect(result.locks.locks.map((l) => l.name)).toEqual(['held']);
+    expect(result.locks.last_token).toBe(3);
+    expect(result.report).toMatchObject({ reaped_locks: ['expired'], freed_locks: ['orphan'] });
+  });
+});
+
+describe('housekeep: archiving', () => {
+  it('archives finished jobs past job_retention by the month they finished, keeping live ones', () => {
+    const jobs = [
+      job('old-done', { status: 'completed', completed_at: '2026-05-01T00:00:00Z' }),
+      job('recent-done', { status: 'failed', completed_at: ago(DAY) }),
+      job('old-queued', { created_at: '2026-01-01T00:00:00Z' }),
+      job('old-dead', { status: 'dead', completed_at: '2026-04-30T23:59:59Z' }),
+    ];
+    const result = housekeep(input({ jobs: { jobs } }));
+    expect(result.jobs.jobs.map((j) => j.id)).toEqual(['recent-done', 'old-queued']);
+    expect([...result.archive.jobs.entries()].map(([m, list]) => [m, list.map((j) => j.id)])).toEqual([
+      ['2026-05', ['old-done']],
+      ['2026-04', ['old-dead']],
+    ]);
+  });
+
+  it.each([
+    ['unread', message('m', {}), false],
+    ['read by its recipient', message('m', { read_by: { build2: ago(DAY) } }), true],
+    ['read but not acked though asked', message('m', { ack_required: true, read_by: { build2: ago(DAY) } }), false],
+    ['read and acked', message('m', { ack_required: true, read_by: { build2: ago(DAY) }, acked_by: { build2: { at: ago(DAY) } } }), true],
+    ['a broadcast read by one builder of two', message('m', { to: ['all'], read_by: { build2: ago(DAY) } }), false],
+    ['a broadcast read by every other builder', message('m', { to: ['all'], read_by: { build2: ago(DAY), build3: ago(DAY) } }), true],
+  ])('%s: settled = %s', (_label, m, settled) => {
+    expect(isSettled(m, ['build1', 'build2', 'build3'])).toBe(settled);
+  });
+
+  it('archives settled messages only past message_retention', () => {
+    const read = { read_by: { build2: ago(DAY) } };
+    const messages = [message('old', read), message('young', { ...read, created_at: ago(29 * DAY) })];
+    const result = housekeep(input({ messages: { messages } }));
+    expect(result.messages.messages.map((m) => m.id)).toEqual(['young']);
+    expect(result.report.archived_messages).toEqual(['old']);
+  });
+
+  it('appends to an archive once per id', () => {
+    const a = job('a');
+    const b = job('b');
+    expect(appendToArchive([a], [a, b]).map((j) => j.id)).toEqual(['a', 'b']);
+  });
+});
+
+describe('dashboard', () => {
+  it('changes only when states change, not with time', () => {
+    const base = input();
+    const first = buildDashboard(base, [], undefined);
+    expect(first.changed).toBe(true);
+    expect(first.dashboard.counts).toEqual({ healthy: 1, stale: 0, dead: 1, unknown: 1 });
+    const later = buildDashboard({ ...base, now: new Date(NOW.getTime() + MIN) }, [], first.dashboard);
+    expect(later).toEqual({ dashboard: first.dashboard, changed: false });
+    const moved = buildDashboard({ ...base, health: new Map([['build1', 'stale']]) }, [], first.dashboard);
+    expect(moved.changed).toBe(true);
+    expect(moved.dashboard.builders[0]).toEqual({ id: 'build1', health: 'stale', state: null, current_job: null });
+  });
+
+  it('a tick with nothing to do returns the very same documents', () => {
+    const dashboard = buildDashboard(input(), [], undefined).dashboard;
+    const same = input({ dashboard });
+    const result = housekeep(same);
+    expect(result.jobs).toBe(same.jobs);
+    expect(result.locks).toBe(same.locks);
+    expect(result.messages).toBe(same.messages);
+    expect(result.report.dashboard_changed).toBe(false);
+  });
+});
