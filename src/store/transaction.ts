@@ -77,6 +77,15 @@ const findLandedOp = async (store: Store, since: string, opId: string): Promise<
   return stdout.trim().split('\n')[0] || undefined;
 };
 
+/**
+ * Whether an op already landed on origin/main (as last fetched) in a commit made since
+ * `sinceIso`: an intent delivered by a process that died before it heard back.
+ */
+export const findLandedOpSince = async (store: Store, opId: string, sinceIso: string): Promise<string | undefined> => {
+  const { stdout } = await git(store.dir, ['log', '--format=%H', '--fixed-strings', `--grep=${TRAILER_OP_ID}: ${opId}`, `--since=${sinceIso}`, ORIGIN_MAIN]);
+  return stdout.trim().split('\n')[0] || undefined;
+};
+
 type PushOutcome = { kind: 'pushed'; commit: string | undefined } | { kind: 'rejected' } | { kind: 'unknown'; error: GitError };
 
 /** The ids of a collection in document text: array entries' id field, or the keys of a map (older layouts). */
