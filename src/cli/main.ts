@@ -32,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   migrate: async () => (await import('./commands/migrate.js')).registerMigrate,
   hooks: async () => (await import('./commands/hooks.js')).registerHooks,
   agent: async () => (await import('./commands/agent.js')).registerAgent,
+  outbox: async () => (await import('./commands/outbox.js')).registerOutbox,
 };
 
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--store', '--as']);

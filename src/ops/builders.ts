@@ -3,8 +3,8 @@ import type { BuilderEntry } from '../schemas/builders.js';
 import { docs } from '../schemas/layout.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
-import { transact } from '../store/transaction.js';
 import type { Context } from './context.js';
+import { mutate } from './mutate.js';
 import { adminActor } from './identity.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
 
@@ -17,7 +17,7 @@ export interface AddedBuilders {
 export const addBuilders = async (ctx: Context, inputs: BuilderInput[], store?: Store): Promise<AddedBuilders> => {
   const target = store ?? (await openStore(ctx.storeDir));
   const actor = await adminActor(ctx);
-  const outcome = await transact(target, {
+  const outcome = await mutate(ctx, target, {
     op: 'builder.add',
     actor,
     apply: async (read) => {
@@ -37,7 +37,7 @@ export const addBuilders = async (ctx: Context, inputs: BuilderInput[], store?: 
 
 export const removeBuilderOp = async (ctx: Context, id: string): Promise<{ removed: BuilderEntry; commit: string | undefined }> => {
   const store = await openStore(ctx.storeDir);
-  const outcome = await transact(store, {
+  const outcome = await mutate(ctx, store, {
     op: 'builder.remove',
     actor: await adminActor(ctx),
     apply: async (read) => {

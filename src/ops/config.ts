@@ -3,8 +3,8 @@ import type { ConfigKey } from '../schemas/config.js';
 import { docs } from '../schemas/layout.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore } from '../store/store.js';
-import { transact } from '../store/transaction.js';
 import type { Context } from './context.js';
+import { mutate } from './mutate.js';
 import { adminActor } from './identity.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
 
@@ -23,7 +23,7 @@ export const showConfig = async (ctx: Context, options: { fetch: boolean }): Pro
 
 export const setConfig = async (ctx: Context, key: string, value: string): Promise<{ key: string; value: ConfigValue; changed: boolean }> => {
   const store = await openStore(ctx.storeDir);
-  const outcome = await transact(store, {
+  const outcome = await mutate(ctx, store, {
     op: 'config.set',
     actor: await adminActor(ctx),
     apply: async (read) => {

@@ -6,8 +6,9 @@ import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchRefs, HEARTBEAT_REFSPEC, type Store } from '../store/store.js';
-import { transact, type Write } from '../store/transaction.js';
+import type { Write } from '../store/transaction.js';
 import type { Context } from './context.js';
+import { mutate } from './mutate.js';
 import { readFleet } from './fleet-read.js';
 import { readHeartbeat } from './heartbeats-read.js';
 
@@ -37,7 +38,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
   await fetchRefs(store, [HEARTBEAT_REFSPEC], { prune: true });
   const snapshot = openSnapshot(store);
   try {
-    const outcome = await transact(store, {
+    const outcome = await mutate(ctx, store, {
       op: 'housekeeping',
       actor,
       apply: async (read) => {

@@ -5,10 +5,11 @@ import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore } from '../store/store.js';
-import { transact, type ReadDoc, type Write } from '../store/transaction.js';
+import type { ReadDoc, Write } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { readActingBuilder, readFleet } from './fleet-read.js';
 import { adminActor, resolveActor } from './identity.js';
+import { mutate, mutateOrQueue, type Apply } from './mutate.js';
 import { newId } from './new-id.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
 
@@ -21,38 +22,43 @@ export interface JobResult {
 
 export type NewJob = Omit<AddJobInput, 'id' | 'by' | 'now' | 'defaultMaxAttempts' | 'knownBuilders'>;
 
-export const addJobOp = async (ctx: Context, input: NewJob): Promise<JobResult & { outcome: 'added' | 'existing' }> => {
+/** What a queued add needs to be applied later: the id, the adder and the time fixed. */
+export interface AddIntent extends NewJob {
+  id: string;
+  by: string;
+  now: string;
+}
+
+export const addPlan = (intent: AddIntent): Apply<{ job: Job; outcome: 'added' | 'existing' }> => async (read) => {
+  const fleet = await readFleet(read);
+  const { now, ...input } = intent;
+  const step = addJob((await read(docs.jobs)) ?? EMPTY_JOBS, {
+    ...input,
+    now: new Date(now),
+    defaultMaxAttempts: fleet.settings.jobMaxAttempts,
+    knownBuilders: fleet.knownBuilders,
+  });
+  return {
+    result: { job: step.job, outcome: step.outcome },
+    writes: [{ spec: docs.jobs, value: step.doc }],
+    summary: `job.add ${step.job.id} (${step.job.type})`,
+  };
+};
+
+export const addJobOp = async (ctx: Context, input: NewJob): Promise<JobResult & { outcome: 'added' | 'existing'; queued: boolean }> => {
   const store = await openStore(ctx.storeDir);
   const actor = await adminActor(ctx);
-  const outcome = await transact(store, {
-    op: 'job.add',
-    actor,
-    apply: async (read) => {
-      const fleet = await readFleet(read);
-      const now = ctx.now();
-      const step = addJob((await read(docs.jobs)) ?? EMPTY_JOBS, {
-        ...input,
-        id: newId('job', now),
-        by: actor,
-        now,
-        defaultMaxAttempts: fleet.settings.jobMaxAttempts,
-        knownBuilders: fleet.knownBuilders,
-      });
-      return {
-        result: { job: step.job, outcome: step.outcome },
-        writes: [{ spec: docs.jobs, value: step.doc }],
-        summary: `job.add ${step.job.id} (${step.job.type})`,
-      };
-    },
-  });
-  return { ...outcome.result, changed: outcome.changed };
+  const now = ctx.now();
+  const intent: AddIntent = { ...input, id: newId('job', now), by: actor, now: now.toISOString() };
+  const run = await mutateOrQueue(ctx, store, { op: 'job.add', actor, input: intent, apply: addPlan(intent) });
+  return run.queued ? { ...run.result, changed: true, queued: true } : { ...run.outcome.result, changed: run.outcome.changed, queued: false };
 };
 
 /** Takes the best eligible job for this builder and marks the builder building it, in one commit. */
 export const claimJobOp = async (ctx: Context, input: { type?: string | undefined }): Promise<JobResult> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
-  const outcome = await transact(store, {
+  const outcome = await mutate(ctx, store, {
     op: 'job.claim',
     actor: id,
     apply: async (read) => {
@@ -111,32 +117,43 @@ export interface FinishOptions {
 }
 
 /** complete / fail (the assignee, or anyone with force), cancel / retry (operators). */
-export const finishJobOp = async (ctx: Context, action: Finish, options: FinishOptions): Promise<JobResult> => {
+export interface FinishIntent extends FinishOptions {
+  action: Finish;
+  by: string;
+  now: string;
+}
+
+export const finishPlan = (intent: FinishIntent): Apply<Job> => async (read) => {
+  const jobs = (await read(docs.jobs)) ?? EMPTY_JOBS;
+  const before = requireJob(jobs, intent.id);
+  const now = new Date(intent.now);
+  const common = { id: intent.id, by: intent.by, force: intent.force, now };
+  const step =
+    intent.action === 'complete' ? completeJob(jobs, { ...common, artifacts: intent.artifacts })
+    : intent.action === 'fail' ? failJob(jobs, { ...common, reason: intent.reason ?? '' })
+    : intent.action === 'cancel' ? cancelJob(jobs, { id: intent.id, by: intent.by, reason: intent.reason, now })
+    : retryJob(jobs, { id: intent.id, now });
+  const statusWrites = await closeAssigneeStatus(read, before, step.job, now);
+  return {
+    result: step.job,
+    writes: [{ spec: docs.jobs, value: step.doc }, ...statusWrites],
+    summary: `job.${intent.action} ${step.job.id}${intent.force ? ' (forced)' : ''}`,
+  };
+};
+
+/** complete / fail (the assignee, or anyone with force) may be queued offline; cancel / retry need a fresh answer. */
+export const finishJobOp = async (ctx: Context, action: Finish, options: FinishOptions): Promise<JobResult & { queued: boolean }> => {
   const store = await openStore(ctx.storeDir);
   const asAssignee = (action === 'complete' || action === 'fail') && !options.force;
   const actor = asAssignee ? (await resolveActor(ctx)).id : await adminActor(ctx);
-  const outcome = await transact(store, {
-    op: `job.${action}`,
-    actor,
-    apply: async (read) => {
-      const jobs = (await read(docs.jobs)) ?? EMPTY_JOBS;
-      const before = requireJob(jobs, options.id);
-      const now = ctx.now();
-      const common = { id: options.id, by: actor, force: options.force, now };
-      const step =
-        action === 'complete' ? completeJob(jobs, { ...common, artifacts: options.artifacts })
-        : action === 'fail' ? failJob(jobs, { ...common, reason: options.reason ?? '' })
-        : action === 'cancel' ? cancelJob(jobs, { id: options.id, by: actor, reason: options.reason, now })
-        : retryJob(jobs, { id: options.id, now });
-      const statusWrites = await closeAssigneeStatus(read, before, step.job, now);
-      return {
-        result: step.job,
-        writes: [{ spec: docs.jobs, value: step.doc }, ...statusWrites],
-        summary: `job.${action} ${step.job.id}${options.force ? ' (forced)' : ''}`,
-      };
-    },
-  });
-  return { job: outcome.result, changed: outcome.changed };
+  const intent: FinishIntent = { ...options, action, by: actor, now: ctx.now().toISOString() };
+  const op = `job.${action}`;
+  if (action === 'complete' || action === 'fail') {
+    const run = await mutateOrQueue(ctx, store, { op, actor, input: intent, apply: finishPlan(intent) });
+    return run.queued ? { job: run.result, changed: true, queued: true } : { job: run.outcome.result, changed: run.outcome.changed, queued: false };
+  }
+  const outcome = await mutate(ctx, store, { op, actor, apply: finishPlan(intent) });
+  return { job: outcome.result, changed: outcome.changed, queued: false };
 };
 
 const readJobs = async (ctx: Context, fetch: boolean): Promise<JobsDoc> => {

@@ -5,8 +5,8 @@ import { docs } from '../schemas/layout.js';
 import type { Lock, LocksDoc } from '../schemas/locks.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
-import { transact } from '../store/transaction.js';
 import type { Context } from './context.js';
+import { mutate } from './mutate.js';
 import { readActingBuilder, readFleet } from './fleet-read.js';
 import { adminActor, resolveActor } from './identity.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
@@ -22,7 +22,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ttlOf = (ttl: string | undefined, fallbackMs: number): number => (ttl === undefined ? fallbackMs : parseDuration(ttl, 'TTL'));
 
 const acquireOnce = async (ctx: Context, store: Store, id: string, name: string, ttl: string | undefined): Promise<LockResult> => {
-  const outcome = await transact(store, {
+  const outcome = await mutate(ctx, store, {
     op: 'lock.acquire',
     actor: id,
     apply: async (read) => {
@@ -63,7 +63,7 @@ export const acquireLockOp = async (ctx: Context, options: { name: string; ttl?:
 export const renewLockOp = async (ctx: Context, options: { name: string; ttl?: string | undefined }): Promise<LockResult> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
-  const outcome = await transact(store, {
+  const outcome = await mutate(ctx, store, {
     op: 'lock.renew',
     actor: id,
     apply: async (read) => {
@@ -78,7 +78,7 @@ export const renewLockOp = async (ctx: Context, options: { name: string; ttl?: s
 export const releaseLockOp = async (ctx: Context, name: string): Promise<Lock> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
-  const outcome = await transact(store, {
+  const outcome = await mutate(ctx, store, {
     op: 'lock.release',
     actor: id,
     apply: async (read) => {
@@ -93,7 +93,7 @@ export const releaseLockOp = async (ctx: Context, name: string): Promise<Lock> =
 export const breakLockOp = async (ctx: Context, options: { name: string; reason: string }): Promise<{ broken: Lock; reason: string }> => {
   const store = await openStore(ctx.storeDir);
   const actor = await adminActor(ctx);
-  const outcome = await transact(store, {
+  const outcome = await mutate(ctx, store, {
     op: 'lock.break',
     actor,
     apply: async (read) => {

@@ -7,9 +7,10 @@ import { docs, specOfPath } from '../schemas/layout.js';
 import type { Problem } from '../store/documents.js';
 import { listMainFiles, openSnapshot } from '../store/snapshot.js';
 import { fetchMain, ORIGIN_MAIN, openStore, type Store } from '../store/store.js';
-import { transact, type Write } from '../store/transaction.js';
+import type { Write } from '../store/transaction.js';
 import { classifyText, fleetOf } from './classify.js';
 import type { Context } from './context.js';
+import { mutate } from './mutate.js';
 import { adminActor } from './identity.js';
 import { fetchOrFallBack } from './read.js';
 
@@ -72,7 +73,7 @@ export const migrateStore = async (ctx: Context, options: { dryRun: boolean }): 
     const plan = await planMigration(store);
     return { dry_run: true, changed: false, commit: null, files: plan.files, invalid: plan.invalid };
   }
-  const outcome = await transact(store, {
+  const outcome = await mutate(ctx, store, {
     op: 'store.migrate',
     actor: await adminActor(ctx),
     // transact has just put origin/main level with the remote: plan from it.

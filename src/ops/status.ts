@@ -7,10 +7,11 @@ import type { HeartbeatDoc } from '../schemas/heartbeat.js';
 import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
 import type { Problem } from '../store/documents.js';
+import { listIntents } from '../store/outbox.js';
 import { openSnapshot, type DocRead } from '../store/snapshot.js';
 import { fetchAll, lastFetchAt, openStore } from '../store/store.js';
-import { transact } from '../store/transaction.js';
 import type { Context } from './context.js';
+import { mutate } from './mutate.js';
 import { resolveActor, tryResolveActor } from './identity.js';
 import { readHeartbeat } from './heartbeats-read.js';
 import { fetchOrFallBack, viewReads, type Freshness } from './read.js';
@@ -21,6 +22,8 @@ export interface FleetStatus extends FleetView, Freshness {
   /** When this clone last fetched from its remote. */
   last_fetch_at: string | null;
   me: string | null;
+  /** Operations queued in this clone's outbox while the remote was unreachable. */
+  outbox: { queued: number };
   /** Documents that could not be read; the view leaves them out. */
   problems: Array<{ file: string } & Problem>;
 }
@@ -76,6 +79,7 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
       ...freshness,
       last_fetch_at: (await lastFetchAt(store)) ?? null,
       me: me ?? null,
+      outbox: { queued: (await listIntents(store)).length },
       ...view,
       problems,
     };
@@ -94,7 +98,7 @@ export interface SetStatusResult {
 export const setStatus = async (ctx: Context, input: { state: string; job?: string | undefined }): Promise<SetStatusResult> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
-  const outcome = await transact(store, {
+  const outcome = await mutate(ctx, store, {
     op: 'status.set',
     actor: id,
     apply: async (read) => {

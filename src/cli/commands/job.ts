@@ -49,7 +49,7 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
         runAfter: options.runAfter as string | undefined,
         timeout: options.timeout as string | undefined,
       });
-      if (options.json) return printJson(runtime, result.job);
+      if (options.json) return printJson(runtime, { ...result.job, queued: result.queued });
       runtime.out(result.job.id);
       if (result.outcome === 'existing') runtime.err(`buildctl: a live job with key ${result.job.key} exists: ${jobLine(result.job)}`);
     });
@@ -107,7 +107,7 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
     .action(async (id: string, options: { artifact?: string[]; force?: boolean; json?: boolean }, command: Command) => {
       const { finishJobOp } = await import('../../ops/jobs.js');
       const result = await finishJobOp(buildContext(runtime, command), 'complete', { id, artifacts: options.artifact, force: options.force });
-      options.json ? printJson(runtime, result.job) : runtime.out(jobLine(result.job));
+      options.json ? printJson(runtime, { ...result.job, queued: result.queued }) : runtime.out(jobLine(result.job));
     });
 
   finish('fail', 'mark a running job failed, with the reason')
@@ -116,7 +116,7 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
     .action(async (id: string, options: { reason: string; force?: boolean; json?: boolean }, command: Command) => {
       const { finishJobOp } = await import('../../ops/jobs.js');
       const result = await finishJobOp(buildContext(runtime, command), 'fail', { id, reason: options.reason, force: options.force });
-      options.json ? printJson(runtime, result.job) : runtime.out(jobLine(result.job));
+      options.json ? printJson(runtime, { ...result.job, queued: result.queued }) : runtime.out(jobLine(result.job));
     });
 
   finish('cancel', 'withdraw a queued or running job')
@@ -124,13 +124,13 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
     .action(async (id: string, options: { reason?: string; json?: boolean }, command: Command) => {
       const { finishJobOp } = await import('../../ops/jobs.js');
       const result = await finishJobOp(buildContext(runtime, command), 'cancel', { id, reason: options.reason });
-      options.json ? printJson(runtime, result.job) : runtime.out(jobLine(result.job));
+      options.json ? printJson(runtime, { ...result.job, queued: result.queued }) : runtime.out(jobLine(result.job));
     });
 
   finish('retry', 'queue a failed, cancelled or dead job again')
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
       const { finishJobOp } = await import('../../ops/jobs.js');
       const result = await finishJobOp(buildContext(runtime, command), 'retry', { id });
-      options.json ? printJson(runtime, result.job) : runtime.out(jobLine(result.job));
+      options.json ? printJson(runtime, { ...result.job, queued: result.queued }) : runtime.out(jobLine(result.job));
     });
 };

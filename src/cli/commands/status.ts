@@ -44,6 +44,7 @@ export const renderStatus = (status: FleetStatus): string => {
   lines.push(`Jobs: ${q.queued} queued, ${q.running} running, ${q.completed} completed, ${q.failed} failed, ${q.cancelled} cancelled, ${q.dead} dead`);
   const held = status.locks.filter((l) => !l.expired);
   lines.push(held.length === 0 ? 'Locks: none held' : `Locks: ${held.map((l) => `${l.name} (${l.owner}, token ${l.token}, ${age(l.seconds_left)} left)`).join(', ')}`);
+  if (status.outbox.queued > 0) lines.push(`Outbox: ${status.outbox.queued} operation${status.outbox.queued === 1 ? '' : 's'} queued, delivered by the next successful command (buildctl outbox list)`);
   if (status.mail) lines.push(`Mail for ${status.mail.builder}: ${status.mail.unread} unread, ${status.mail.awaiting_ack} awaiting your ack`);
   for (const p of status.problems) lines.push(`INVALID ${p.file}${p.path ? `: ${p.path}` : ''}: ${p.reason} (run buildctl validate)`);
   return lines.join('\n');

@@ -1,0 +1,132 @@
+// Every mutation goes through here: first the outbox is delivered (in order, exactly once),
+// then the operation's own transaction. Operations whose intent stays valid later
+// (messages, job add / complete / fail) are queued in the outbox when the remote cannot be
+// reached; the rest fail with exit 4.
+import { randomUUID } from 'node:crypto';
+import { BuildctlError } from '../errors.js';
+import type { DocSpec } from '../schemas/layout.js';
+import { withLocalLock } from '../store/local-lock.js';
+import { enqueueIntent, hasIntents, listIntents, logDropped, removeIntent, type Intent } from '../store/outbox.js';
+import { openSnapshot } from '../store/snapshot.js';
+import { fetchMain, type Store } from '../store/store.js';
+import { findLandedOpSince, transact, type Plan, type ReadDoc, type TxOutcome, type TxRequest } from '../store/transaction.js';
+import type { Context } from './context.js';
+import { readMainOrThrow } from './read.js';
+
+/** A plan builder: the operation applied to whatever state the store has when it runs. */
+export type Apply<R> = (read: ReadDoc) => Promise<Plan<R>> | Plan<R>;
+
+export interface Delivery {
+  delivered: string[];
+  dropped: Array<{ op_id: string; op: string; reason: string }>;
+  remaining: number;
+}
+
+const isUnreachable = (error: unknown): boolean => error instanceof BuildctlError && error.kind === 'unreachable';
+
+/** Refusals that mean the intent no longer applies to the store as it is now. */
+const noLongerApplies = (error: unknown): error is BuildctlError =>
+  error instanceof BuildctlError && (error.kind === 'usage' || error.kind === 'not_now');
+
+// A commit's time comes from this host's clock, like queued_at; the margin covers a clock step.
+const LANDED_MARGIN_MS = 10 * 60_000;
+
+/**
+ * Delivers queued intents in order. Each is looked for on origin/main first (a process
+ * that delivered it may have died before removing it); an intent the store now refuses is
+ * dropped with the reason logged. Stops at the first unreachable remote: the rest wait.
+ * One deliverer at a time per clone (a second one skips).
+ */
+export const deliverOutbox = async (ctx: Context, store: Store): Promise<Delivery> => {
+  const report: Delivery = { delivered: [], dropped: [], remaining: 0 };
+  if (!(await hasIntents(store))) return report;
+  const { PLANS } = await import('./intents.js');
+  try {
+    await withLocalLock(
+      store.stateDir,
+      async () => {
+        await fetchMain(store);
+        for (const intent of await listIntents(store)) {
+          const since = new Date(Date.parse(intent.queued_at) - LANDED_MARGIN_MS).toISOString();
+          if (await findLandedOpSince(store, intent.op_id, since)) {
+            await removeIntent(store, intent);
+            report.delivered.push(intent.op_id);
+            continue;
+          }
+          const plan = PLANS[intent.op];
+          if (!plan) {
+            await drop(ctx, store, intent, `unknown queued operation "${intent.op}"`, report);
+            continue;
+          }
+          try {
+            await transact(store, { op: intent.op, actor: intent.actor, opId: intent.op_id, apply: plan(intent.input) });
+            await removeIntent(store, intent);
+            report.delivered.push(intent.op_id);
+          } catch (error) {
+            if (noLongerApplies(error)) await drop(ctx, store, intent, error.message, report);
+            else throw error;
+          }
+        }
+      },
+      { name: 'outbox', waitMs: 0, busyMessage: 'another process is delivering the outbox' },
+    );
+  } catch (error) {
+    // Not now (unreachable, or another deliverer): the intents wait for the next cycle.
+    if (!isUnreachable(error) && !(error instanceof BuildctlError && error.code === 'store_busy')) throw error;
+  }
+  report.remaining = (await listIntents(store)).length;
+  if (report.delivered.length > 0) ctx.warn(`delivered ${report.delivered.length} queued operation${report.delivered.length === 1 ? '' : 's'} from the outbox`);
+  return report;
+};
+
+const drop = async (ctx: Context, store: Store, intent: Intent, reason: string, report: Delivery): Promise<void> => {
+  await logDropped(store, intent, reason, ctx.now());
+  await removeIntent(store, intent);
+  report.dropped.push({ op_id: intent.op_id, op: intent.op, reason });
+  ctx.warn(`dropped queued ${intent.op} (${intent.op_id}): it no longer applies: ${reason}`);
+};
+
+/** A mutation that needs a fresh answer: delivers the outbox, then runs; unreachable is exit 4. */
+export const mutate = async <R>(ctx: Context, store: Store, request: TxRequest<R>): Promise<TxOutcome<R>> => {
+  await deliverOutbox(ctx, store);
+  return transact(store, request);
+};
+
+export type Deferred<R> = { queued: false; outcome: TxOutcome<R> } | { queued: true; result: R; intent: Intent };
+
+/**
+ * A mutation whose intent stays valid later. When the remote cannot be reached, the intent
+ * is checked against the last known state (bad input is still refused now, exit 2) and
+ * queued; the caller reports it as queued and exits 0.
+ */
+export const mutateOrQueue = async <R>(
+  ctx: Context,
+  store: Store,
+  request: { op: string; actor: string; input: unknown; apply: Apply<R> },
+): Promise<Deferred<R>> => {
+  await deliverOutbox(ctx, store);
+  const opId = randomUUID();
+  try {
+    return { queued: false, outcome: await transact(store, { op: request.op, actor: request.actor, opId, apply: request.apply }) };
+  } catch (error) {
+    if (!isUnreachable(error)) throw error;
+    const snapshot = openSnapshot(store);
+    let plan: Plan<R>;
+    try {
+      const read: ReadDoc = <T>(spec: DocSpec<T>) => readMainOrThrow(snapshot, spec);
+      plan = await request.apply(read);
+    } finally {
+      snapshot.close();
+    }
+    const intent = await enqueueIntent(store, {
+      op_id: opId,
+      op: request.op,
+      actor: request.actor,
+      queued_at: ctx.now().toISOString(),
+      input: request.input,
+      reason: (error as BuildctlError).message,
+    });
+    ctx.warn(`queued: ${(error as BuildctlError).message}; the next successful command or agent tick delivers it (buildctl outbox list)`);
+    return { queued: true, result: plan.result, intent };
+  }
+};
