@@ -135,3 +135,10 @@ export const openObjectReader = (cwd: string): ObjectReader => {
     },
   };
 };
+
+/** The line of git's stderr that says what went wrong ("fatal: ..." first), for one-line errors. */
+export const gitReason = (stderr: string): string => {
+  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const fatal = lines.find((line) => /^(fatal|error):/.test(line));
+  return (fatal ?? lines[lines.length - 1] ?? '').replace(/^(fatal|error):\s*/, '');
+};

@@ -5,8 +5,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedError, unreachableError } from '../errors.js';
-import { git, GitError } from './git.js';
+import { git, GitError, gitReason } from './git.js';
 import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
+import { crashPoint } from './test-seam.js';
 
 /** Local ref holding the last heartbeat commit this clone made (keeps it reachable). */
 const localRef = (builder: string) => `refs/buildctl/heartbeat/${builder}`;
@@ -46,7 +47,7 @@ const remoteValue = async (store: Store, builder: string): Promise<string> => {
     return stdout.split('\t')[0]?.trim() ?? '';
   } catch (error) {
     if (error instanceof GitError) {
-      throw unreachableError(`cannot reach the store's remote to publish the heartbeat: ${error.result.stderr.trim().split('\n').pop() ?? ''}`, {
+      throw unreachableError(`cannot reach the store's remote to publish the heartbeat: ${gitReason(error.result.stderr)}`, {
         code: 'remote_unreachable',
         hint: 'check the network and the remote; the next heartbeat will try again',
       });
@@ -121,11 +122,12 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
         hint: `two builders must not share an id: check BUILD_SERVER_ID and /etc/build_server_id on each host; once only one remains, run "buildctl heartbeat --force --as ${builder}" there`,
       });
     }
-    throw unreachableError(`cannot push the heartbeat: ${run.stderr.trim().split('\n').pop() ?? ''}`, {
+    throw unreachableError(`cannot push the heartbeat: ${gitReason(run.stderr)}`, {
       code: 'remote_unreachable',
       hint: 'check the network and the remote; the next heartbeat will try again',
     });
   }
+  crashPoint('heartbeat-after-push');
   await writeFile(leaseFile(store, builder), `${commit}\n`);
   return { commit, tookOver };
 };

@@ -4,7 +4,7 @@ import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { unreachableError, usageError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { git, GitError } from './git.js';
+import { git, GitError, gitReason } from './git.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, storeAt, type Store } from './store.js';
 
 const isDir = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
@@ -33,7 +33,7 @@ export const ensureClone = async (remote: string, dir: string): Promise<boolean>
     await git(dirname(dir), ['clone', '--quiet', '--no-tags', remote, dir]);
   } catch (error) {
     if (error instanceof GitError) {
-      throw unreachableError(`cannot clone ${remote}: ${error.result.stderr.trim().split('\n').pop() ?? ''}`, {
+      throw unreachableError(`cannot clone ${remote}: ${gitReason(error.result.stderr)}`, {
         code: 'remote_unreachable',
         hint: 'check the URL and that this host can reach it (git ls-remote URL)',
       });
@@ -79,7 +79,7 @@ export const configureClone = async (store: Store, identity: { name: string; ema
 export const ensureSeeded = async (store: Store, seed: Record<string, string>, actor: string): Promise<boolean> => {
   const heads = await git(store.dir, ['ls-remote', '--heads', REMOTE, MAIN], { allowFail: true });
   if (heads.code !== 0) {
-    throw unreachableError(`cannot reach the store's remote: ${heads.stderr.trim().split('\n').pop() ?? ''}`, {
+    throw unreachableError(`cannot reach the store's remote: ${gitReason(heads.stderr)}`, {
       code: 'remote_unreachable',
       hint: 'check the network and the remote (git -C <store> remote -v)',
     });

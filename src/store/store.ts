@@ -4,7 +4,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedError, unreachableError, usageError } from '../errors.js';
-import { git, GitError } from './git.js';
+import { git, GitError, gitReason } from './git.js';
 
 export const REMOTE = 'origin';
 export const MAIN = 'main';
@@ -53,7 +53,7 @@ const UNREACHABLE_PATTERNS = [
 export const looksUnreachable = (stderr: string): boolean => UNREACHABLE_PATTERNS.some((re) => re.test(stderr));
 
 const remoteUnreachable = (action: string, error: GitError) =>
-  unreachableError(`cannot reach the store's remote to ${action}: ${error.result.stderr.trim().split('\n').pop() ?? ''}`, {
+  unreachableError(`cannot reach the store's remote to ${action}: ${gitReason(error.result.stderr)}`, {
     code: 'remote_unreachable',
     hint: 'check the network and the remote (git -C <store> remote -v); nothing was changed on the remote',
     cause: error,

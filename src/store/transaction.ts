@@ -9,8 +9,9 @@ import type { Collection, DocSpec } from '../schemas/layout.js';
 import { failedError, notNowError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { parseDocument, serializeDocument } from './documents.js';
-import { git, GitError } from './git.js';
+import { git, GitError, gitReason } from './git.js';
 import { withLocalLock } from './local-lock.js';
+import { crashPoint } from './test-seam.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, type Store } from './store.js';
 
 export interface ReadDoc {
@@ -154,6 +155,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
   const marker = join(store.stateDir, 'tx-in-progress');
 
   return withLocalLock(store.stateDir, async () => {
+    crashPoint('after-lock');
     if (await readFile(marker).then(() => true, () => false)) {
       // An earlier process died between writing files and committing: drop its leftovers.
       await git(store.dir, ['clean', '-fdq']);
@@ -199,13 +201,16 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
       await mkdir(store.stateDir, { recursive: true });
       await writeFile(marker, `${opId}\n`);
       for (const file of changed) await writeFileAtomic(join(store.dir, file.path), file.text);
+      crashPoint('after-write');
       const message = commitMessage(plan.summary, request.op, request.actor, opId);
       const changedPaths = changed.map((file) => file.path);
       if (changed.some((file) => file.isNew)) await git(store.dir, ['add', '--', ...changedPaths]);
       await git(store.dir, ['commit', '-q', '--no-verify', '-m', message, '--', ...changedPaths]);
       await rm(marker, { force: true });
+      crashPoint('after-commit');
 
       const pushed = await push(store);
+      if (pushed.kind === 'pushed') crashPoint('after-push');
       if (pushed.kind === 'pushed') return { result: plan.result, changed: true, commit: pushed.commit, opId, retries };
       if (pushed.kind === 'unknown') {
         // Unreachable, or the answer was lost. The next fetch tells which.
@@ -217,7 +222,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
         const landed = await findLandedOp(store, 'HEAD^', opId);
         if (landed) return { result: plan.result, changed: true, commit: landed, opId, retries };
         if (++unexplained >= 3) {
-          throw failedError(`git push keeps failing: ${pushed.error.result.stderr.trim().split('\n').pop() ?? ''}`, {
+          throw failedError(`git push keeps failing: ${gitReason(pushed.error.result.stderr)}`, {
             code: 'push_failed',
             hint: 'check that this host may push to the store\'s remote (git -C <store> push --dry-run)',
             cause: pushed.error,

@@ -1,0 +1,274 @@
+// Crash recovery: a real CLI process killed with SIGKILL at each named point of the
+// transaction cycle (BUILDCTL_TEST_DIE_AT, src/store/test-seam.ts) leaves nothing that
+// blocks or corrupts the next command, and its operation lands exactly once or not at all.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setStatus } from '../../src/ops/status.js';
+import { OWNER_FILE, withLocalLock, type LockOwner } from '../../src/store/local-lock.js';
+import { commitCount, gitSync, makeFleet, runCli, tempDir, testContext, type Fleet } from '../helpers/fleet.js';
+
+let fleet: Fleet | undefined;
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  fleet?.cleanup();
+  fleet = undefined;
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+const SUMMARY = 'status.set build1 building j1';
+const STALE_MS = 10_000; // the local lock's staleness: a takeover must not have waited for it
+
+const setBuilding = (store: string, dieAt?: string) =>
+  runCli(['--store', store, '--as', 'build1', 'status', 'set', 'building', '--job', 'j1'], dieAt ? { env: { BUILDCTL_TEST_DIE_AT: dieAt } } : {});
+
+const remoteStatus = (f: Fleet): { state: string; current_job: string | null } | undefined => {
+  const listed = gitSync(f.remote, ['ls-tree', '--name-only', 'main', 'build1/status.json']).trim();
+  return listed ? JSON.parse(gitSync(f.remote, ['show', 'main:build1/status.json'])) : undefined;
+};
+const landed = (f: Fleet): number => gitSync(f.remote, ['log', '--format=%s', 'main']).split('\n').filter((s) => s === SUMMARY).length;
+const stateDir = (store: string) => join(store, '.git', 'buildctl');
+const lockDir = (store: string) => join(stateDir(store), 'store.lock');
+
+/** The clone is exactly at origin/main: no local commit, no edit, no untracked file, no marker, lock released. */
+const expectCleanClone = (store: string) => {
+  expect(gitSync(store, ['rev-parse', 'HEAD'])).toBe(gitSync(store, ['rev-parse', 'refs/remotes/origin/main']));
+  expect(gitSync(store, ['status', '--porcelain'])).toBe('');
+  expect(existsSync(join(stateDir(store), 'tx-in-progress'))).toBe(false);
+  expect(existsSync(lockDir(store))).toBe(false);
+};
+
+/** Kills the CLI at `point`; checks it died by SIGKILL, holding the local lock it never released. */
+const killAt = async (store: string, point: string) => {
+  const run = await setBuilding(store, point);
+  expect(run.code, run.stderr).toBe(-1); // a SIGKILLed child closes with code null
+  expect(run.stdout).toBe('');
+  const owner = JSON.parse(readFileSync(join(lockDir(store), OWNER_FILE), 'utf8')) as LockOwner;
+  expect(owner.host).toBe(hostname());
+};
+
+/** The next command, without the seam: succeeds at once (not after the lock's 10 s staleness). */
+const recover = async (store: string) => {
+  const started = Date.now();
+  const run = await setBuilding(store);
+  const took = Date.now() - started;
+  expect(run.code, run.stderr).toBe(0);
+  expect(took).toBeLessThan(STALE_MS / 2);
+  return { run, took };
+};
+
+describe('a process killed by SIGKILL in the transaction cycle', () => {
+  it('after-lock: the lock of the dead process is taken over at once; the op was never applied, the next run applies it once', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    const before = commitCount(fleet.remote);
+    await killAt(store, 'after-lock');
+    expect(commitCount(fleet.remote)).toBe(before);
+    await recover(store);
+    expect(commitCount(fleet.remote)).toBe(before + 1);
+    expect(landed(fleet)).toBe(1);
+    expect(remoteStatus(fleet)).toMatchObject({ state: 'building', current_job: 'j1' });
+    expectCleanClone(store);
+  });
+
+  it('after-write: the new file the dead process left untracked is cleaned away (tx-in-progress), so the op is not swallowed', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    expect(remoteStatus(fleet)).toBeUndefined(); // build1/status.json is a new file for this op
+    const before = commitCount(fleet.remote);
+    await killAt(store, 'after-write');
+    // What the dead process left: its file written but untracked, and the in-progress marker.
+    expect(gitSync(store, ['status', '--porcelain'])).toContain('?? build1/');
+    expect(JSON.parse(readFileSync(join(store, 'build1', 'status.json'), 'utf8'))).toMatchObject({ state: 'building', current_job: 'j1' });
+    expect(existsSync(join(stateDir(store), 'tx-in-progress'))).toBe(true);
+    expect(commitCount(fleet.remote)).toBe(before);
+    // Read as the current state, that leftover would make the same op look done already
+    // (no change, no commit: the op lost). The marker's clean prevents it: exactly one commit.
+    const { run } = await recover(store);
+    expect(run.stdout).not.toContain('nothing changed');
+    expect(commitCount(fleet.remote)).toBe(before + 1);
+    expect(landed(fleet)).toBe(1);
+    expect(remoteStatus(fleet)).toMatchObject({ state: 'building', current_job: 'j1' });
+    expectCleanClone(store);
+  });
+
+  it('after-write, control: without the marker the leftover file would swallow the op (why the marker exists)', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    const before = commitCount(fleet.remote);
+    await killAt(store, 'after-write');
+    rmSync(join(stateDir(store), 'tx-in-progress'));
+    await recover(store);
+    expect(commitCount(fleet.remote)).toBe(before); // lost: the leftover looked like the state already
+    expect(remoteStatus(fleet)).toBeUndefined();
+  });
+
+  it('after-commit: the unpushed local commit is dropped (reset to origin/main); the next run applies the op once', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    const before = commitCount(fleet.remote);
+    await killAt(store, 'after-commit');
+    expect(gitSync(store, ['rev-list', '--count', 'refs/remotes/origin/main..main']).trim()).toBe('1');
+    expect(commitCount(fleet.remote)).toBe(before);
+    await recover(store);
+    expect(commitCount(fleet.remote)).toBe(before + 1);
+    expect(landed(fleet)).toBe(1);
+    expect(remoteStatus(fleet)).toMatchObject({ state: 'building', current_job: 'j1' });
+    expectCleanClone(store);
+  });
+
+  it('after-push: the op is on the remote once although the process never answered; running it again adds no commit', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    const before = commitCount(fleet.remote);
+    await killAt(store, 'after-push');
+    expect(commitCount(fleet.remote)).toBe(before + 1);
+    expect(landed(fleet)).toBe(1);
+    expect(remoteStatus(fleet)).toMatchObject({ state: 'building', current_job: 'j1' });
+    const { run } = await recover(store);
+    expect(run.stdout).toContain('nothing changed');
+    expect(commitCount(fleet.remote)).toBe(before + 1);
+    expect(landed(fleet)).toBe(1);
+    expectCleanClone(store);
+  });
+
+  it('heartbeat-after-push: the next beat from the same clone succeeds (no duplicate-agent alarm); the ref keeps one commit', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    const beat = (dieAt?: string) => runCli(['--store', store, '--as', 'build1', 'heartbeat'], dieAt ? { env: { BUILDCTL_TEST_DIE_AT: dieAt } } : {});
+    const remoteRef = () => gitSync(fleet!.remote, ['rev-parse', 'refs/heads/heartbeat/build1']).trim();
+    const mainBefore = commitCount(fleet.remote);
+    expect((await beat()).code).toBe(0);
+    const first = remoteRef();
+    const killed = await beat('heartbeat-after-push');
+    expect(killed.code, killed.stderr).toBe(-1);
+    const landedBeat = remoteRef();
+    expect(landedBeat).not.toBe(first); // the push landed; the lease file never heard of it
+    const lease = readFileSync(join(stateDir(store), 'heartbeat-build1.lease'), 'utf8').trim().split('\n');
+    expect(lease).toEqual([first, landedBeat]);
+    const next = await beat();
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).not.toMatch(/another agent/);
+    expect(remoteRef()).not.toBe(landedBeat);
+    expect(commitCount(fleet.remote, 'refs/heads/heartbeat/build1')).toBe(1);
+    expect(commitCount(fleet.remote)).toBe(mainBefore); // main never sees a heartbeat
+  });
+});
+
+describe('a process killed while delivering the outbox', () => {
+  it.each([
+    ['after-commit', 0],
+    ['after-push', 1],
+  ])('%s: the queued intent is delivered exactly once by the next flush (its op id is looked for on origin/main)', async (point, landedByDead) => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const f = fleet;
+    const as1 = ['--store', f.stores.build1!, '--as', 'build1'];
+    renameSync(f.remote, `${f.remote}.away`);
+    const queued = await runCli([...as1, 'msg', 'send', 'build2', 'hello', '--json']);
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(JSON.parse(queued.stdout)).toMatchObject({ queued: true });
+    renameSync(`${f.remote}.away`, f.remote);
+    const before = commitCount(f.remote);
+    const sends = () => gitSync(f.remote, ['log', '--format=%s', 'main']).split('\n').filter((s) => s.startsWith('msg.send ')).length;
+
+    const killed = await runCli([...as1, 'outbox', 'flush'], { env: { BUILDCTL_TEST_DIE_AT: point } });
+    expect(killed.code, killed.stderr).toBe(-1);
+    expect(commitCount(f.remote)).toBe(before + landedByDead);
+    expect(readdirSync(join(stateDir(f.stores.build1!), 'outbox'))).toHaveLength(1); // never removed: the process died first
+
+    const started = Date.now();
+    const flushed = await runCli([...as1, 'outbox', 'flush', '--json']);
+    expect(flushed.code, flushed.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(STALE_MS / 2);
+    expect(JSON.parse(flushed.stdout)).toMatchObject({ remaining: 0, dropped: [] });
+    expect(commitCount(f.remote)).toBe(before + 1);
+    expect(sends()).toBe(1);
+    expect(existsSync(join(stateDir(f.stores.build1!), 'outbox.lock'))).toBe(false); // taken over from the dead process, released
+    // A flush that only finds its op landed runs no transaction, so the dead process's store
+    // lock is still there: the next transaction takes it over at once.
+    await recover(f.stores.build1!);
+    expectCleanClone(f.stores.build1!);
+  });
+});
+
+describe('taking over a local lock left behind', () => {
+  const ownPidns = (): string => {
+    try {
+      return readlinkSync('/proc/self/ns/pid');
+    } catch {
+      return '';
+    }
+  };
+  const deadPid = (): number => {
+    const child = spawnSync(process.execPath, ['-e', '0']);
+    return child.pid; // exited and reaped
+  };
+  const leaveLock = (store: string, owner: Partial<LockOwner> | undefined, ageMs = 0) => {
+    mkdirSync(lockDir(store), { recursive: true });
+    if (owner) {
+      const full: LockOwner = { pid: deadPid(), host: hostname(), pidns: ownPidns(), token: 'left-behind', ...owner };
+      writeFileSync(join(lockDir(store), OWNER_FILE), `${JSON.stringify(full)}\n`);
+    }
+    const at = new Date(Date.now() - ageMs);
+    utimesSync(lockDir(store), at, at);
+  };
+  const timedSetStatus = async (store: string) => {
+    const started = Date.now();
+    const result = await setStatus(testContext(store, 'build1'), { state: 'building', job: 'j1' });
+    return { result, took: Date.now() - started };
+  };
+
+  it('a lock directory with no owner file, older than the staleness, is taken over by the next transaction', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    leaveLock(store, undefined, 60_000);
+    const { result, took } = await timedSetStatus(store);
+    expect(result.changed).toBe(true);
+    expect(took).toBeLessThan(STALE_MS / 2);
+    expect(existsSync(lockDir(store))).toBe(false);
+  });
+
+  it('a fresh lock directory whose owner pid is dead is taken over at once, not after 10 s', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    leaveLock(store, {});
+    const { result, took } = await timedSetStatus(store);
+    expect(result.changed).toBe(true);
+    expect(took).toBeLessThan(STALE_MS / 2);
+    expect(existsSync(lockDir(store))).toBe(false);
+    expect(existsSync(`${lockDir(store)}.takeover`)).toBe(false);
+  });
+
+  it.each([
+    ['a live pid', () => ({ pid: process.ppid })],
+    ['another host', () => ({ host: `not-${hostname()}` })],
+    ['another pid namespace', () => ({ pidns: 'pid:[1]' })],
+    ['no owner file yet (a process between mkdir and writing it)', () => undefined],
+  ])('a fresh lock held by %s is not taken over', async (_label, owner) => {
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    const store = temp.dir;
+    leaveLock(store, owner());
+    const ownerBefore = existsSync(join(lockDir(store), OWNER_FILE)) ? readFileSync(join(lockDir(store), OWNER_FILE), 'utf8') : undefined;
+    let ran = false;
+    await expect(
+      withLocalLock(stateDir(store), async () => {
+        ran = true;
+      }, { waitMs: 300 }),
+    ).rejects.toMatchObject({ code: 'store_busy' });
+    expect(ran).toBe(false);
+    expect(existsSync(lockDir(store))).toBe(true);
+    if (ownerBefore !== undefined) expect(readFileSync(join(lockDir(store), OWNER_FILE), 'utf8')).toBe(ownerBefore);
+  });
+
+  it('a held lock records its owner and leaves nothing behind on release', async () => {
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    const store = temp.dir;
+    const seen = await withLocalLock(stateDir(store), async () => JSON.parse(readFileSync(join(lockDir(store), OWNER_FILE), 'utf8')) as LockOwner);
+    expect(seen).toMatchObject({ pid: process.pid, host: hostname(), pidns: ownPidns() });
+    expect(existsSync(lockDir(store))).toBe(false);
+  });
+});
