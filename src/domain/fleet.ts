@@ -1,6 +1,7 @@
 // The fleet registry (coordination/builders.json): who the builders are.
 import { usageError } from '../errors.js';
 import type { BuilderEntry, BuildersDoc } from '../schemas/builders.js';
+import { label as labelSchema } from '../schemas/common.js';
 import { checkBuilderId, RESERVED_IDS } from './ids.js';
 
 export const EMPTY_BUILDERS: BuildersDoc = { builders: [] };
@@ -49,7 +50,14 @@ export const addBuilder = (
   if (input.host !== undefined) fields.host = input.host;
   if (input.ip !== undefined) fields.ip = input.ip;
   if (input.manager !== undefined) fields.manager = input.manager;
-  if (input.labels !== undefined) fields.labels = [...new Set(input.labels)].sort();
+  if (input.labels !== undefined) {
+    // Checked here, as job add does: a bad label is bad input (exit 2), not a refused write.
+    const bad = input.labels.find((l) => !labelSchema.safeParse(l).success);
+    if (bad !== undefined) {
+      throw usageError(`invalid label "${bad}"`, { code: 'invalid_label', hint: 'a label is lowercase letters, digits, ".", "_" or "-", at most 64 characters' });
+    }
+    fields.labels = [...new Set(input.labels)].sort();
+  }
   if (input.enabled !== undefined) fields.enabled = input.enabled;
 
   if (!existing) {

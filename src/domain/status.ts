@@ -1,5 +1,6 @@
 // A builder's own status document (<id>/status.json).
 import { usageError } from '../errors.js';
+import { jobId } from '../schemas/jobs.js';
 import type { BuilderState, LastBuild, StatusDoc } from '../schemas/status.js';
 import { BUILDER_STATES } from '../schemas/status.js';
 import type { SystemSnapshot } from '../schemas/system.js';
@@ -33,6 +34,10 @@ export const setBuilderState = (current: StatusDoc | undefined, input: SetStateI
   const { state, now } = input;
   if (!isBuilderState(state)) {
     throw usageError(`unknown state "${state}"`, { code: 'invalid_state', hint: `states are: ${BUILDER_STATES.join(', ')}` });
+  }
+  // The job is shown in every `status` table: a job id, not free text (no "/", spaces or controls).
+  if (input.job !== undefined && !jobId.safeParse(input.job).success) {
+    throw usageError(`invalid job id ${JSON.stringify(input.job)}`, { code: 'invalid_job_id', hint: 'a job id is letters, digits, ".", "_" or "-", at most 128 characters' });
   }
   const base = current ?? initialStatus(input.id, now);
   const stamp = now.toISOString();

@@ -21,7 +21,9 @@ export const diagnoseJsonText = (text: string): Problem | undefined => {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const position = /at position (\d+)/.exec(message);
-    const truncated = /unexpected end/i.test(message);
+    // Node names a cut-off file "unexpected end" only sometimes: an error at the very end of
+    // the text ("Expected ',' or '}' after property value", "Unterminated string") is one too.
+    const truncated = /unexpected end/i.test(message) || (position !== null && Number(position[1]) >= text.trimEnd().length);
     // Node 20 names no position for an unexpected token, and quotes the text around it instead
     // (which may span lines): find the position, and drop the quote.
     const offset = position ? Number(position[1]) : truncated ? text.trimEnd().length + (text.trimEnd().length < text.length ? 1 : 0) : firstBadOffset(text);

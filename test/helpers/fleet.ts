@@ -49,9 +49,12 @@ export interface CliRun {
 }
 
 /** Runs a program to completion, collecting its output (no shell, no inherited stdio). */
-export const runProcess = (file: string, args: readonly string[], options: { cwd: string; env: Record<string, string> }): Promise<CliRun> =>
+export const runProcess = (file: string, args: readonly string[], options: { cwd: string; env: Record<string, string>; input?: string | Buffer }): Promise<CliRun> =>
   new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Standard input is `input` (e.g. a body read with "-"), else empty; a child that exits unread is fine.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -64,7 +67,7 @@ export const runProcess = (file: string, args: readonly string[], options: { cwd
  * Runs the built CLI in a scrubbed environment (no BUILD_SERVER_ID, no BUILDCTL_STORE from
  * the host, no global git identity), as a builder or operator would from a shell.
  */
-export const runCli = (args: string[], options: { env?: Record<string, string>; cwd?: string; bin?: string } = {}): Promise<CliRun> => {
+export const runCli = (args: string[], options: { env?: Record<string, string>; cwd?: string; bin?: string; input?: string | Buffer } = {}): Promise<CliRun> => {
   const home = options.env?.HOME ?? tmpdir();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -74,7 +77,7 @@ export const runCli = (args: string[], options: { env?: Record<string, string>; 
     BUILDCTL_ID_FILE: join(home, 'no-such-build-server-id'),
     ...options.env,
   };
-  return runProcess(process.execPath, [options.bin ?? CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env });
+  return runProcess(process.execPath, [options.bin ?? CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env, ...(options.input === undefined ? {} : { input: options.input }) });
 };
 
 export interface Fleet {

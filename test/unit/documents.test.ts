@@ -46,6 +46,11 @@ describe('diagnoseJsonText', () => {
   ])('reports a truncated file %j at its end (%s)', (text, place) => {
     expect(diagnoseJsonText(text)?.reason).toMatch(new RegExp(`^JSON syntax error at line ${place} `));
   });
+
+  // Node words a cut-off file "unexpected end" only for some cuts; the others end at the end too.
+  it.each(['{"jobs": [1,', '{\n  "a": 1,\n  ', '{"a": "unfinished', '{"a": 1\n'])('calls %j truncated', (text) => {
+    expect(diagnoseJsonText(text)?.reason).toContain('unexpected end of input: is the file truncated?');
+  });
 });
 
 describe('parseDocumentText', () => {

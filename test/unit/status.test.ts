@@ -81,4 +81,11 @@ describe('setBuilderState', () => {
     expect(error.message).toBe(`unknown state "${state}"`);
     expect(error.hint).toBe('states are: idle, building, failed, success');
   });
+
+  it.each(['a/b', 'job 1', '', 'j1\u001b[2J', '../j1'])('refuses the job %j, which is no job id', (job) => {
+    const error = buildctlErrorFrom(() => setBuilderState(undefined, { id: 'build1', state: 'building', job, now: T1 }));
+    expect(error.code).toBe('invalid_job_id');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe(`invalid job id ${JSON.stringify(job)}`);
+  });
 });
