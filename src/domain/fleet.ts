@@ -3,6 +3,7 @@ import { usageError } from '../errors.js';
 import type { BuilderEntry, BuildersDoc } from '../schemas/builders.js';
 import { label as labelSchema } from '../schemas/common.js';
 import { checkBuilderId, RESERVED_IDS } from './ids.js';
+import { checkOptionalText } from './text.js';
 
 export const EMPTY_BUILDERS: BuildersDoc = { builders: [] };
 
@@ -47,6 +48,7 @@ export const addBuilder = (
   const current = doc ?? EMPTY_BUILDERS;
   const existing = findBuilder(current, id);
   const fields: Partial<BuilderEntry> = {};
+  for (const [value, what] of [[input.host, 'host'], [input.ip, 'ip'], [input.manager, 'manager']] as const) checkOptionalText(value, what, { multiline: false });
   if (input.host !== undefined) fields.host = input.host;
   if (input.ip !== undefined) fields.ip = input.ip;
   if (input.manager !== undefined) fields.manager = input.manager;

@@ -3,6 +3,7 @@
 import { usageError } from '../errors.js';
 import { MESSAGE_TYPES, messageId, type Message, type MessagesDoc, type MessageType } from '../schemas/messages.js';
 import { checkBuilderId } from './ids.js';
+import { checkText } from './text.js';
 import { findCredential } from './secrets.js';
 
 /** A message is for `id` when sent to it or to all, and not sent by it. */
@@ -49,23 +50,6 @@ const cutTo = (text: string, max: number): string => [...text].slice(0, max).joi
 
 // Tab and newline are text; every other C0/C1 control (escape sequences, NUL, carriage
 // return left after CRLF normalising, ...) could rewrite an operator's terminal.
-const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
-
-const checkControls = (text: string, what: string, allowNewline: boolean): void => {
-  const lines = text.split('\n');
-  for (const [index, line] of lines.entries()) {
-    if (CONTROL.test(line)) {
-      throw usageError(`the ${what} holds a control character (line ${index + 1})`, {
-        code: 'control_character',
-        hint: 'remove control characters; only tabs and newlines are kept',
-      });
-    }
-  }
-  if (!allowNewline && lines.length > 1) {
-    throw usageError(`the ${what} must be one line`, { code: 'multiline_subject', hint: 'put the details in the body' });
-  }
-};
-
 /** Refuses text that looks like it holds a credential; the error says what and where, never the value. */
 export const checkNoCredential = (parts: ReadonlyArray<{ what: string; text: string }>): void => {
   const found = parts.flatMap(({ what, text }) => {
@@ -141,7 +125,7 @@ export const sendMessage = (doc: MessagesDoc, input: SendMessageInput): { doc: M
       hint: 'shorten it, or put the details in a file in the store and point to it',
     });
   }
-  checkControls(body, 'body', true);
+  checkText(body, 'body', { multiline: true });
 
   const explicit = input.subject?.trim();
   let subject: string;
@@ -153,7 +137,7 @@ export const sendMessage = (doc: MessagesDoc, input: SendMessageInput): { doc: M
         hint: `shorten it to ${input.subjectMax} characters, or leave --subject out to use the body's first line`,
       });
     }
-    checkControls(explicit, 'subject', false);
+    checkText(explicit, 'subject', { multiline: false });
     subject = explicit;
   } else {
     subject = deriveSubject(body, input.subjectMax);
@@ -241,7 +225,7 @@ export const ackMessage = (
   const note = input.note?.trim();
   if (note) {
     // A note is committed like a body: the same checks apply.
-    checkControls(note, 'note', true);
+    checkText(note, 'note', { multiline: true });
     checkNoCredential([{ what: 'note', text: note }]);
   }
   const stamp = input.now.toISOString();
