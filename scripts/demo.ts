@@ -1,6 +1,6 @@
 // `npm run demo`: a throwaway fleet on this machine. Creates a store with the embedded
-// default remote, registers two builders as two clones, heartbeats from both, sets one
-// building, and prints `buildctl status` as an operator would see it.
+// default remote, registers two builders as two clones, heartbeats from both, queues a
+// job that build1 claims, sends build2 a message, and prints `buildctl status`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,9 @@ run('buildctl init --builder build1 --builder build2          # on build1', ['--
 run(`buildctl init --remote ${store1}.git   # on build2`, ['--store', store2, 'init', '--remote', `${store1}.git`]);
 run('buildctl heartbeat --as build1', ['--store', store1, '--as', 'build1', 'heartbeat']);
 run('buildctl heartbeat --as build2', ['--store', store2, '--as', 'build2', 'heartbeat']);
-run('buildctl status set building --job demo-1 --as build1', ['--store', store1, '--as', 'build1', 'status', 'set', 'building', '--job', 'demo-1']);
+run('buildctl job add --type build --branch main --description "demo build"', ['--store', store1, 'job', 'add', '--type', 'build', '--branch', 'main', '--description', 'demo build']);
+run('buildctl job claim --as build1', ['--store', store1, '--as', 'build1', 'job', 'claim']);
+run('buildctl msg send build2 "build started on build1" --as build1', ['--store', store1, '--as', 'build1', 'msg', 'send', 'build2', 'build started on build1']);
+run('buildctl msg list --as build2', ['--store', store2, '--as', 'build2', 'msg', 'list']);
 run('buildctl status --as build2', ['--store', store2, '--as', 'build2', 'status']);
 process.stdout.write(`\nThe demo fleet stays in ${root} (the remote is ${store1}.git); remove it when done.\n`);
