@@ -10,7 +10,7 @@ export const checkText = (text: string, what: string, options: { multiline: bool
   const lines = text.split('\n');
   for (const [index, line] of lines.entries()) {
     if (CONTROL.test(line)) {
-      throw usageError(`the ${what} holds a control character${lines.length > 1 ? ` (line ${index + 1})` : ''}`, {
+      throw usageError(`the ${what} holds a control character${options.multiline ? ` (line ${index + 1})` : ''}`, {
         code: 'control_character',
         hint: `remove control characters; only tabs${options.multiline ? ' and newlines' : ''} are kept`,
       });

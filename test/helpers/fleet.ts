@@ -22,9 +22,11 @@ export const gitSync = (cwd: string, args: string[], input?: string): string => 
     cwd,
     input,
     encoding: 'utf8',
+    // Store documents can pass the 1 MiB default (the upstream storm file is 1 MB).
+    maxBuffer: 256 * 1024 * 1024,
     env: { ...process.env, GIT_AUTHOR_NAME: 'test', GIT_AUTHOR_EMAIL: 'test@example.invalid', GIT_COMMITTER_NAME: 'test', GIT_COMMITTER_EMAIL: 'test@example.invalid' },
   });
-  if (run.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${run.stderr}`);
+  if (run.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${run.stderr || run.error?.message || `exit ${run.status}`}`);
   return run.stdout;
 };
 
