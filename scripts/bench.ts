@@ -8,25 +8,51 @@
 //   in-process  one `setStatus` transaction in a warm process                 vs  that plain-git
 //               cycle spawned from node, one git process after another
 //
+//   big-status  the same `status` on a store that has seen 5,000 jobs and 20,000 messages,
+//               most of them archived                                        vs  `node -e 0`
+//   big-msg-list `buildctl msg list --no-fetch` on that store                 vs  `node -e 0`
+//   tick        `buildctl agent --once` wall time (a timing, no reference)
+//   claims      2, 4, 8 clones claiming in-process (Promise.all) from 8 x 25 = 200 queued jobs
+//   sends       2, 4, 8 clones sending 25 messages each, concurrently
+//               both vs the same number of plain-git writers appending to one JSON file
+//               (fetch, reset, append, commit, push; random backoff on a rejected push)
+//   day         4 builders heartbeating every simulated minute for a day, with hourly
+//               housekeeping and pruning: commits added to main, .git sizes after pruning
+//
 // Every store lives in one temp dir against a local bare remote (the embedded default),
 // made with the project's own `initStore` (through the test helpers' `makeFleet`), and is
-// removed at the end. Options: --runs N (default 15), --json (one JSON document on stdout).
-// Progress goes to stderr. New benchmarks are new entries in BENCHMARKS below.
+// removed at the end. Options: --runs N (default 15), --contention-runs N (default 3),
+// --day-minutes N (default 1440), --day-budget S (seconds of beating before the day stops
+// early and says so; default 210), --only NAME[,NAME] (names above; `contention` = claims +
+// sends, `big` = both big-store rows, `ratios` = every ratio row), --json (one JSON document
+// on stdout instead of the table), --json-file PATH (the same document into a file, beside
+// the table). Progress goes to stderr. New ratio benchmarks are entries in BENCHMARKS below.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { effectiveSettings } from '../src/domain/config.js';
+import { metricsToText, rollMetrics } from '../src/domain/metrics.js';
+import { isBuildctlError } from '../src/errors.js';
 import { heartbeat } from '../src/ops/heartbeat.js';
+import { housekeepingOp } from '../src/ops/housekeeping.js';
+import { claimJobOp } from '../src/ops/jobs.js';
+import { sendMessageOp } from '../src/ops/messages.js';
 import { initStore } from '../src/ops/init.js';
 import { fleetStatus, setStatus } from '../src/ops/status.js';
-import { docs } from '../src/schemas/layout.js';
+import type { HeartbeatDoc } from '../src/schemas/heartbeat.js';
+import { docs, paths } from '../src/schemas/layout.js';
+import type { MetricsLine } from '../src/schemas/metrics.js';
+import { serializeDocument } from '../src/store/documents.js';
 import { git } from '../src/store/git.js';
+import { publishHeartbeat } from '../src/store/heartbeat-ref.js';
+import { pruneRepositories } from '../src/store/maintenance.js';
 import { storeAt } from '../src/store/store.js';
-import { transact } from '../src/store/transaction.js';
+import { transact, type Write } from '../src/store/transaction.js';
 import { MAIN_REFSPEC, ORIGIN_MAIN } from '../src/store/store.js';
-import { makeFleet, runCli, testContext, type Fleet } from '../test/helpers/fleet.js';
+import { commitCount, makeFleet, runCli, testContext, type Fleet } from '../test/helpers/fleet.js';
 
 // The spawned CLI and every git process (ours and the reference) see no host identity, no
 // host store and no global git config: the clone's local config (set by init) is all there is.
@@ -36,23 +62,54 @@ process.env.GIT_CONFIG_NOSYSTEM = '1';
 
 const cli = resolve(import.meta.dirname, '..', 'cli.js');
 
+const RATIO_NAMES = ['status', 'mutation', 'in-process', 'big-status', 'big-msg-list'];
+const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'claims', 'sends', 'day']);
+const GROUPS: Record<string, string[]> = {
+  ratios: RATIO_NAMES,
+  big: ['big-status', 'big-msg-list'],
+  contention: ['claims', 'sends'],
+};
+
 const { values: flags } = parseArgs({
   options: {
     runs: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '2' },
+    'contention-runs': { type: 'string', default: '3' },
+    'day-minutes': { type: 'string', default: '1440' },
+    'day-budget': { type: 'string', default: '210' },
+    only: { type: 'string' },
     json: { type: 'boolean', default: false },
+    'json-file': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (flags.help) {
-  process.stdout.write('usage: npm run bench -- [--runs N] [--warmup N] [--json]\n');
+  process.stdout.write('usage: npm run bench -- [--runs N] [--warmup N] [--contention-runs N] [--day-minutes N] [--day-budget S] [--only NAME[,NAME]] [--json] [--json-file PATH]\n');
+  process.stdout.write(`names: ${[...ALL_NAMES].join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}\n`);
   process.exit(0);
 }
 const runs = Number(flags.runs);
 const warmup = Number(flags.warmup);
+const contentionRuns = Number(flags['contention-runs']);
+const dayMinutes = Number(flags['day-minutes']);
+const dayBudgetS = Number(flags['day-budget']);
 if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) {
   process.stderr.write('bench: --runs must be a positive integer and --warmup a non-negative one\n');
   process.exit(2);
+}
+if (!Number.isInteger(contentionRuns) || contentionRuns < 1 || !Number.isInteger(dayMinutes) || dayMinutes < 1 || !(dayBudgetS > 0)) {
+  process.stderr.write('bench: --contention-runs and --day-minutes must be positive integers, --day-budget a positive number of seconds\n');
+  process.exit(2);
+}
+const selected = new Set<string>();
+for (const name of (flags.only ?? [...ALL_NAMES].join(',')).split(',').map((n) => n.trim()).filter(Boolean)) {
+  const group = GROUPS[name];
+  if (group) for (const member of group) selected.add(member);
+  else if (ALL_NAMES.has(name)) selected.add(name);
+  else {
+    process.stderr.write(`bench: unknown benchmark "${name}" for --only; names: ${[...ALL_NAMES].join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}\n`);
+    process.exit(2);
+  }
 }
 
 const progress = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
@@ -92,6 +149,20 @@ const buildctl = async (fleet: Fleet, args: string[]): Promise<string> => {
 const nodeStart = async (fleet: Fleet): Promise<void> => {
   const run = await runCli(['0'], { bin: '-e', cwd: fleet.root });
   if (run.code !== 0) throw new Error(`node -e 0 exited ${run.code}: ${run.stderr.trim()}`);
+};
+
+/** One round of a CLI run against `node -e 0`, alternating which goes first. */
+const nodeVersus = async (fleet: Fleet, run: () => Promise<unknown>, n: number): Promise<{ measured: number; parts: Record<string, number> }> => {
+  let measured = 0;
+  let node = 0;
+  if (n % 2 === 0) {
+    measured = await timed(run);
+    node = await timed(() => nodeStart(fleet));
+  } else {
+    node = await timed(() => nodeStart(fleet));
+    measured = await timed(run);
+  }
+  return { measured, parts: { 'node -e 0': node } };
 };
 
 // The floor for one mutation: the cycle of DESIGN.md with plain git, on a clone of its own.
@@ -145,6 +216,8 @@ interface Setup {
   fleet: Fleet;
   /** A plain clone (no buildctl) for the plain-git reference. */
   referenceClone: string;
+  /** The big store (5,000 jobs, 20,000 messages seen), made on first use. */
+  big: () => Promise<Fleet>;
 }
 
 interface Benchmark {
@@ -234,10 +307,34 @@ const BENCHMARKS: Benchmark[] = [
       return { measured, parts: { 'plain git (node)': reference } };
     },
   },
+  {
+    name: 'big-status',
+    what: 'buildctl status --no-fetch --json, store that has seen 5,000 jobs / 20,000 messages',
+    reference: 'node -e 0',
+    target: 3,
+    prepare: async ({ big }) => void (await big()),
+    round: async ({ big }, n) => {
+      const fleet = await big();
+      const run = () => buildctl(fleet, ['--store', fleet.stores.build1 as string, '--as', 'build1', 'status', '--no-fetch', '--json']);
+      return nodeVersus(fleet, run, n);
+    },
+  },
+  {
+    name: 'big-msg-list',
+    what: 'buildctl msg list --no-fetch, store that has seen 5,000 jobs / 20,000 messages',
+    reference: 'node -e 0',
+    target: 3,
+    prepare: async ({ big }) => void (await big()),
+    round: async ({ big }, n) => {
+      const fleet = await big();
+      const run = () => buildctl(fleet, ['--store', fleet.stores.build1 as string, '--as', 'build1', 'msg', 'list', '--no-fetch']);
+      return nodeVersus(fleet, run, n);
+    },
+  },
 ];
 
 /** The fleet (4 builders, each with a status.json and a heartbeat) and the reference clone. */
-const populate = async (fleet: Fleet): Promise<Setup> => {
+const populate = async (fleet: Fleet): Promise<Omit<Setup, 'big'>> => {
   for (const id of BUILDERS) {
     const ctx = testContext(fleet.stores[id] as string, id);
     await setStatus(ctx, { state: 'idle' });
@@ -338,6 +435,615 @@ const timeTicks = async (fleet: Fleet): Promise<Timing> => {
   };
 };
 
+// ---------------------------------------------------------------------------------------
+// Big store: 5,000 jobs and 20,000 messages seen, most of them archived by month.
+
+const BIG_JOBS = 5000;
+const BIG_MESSAGES = 20000;
+const BIG_HOT_JOBS = 300;
+const BIG_HOT_MESSAGES = 1000;
+
+const monthOf = (iso: string): string => iso.slice(0, 7);
+
+/** Writes the hot documents and the monthly archives through one transaction, as housekeeping would have left them. */
+const seedBigStore = async (fleet: Fleet): Promise<void> => {
+  const now = Date.now();
+  const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+  // Archived entries span about six months; hot ones the last days.
+  const archivedJobs = new Map<string, unknown[]>();
+  const hotJobs: unknown[] = [];
+  for (let i = 0; i < BIG_JOBS; i++) {
+    const builder = BUILDERS[i % BUILDERS.length] as string;
+    const hot = i >= BIG_JOBS - BIG_HOT_JOBS;
+    const ageMin = hot ? (BIG_JOBS - i) * 10 : 260_000 - i * 50;
+    const status = hot ? (i % 3 === 0 ? 'queued' : i % 3 === 1 ? 'completed' : 'failed') : i % 10 === 0 ? 'failed' : 'completed';
+    const finished = status !== 'queued';
+    const job = {
+      id: `job_big_${i}`,
+      type: i % 3 === 0 ? 'test' : 'build',
+      priority: 1 + (i % 9),
+      branch: 'main',
+      description: `benchmark job ${i}`,
+      status,
+      assigned_to: finished ? builder : null,
+      labels: [],
+      attempts: finished ? 1 : 0,
+      max_attempts: 3,
+      created_at: at(ageMin + 30),
+      started_at: finished ? at(ageMin + 20) : null,
+      completed_at: finished ? at(ageMin) : null,
+      ...(finished ? { result: { artifacts: [`artifacts/${i}.tar.gz`], duration_seconds: 1200, ...(status === 'failed' ? { reason: 'tests failed' } : {}) } } : {}),
+    };
+    if (hot) hotJobs.push(job);
+    else {
+      const month = monthOf(at(ageMin));
+      archivedJobs.set(month, [...(archivedJobs.get(month) ?? []), job]);
+    }
+  }
+  const archivedMessages = new Map<string, unknown[]>();
+  const hotMessages: unknown[] = [];
+  for (let i = 0; i < BIG_MESSAGES; i++) {
+    const from = BUILDERS[i % BUILDERS.length] as string;
+    const recipient = BUILDERS[(i + 1) % BUILDERS.length] as string;
+    const hot = i >= BIG_MESSAGES - BIG_HOT_MESSAGES;
+    const ageMin = hot ? (BIG_MESSAGES - i) * 5 : 260_000 - i * 12;
+    const to = i % 10 === 0 ? ['all'] : [recipient];
+    const readers = to[0] === 'all' ? BUILDERS.filter((b) => b !== from) : [recipient];
+    const read = !hot || i % 2 === 0;
+    const message = {
+      id: `msg_big_${i}`,
+      from,
+      to,
+      type: i % 13 === 0 ? 'warning' : 'info',
+      subject: `benchmark message ${i}`,
+      body: `benchmark message ${i}\nbuild ${i} of main finished; artifacts uploaded, see the dashboard for details`,
+      created_at: at(ageMin),
+      ack_required: false,
+      read_by: read ? Object.fromEntries(readers.map((r) => [r, at(ageMin - 1)])) : {},
+      acked_by: {},
+    };
+    if (hot) hotMessages.push(message);
+    else {
+      const month = monthOf(at(ageMin));
+      archivedMessages.set(month, [...(archivedMessages.get(month) ?? []), message]);
+    }
+  }
+  const writes: Write[] = [
+    { spec: docs.jobs, value: { jobs: hotJobs } },
+    { spec: docs.messages, value: { messages: hotMessages } },
+    ...[...archivedJobs].map(([month, jobs]) => ({ spec: docs.jobsArchive(month), value: { jobs } })),
+    ...[...archivedMessages].map(([month, messages]) => ({ spec: docs.messagesArchive(month), value: { messages } })),
+  ];
+  await transact(storeAt(fleet.stores.build4 as string), {
+    op: 'bench.seed',
+    actor: 'bench',
+    apply: async () => ({ result: null, writes, summary: `bench.seed ${BIG_JOBS} jobs, ${BIG_MESSAGES} messages (most archived)` }),
+  });
+};
+
+const makeBigFleet = async (): Promise<Fleet> => {
+  progress(`big store: seeding ${BIG_JOBS.toLocaleString('en')} jobs and ${BIG_MESSAGES.toLocaleString('en')} messages (${BIG_HOT_JOBS} / ${BIG_HOT_MESSAGES} not archived)`);
+  const fleet = await makeFleet(BUILDERS);
+  await seedBigStore(fleet);
+  for (const id of BUILDERS) {
+    const ctx = testContext(fleet.stores[id] as string, id);
+    await setStatus(ctx, { state: 'idle' });
+    await heartbeat(ctx);
+  }
+  await fleetStatus(testContext(fleet.stores.build1 as string, 'build1'), { fetch: true });
+  return fleet;
+};
+
+// ---------------------------------------------------------------------------------------
+// Contention: N clones of one process racing on main, against N plain-git writers.
+
+const CLONE_COUNTS = [2, 4, 8];
+const CONTENTION_BUILDERS = Array.from({ length: 8 }, (_, i) => `build${i + 1}`);
+const JOBS_PER_CLONE = 25;
+const SENDS_PER_CLONE = 25;
+const RETRY_LIMIT = 20;
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+const percentile = (samples: readonly number[], p: number): number => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+};
+
+interface RunStats {
+  ops: number;
+  seconds: number;
+  ops_per_s: number;
+  retries: number[];
+  latencies: number[];
+  lost: number;
+  duplicated: number;
+  failed: number;
+}
+
+/**
+ * Attempts per op id: every attempt of a transaction is a commit carrying its
+ * `Buildctl-Op-Id`, made in the clone and left there (replaced attempts stay as unreachable
+ * objects until gc, which the bench never runs meanwhile). The union over the clones of
+ * distinct commits per op id is the number of attempts; retries are attempts - 1.
+ */
+const attemptsByOp = async (clones: string[], op: string, opIds: Set<string>): Promise<Map<string, number>> => {
+  const commits = new Map<string, string>();
+  for (const dir of clones) {
+    const { stdout } = await git(dir, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype)']);
+    const ids = stdout.split('\n').filter((l) => l.endsWith(' commit')).map((l) => l.split(' ')[0] as string);
+    if (ids.length === 0) continue;
+    const { stdout: bodies } = await git(dir, ['cat-file', '--batch'], { input: `${ids.join('\n')}\n` });
+    let rest = bodies;
+    while (rest.length > 0) {
+      const nl = rest.indexOf('\n');
+      if (nl < 0) break;
+      const [hash, , size] = rest.slice(0, nl).split(' ');
+      const length = Number(size);
+      const body = rest.slice(nl + 1, nl + 1 + length);
+      rest = rest.slice(nl + 1 + length + 1);
+      if (!body.includes(`Buildctl-Op: ${op}\n`)) continue;
+      const opId = /Buildctl-Op-Id: (\S+)/.exec(body)?.[1];
+      if (opId && opIds.has(opId) && hash) commits.set(hash, opId);
+    }
+  }
+  const attempts = new Map<string, number>();
+  for (const opId of commits.values()) attempts.set(opId, (attempts.get(opId) ?? 0) + 1);
+  return attempts;
+};
+
+/** The op ids of the commits that landed on the remote's main since `since`. */
+const landedOpIds = async (remote: string, since: string, op: string): Promise<string[]> => {
+  const { stdout } = await git(remote, ['log', '--format=%(trailers:key=Buildctl-Op,valueonly,separator=)|%(trailers:key=Buildctl-Op-Id,valueonly,separator=)', `${since}..main`]);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split('|'))
+    .filter(([name, id]) => name === op && id)
+    .map(([, id]) => id as string);
+};
+
+const remoteFile = async (remote: string, path: string): Promise<string> => (await git(remote, ['show', `main:${path}`])).stdout;
+
+const errorCode = (error: unknown): string => (isBuildctlError(error) ? error.code : error instanceof Error ? error.message : String(error));
+
+/** Gives main a fresh queue of 8 x 25 jobs (or an empty message list), removing the last run's. */
+const resetMain = async (fleet: Fleet, kind: 'claims' | 'sends', run: string): Promise<void> => {
+  const store = storeAt(fleet.stores.build1 as string);
+  await transact(store, {
+    op: 'bench.reset',
+    actor: 'bench',
+    apply: async (read) => {
+      const created = new Date().toISOString();
+      if (kind === 'claims') {
+        const before = (await read(docs.jobs))?.jobs ?? [];
+        const jobs = Array.from({ length: CONTENTION_BUILDERS.length * JOBS_PER_CLONE }, (_, i) => ({
+          id: `job_${run}_${i}`,
+          type: 'build',
+          priority: 5,
+          branch: 'main',
+          description: `contention job ${i}`,
+          status: 'queued',
+          assigned_to: null,
+          labels: [],
+          attempts: 0,
+          max_attempts: 3,
+          created_at: created,
+        }));
+        return { result: null, writes: [{ spec: docs.jobs, value: { jobs }, removes: before.map((j) => j.id) }], summary: `bench.reset ${run}` };
+      }
+      const before = (await read(docs.messages))?.messages ?? [];
+      return { result: null, writes: [{ spec: docs.messages, value: { messages: [] }, removes: before.map((m) => m.id) }], summary: `bench.reset ${run}` };
+    },
+  });
+};
+
+/** buildctl: `clones` clones claiming until nothing is left, or sending 25 messages each. */
+const buildctlContention = async (fleet: Fleet, kind: 'claims' | 'sends', clones: number, run: string): Promise<RunStats> => {
+  await resetMain(fleet, kind, run);
+  const since = (await git(fleet.remote, ['rev-parse', 'main'])).stdout.trim();
+  const ids = CONTENTION_BUILDERS.slice(0, clones);
+  const latencies: number[] = [];
+  const claimed = new Map<string, string[]>(); // job id -> claimers
+  const exhausted: number[] = [];
+  const sent = new Set<string>();
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    ids.map(async (id, c) => {
+      const ctx = testContext(fleet.stores[id] as string, id);
+      for (let j = 0; kind === 'claims' || j < SENDS_PER_CLONE; j++) {
+        const t0 = performance.now();
+        try {
+          if (kind === 'claims') {
+            const { job } = await claimJobOp(ctx, {});
+            claimed.set(job.id, [...(claimed.get(job.id) ?? []), id]);
+          } else {
+            const to = [ids[(c + 1) % ids.length] as string];
+            await sendMessageOp(ctx, { to, body: `contention ${run} ${id} ${j}` });
+            sent.add(`contention ${run} ${id} ${j}`);
+          }
+          latencies.push(performance.now() - t0);
+        } catch (error) {
+          if (errorCode(error) === 'nothing_to_claim') break;
+          failed++;
+          // An operation that gave up still counts in the retries it took.
+          const given = isBuildctlError(error) ? Number(error.details?.retries) : NaN;
+          if (Number.isFinite(given)) exhausted.push(given);
+          progress(`  ${id}: ${errorCode(error)}`);
+          if (kind === 'claims' && failed > 50) break;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+
+  // What the remote holds decides lost and duplicated, not what the clones believe.
+  let lost = 0;
+  let duplicated = 0;
+  if (kind === 'claims') {
+    const jobs = (JSON.parse(await remoteFile(fleet.remote, docs.jobs.path)) as { jobs: Array<{ id: string; status: string; assigned_to: string | null }> }).jobs;
+    const byId = new Map(jobs.map((j) => [j.id, j]));
+    for (const [jobId, claimers] of claimed) {
+      duplicated += claimers.length - 1;
+      const job = byId.get(jobId);
+      if (!job || job.status !== 'running' || job.assigned_to !== claimers[0]) lost++;
+    }
+    // A job running on the remote that no claimer was told about is lost too.
+    lost += jobs.filter((j) => j.status === 'running' && !claimed.has(j.id)).length;
+  } else {
+    const messages = (JSON.parse(await remoteFile(fleet.remote, docs.messages.path)) as { messages: Array<{ body: string }> }).messages;
+    const seen = new Map<string, number>();
+    for (const m of messages) seen.set(m.body, (seen.get(m.body) ?? 0) + 1);
+    for (const id of ids) {
+      for (let j = 0; j < SENDS_PER_CLONE; j++) {
+        const body = `contention ${run} ${id} ${j}`;
+        const n = seen.get(body) ?? 0;
+        // Lost: the sender was told it was sent, and it is not there. A send that failed
+        // (exit 3, the caller knows) and is not there is counted under failed, not lost;
+        // one that failed yet landed would be sent twice by a caller who retries it.
+        if (sent.has(body) && n === 0) lost++;
+        duplicated += Math.max(0, n - 1) + (!sent.has(body) && n > 0 ? 1 : 0);
+      }
+    }
+  }
+  const op = kind === 'claims' ? 'job.claim' : 'msg.send';
+  const landed = await landedOpIds(fleet.remote, since, op);
+  const attempts = await attemptsByOp(ids.map((id) => fleet.stores[id] as string), op, new Set(landed));
+  const retries = [...landed.map((opId) => Math.max(0, (attempts.get(opId) ?? 1) - 1)), ...exhausted];
+  return { ops: latencies.length, seconds, ops_per_s: latencies.length / seconds, retries, latencies, lost, duplicated, failed };
+};
+
+/** The reference: plain-git writers appending one entry each time to one JSON file, random backoff as transact's. */
+const referenceContention = async (clonesDirs: string[], writers: number, perWriter: number, file: string): Promise<RunStats> => {
+  const latencies: number[] = [];
+  const retries: number[] = [];
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    clonesDirs.slice(0, writers).map(async (dir, w) => {
+      for (let j = 0; j < perWriter; j++) {
+        const t0 = performance.now();
+        let attempt = 0;
+        for (;;) {
+          attempt++;
+          await git(dir, ['fetch', '--quiet', '--no-tags', 'origin', MAIN_REFSPEC]);
+          await git(dir, ['checkout', '-q', '-f', '-B', 'main', ORIGIN_MAIN]);
+          const path = join(dir, file);
+          const entries = JSON.parse(await readFile(path, 'utf8').catch(() => '[]')) as unknown[];
+          entries.push({ writer: w, n: j, at: new Date().toISOString() });
+          await mkdir(dirname(path), { recursive: true });
+          await writeFile(path, `${JSON.stringify(entries, null, 2)}\n`);
+          await git(dir, ['add', '--', file]);
+          await git(dir, ['commit', '-q', '--no-verify', '-m', `append ${w} ${j}`, '--', file]);
+          const push = await git(dir, ['push', '--porcelain', 'origin', 'HEAD:refs/heads/main'], { allowFail: true });
+          if (push.code === 0) break;
+          if (!/\[rejected\]|\[remote rejected\]/.test(`${push.stdout}${push.stderr}`) || attempt >= 25) {
+            failed++;
+            break;
+          }
+          await sleep(Math.random() * Math.min(1000, 20 * 2 ** Math.min(attempt - 1, 16)));
+        }
+        retries.push(attempt - 1);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const entries = JSON.parse(await remoteFile(join(clonesDirs[0] as string, '..', '..', 'remote.git'), file)) as Array<{ writer: number; n: number }>;
+  const seen = new Map<string, number>();
+  for (const e of entries) seen.set(`${e.writer}/${e.n}`, (seen.get(`${e.writer}/${e.n}`) ?? 0) + 1);
+  let lost = 0;
+  let duplicated = 0;
+  for (let w = 0; w < writers; w++) {
+    for (let j = 0; j < perWriter; j++) {
+      const n = seen.get(`${w}/${j}`) ?? 0;
+      if (n === 0) lost++;
+      duplicated += Math.max(0, n - 1);
+    }
+  }
+  return { ops: latencies.length - failed, seconds, ops_per_s: (latencies.length - failed) / seconds, retries, latencies, lost, duplicated, failed };
+};
+
+/** N plain clones of a bare remote of their own (with a local identity), for the reference writers. */
+const makeReferenceWriters = async (root: string, count: number): Promise<string[]> => {
+  const remote = join(root, 'remote.git');
+  await git(root, ['init', '--quiet', '--bare', '--initial-branch', 'main', remote]);
+  const seed = join(root, 'seed');
+  await git(root, ['clone', '--quiet', remote, seed]);
+  await git(seed, ['config', 'user.name', 'reference']);
+  await git(seed, ['config', 'user.email', 'reference@bench.invalid']);
+  await writeFile(join(seed, 'README'), 'reference writers\n');
+  await git(seed, ['add', 'README']);
+  await git(seed, ['commit', '-q', '-m', 'seed']);
+  await git(seed, ['push', '-q', 'origin', 'HEAD:refs/heads/main']);
+  const dirs: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const dir = join(root, 'writers', `w${i}`);
+    await git(root, ['clone', '--quiet', '--no-tags', remote, dir]);
+    await git(dir, ['config', 'user.name', `writer${i}`]);
+    await git(dir, ['config', 'user.email', `writer${i}@bench.invalid`]);
+    dirs.push(dir);
+  }
+  return dirs;
+};
+
+interface ContentionRow {
+  name: 'claims' | 'sends';
+  clones: number;
+  runs: number;
+  ops_per_run: number;
+  ops_per_s: number;
+  reference_ops_per_s: number;
+  rate_ratio: number;
+  retries_mean: number;
+  retries_max: number;
+  reference_retries_mean: number;
+  reference_retries_max: number;
+  p50_ms: number;
+  p95_ms: number;
+  reference_p50_ms: number;
+  reference_p95_ms: number;
+  lost: number;
+  duplicated: number;
+  failed: number;
+  reference_lost: number;
+  reference_duplicated: number;
+  reference_failed: number;
+  targets: string;
+  pass: boolean;
+  samples: { ops_per_s: number[]; reference_ops_per_s: number[] };
+}
+
+const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+const runContention = async (kinds: Array<'claims' | 'sends'>): Promise<ContentionRow[]> => {
+  progress(`contention: creating 8 clones and 8 plain-git writers`);
+  const fleet = await makeFleet(CONTENTION_BUILDERS);
+  const writers = await makeReferenceWriters(fleet.root, CONTENTION_BUILDERS.length);
+  const rows: ContentionRow[] = [];
+  try {
+    // Warm the process and every clone (first claims load modules and fill caches).
+    await resetMain(fleet, 'claims', 'warm');
+    await Promise.all(CONTENTION_BUILDERS.map((id) => claimJobOp(testContext(fleet.stores[id] as string, id), {})));
+    // One reference run per clone count and run serves both rows: the plain-git workload is
+    // the same (N writers appending 25 entries each); rates are compared, not totals.
+    const results = new Map<string, { ours: RunStats[]; theirs: RunStats[] }>();
+    for (const clones of CLONE_COUNTS) {
+      for (let r = 0; r < contentionRuns; r++) {
+        const steps: Array<() => Promise<void>> = [
+          async () => {
+            const stats = await referenceContention(writers, clones, SENDS_PER_CLONE, `bench/x${clones}r${r}.json`);
+            for (const kind of kinds) {
+              const entry = results.get(`${kind}/${clones}`) ?? { ours: [], theirs: [] };
+              entry.theirs.push(stats);
+              results.set(`${kind}/${clones}`, entry);
+            }
+            progress(`  x${clones} run ${r + 1}: plain git ${stats.ops} ops ${stats.ops_per_s.toFixed(1)}/s (max retries ${Math.max(0, ...stats.retries)})`);
+          },
+          ...kinds.map((kind) => async () => {
+            const stats = await buildctlContention(fleet, kind, clones, `${kind === 'claims' ? 'c' : 's'}${clones}r${r}`);
+            const entry = results.get(`${kind}/${clones}`) ?? { ours: [], theirs: [] };
+            entry.ours.push(stats);
+            results.set(`${kind}/${clones}`, entry);
+            progress(`  x${clones} run ${r + 1}: ${kind} ${stats.ops} ops ${stats.ops_per_s.toFixed(1)}/s (max retries ${Math.max(0, ...stats.retries)}, failed ${stats.failed})`);
+          }),
+        ];
+        // Rotate the order, so no side always runs on a machine another one warmed.
+        for (let i = 0; i < steps.length; i++) await (steps[(i + r) % steps.length] as () => Promise<void>)();
+      }
+    }
+    for (const kind of kinds) {
+      for (const clones of CLONE_COUNTS) {
+        const { ours, theirs } = results.get(`${kind}/${clones}`) ?? { ours: [], theirs: [] };
+        const opsPerS = median(ours.map((s) => s.ops_per_s));
+        const refPerS = median(theirs.map((s) => s.ops_per_s));
+        const retriesMax = Math.max(0, ...ours.flatMap((s) => s.retries));
+        const lost = ours.reduce((n, s) => n + s.lost, 0);
+        const duplicated = ours.reduce((n, s) => n + s.duplicated, 0);
+        const failed = ours.reduce((n, s) => n + s.failed, 0);
+        const rateTarget = clones === 8;
+        const pass = lost === 0 && duplicated === 0 && failed === 0 && retriesMax <= RETRY_LIMIT && (!rateTarget || opsPerS >= 0.5 * refPerS);
+        rows.push({
+          name: kind,
+          clones,
+          runs: contentionRuns,
+          ops_per_run: median(ours.map((s) => s.ops)),
+          ops_per_s: round2(opsPerS),
+          reference_ops_per_s: round2(refPerS),
+          rate_ratio: round2(opsPerS / refPerS),
+          retries_mean: round2(median(ours.map((s) => mean(s.retries)))),
+          retries_max: retriesMax,
+          reference_retries_mean: round2(median(theirs.map((s) => mean(s.retries)))),
+          reference_retries_max: Math.max(0, ...theirs.flatMap((s) => s.retries)),
+          p50_ms: round1(median(ours.map((s) => percentile(s.latencies, 50)))),
+          p95_ms: round1(median(ours.map((s) => percentile(s.latencies, 95)))),
+          reference_p50_ms: round1(median(theirs.map((s) => percentile(s.latencies, 50)))),
+          reference_p95_ms: round1(median(theirs.map((s) => percentile(s.latencies, 95)))),
+          lost,
+          duplicated,
+          failed,
+          reference_lost: theirs.reduce((n, s) => n + s.lost, 0),
+          reference_duplicated: theirs.reduce((n, s) => n + s.duplicated, 0),
+          reference_failed: theirs.reduce((n, s) => n + s.failed, 0),
+          targets: `0 lost/dup, max retries <= ${RETRY_LIMIT}${rateTarget ? ', rate >= 0.5x' : ''}`,
+          pass,
+          samples: { ops_per_s: ours.map((s) => round2(s.ops_per_s)), reference_ops_per_s: theirs.map((s) => round2(s.ops_per_s)) },
+        });
+      }
+    }
+  } finally {
+    fleet.cleanup();
+  }
+  return rows;
+};
+
+// ---------------------------------------------------------------------------------------
+// A simulated day: 4 builders beat every minute; hourly housekeeping and pruning.
+
+interface DayResult {
+  builders: number;
+  minutes_planned: number;
+  minutes_simulated: number;
+  beats: number;
+  complete: boolean;
+  seconds_beating: number;
+  ms_per_minute_of_4_beats: number;
+  metrics_bytes: number;
+  main_commits_added: number;
+  remote_mb_before_last_prune: number;
+  remote_mb: number;
+  clone_mb_before_last_prune: number;
+  clone_mb: number;
+  prunes: number;
+  target_mb: number;
+  pass: boolean;
+  note: string;
+}
+
+/** Apparent size of every file under a directory, in bytes. */
+const dirBytes = async (dir: string): Promise<number> => {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await dirBytes(path);
+    else if (entry.isFile()) total += (await stat(path)).size;
+  }
+  return total;
+};
+
+const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 100) / 100;
+
+const runDay = async (): Promise<DayResult> => {
+  const fleet = await makeFleet(BUILDERS);
+  try {
+    const start = Date.now();
+    let now = start;
+    const ctxAt = (id: string) => testContext(fleet.stores[id] as string, id, { now: () => new Date(now) });
+    const metrics = new Map<string, MetricsLine[]>(BUILDERS.map((id) => [id, []]));
+    const settings = effectiveSettings(undefined);
+    let metricsBytes = 0;
+    const beat = async (id: string, minute: number) => {
+      const t = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const wave = Math.sin((minute / 1440) * 2 * Math.PI);
+      const rolled = rollMetrics(
+        metrics.get(id) ?? [],
+        { kind: 'sample', t, cpu: Math.round((50 + 40 * wave + (minute % 7)) * 10) / 10, mem: Math.round((60 + 20 * wave) * 10) / 10, disk: 120.5 - minute / 1000, load: Math.round((1 + wave) * 100) / 100 },
+        new Date(now),
+        settings.metricsWindowMs,
+      );
+      metrics.set(id, rolled);
+      const text = metricsToText(rolled);
+      metricsBytes = Math.max(metricsBytes, Buffer.byteLength(text));
+      const beatDoc: HeartbeatDoc = {
+        id,
+        timestamp: new Date(now).toISOString(),
+        host: `${id}.bench.invalid`,
+        pid: process.pid,
+        version: 'bench',
+        uptime_seconds: 86_400 + minute * 60,
+        system: { cpu_pct: 50, memory_used_mb: 6000, memory_total_mb: 16000, disk_free_gb: 120.5, disk_total_gb: 500, load_avg: [1, 1, 1], uptime_seconds: 86_400 + minute * 60 },
+      };
+      await publishHeartbeat(storeAt(fleet.stores[id] as string), {
+        builder: id,
+        now: new Date(now),
+        files: { [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), beatDoc, docs.heartbeat(id).schema), [paths.metrics(id)]: text },
+      });
+    };
+    // Minute 0: every builder beats and housekeeping writes the first dashboard (all healthy).
+    await Promise.all(BUILDERS.map((id) => beat(id, 0)));
+    await housekeepingOp(ctxAt('build1'), storeAt(fleet.stores.build1 as string), 'build1');
+    // The agents' first prune stamps: the day's prunes then come hourly.
+    for (const id of BUILDERS) await pruneRepositories(storeAt(fleet.stores[id] as string), { now: new Date(now) });
+    const mainBefore = commitCount(fleet.remote);
+
+    const budgetEnd = performance.now() + dayBudgetS * 1000;
+    const beatStart = performance.now();
+    let minute = 0;
+    let prunes = 0;
+    let remoteBeforePrune = 0;
+    let cloneBeforePrune = 0;
+    while (minute < dayMinutes && performance.now() < budgetEnd) {
+      minute++;
+      now = start + minute * 60_000;
+      await Promise.all(BUILDERS.map((id) => beat(id, minute)));
+      if (minute % 60 === 0 || minute === dayMinutes) {
+        // The hourly part of the builders' ticks, one after another as separate hosts would.
+        await housekeepingOp(ctxAt('build1'), storeAt(fleet.stores.build1 as string), 'build1');
+        remoteBeforePrune = await dirBytes(fleet.remote);
+        cloneBeforePrune = await dirBytes(join(fleet.stores.build2 as string, '.git'));
+        for (const id of BUILDERS) {
+          const report = await pruneRepositories(storeAt(fleet.stores[id] as string), { now: new Date(now) });
+          if (report.pruned) prunes++;
+        }
+      }
+      if (minute % 120 === 0) progress(`  day: minute ${minute} (${Math.round((performance.now() - beatStart) / 1000)} s)`);
+    }
+    const secondsBeating = (performance.now() - beatStart) / 1000;
+    // End of day (or of the time budget): the last housekeeping and prune.
+    await housekeepingOp(ctxAt('build1'), storeAt(fleet.stores.build1 as string), 'build1');
+    if (minute % 60 !== 0) {
+      remoteBeforePrune = await dirBytes(fleet.remote);
+      cloneBeforePrune = await dirBytes(join(fleet.stores.build2 as string, '.git'));
+      for (const id of BUILDERS) {
+        const report = await pruneRepositories(storeAt(fleet.stores[id] as string), { now: new Date(now + 3_600_000) });
+        if (report.pruned) prunes++;
+      }
+    }
+    const remote = await dirBytes(fleet.remote);
+    const clone = await dirBytes(join(fleet.stores.build2 as string, '.git'));
+    const added = commitCount(fleet.remote) - mainBefore;
+    const complete = minute >= dayMinutes;
+    const targetMb = 10;
+    const notes = [
+      complete ? `${dayMinutes} simulated minutes` : `STOPPED EARLY: ${minute} of ${dayMinutes} simulated minutes fit in the ${dayBudgetS} s budget (--day-budget); sizes are after those minutes, not a whole day`,
+      'pruning runs with the simulated clock, so it drops every replaced beat; a real agent also keeps the last hour of them (the "before last prune" figure is about that much)',
+    ];
+    return {
+      builders: BUILDERS.length,
+      minutes_planned: dayMinutes,
+      minutes_simulated: minute,
+      beats: minute * BUILDERS.length,
+      complete,
+      seconds_beating: round1(secondsBeating),
+      ms_per_minute_of_4_beats: round1((secondsBeating * 1000) / Math.max(1, minute)),
+      metrics_bytes: metricsBytes,
+      main_commits_added: added,
+      remote_mb_before_last_prune: mb(remoteBeforePrune),
+      remote_mb: mb(remote),
+      clone_mb_before_last_prune: mb(cloneBeforePrune),
+      clone_mb: mb(clone),
+      prunes,
+      target_mb: targetMb,
+      pass: complete && added === 0 && mb(remote) < targetMb && mb(clone) < targetMb,
+      note: notes.join('; '),
+    };
+  } finally {
+    fleet.cleanup();
+  }
+};
+
 const runBenchmark = async (bench: Benchmark, setup: Setup): Promise<Row> => {
   await bench.prepare?.(setup);
   const measured: number[] = [];
@@ -393,51 +1099,126 @@ const renderTable = (header: string[], rows: string[][]): string => {
 const main = async (): Promise<void> => {
   const info = machine();
   const startedAt = Date.now();
-  progress('creating a fleet of 4 builders against a local bare remote');
-  const fleet = await makeFleet(BUILDERS);
   const rows: Row[] = [];
   const timings: Timing[] = [];
+  let contention: ContentionRow[] = [];
+  let day: DayResult | undefined;
+  const ratioBenches = BENCHMARKS.filter((bench) => selected.has(bench.name));
+  const cleanups: Array<() => void> = [];
   try {
-    const setup = await populate(fleet);
-    for (const bench of BENCHMARKS) {
-      progress(`${bench.name}: ${warmup} warm-up + ${runs} runs`);
-      rows.push(await runBenchmark(bench, setup));
+    if (ratioBenches.length > 0 || selected.has('tick')) {
+      progress('creating a fleet of 4 builders against a local bare remote');
+      const fleet = await makeFleet(BUILDERS);
+      cleanups.push(fleet.cleanup);
+      let bigFleet: Promise<Fleet> | undefined;
+      const big = () =>
+        (bigFleet ??= makeBigFleet().then((f) => {
+          cleanups.push(f.cleanup);
+          return f;
+        }));
+      const setup = { ...(await populate(fleet)), big };
+      for (const bench of ratioBenches) {
+        progress(`${bench.name}: ${warmup} warm-up + ${runs} runs`);
+        rows.push(await runBenchmark(bench, setup));
+      }
+      if (selected.has('tick')) {
+        progress(`tick: ${warmup} warm-up + ${runs} runs on a store of 200 jobs and 1,000 messages`);
+        timings.push(await timeTicks(fleet));
+      }
     }
-    progress(`tick: ${warmup} warm-up + ${runs} runs on a store of 200 jobs and 1,000 messages`);
-    timings.push(await timeTicks(fleet));
+    const kinds = (['claims', 'sends'] as const).filter((k) => selected.has(k));
+    if (kinds.length > 0) {
+      progress(`contention (${kinds.join(', ')}): 2, 4, 8 clones, ${contentionRuns} runs each, against plain-git writers`);
+      contention = await runContention([...kinds]);
+    }
+    if (selected.has('day')) {
+      progress(`day: 4 builders x ${dayMinutes} simulated minutes (budget ${dayBudgetS} s of beating)`);
+      day = await runDay();
+    }
   } finally {
-    fleet.cleanup();
+    for (const cleanup of cleanups) cleanup();
   }
   const seconds = Math.round((Date.now() - startedAt) / 100) / 10;
-  const allPass = rows.every((row) => row.pass);
+  const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+  const allPass = rows.every((row) => row.pass) && contention.every((row) => row.pass) && (day?.pass ?? true);
 
+  const document = `${JSON.stringify({ machine: { ...info, load_avg_at_end: loadAtEnd }, selected: [...selected], runs, warmup, contention_runs: contentionRuns, seconds, pass: allPass, rows, timings, contention, day }, null, 2)}\n`;
+  if (flags['json-file']) await writeFile(flags['json-file'], document);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ machine: info, runs, warmup, seconds, pass: allPass, rows, timings }, null, 2)}\n`);
+    process.stdout.write(document);
     return;
   }
   const out: string[] = [];
   out.push(`machine: ${info.cpu_count} x ${info.cpu_model}, ${info.memory_gb} GB, ${info.platform}; node ${info.node}, git ${info.git}`);
-  out.push(`each figure: median of ${runs} runs (after ${warmup} warm-up), reference measured in the same runs, interleaved\n`);
-  out.push(
-    renderTable(
-      ['bench', 'measured ms', 'reference ms', 'ratio', 'target', 'result'],
-      rows.map((row) => [
-        row.name,
-        row.measured_ms.toFixed(1),
-        row.reference_ms.toFixed(1),
-        `${row.ratio.toFixed(2)}x`,
-        `<= ${row.target}x`,
-        row.pass ? 'PASS' : 'FAIL',
-      ]),
-    ),
-  );
-  out.push('');
-  for (const row of rows) {
-    const parts = Object.entries(row.reference_parts);
-    const sum = parts.length > 1 ? `: ${parts.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' + ')} ms` : '';
-    out.push(`${row.name.padEnd(10)}  ${row.what}\n${''.padEnd(10)}  vs ${row.reference}${sum}`);
+  out.push(`load average (1, 5, 15 min): ${info.load_avg_at_start.join(', ')} at start, ${loadAtEnd.join(', ')} at end`);
+  if (rows.length > 0) {
+    out.push(`\nratios: median of ${runs} runs (after ${warmup} warm-up), reference measured in the same runs, interleaved\n`);
+    out.push(
+      renderTable(
+        ['bench', 'measured ms', 'reference ms', 'ratio', 'target', 'result'],
+        rows.map((row) => [
+          row.name,
+          row.measured_ms.toFixed(1),
+          row.reference_ms.toFixed(1),
+          `${row.ratio.toFixed(2)}x`,
+          `<= ${row.target}x`,
+          row.pass ? 'PASS' : 'FAIL',
+        ]),
+      ),
+    );
+    out.push('');
+    for (const row of rows) {
+      const parts = Object.entries(row.reference_parts);
+      const sum = parts.length > 1 ? `: ${parts.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' + ')} ms` : '';
+      out.push(`${row.name.padEnd(12)}  ${row.what}\n${''.padEnd(12)}  vs ${row.reference}${sum}`);
+    }
   }
   for (const t of timings) out.push(`\n${t.name}: median ${t.median_ms.toFixed(1)} ms (min ${t.min_ms.toFixed(1)}, max ${t.max_ms.toFixed(1)}): ${t.what}`);
+  if (contention.length > 0) {
+    out.push(`\ncontention: median of ${contentionRuns} runs per row (max retries: the worst of all runs; lost/dup/failed: summed), in one node process`);
+    out.push(`claims: 200 queued jobs claimed until none is left; sends: 25 messages per clone; reference: as many plain-git writers appending to one JSON file\n`);
+    out.push(
+      renderTable(
+        ['bench', 'clones', 'ops', 'ops/s', 'git ops/s', 'rate', 'retries mean/max', 'git retries', 'p50 ms', 'p95 ms', 'git p50/p95', 'lost', 'dup', 'failed', 'result'],
+        contention.map((row) => [
+          row.name,
+          String(row.clones),
+          String(row.ops_per_run),
+          row.ops_per_s.toFixed(1),
+          row.reference_ops_per_s.toFixed(1),
+          `${row.rate_ratio.toFixed(2)}x`,
+          `${row.retries_mean.toFixed(2)} / ${row.retries_max}`,
+          `${row.reference_retries_mean.toFixed(2)} / ${row.reference_retries_max}`,
+          row.p50_ms.toFixed(0),
+          row.p95_ms.toFixed(0),
+          `${row.reference_p50_ms.toFixed(0)} / ${row.reference_p95_ms.toFixed(0)}`,
+          String(row.lost),
+          String(row.duplicated),
+          String(row.failed),
+          row.pass ? 'PASS' : 'FAIL',
+        ]),
+      ),
+    );
+    out.push(`targets: 0 lost, 0 duplicated, 0 failed, no operation retried more than ${RETRY_LIMIT} times; at 8 clones a rate at least 0.5x the plain-git writers'`);
+  }
+  if (day) {
+    out.push(`\nday: ${day.builders} builders x ${day.minutes_simulated} simulated minutes = ${day.beats.toLocaleString('en')} heartbeats with metrics (${day.seconds_beating} s, ${day.ms_per_minute_of_4_beats} ms per minute of ${day.builders} beats); housekeeping and pruning hourly (${day.prunes} prunes)\n`);
+    out.push(
+      renderTable(
+        ['day', 'measured', 'target', 'result'],
+        [
+          ['commits added to main', String(day.main_commits_added), '0', day.main_commits_added === 0 ? 'PASS' : 'FAIL'],
+          ['remote .git MB (after pruning)', day.remote_mb.toFixed(2), `< ${day.target_mb}`, day.remote_mb < day.target_mb ? 'PASS' : 'FAIL'],
+          ['build2 .git MB (after pruning)', day.clone_mb.toFixed(2), `< ${day.target_mb}`, day.clone_mb < day.target_mb ? 'PASS' : 'FAIL'],
+          ['remote .git MB (before last prune)', day.remote_mb_before_last_prune.toFixed(2), '', ''],
+          ['build2 .git MB (before last prune)', day.clone_mb_before_last_prune.toFixed(2), '', ''],
+          ['largest metrics.jsonl bytes', String(day.metrics_bytes), '< 32768', day.metrics_bytes < 32768 ? 'PASS' : 'FAIL'],
+          ['simulated minutes', String(day.minutes_simulated), String(day.minutes_planned), day.complete ? 'PASS' : 'INCOMPLETE'],
+        ],
+      ),
+    );
+    out.push(`note: ${day.note}`);
+  }
   out.push(`\n${allPass ? 'all targets met' : 'some targets missed'} (${seconds} s)`);
   process.stdout.write(`${out.join('\n')}\n`);
 };

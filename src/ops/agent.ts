@@ -9,6 +9,7 @@ import { commonJsExports } from '../interop.js';
 import { docs } from '../schemas/layout.js';
 import { parseDocument } from '../store/documents.js';
 import { withLocalLock } from '../store/local-lock.js';
+import { pruneRepositories, type MaintenanceReport } from '../store/maintenance.js';
 import { openStore } from '../store/store.js';
 import type { Context } from './context.js';
 import { heartbeat, type HeartbeatResult } from './heartbeat.js';
@@ -26,6 +27,8 @@ export interface TickReport {
   duration_ms: number;
   heartbeat: Omit<HeartbeatResult, 'system'> | StepError;
   housekeeping: HousekeepingOutcome | StepError;
+  /** Step 3: pruning unreachable objects (at most hourly); never fails the tick. */
+  maintenance: MaintenanceReport;
   exit_code: number;
 }
 
@@ -46,10 +49,11 @@ export const tick = async (ctx: Context): Promise<TickReport> => {
     async () => {
       const beat = await heartbeat(ctx).then(({ system: _system, ...rest }) => rest, asStepError);
       const housekeeping = await housekeepingOp(ctx, store, id).catch(asStepError);
+      const maintenance = await pruneRepositories(store, { now: ctx.now() });
       const failures = [beat, housekeeping].filter(stepError);
       // A dead remote is the most common failure and the one cron should tell apart (4).
       const exitCode = failures.some((f) => f.exit_code === 4) ? 4 : (failures[0]?.exit_code ?? 0);
-      return { builder: id, duration_ms: Date.now() - started, heartbeat: beat, housekeeping, exit_code: exitCode };
+      return { builder: id, duration_ms: Date.now() - started, heartbeat: beat, housekeeping, maintenance, exit_code: exitCode };
     },
     { name: 'agent', waitMs: 0, busyMessage: 'another agent tick is running on this store; this one is skipped' },
   );
@@ -75,7 +79,7 @@ const makeLogger = async (logFile: string | undefined): Promise<Logger> => {
 };
 
 const logTick = (logger: Logger, report: TickReport): void => {
-  const line = { builder: report.builder, duration_ms: report.duration_ms, heartbeat: report.heartbeat, housekeeping: report.housekeeping, exit_code: report.exit_code };
+  const line = { builder: report.builder, duration_ms: report.duration_ms, heartbeat: report.heartbeat, housekeeping: report.housekeeping, maintenance: report.maintenance, exit_code: report.exit_code };
   if (report.exit_code === 0) logger.info(line, 'tick');
   else logger.error(line, 'tick failed');
 };
