@@ -3,7 +3,8 @@
 // Code splitting keeps lazily imported modules (systeminformation, command code) in their
 // own chunks, loaded only by the commands that need them.
 import { build } from 'esbuild';
-import { chmod, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, readdir, readFile, rename, rm } from 'node:fs/promises';
 
 const banner = [
   "import { createRequire as __buildctlCreateRequire } from 'node:module';",
@@ -12,6 +13,16 @@ const banner = [
 
 // Build beside dist/ and swap it in, so a CLI started meanwhile never sees half a build.
 await rm('dist.new', { recursive: true, force: true });
+
+// The schemas' fingerprint keys the cache of validated blobs (src/store/valid-cache.ts):
+// any change to a schema source gives a new fingerprint, so nothing validated under an
+// older schema is trusted.
+const schemaHash = createHash('sha256');
+for (const name of (await readdir('src/schemas')).sort()) {
+  schemaHash.update(name);
+  schemaHash.update(await readFile(`src/schemas/${name}`));
+}
+const schemaFingerprint = schemaHash.digest('hex').slice(0, 16);
 await build({
   entryPoints: {
     cli: 'src/cli/main.ts',
@@ -27,6 +38,7 @@ await build({
   target: 'node20',
   chunkNames: 'chunks/[name]-[hash]',
   banner: { js: banner },
+  define: { __BUILDCTL_SCHEMA_FINGERPRINT__: JSON.stringify(schemaFingerprint) },
   logLevel: 'warning',
   sourcemap: false,
   // Whitespace and syntax only: names stay readable in --debug stack traces.

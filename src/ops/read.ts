@@ -3,7 +3,6 @@ import { docs, type DocSpec } from '../schemas/layout.js';
 import { invalidDocument } from '../store/documents.js';
 import type { DocRead, Snapshot } from '../store/snapshot.js';
 import { ORIGIN_MAIN } from '../store/store.js';
-import { classifyText, fleetOf } from './classify.js';
 
 export const LEGACY_NOTE = 'this store has legacy documents; "buildctl migrate" converts them';
 
@@ -26,6 +25,8 @@ export const viewReads = (snapshot: Snapshot, warn: (line: string) => void): Vie
   let fleet: Promise<string[]> | undefined;
   const tolerate = async <T>(read: DocRead<T>, spec: DocSpec<T>): Promise<DocRead<T>> => {
     if (read.status !== 'invalid') return read;
+    // The legacy converters load only when a document fails its schema.
+    const { classifyText, fleetOf } = await import('./classify.js');
     fleet ??= snapshot.text(`${ORIGIN_MAIN}:${docs.builders.path}`).then(fleetOf);
     const classified = classifyText(spec.path, read.text, { fleet: await fleet });
     if (classified.status !== 'legacy') return read;

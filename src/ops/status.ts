@@ -1,7 +1,5 @@
 import { effectiveSettings } from '../domain/config.js';
-import { requireBuilder } from '../domain/fleet.js';
 import { buildFleetView, type FleetView } from '../domain/fleet-view.js';
-import { setBuilderState } from '../domain/status.js';
 import { invalidDataError } from '../errors.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
 import { docs } from '../schemas/layout.js';
@@ -11,8 +9,7 @@ import { listIntents } from '../store/outbox.js';
 import { openSnapshot, type DocRead } from '../store/snapshot.js';
 import { fetchAll, lastFetchAt, openStore } from '../store/store.js';
 import type { Context } from './context.js';
-import { mutate } from './mutate.js';
-import { resolveActor, tryResolveActor } from './identity.js';
+import { tryResolveActor } from './identity.js';
 import { readHeartbeat } from './heartbeats-read.js';
 import { fetchOrFallBack, viewReads, type Freshness } from './read.js';
 
@@ -89,28 +86,3 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
 };
 
 
-export interface SetStatusResult {
-  status: StatusDoc;
-  changed: boolean;
-  commit: string | undefined;
-}
-
-export const setStatus = async (ctx: Context, input: { state: string; job?: string | undefined }): Promise<SetStatusResult> => {
-  const store = await openStore(ctx.storeDir);
-  const { id } = await resolveActor(ctx);
-  const outcome = await mutate(ctx, store, {
-    op: 'status.set',
-    actor: id,
-    apply: async (read) => {
-      requireBuilder(await read(docs.builders), id);
-      const spec = docs.status(id);
-      const next = setBuilderState(await read(spec), { id, state: input.state, job: input.job, now: ctx.now() });
-      return {
-        result: next,
-        writes: [{ spec, value: next }],
-        summary: `status.set ${id} ${next.state}${next.current_job ? ` ${next.current_job}` : ''}`,
-      };
-    },
-  });
-  return { status: outcome.result, changed: outcome.changed, commit: outcome.commit };
-};

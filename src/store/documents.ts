@@ -63,10 +63,16 @@ export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; problems: Pr
 
 /** Parses document text against its schema without throwing. */
 export const parseDocumentText = <T>(text: string, schema: z.ZodMiniType<T>): ParseOutcome<T> => {
-  const broken = diagnoseJsonText(text);
-  if (broken) return { ok: false, problems: [broken] };
+  let data: unknown;
+  try {
+    // One parse on the hot path; only text that fails is diagnosed (an empty file or a
+    // conflict marker never parses as JSON).
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, problems: [diagnoseJsonText(text) ?? { path: '', reason: 'not valid JSON' }] };
+  }
   // reportInput: without it zod leaves `input` off every issue, and a wrong type reads as missing.
-  const result = schema.safeParse(JSON.parse(text), { reportInput: true });
+  const result = schema.safeParse(data, { reportInput: true });
   if (!result.success) return { ok: false, problems: issuesToProblems(result.error.issues) };
   return { ok: true, value: result.data };
 };

@@ -70,13 +70,17 @@ export const git = (cwd: string, args: readonly string[], options: GitOptions = 
 export interface ObjectReader {
   /** The blob at `rev:path` (or any object name), or undefined when it does not exist. */
   read(spec: string): Promise<Buffer | undefined>;
+  /** The same, with the object's id. */
+  readObject(spec: string): Promise<{ sha: string; body: Buffer } | undefined>;
   close(): void;
 }
 
 export const openObjectReader = (cwd: string): ObjectReader => {
   const child = spawn('git', ['cat-file', '--batch'], { cwd, env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
   let buffer: Buffer = Buffer.alloc(0);
-  const waiting: Array<{ resolve: (value: Buffer | undefined) => void; reject: (error: Error) => void }> = [];
+  /** Bytes the buffer must hold before the object at its start is complete (0: unknown). */
+  let needed = 0;
+  const waiting: Array<{ resolve: (value: { sha: string; body: Buffer } | undefined) => void; reject: (error: Error) => void }> = [];
   let failure: Error | undefined;
   const stderr: Buffer[] = [];
 
@@ -96,15 +100,28 @@ export const openObjectReader = (cwd: string): ObjectReader => {
         buffer = buffer.subarray(newline + 1);
         continue;
       }
-      if (buffer.length < newline + 1 + size + 1) return;
+      if (buffer.length < newline + 1 + size + 1) {
+        needed = newline + 1 + size + 1;
+        return;
+      }
+      needed = 0;
       const body = Buffer.from(buffer.subarray(newline + 1, newline + 1 + size));
       buffer = buffer.subarray(newline + 1 + size + 1);
-      waiting.shift()?.resolve(body);
+      waiting.shift()?.resolve({ sha: header.split(' ')[0] ?? '', body });
     }
   };
 
+  // Chunks wait in a list until the object they belong to is complete: concatenating on
+  // every chunk would copy a large document over and over.
+  let chunks: Buffer[] = [];
+  let chunkBytes = 0;
   child.stdout.on('data', (chunk: Buffer) => {
-    buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+    chunks.push(chunk);
+    chunkBytes += chunk.length;
+    if (needed > 0 && buffer.length + chunkBytes < needed) return;
+    buffer = Buffer.concat(buffer.length === 0 ? chunks : [buffer, ...chunks]);
+    chunks = [];
+    chunkBytes = 0;
     drain();
   });
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
@@ -118,14 +135,17 @@ export const openObjectReader = (cwd: string): ObjectReader => {
   });
   child.stdin.on('error', () => undefined);
 
+  const readObject = (spec: string): Promise<{ sha: string; body: Buffer } | undefined> =>
+    new Promise((resolve, reject) => {
+      if (failure) return reject(failure);
+      if (spec.includes('\n')) return reject(new Error('object name contains a newline'));
+      waiting.push({ resolve, reject });
+      child.stdin.write(`${spec}\n`);
+    });
+
   return {
-    read: (spec) =>
-      new Promise((resolve, reject) => {
-        if (failure) return reject(failure);
-        if (spec.includes('\n')) return reject(new Error('object name contains a newline'));
-        waiting.push({ resolve, reject });
-        child.stdin.write(`${spec}\n`);
-      }),
+    read: (spec) => readObject(spec).then((object) => object?.body),
+    readObject,
     close: () => {
       child.stdin.end();
       // Do not keep the process alive waiting for git to exit after its last answer.

@@ -5,6 +5,7 @@ import type { DocSpec } from '../schemas/layout.js';
 import { parseDocumentText, type Problem } from './documents.js';
 import { git, openObjectReader, type ObjectReader } from './git.js';
 import { ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, type Store } from './store.js';
+import { openValidCache, type ValidCache } from './valid-cache.js';
 
 export type DocRead<T> =
   | { status: 'ok'; value: T; source: string }
@@ -21,20 +22,25 @@ export interface Snapshot {
   close(): void;
 }
 
-const readVia = async <T>(reader: ObjectReader, rev: string, spec: DocSpec<T>, label: string): Promise<DocRead<T>> => {
-  const buffer = await reader.read(`${rev}:${spec.path}`);
-  if (buffer === undefined) return { status: 'missing', source: label };
-  const text = buffer.toString('utf8');
+const readVia = async <T>(reader: ObjectReader, cache: ValidCache, rev: string, spec: DocSpec<T>, label: string): Promise<DocRead<T>> => {
+  const object = await reader.readObject(`${rev}:${spec.path}`);
+  if (object === undefined) return { status: 'missing', source: label };
+  const text = object.body.toString('utf8');
+  // A canonical blob that validated before is valid again: parse it, skip the schema.
+  if (await cache.has(object.sha, spec.path)) return { status: 'ok', value: JSON.parse(text) as T, source: label };
   const outcome = parseDocumentText(text, spec.schema);
-  return outcome.ok ? { status: 'ok', value: outcome.value, source: label } : { status: 'invalid', problems: outcome.problems, source: label, text };
+  if (!outcome.ok) return { status: 'invalid', problems: outcome.problems, source: label, text };
+  if (`${JSON.stringify(outcome.value, null, 2)}\n` === text) await cache.add(object.sha, spec.path);
+  return { status: 'ok', value: outcome.value, source: label };
 };
 
 export const openSnapshot = (store: Store): Snapshot => {
   const reader = openObjectReader(store.dir);
+  const cache = openValidCache(store.stateDir);
   return {
-    main: (spec) => readVia(reader, ORIGIN_MAIN, spec, spec.path),
+    main: (spec) => readVia(reader, cache, ORIGIN_MAIN, spec, spec.path),
     heartbeatRef: (builder, spec) =>
-      readVia(reader, `${ORIGIN_HEARTBEAT_PREFIX}${builder}`, spec, `heartbeat/${builder}:${spec.path}`),
+      readVia(reader, cache, `${ORIGIN_HEARTBEAT_PREFIX}${builder}`, spec, `heartbeat/${builder}:${spec.path}`),
     text: async (revPath) => (await reader.read(revPath))?.toString('utf8'),
     close: () => reader.close(),
   };

@@ -37,7 +37,7 @@ beforeAll(async () => {
   const { addJobOp, claimJobOp, finishJobOp } = await import('../../src/ops/jobs.js');
   const { acquireLockOp } = await import('../../src/ops/locks.js');
   const { sendMessageOp } = await import('../../src/ops/messages.js');
-  const { setStatus } = await import('../../src/ops/status.js');
+  const { setStatus } = await import('../../src/ops/status-set.js');
   const as1 = testContext(fleet.stores.build1!, 'build1');
   const as2 = testContext(fleet.stores.build2!, 'build2');
   // build2 runs one job and has completed another; one job waits, for build2 only.

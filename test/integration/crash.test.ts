@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameS
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setStatus } from '../../src/ops/status.js';
+import { setStatus } from '../../src/ops/status-set.js';
 import { OWNER_FILE, withLocalLock, type LockOwner } from '../../src/store/local-lock.js';
 import { commitCount, gitSync, makeFleet, runCli, tempDir, testContext, type Fleet } from '../helpers/fleet.js';
 

@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commitCount, gitSync, makeFleet, runCli, type Fleet } from '../helpers/fleet.js';
@@ -66,5 +66,18 @@ describe('bad data and a dead remote', () => {
 
     const beat = await runCli(['--store', store, '--as', 'build2', 'heartbeat']);
     expect(beat.code).toBe(4);
+  });
+
+  it('remembers validated canonical blobs, and still catches a document that changed since', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    expect((await runCli(['--store', store, '--as', 'build1', 'status', '--json'])).code).toBe(0);
+    const cache = readFileSync(join(store, '.git', 'buildctl', 'valid-blobs'), 'utf8');
+    const sha = gitSync(fleet.remote, ['rev-parse', 'main:coordination/jobs.json']).trim();
+    expect(cache).toMatch(new RegExp(`^[0-9a-f]{16} ${sha} coordination/jobs\\.json$`, 'm'));
+    pushHandEdit(fleet, 'coordination/jobs.json', JSON.stringify({ jobs: [{ id: 'j1', type: 'build', priority: 0, status: 'queued', assigned_to: null, created_at: '2026-01-01T00:00:00Z' }] }, null, 2) + '\n');
+    const status = await runCli(['--store', store, '--as', 'build1', 'status']);
+    expect(status.code).toBe(5);
+    expect(status.stdout).toContain('INVALID coordination/jobs.json: jobs[0].priority: must be >= 1');
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setStatus } from '../../src/ops/status.js';
+import { setStatus } from '../../src/ops/status-set.js';
 import { docs } from '../../src/schemas/layout.js';
 import { storeAt } from '../../src/store/store.js';
 import { transact } from '../../src/store/transaction.js';

@@ -71,7 +71,7 @@ export const registerStatus = (program: Command, runtime: Runtime): void => {
     .option('--job <id>', 'the job it is building (building) or has finished (success, failed)')
     .option('--json', 'print the new status document as JSON')
     .action(async (state: string, options: { job?: string }, command: Command) => {
-      const { setStatus } = await import('../../ops/status.js');
+      const { setStatus } = await import('../../ops/status-set.js');
       const result = await setStatus(buildContext(runtime, command), { state, job: options.job });
       // `status` has --json too, and commander gives a flag after the subcommand to the parent.
       if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, result);

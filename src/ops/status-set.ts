@@ -1,0 +1,35 @@
+// `buildctl status set`: this builder's state, through the transaction cycle.
+import { requireBuilder } from '../domain/fleet.js';
+import { setBuilderState } from '../domain/status.js';
+import { docs } from '../schemas/layout.js';
+import type { StatusDoc } from '../schemas/status.js';
+import { openStore } from '../store/store.js';
+import type { Context } from './context.js';
+import { resolveActor } from './identity.js';
+import { mutate } from './mutate.js';
+
+export interface SetStatusResult {
+  status: StatusDoc;
+  changed: boolean;
+  commit: string | undefined;
+}
+
+export const setStatus = async (ctx: Context, input: { state: string; job?: string | undefined }): Promise<SetStatusResult> => {
+  const store = await openStore(ctx.storeDir);
+  const { id } = await resolveActor(ctx);
+  const outcome = await mutate(ctx, store, {
+    op: 'status.set',
+    actor: id,
+    apply: async (read) => {
+      requireBuilder(await read(docs.builders), id);
+      const spec = docs.status(id);
+      const next = setBuilderState(await read(spec), { id, state: input.state, job: input.job, now: ctx.now() });
+      return {
+        result: next,
+        writes: [{ spec, value: next }],
+        summary: `status.set ${id} ${next.state}${next.current_job ? ` ${next.current_job}` : ''}`,
+      };
+    },
+  });
+  return { status: outcome.result, changed: outcome.changed, commit: outcome.commit };
+};
