@@ -242,18 +242,8 @@ const BENCHMARKS: Benchmark[] = [
     target: 2.5,
     round: async ({ fleet }, n) => {
       const store = fleet.stores.build1 as string;
-      const run = () => buildctl(fleet, ['--store', store, '--as', 'build1', 'status', '--no-fetch', '--json']);
-      // Alternate which goes first, so neither always runs on a cache the other warmed.
-      let measured = 0;
-      let node = 0;
-      if (n % 2 === 0) {
-        measured = await timed(run);
-        node = await timed(() => nodeStart(fleet));
-      } else {
-        node = await timed(() => nodeStart(fleet));
-        measured = await timed(run);
-      }
-      return { measured, parts: { 'node -e 0': node } };
+      // nodeVersus alternates which goes first, so neither always runs on a cache the other warmed.
+      return nodeVersus(fleet, () => buildctl(fleet, ['--store', store, '--as', 'build1', 'status', '--no-fetch', '--json']), n);
     },
   },
   {
