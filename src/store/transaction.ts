@@ -193,8 +193,9 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
       for (const write of plan.writes) {
         const text = serializeDocument(write.spec.path, write.value, write.spec.schema);
         const before = await readText(write.spec.path);
+        if (before === text) continue; // unchanged: nothing written, nothing can be lost
         checkNoLoss(write, before, text);
-        if (before !== text) changed.push({ path: write.spec.path, text, isNew: before === undefined });
+        changed.push({ path: write.spec.path, text, isNew: before === undefined });
       }
       if (changed.length === 0) return { result: plan.result, changed: false, commit: undefined, opId, retries };
 
