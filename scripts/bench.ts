@@ -12,7 +12,7 @@
 //               most of them archived                                        vs  `node -e 0`
 //   big-msg-list `buildctl msg list --no-fetch` on that store                 vs  `node -e 0`
 //   tick        `buildctl agent --once` wall time (a timing, no reference)
-//   claims      2, 4, 8 clones claiming in-process (Promise.all) from 8 x 25 = 200 queued jobs
+//   claims      2, 4, 8 clones (--clones) claiming in-process (Promise.all) from 8 x 25 = 200 queued jobs
 //   sends       2, 4, 8 clones sending 25 messages each, concurrently
 //               both vs the same number of plain-git writers appending to one JSON file
 //               (fetch, reset, append, commit, push; random backoff on a rejected push)
@@ -21,7 +21,8 @@
 //
 // Every store lives in one temp dir against a local bare remote (the embedded default),
 // made with the project's own `initStore` (through the test helpers' `makeFleet`), and is
-// removed at the end. Options: --runs N (default 15), --contention-runs N (default 3),
+// removed at the end. Options: --runs N (default 15), --contention-runs N (default 3), --clones
+// N[,N] (clone counts for the contention rows, default 2,4,8),
 // --day-minutes N (default 1440), --day-budget S (seconds of beating before the day stops
 // early and says so; default 210), --only NAME[,NAME] (names above; `contention` = claims +
 // sends, `big` = both big-store rows, `ratios` = every ratio row), --json (one JSON document
@@ -76,6 +77,7 @@ const { values: flags } = parseArgs({
     runs: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '2' },
     'contention-runs': { type: 'string', default: '3' },
+    clones: { type: 'string', default: '2,4,8' },
     'day-minutes': { type: 'string', default: '1440' },
     'day-budget': { type: 'string', default: '210' },
     only: { type: 'string' },
@@ -85,7 +87,7 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  process.stdout.write('usage: npm run bench -- [--runs N] [--warmup N] [--contention-runs N] [--day-minutes N] [--day-budget S] [--only NAME[,NAME]] [--json] [--json-file PATH]\n');
+  process.stdout.write('usage: npm run bench -- [--runs N] [--warmup N] [--contention-runs N] [--clones N[,N]] [--day-minutes N] [--day-budget S] [--only NAME[,NAME]] [--json] [--json-file PATH]\n');
   process.stdout.write(`names: ${[...ALL_NAMES].join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}\n`);
   process.exit(0);
 }
@@ -100,6 +102,11 @@ if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup <
 }
 if (!Number.isInteger(contentionRuns) || contentionRuns < 1 || !Number.isInteger(dayMinutes) || dayMinutes < 1 || !(dayBudgetS > 0)) {
   process.stderr.write('bench: --contention-runs and --day-minutes must be positive integers, --day-budget a positive number of seconds\n');
+  process.exit(2);
+}
+const cloneCounts = (flags.clones ?? '').split(',').map((n) => Number(n.trim()));
+if (cloneCounts.length === 0 || cloneCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
+  process.stderr.write('bench: --clones takes clone counts from 1 to 16, separated by commas (default 2,4,8)\n');
   process.exit(2);
 }
 const selected = new Set<string>();
@@ -528,9 +535,9 @@ const makeBigFleet = async (): Promise<Fleet> => {
 // ---------------------------------------------------------------------------------------
 // Contention: N clones of one process racing on main, against N plain-git writers.
 
-const CLONE_COUNTS = [2, 4, 8];
-const CONTENTION_BUILDERS = Array.from({ length: 8 }, (_, i) => `build${i + 1}`);
-const JOBS_PER_CLONE = 25;
+const CLONE_COUNTS = cloneCounts;
+const CONTENTION_BUILDERS = Array.from({ length: Math.max(...cloneCounts) }, (_, i) => `build${i + 1}`);
+const QUEUE_JOBS = 8 * 25; // the issue's queue, whatever the clone counts
 const SENDS_PER_CLONE = 25;
 const RETRY_LIMIT = 20;
 
@@ -608,7 +615,7 @@ const resetMain = async (fleet: Fleet, kind: 'claims' | 'sends', run: string): P
       const created = new Date().toISOString();
       if (kind === 'claims') {
         const before = (await read(docs.jobs))?.jobs ?? [];
-        const jobs = Array.from({ length: CONTENTION_BUILDERS.length * JOBS_PER_CLONE }, (_, i) => ({
+        const jobs = Array.from({ length: QUEUE_JOBS }, (_, i) => ({
           id: `job_${run}_${i}`,
           type: 'build',
           priority: 5,
@@ -810,7 +817,7 @@ const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) =>
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 const runContention = async (kinds: Array<'claims' | 'sends'>): Promise<ContentionRow[]> => {
-  progress(`contention: creating 8 clones and 8 plain-git writers`);
+  progress(`contention: creating ${CONTENTION_BUILDERS.length} clones and as many plain-git writers`);
   const fleet = await makeFleet(CONTENTION_BUILDERS);
   const writers = await makeReferenceWriters(fleet.root, CONTENTION_BUILDERS.length);
   const rows: ContentionRow[] = [];
@@ -1119,7 +1126,7 @@ const main = async (): Promise<void> => {
     }
     const kinds = (['claims', 'sends'] as const).filter((k) => selected.has(k));
     if (kinds.length > 0) {
-      progress(`contention (${kinds.join(', ')}): 2, 4, 8 clones, ${contentionRuns} runs each, against plain-git writers`);
+      progress(`contention (${kinds.join(', ')}): ${CLONE_COUNTS.join(", ")} clones, ${contentionRuns} runs each, against plain-git writers`);
       contention = await runContention([...kinds]);
     }
     if (selected.has('day')) {

@@ -9,6 +9,7 @@ import type { Collection, DocSpec } from '../schemas/layout.js';
 import { failedError, notNowError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { parseDocument, serializeDocument } from './documents.js';
+import { formatLastWin, parseLastWin, RECENT_COMMITS, retryDelayMs, turnDelayMs, followsWin } from './fairness.js';
 import { git, GitError, gitReason } from './git.js';
 import { withLocalLock } from './local-lock.js';
 import { crashPoint } from './test-seam.js';
@@ -44,8 +45,7 @@ export interface TxRequest<R> {
 
 export interface TxOptions {
   maxAttempts?: number;
-  backoffBaseMs?: number;
-  backoffCapMs?: number;
+  /** Jitter source for the waits between attempts (see fairness.ts). */
   random?: () => number;
 }
 
@@ -86,6 +86,28 @@ export const findLandedOpSince = async (store: Store, opId: string, sinceIso: st
   const { stdout } = await git(store.dir, ['log', '--format=%H', '--fixed-strings', `--grep=${TRAILER_OP_ID}: ${opId}`, `--since=${sinceIso}`, ORIGIN_MAIN]);
   return stdout.trim().split('\n')[0] || undefined;
 };
+
+/**
+ * Fairness rule 2 (fairness.ts): straight after its own win, while other builders are
+ * landing commits, a builder waits a random part of a cycle before it starts again.
+ * Costs one small file read per transaction; main's log is read only right after a win.
+ */
+const takeTurn = async (store: Store, actor: string, random: () => number): Promise<void> => {
+  const win = parseLastWin(await readFile(join(store.stateDir, 'last-win'), 'utf8').catch(() => undefined));
+  const now = Date.now();
+  if (!followsWin(win, now)) return;
+  const { stdout } = await git(store.dir, ['log', `-${RECENT_COMMITS}`, `--format=%ct %(trailers:key=${TRAILER_ACTOR},valueonly,separator=)`, ORIGIN_MAIN], { allowFail: true });
+  const recent = stdout.split('\n').filter(Boolean).map((line) => {
+    const space = line.indexOf(' ');
+    return { at: Number(line.slice(0, space)) * 1000, actor: line.slice(space + 1).trim() };
+  });
+  const wait = turnDelayMs(win, now, actor, recent, random);
+  if (wait > 0) await sleep(wait);
+};
+
+/** Remembers the winning attempt, for rule 2. Best effort: a failure only skips a yield. */
+const rememberWin = (store: Store, cycleMs: number): Promise<void> =>
+  writeFile(join(store.stateDir, 'last-win'), formatLastWin({ at: Date.now(), cycleMs })).catch(() => undefined);
 
 type PushOutcome = { kind: 'pushed'; commit: string | undefined } | { kind: 'rejected' } | { kind: 'unknown'; error: GitError };
 
@@ -149,8 +171,6 @@ const push = async (store: Store): Promise<PushOutcome> => {
 export const transact = async <R>(store: Store, request: TxRequest<R>, options: TxOptions = {}): Promise<TxOutcome<R>> => {
   const opId = request.opId ?? randomUUID();
   const maxAttempts = options.maxAttempts ?? 25;
-  const baseMs = options.backoffBaseMs ?? 20;
-  const capMs = options.backoffCapMs ?? 1000;
   const random = options.random ?? Math.random;
   const marker = join(store.stateDir, 'tx-in-progress');
 
@@ -161,10 +181,14 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
       await git(store.dir, ['clean', '-fdq']);
       await rm(marker, { force: true });
     }
+    await takeTurn(store, request.actor, random);
+    const started = Date.now();
+    let cyclesMs = 0; // time spent in attempts that lost, for the age-ordered wait
     let retries = 0;
     let unexplained = 0;
     let pending: { plan: Plan<R> } | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const attemptStarted = Date.now();
       await fetchMain(store);
       if (pending) {
         // The last push may have landed although its answer was lost: never apply twice.
@@ -212,7 +236,10 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
 
       const pushed = await push(store);
       if (pushed.kind === 'pushed') crashPoint('after-push');
-      if (pushed.kind === 'pushed') return { result: plan.result, changed: true, commit: pushed.commit, opId, retries };
+      if (pushed.kind === 'pushed') {
+        await rememberWin(store, Date.now() - attemptStarted);
+        return { result: plan.result, changed: true, commit: pushed.commit, opId, retries };
+      }
       if (pushed.kind === 'unknown') {
         // Unreachable, or the answer was lost. The next fetch tells which.
         try {
@@ -233,8 +260,8 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
         retries++;
       }
       pending = { plan };
-      const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt - 1, 16));
-      await sleep(random() * ceiling);
+      cyclesMs += Date.now() - attemptStarted;
+      await sleep(retryDelayMs(Date.now() - started, cyclesMs / attempt, random));
     }
     throw notNowError(`gave up after ${maxAttempts} attempts: other builders kept changing the store first`, {
       code: 'contention_exhausted',

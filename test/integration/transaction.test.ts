@@ -49,6 +49,43 @@ describe('transaction cycle against a real bare remote', () => {
     expect(new Set(log.match(/Buildctl-Op-Id: [0-9a-f-]{36}/g)).size).toBe(4);
   });
 
+  it('takes turns: straight after its own win, a builder yields while others land commits', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const store1 = storeAt(fleet.stores.build1!);
+    const label = (store: typeof store1, actor: string, value: string, random: () => number) =>
+      transact(
+        store,
+        {
+          op: 'test.label',
+          actor,
+          apply: async (read) => {
+            const doc = (await read(docs.builders))!;
+            const builders = doc.builders.map((b) => (b.id === actor ? { ...b, labels: [value] } : b));
+            return { result: value, writes: [{ spec: docs.builders, value: { ...doc, builders } }], summary: `test.label ${value}` };
+          },
+        },
+        { random },
+      );
+    // The jitter source is asked for a turn only when the builder yields (no push is rejected here).
+    let asked = 0;
+    const spy = () => {
+      asked++;
+      return 0.5;
+    };
+    await label(storeAt(fleet.stores.build2!), 'build2', 'c', Math.random);
+    await label(store1, 'build1', 'd', Math.random); // a win, with build2 active a moment ago
+    const lastWin = join(fleet.stores.build1!, '.git', 'buildctl', 'last-win');
+    expect(readFileSync(lastWin, 'utf8')).toMatch(/^\d{13} \d+\n$/);
+    await label(store1, 'build1', 'e', spy); // straight on: yields once
+    expect(asked).toBe(1);
+    // The same, but the last win was a minute ago: nobody is waiting on this builder.
+    writeFileSync(lastWin, `${Date.now() - 60_000} 200\n`);
+    await label(store1, 'build1', 'f', spy);
+    expect(asked).toBe(1);
+    const labels = JSON.parse(remoteFile(fleet, 'coordination/builders.json')).builders.map((b: { labels: string[] }) => b.labels);
+    expect(labels).toEqual([['f'], ['c']]);
+  });
+
   it('makes no commit when the transition changes nothing', async () => {
     fleet = await makeFleet(['build1']);
     const ctx = testContext(fleet.stores.build1!, 'build1');

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import {
+  followsWin,
+  formatLastWin,
+  HORIZON_CYCLES,
+  parseLastWin,
+  retryDelayMs,
+  turnDelayMs,
+  TURN_WINDOW_CYCLES,
+} from '../../src/store/fairness.js';
+
+const half = () => 0.5; // jitter factor 1.0
+
+describe('retryDelayMs: older operations wait less', () => {
+  it('waits out the rest of the horizon for a young operation', () => {
+    expect(retryDelayMs(100, 100, half)).toBe((HORIZON_CYCLES - 1) * 100);
+  });
+
+  it('orders operations rejected together by age, whatever the jitter', () => {
+    const young = retryDelayMs(200, 100, () => 0); // shortest jitter for the young one
+    const old = retryDelayMs(500, 100, () => 0.999); // longest for the old one
+    expect(old).toBeLessThan(young);
+  });
+
+  it('retries at once after the horizon, and never waits a negative time', () => {
+    expect(retryDelayMs(HORIZON_CYCLES * 100, 100, half)).toBe(0);
+    expect(retryDelayMs(60_000, 100, () => 0.99)).toBe(0);
+    expect(retryDelayMs(-5, -1, half)).toBe(0);
+  });
+
+  it('jitters by at most 20% either way', () => {
+    const base = retryDelayMs(0, 100, half);
+    expect(retryDelayMs(0, 100, () => 0)).toBeCloseTo(base * 0.8);
+    expect(retryDelayMs(0, 100, () => 1)).toBeCloseTo(base * 1.2);
+  });
+});
+
+describe('last win record', () => {
+  it('round-trips and rejects anything else', () => {
+    expect(parseLastWin(formatLastWin({ at: 1_700_000_000_123, cycleMs: 187.6 }))).toEqual({ at: 1_700_000_000_123, cycleMs: 188 });
+    for (const bad of [undefined, '', 'garbage', '12', '12 x', '-1 5', '1 2 3']) expect(parseLastWin(bad)).toBeUndefined();
+  });
+
+  it('counts as followed on only within one cycle after the win', () => {
+    const win = { at: 10_000, cycleMs: 200 };
+    expect(followsWin(win, 10_150)).toBe(true);
+    expect(followsWin(win, 10_201)).toBe(false);
+    expect(followsWin(win, 9_000)).toBe(false); // clock went back: no yield
+    expect(followsWin(undefined, 10_000)).toBe(false);
+  });
+});
+
+describe('turnDelayMs: a winner yields while others are landing commits', () => {
+  const win = { at: 100_000, cycleMs: 200 };
+  const now = 100_050;
+  const always = () => 0.75;
+
+  it('yields part of a cycle when another builder landed a commit within the window', () => {
+    const recent = [{ actor: 'build1', at: 100_000 }, { actor: 'build2', at: 99_000 }];
+    expect(turnDelayMs(win, now, 'build1', recent, always)).toBe(150);
+  });
+
+  it('does not yield when only this builder has been writing', () => {
+    const recent = [{ actor: 'build1', at: 100_000 }, { actor: 'build1', at: 99_800 }, { actor: '', at: 99_900 }];
+    expect(turnDelayMs(win, now, 'build1', recent, always)).toBe(0);
+  });
+
+  it('does not yield for another builder\'s commit older than the window', () => {
+    const old = now - (TURN_WINDOW_CYCLES * win.cycleMs + 1000) - 1;
+    expect(turnDelayMs(win, now, 'build1', [{ actor: 'build2', at: old }], always)).toBe(0);
+    expect(turnDelayMs(win, now, 'build1', [{ actor: 'build2', at: old + 2 }], always)).toBe(150);
+  });
+
+  it('does not yield when the operation does not follow straight on from a win', () => {
+    const recent = [{ actor: 'build2', at: 100_000 }];
+    expect(turnDelayMs(win, win.at + 1_000, 'build1', recent, always)).toBe(0);
+    expect(turnDelayMs(undefined, now, 'build1', recent, always)).toBe(0);
+  });
+});
