@@ -1,7 +1,7 @@
 // The agent: every tick a heartbeat on the builder's ref, then housekeeping on main, then
 // one structured log line. `--once` is one tick (what cron runs); otherwise node-cron ticks
 // on the fleet's schedule until SIGTERM / SIGINT, which let the current tick finish.
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { effectiveSettings } from '../domain/config.js';
 import { BuildctlError, usageError } from '../errors.js';
@@ -65,17 +65,36 @@ export interface AgentOptions {
   logFile?: string | undefined;
 }
 
+/** A log file this large is moved to `<file>.1` (replacing the older one) before the next tick logs. */
+export const LOG_ROTATE_BYTES = 10 * 2 ** 20;
+
+/** Moves a full log aside. Never fails a tick: a log that cannot be rotated keeps growing. */
+const rotateLog = async (logFile: string): Promise<boolean> => {
+  const size = (await stat(logFile).catch(() => undefined))?.size ?? 0;
+  if (size < LOG_ROTATE_BYTES) return false;
+  return rename(logFile, `${logFile}.1`).then(() => true, () => false);
+};
+
 type Logger = {
   info: (object: object, message: string) => void;
   error: (object: object, message: string) => void;
   flush: () => void;
+  /** Before each tick: rotate the log file when it has grown past LOG_ROTATE_BYTES. */
+  rotate: () => Promise<void>;
 };
 
 const makeLogger = async (logFile: string | undefined): Promise<Logger> => {
   const pino = (await import('pino')).default;
   const destination = logFile ? pino.destination({ dest: logFile, append: true, sync: true, mkdir: true }) : pino.destination({ dest: 2, sync: true });
   const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
-  return { info: (o, m) => logger.info(o, m), error: (o, m) => logger.error(o, m), flush: () => logger.flush() };
+  return {
+    info: (o, m) => logger.info(o, m),
+    error: (o, m) => logger.error(o, m),
+    flush: () => logger.flush(),
+    rotate: async () => {
+      if (logFile && (await rotateLog(logFile))) destination.reopen();
+    },
+  };
 };
 
 const logTick = (logger: Logger, report: TickReport): void => {
@@ -94,6 +113,7 @@ const scheduleOf = async (ctx: Context, given: string | undefined): Promise<stri
 export const runAgent = async (ctx: Context, options: AgentOptions): Promise<number> => {
   const logger = await makeLogger(options.logFile);
   const once = async (): Promise<number> => {
+    await logger.rotate();
     try {
       const report = await tick(ctx);
       logTick(logger, report);

@@ -1,8 +1,9 @@
 // The agent as cron and systemd run it: the built CLI, real git, real signals.
 import { spawn } from 'node:child_process';
-import { readFileSync, renameSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LOG_ROTATE_BYTES } from '../../src/ops/agent.js';
 import { CLI, commitCount, gitSync, makeFleet, runCli, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
@@ -27,6 +28,23 @@ describe('buildctl agent', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ msg: 'tick', builder: 'build1', exit_code: 0, housekeeping: { changed: true, dashboard_changed: true } });
     expect(lines[1]).toMatchObject({ msg: 'tick', exit_code: 0, housekeeping: { changed: false, commit: null } });
+  });
+
+  it('moves a log that has grown past 10 MiB to agent.log.1 and starts a new one', async () => {
+    fleet = await makeFleet(['build1']);
+    const log = join(fleet.root, 'agent.log');
+    writeFileSync(`${log}.1`, 'the older rotation, replaced\n');
+    writeFileSync(log, '{"msg":"an old tick"}\n');
+    truncateSync(log, LOG_ROTATE_BYTES); // as large as the limit
+    const args = ['--store', fleet.stores.build1!, '--as', 'build1', 'agent', '--once', '--log-file', log];
+    expect((await runCli(args)).code).toBe(0);
+    expect(statSync(`${log}.1`).size).toBe(LOG_ROTATE_BYTES);
+    expect(readFileSync(`${log}.1`, 'utf8').startsWith('{"msg":"an old tick"}')).toBe(true);
+    expect(logLines(log)).toEqual([expect.objectContaining({ msg: 'tick', exit_code: 0 })]);
+    // Under the limit: appended as before.
+    expect((await runCli(args)).code).toBe(0);
+    expect(logLines(log)).toHaveLength(2);
+    expect(statSync(`${log}.1`).size).toBe(LOG_ROTATE_BYTES);
   });
 
   it('--once exits 4 when the remote is unreachable, and the next tick carries on', async () => {
