@@ -190,8 +190,11 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const attemptStarted = Date.now();
       await fetchMain(store);
-      if (pending) {
-        // The last push may have landed although its answer was lost: never apply twice.
+      if (pending && unexplained > 0) {
+        // A push whose answer was lost may have landed since (the remote can finish after
+        // the connection dropped): never apply twice. A clean rejection moved nothing, so
+        // a retry after only those skips this look (it would make retries slower than
+        // fresh operations, which then keep winning).
         const landed = await findLandedOp(store, 'HEAD^', opId);
         if (landed) return { result: pending.plan.result, changed: true, commit: landed, opId, retries };
       }
