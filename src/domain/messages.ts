@@ -4,7 +4,7 @@ import { usageError } from '../errors.js';
 import { MESSAGE_TYPES, messageId, type Message, type MessagesDoc, type MessageType } from '../schemas/messages.js';
 import { checkBuilderId } from './ids.js';
 import { checkText } from './text.js';
-import { findCredential } from './secrets.js';
+import { refuseCredentials } from './secrets.js';
 
 /** A message is for `id` when sent to it or to all, and not sent by it. */
 export const isAddressedTo = (message: Message, id: string): boolean =>
@@ -47,23 +47,6 @@ const checkMessageType = (type: string): MessageType => {
 /** Length as a reader counts it: code points, so an emoji is one character, not two. */
 const charCount = (text: string): number => [...text].length;
 const cutTo = (text: string, max: number): string => [...text].slice(0, max).join('');
-
-// Tab and newline are text; every other C0/C1 control (escape sequences, NUL, carriage
-// return left after CRLF normalising, ...) could rewrite an operator's terminal.
-/** Refuses text that looks like it holds a credential; the error says what and where, never the value. */
-export const checkNoCredential = (parts: ReadonlyArray<{ what: string; text: string }>): void => {
-  const found = parts.flatMap(({ what, text }) => {
-    const finding = findCredential(text);
-    return finding ? [`${finding.kind} in the ${what}, ${finding.where}`] : [];
-  });
-  if (found.length > 0) {
-    throw usageError(`refused: this looks like it holds a credential (${found.join('; ')})`, {
-      code: 'credential_in_message',
-      hint: 'git history keeps what is committed forever: remove the secret and share it another way (mentioning one is fine)',
-      details: { found },
-    });
-  }
-};
 
 /** The first non-empty line of the body, trimmed and cut to `max` characters. */
 export const deriveSubject = (body: string, max: number): string => {
@@ -142,10 +125,13 @@ export const sendMessage = (doc: MessagesDoc, input: SendMessageInput): { doc: M
   } else {
     subject = deriveSubject(body, input.subjectMax);
   }
-  checkNoCredential([
-    { what: 'subject', text: subject },
-    { what: 'body', text: body },
-  ]);
+  refuseCredentials(
+    [
+      { what: 'subject', text: subject },
+      { what: 'body', text: body },
+    ],
+    'credential_in_message',
+  );
 
   if (!messageId.safeParse(input.id).success) {
     throw usageError(`invalid message id "${input.id}"`, { code: 'invalid_message_id', hint: 'a message id is letters, digits, ".", "_", ":" or "-"' });
@@ -226,7 +212,7 @@ export const ackMessage = (
   if (note) {
     // A note is committed like a body: the same checks apply.
     checkText(note, 'note', { multiline: true });
-    checkNoCredential([{ what: 'note', text: note }]);
+    refuseCredentials([{ what: 'note', text: note }], 'credential_in_message');
   }
   const stamp = input.now.toISOString();
   const message: Message = {

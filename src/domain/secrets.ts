@@ -8,6 +8,7 @@
 // private key block starts. Merely talking about one ("the password file on each
 // builder", "token expired", `token='...'`) is fine. The upstream message corpus in
 // ../shared/fixtures/upstream is the regression set for that balance.
+import { usageError } from '../errors.js';
 
 export interface CredentialFinding {
   /** What was recognised, e.g. "password", "GitHub token", "private key". Never the value. */
@@ -99,4 +100,22 @@ export const findCredential = (text: string): CredentialFinding | undefined => {
     }
   }
   return undefined;
+};
+
+/**
+ * Refuses free text that looks like it holds a credential. The error says what and where,
+ * never the value. `code` names the kind of text (messages keep `credential_in_message`).
+ */
+export const refuseCredentials = (parts: ReadonlyArray<{ what: string; text: string | undefined }>, code = 'credential_in_text'): void => {
+  const found = parts.flatMap(({ what, text }) => {
+    const finding = text === undefined ? undefined : findCredential(text);
+    return finding ? [`${finding.kind} in the ${what}, ${finding.where}`] : [];
+  });
+  if (found.length > 0) {
+    throw usageError(`refused: this looks like it holds a credential (${found.join('; ')})`, {
+      code,
+      hint: 'git history keeps what is committed forever: remove the secret and share it another way (mentioning one is fine)',
+      details: { found },
+    });
+  }
 };
