@@ -4,8 +4,8 @@
 //
 // The rule is "a value, not a word": a credential is recognised when a secret-looking
 // name is ASSIGNED a concrete value (`password: hunter2`, `API_KEY=abcd1234`), when a
-// string has a known token format (GitHub, GitLab, Slack, AWS access key id), or when a
-// private key block starts. Merely talking about one ("the password file on each
+// string has a known token format (GitHub, GitLab, Slack, AWS access key id), when a URL
+// carries a password (`https://user:s3cret@host`), or when a private key block starts. Merely talking about one ("the password file on each
 // builder", "token expired", `token='...'`) is fine. The upstream message corpus in
 // ../shared/fixtures/upstream is the regression set for that balance.
 import { usageError } from '../errors.js';
@@ -64,6 +64,11 @@ const NOT_A_VALUE = new Set([
 
 const MIN_VALUE_LENGTH = 3;
 
+// A password inside a URL: `scheme://user:password@host`. Examples write a word for it
+// (`user:pass@host`, `user:password@`), which is not a value.
+const URL_PASSWORD = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/:@]+:([^\s/@]+)@[^\s/@]/g;
+const URL_PLACEHOLDER_WORDS = new Set(['pass', 'password', 'passwd', 'pwd', 'pw', 'secret', 'token', 'pat', 'apikey', 'api_key', 'changeme']);
+
 const unquote = (value: string): string => {
   const first = value[0];
   return (first === '"' || first === "'" || first === '`') && value.length >= 2 && value.endsWith(first) ? value.slice(1, -1) : value;
@@ -90,6 +95,11 @@ export const findCredential = (text: string): CredentialFinding | undefined => {
     const where = `line ${index + 1}`;
     for (const format of TOKEN_FORMATS) {
       if (format.pattern.test(line)) return { kind: format.kind, where };
+    }
+    for (const [, password] of line.matchAll(URL_PASSWORD)) {
+      if (password !== undefined && !URL_PLACEHOLDER_WORDS.has(password.toLowerCase()) && isConcreteValue(password)) {
+        return { kind: 'a password in a URL', where };
+      }
     }
     for (const [, name, value] of line.matchAll(ASSIGNMENT)) {
       // The name is safe to show (it is what the writer typed before the value) and

@@ -48,6 +48,8 @@ describe('findCredential: known token formats and key blocks', () => {
     ['-----BEGIN RSA PRIVATE KEY-----\nMIIEow...', 'private key'],
     ['-----BEGIN OPENSSH PRIVATE KEY-----', 'private key'],
     ['-----BEGIN PRIVATE KEY-----', 'private key'],
+    ['git clone https://deploy:Xk29fQ7mP@git.example.com/repo.git', 'a password in a URL'],
+    ['DATABASE_URL postgres://app:hunter22@db.internal:5432/app', 'a password in a URL'],
   ])('recognises %j as a %s', (text, kind) => {
     expect(findCredential(text)?.kind).toBe(kind);
   });
@@ -55,6 +57,12 @@ describe('findCredential: known token formats and key blocks', () => {
 
 describe('findCredential: mentions are fine', () => {
   it.each([
+    'clone https://user:pass@git.example.com/repo.git (your own user and password)',
+    'postgres://app:${DB_PASSWORD}@db:5432/app',
+    'https://ci:<token>@git.example.com',
+    'https://git.example.com/a:b@c is not a credential',
+    'ssh://git@git.example.com:2222/repo.git',
+    'http://localhost:8080/status',
     'the password file on each builder',
     'reset your password',
     'token expired',
