@@ -1127,7 +1127,7 @@ const main = async (): Promise<void> => {
     }
     const kinds = (['claims', 'sends'] as const).filter((k) => selected.has(k));
     if (kinds.length > 0) {
-      progress(`contention (${kinds.join(', ')}): ${CLONE_COUNTS.join(", ")} clones, ${contentionRuns} runs each, against plain-git writers`);
+      progress(`contention (${kinds.join(', ')}): ${CLONE_COUNTS.join(', ')} clones, ${contentionRuns} runs each, against plain-git writers`);
       contention = await runContention([...kinds]);
     }
     if (selected.has('day')) {

@@ -1,13 +1,15 @@
 // Credential detection for free text that is about to be committed (message subjects,
-// bodies, notes). Git history keeps whatever is committed forever, so the check refuses
-// before the write; it never rewrites or masks the text.
+// bodies and ack notes, job descriptions, fail / cancel / lock break reasons). Git history
+// keeps whatever is committed forever, so the check refuses before the write; it never
+// rewrites or masks the text.
 //
 // The rule is "a value, not a word": a credential is recognised when a secret-looking
 // name is ASSIGNED a concrete value (`password: hunter2`, `API_KEY=abcd1234`), when a
 // string has a known token format (GitHub, GitLab, Slack, AWS access key id), when a URL
-// carries a password (`https://user:s3cret@host`), or when a private key block starts. Merely talking about one ("the password file on each
-// builder", "token expired", `token='...'`) is fine. The upstream message corpus in
-// ../shared/fixtures/upstream is the regression set for that balance.
+// carries a password (`https://user:s3cret@host`), or when a private key block starts.
+// Merely talking about one ("the password file on each builder", "token expired",
+// `token='...'`) is fine. The upstream message corpus in ../shared/fixtures/upstream is
+// the regression set for that balance.
 import { usageError } from '../errors.js';
 
 export interface CredentialFinding {

@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { followsWin, formatLastWin, parseLastWin, RECENT_COMMITS, retryDelayMs, turnDelayMs } from '../domain/fairness.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
 import { failedError, notNowError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { parseDocument, serializeDocument } from './documents.js';
-import { formatLastWin, parseLastWin, RECENT_COMMITS, retryDelayMs, turnDelayMs, followsWin } from './fairness.js';
 import { git, GitError, gitReason } from './git.js';
 import { withLocalLock } from './local-lock.js';
 import { crashPoint } from './test-seam.js';
@@ -45,7 +45,7 @@ export interface TxRequest<R> {
 
 export interface TxOptions {
   maxAttempts?: number;
-  /** Jitter source for the waits between attempts (see fairness.ts). */
+  /** Jitter source for the waits between attempts (see domain/fairness.ts). */
   random?: () => number;
 }
 
@@ -88,7 +88,7 @@ export const findLandedOpSince = async (store: Store, opId: string, sinceIso: st
 };
 
 /**
- * Fairness rule 2 (fairness.ts): straight after its own win, while other builders are
+ * Fairness rule 2 (domain/fairness.ts): straight after its own win, while other builders are
  * landing commits, a builder waits a random part of a cycle before it starts again.
  * Costs one small file read per transaction; main's log is read only right after a win.
  */

@@ -7,7 +7,7 @@ import {
   retryDelayMs,
   turnDelayMs,
   TURN_WINDOW_CYCLES,
-} from '../../src/store/fairness.js';
+} from '../../src/domain/fairness.js';
 
 const half = () => 0.5; // jitter factor 1.0
 

@@ -10,7 +10,7 @@
 //    builders have landed commits within TURN_WINDOW_CYCLES, first waits a random part of
 //    one cycle, so the builders it beat get their turn.
 //
-// Pure: the transaction cycle measures, this decides.
+// Pure: the transaction cycle (store/transaction.ts) measures and waits, this decides.
 
 /** How many of its own cycles an operation may wait in total before it retries at once. */
 export const HORIZON_CYCLES = 8;
