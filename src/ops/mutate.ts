@@ -94,6 +94,20 @@ export const mutate = async <R>(ctx: Context, store: Store, request: TxRequest<R
 
 export type Deferred<R> = { queued: false; outcome: TxOutcome<R> } | { queued: true; result: R; intent: Intent };
 
+/** What a mutation did to the store, as every command's --json reports it (cli/output.ts). */
+export interface Outcome {
+  changed: boolean;
+  /** Kept in the outbox because the remote was unreachable; delivered later. */
+  queued: boolean;
+  /** The commit that landed on main; null when nothing changed or it is queued. */
+  commit: string | null;
+}
+
+export const txOutcome = (outcome: TxOutcome<unknown>): Outcome => ({ changed: outcome.changed, queued: false, commit: outcome.commit ?? null });
+
+export const deferredOutcome = (run: Deferred<unknown>): Outcome =>
+  run.queued ? { changed: true, queued: true, commit: null } : txOutcome(run.outcome);
+
 /**
  * A mutation whose intent stays valid later. When the remote cannot be reached, the intent
  * is checked against the last known state (bad input is still refused now, exit 2) and
