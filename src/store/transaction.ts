@@ -32,6 +32,12 @@ export interface Plan<R> {
   writes: Write[];
   /** One-line commit summary: operation and ids, never free text from a message. */
   summary: string;
+  /**
+   * More trailers for the commit, after the op, actor and op-id ones (e.g. a refusal an
+   * operator overrode, entries converted from a legacy layout). Names are `Buildctl-*`
+   * words, values one line.
+   */
+  trailers?: Readonly<Record<string, string>>;
 }
 
 export interface TxRequest<R> {
@@ -67,8 +73,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ').slice(0, 200);
 
-export const commitMessage = (summary: string, op: string, actor: string, opId: string): string =>
-  `${oneLine(summary)}\n\n${TRAILER_OP}: ${op}\n${TRAILER_ACTOR}: ${actor}\n${TRAILER_OP_ID}: ${opId}\n`;
+export const commitMessage = (summary: string, op: string, actor: string, opId: string, trailers: Readonly<Record<string, string>> = {}): string =>
+  `${oneLine(summary)}\n\n${TRAILER_OP}: ${op}\n${TRAILER_ACTOR}: ${actor}\n${TRAILER_OP_ID}: ${opId}\n${Object.entries(trailers)
+    .map(([name, value]) => `${name}: ${oneLine(value)}\n`)
+    .join('')}`;
 
 /** The commit on origin/main (after `since`) that carries this op id, if it landed. */
 const findLandedOp = async (store: Store, since: string, opId: string): Promise<string | undefined> => {
@@ -230,7 +238,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
       await writeFile(marker, `${opId}\n`);
       for (const file of changed) await writeFileAtomic(join(store.dir, file.path), file.text);
       crashPoint('after-write');
-      const message = commitMessage(plan.summary, request.op, request.actor, opId);
+      const message = commitMessage(plan.summary, request.op, request.actor, opId, plan.trailers);
       const changedPaths = changed.map((file) => file.path);
       if (changed.some((file) => file.isNew)) await git(store.dir, ['add', '--', ...changedPaths]);
       await git(store.dir, ['commit', '-q', '--no-verify', '-m', message, '--', ...changedPaths]);
