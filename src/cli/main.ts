@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { isBuildctlError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import { ALLOW_SECRET_LIKE, createRuntime, type Runtime } from './runtime.js';
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 done; 1 failed; 2 bad usage or bad input; 3 not now (lock held, nothing to
@@ -55,6 +55,7 @@ const buildProgram = async (runtime: Runtime, argv: readonly string[]): Promise<
     .option('--store <dir>', 'the store clone (default: $BUILDCTL_STORE or ~/.buildctl/store)')
     .option('--as <id>', 'act as this builder (default: $BUILD_SERVER_ID, /etc/build_server_id, ...)')
     .option('--debug', 'show stack traces of errors')
+    .option(...ALLOW_SECRET_LIKE)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText('after', EXIT_CODES_HELP);

@@ -9,7 +9,11 @@ export interface GlobalOptions {
   store?: string;
   as?: string;
   debug?: boolean;
+  allowSecretLike?: boolean;
 }
+
+/** The global option every command has (main.ts and sm.ts register it; the Context carries it). */
+export const ALLOW_SECRET_LIKE = ['--allow-secret-like', 'commit a value that looks like a credential but is not (a false alarm); the commit records that it was allowed'] as const;
 
 export interface Runtime {
   env: NodeJS.ProcessEnv;
@@ -40,6 +44,7 @@ export const buildContext = (runtime: Runtime, command: Command): Context => {
     hostname: hostname(),
     now: () => new Date(),
     warn: (line) => runtime.err(`buildctl: ${line}`),
+    allowSecretLike: options.allowSecretLike === true,
   };
 };
 

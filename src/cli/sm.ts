@@ -2,7 +2,7 @@
 // "acked watcher rollout" to build2 as the resolved identity.
 import { Command } from 'commander';
 import { bodyFrom } from './commands/msg.js';
-import { buildContext, printJson, type Runtime } from './runtime.js';
+import { ALLOW_SECRET_LIKE, buildContext, printJson, type Runtime } from './runtime.js';
 
 export const buildSmProgram = (runtime: Runtime, name: string, version: string): Command =>
   new Command(name)
@@ -18,6 +18,7 @@ export const buildSmProgram = (runtime: Runtime, name: string, version: string):
     .option('--as <id>', 'send as this builder (default: $BUILD_SERVER_ID, /etc/build_server_id, ...)')
     .option('--json', 'print the sent message as JSON')
     .option('--debug', 'show stack traces of errors')
+    .option(...ALLOW_SECRET_LIKE)
     .exitOverride()
     .showHelpAfterError('(run sm --help for usage)')
     .addHelpText('after', `

@@ -13,7 +13,6 @@ import { label as labelSchema } from '../schemas/common.js';
 import { JOB_STATUSES, jobId, jobType, type Job, type JobsDoc, type JobStatus } from '../schemas/jobs.js';
 import { parseDuration } from './durations.js';
 import { checkBuilderId } from './ids.js';
-import { refuseCredentials } from './secrets.js';
 import { checkOptionalText, checkText } from './text.js';
 
 /** Priority when none is given: 1 is the most urgent; 5 leaves room for both more and less urgent work. */
@@ -131,7 +130,6 @@ const optionalText = (value: string | undefined): string | null => {
 export const addJob = (doc: JobsDoc, input: AddJobInput): { doc: JobsDoc; job: Job; outcome: 'added' | 'existing' } => {
   const type = checkType(input.type);
   checkOptionalText(input.description, 'description', { multiline: true });
-  refuseCredentials([{ what: 'description', text: input.description }]);
   for (const [value, what] of [[input.branch, 'branch'], [input.commit, 'commit'], [input.key, 'key']] as const) checkOptionalText(value, what, { multiline: false });
   const priority = checkPriority(input.priority ?? DEFAULT_PRIORITY);
   const maxAttempts = checkMaxAttempts(input.maxAttempts ?? input.defaultMaxAttempts);
@@ -319,7 +317,6 @@ const requireReason = (reason: string | undefined, verb: string): string => {
   const trimmed = reason?.trim();
   if (!trimmed) throw usageError(`a reason is required to ${verb} a job`, { code: 'reason_required', hint: 'add --reason "what went wrong"' });
   checkText(trimmed, 'reason', { multiline: false });
-  refuseCredentials([{ what: 'reason', text: trimmed }]);
   return trimmed;
 };
 
@@ -361,7 +358,6 @@ export const cancelJob = (
     });
   }
   const reason = checkOptionalText(input.reason?.trim(), 'reason', { multiline: false });
-  refuseCredentials([{ what: 'reason', text: reason }]);
   const duration = durationSeconds(current, input.now);
   const job: Job = {
     ...current,

@@ -14,7 +14,6 @@ import { notNowError, usageError } from '../errors.js';
 import { lockName, type Lock, type LocksDoc } from '../schemas/locks.js';
 import { formatAge } from './durations.js';
 import { checkBuilderId } from './ids.js';
-import { refuseCredentials } from './secrets.js';
 import { checkText } from './text.js';
 
 export const EMPTY_LOCKS: LocksDoc = { locks: [], last_token: 0 };
@@ -155,7 +154,6 @@ export const breakLock = (
   const reason = input.reason.trim();
   if (!reason) throw usageError('a reason is required to break a lock', { code: 'reason_required', hint: 'add --reason "why it must be freed"' });
   checkText(reason, 'reason', { multiline: false });
-  refuseCredentials([{ what: 'reason', text: reason }]);
   const current = findLock(doc, name);
   if (!current) throw notHeld(name);
   return { doc: withoutLock(doc, name), broken: current, reason, wasExpired: isExpired(current, input.now) };

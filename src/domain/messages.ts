@@ -4,7 +4,6 @@ import { usageError } from '../errors.js';
 import { MESSAGE_TYPES, messageId, type Message, type MessagesDoc, type MessageType } from '../schemas/messages.js';
 import { checkBuilderId } from './ids.js';
 import { checkText } from './text.js';
-import { refuseCredentials } from './secrets.js';
 
 /** A message is for `id` when sent to it or to all, and not sent by it. */
 export const isAddressedTo = (message: Message, id: string): boolean =>
@@ -23,8 +22,9 @@ export const mailboxCounts = (messages: readonly Message[], id: string): { unrea
 // ---- transitions ----------------------------------------------------------------------
 //
 // Error kinds: everything refused here is bad input (`usage`, exit 2): a message that is
-// too long, addressed to nobody known, or holding a credential will not become
-// acceptable by waiting, and nothing is sent.
+// too long or addressed to nobody known will not become acceptable by waiting, and
+// nothing is sent. Credentials are refused before any transition runs, for every
+// committed field at once (domain/committed.ts, through ops/mutate.ts).
 
 export const findMessage = (doc: MessagesDoc, id: string): Message | undefined => doc.messages.find((m) => m.id === id);
 
@@ -125,14 +125,6 @@ export const sendMessage = (doc: MessagesDoc, input: SendMessageInput): { doc: M
   } else {
     subject = deriveSubject(body, input.subjectMax);
   }
-  refuseCredentials(
-    [
-      { what: 'subject', text: subject },
-      { what: 'body', text: body },
-    ],
-    'credential_in_message',
-  );
-
   if (!messageId.safeParse(input.id).success) {
     throw usageError(`invalid message id "${input.id}"`, { code: 'invalid_message_id', hint: 'a message id is letters, digits, ".", "_", ":" or "-"' });
   }
@@ -212,7 +204,6 @@ export const ackMessage = (
   if (note) {
     // A note is committed like a body: the same checks apply.
     checkText(note, 'note', { multiline: true });
-    refuseCredentials([{ what: 'note', text: note }], 'credential_in_message');
   }
   const stamp = input.now.toISOString();
   const message: Message = {

@@ -20,6 +20,7 @@ export const addBuilders = async (ctx: Context, inputs: BuilderInput[], store?: 
   const outcome = await mutate(ctx, target, {
     op: 'builder.add',
     actor,
+    input: { builders: inputs },
     apply: async (read) => {
       let doc = await read(docs.builders);
       const results: AddedBuilders['results'] = [];
@@ -40,6 +41,7 @@ export const removeBuilderOp = async (ctx: Context, id: string): Promise<{ remov
   const outcome = await mutate(ctx, store, {
     op: 'builder.remove',
     actor: await adminActor(ctx),
+    input: { id },
     apply: async (read) => {
       const { doc, removed } = removeBuilder(await read(docs.builders), id);
       return { result: removed, writes: [{ spec: docs.builders, value: doc, removes: [removed.id] }], summary: `builder.remove ${id}` };

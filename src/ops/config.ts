@@ -26,6 +26,7 @@ export const setConfig = async (ctx: Context, key: string, value: string): Promi
   const outcome = await mutate(ctx, store, {
     op: 'config.set',
     actor: await adminActor(ctx),
+    input: { key, value },
     apply: async (read) => {
       const next = setConfigValue(await read(docs.config), key, value);
       const stored = next[key as ConfigKey] as ConfigValue;

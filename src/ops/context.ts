@@ -13,4 +13,9 @@ export interface Context {
   now: () => Date;
   /** A warning or progress line for stderr. */
   warn: (line: string) => void;
+  /**
+   * --allow-secret-like: commit values that look like credentials (a false alarm),
+   * recorded in the commit's trailer. Absent or false: they are refused.
+   */
+  allowSecretLike?: boolean | undefined;
 }

@@ -41,6 +41,8 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
     const outcome = await mutate(ctx, store, {
       op: 'housekeeping',
       actor,
+      // Nobody types anything into housekeeping: it moves what is already committed.
+      input: {},
       apply: async (read) => {
         const now = ctx.now();
         const { builders, settings } = await readFleet(read);

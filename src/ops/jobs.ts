@@ -61,6 +61,7 @@ export const claimJobOp = async (ctx: Context, input: { type?: string | undefine
   const outcome = await mutate(ctx, store, {
     op: 'job.claim',
     actor: id,
+    input,
     apply: async (read) => {
       const { me } = await readActingBuilder(read, id);
       const now = ctx.now();
@@ -152,7 +153,7 @@ export const finishJobOp = async (ctx: Context, action: Finish, options: FinishO
     const run = await mutateOrQueue(ctx, store, { op, actor, input: intent, apply: finishPlan(intent) });
     return run.queued ? { job: run.result, changed: true, queued: true } : { job: run.outcome.result, changed: run.outcome.changed, queued: false };
   }
-  const outcome = await mutate(ctx, store, { op, actor, apply: finishPlan(intent) });
+  const outcome = await mutate(ctx, store, { op, actor, input: intent, apply: finishPlan(intent) });
   return { job: outcome.result, changed: outcome.changed, queued: false };
 };
 

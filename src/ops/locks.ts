@@ -25,6 +25,7 @@ const acquireOnce = async (ctx: Context, store: Store, id: string, name: string,
   const outcome = await mutate(ctx, store, {
     op: 'lock.acquire',
     actor: id,
+    input: { name, ttl },
     apply: async (read) => {
       const { settings } = await readActingBuilder(read, id);
       const step = acquireLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, ttlMs: ttlOf(ttl, settings.lockTtlMs), now: ctx.now() });
@@ -66,6 +67,7 @@ export const renewLockOp = async (ctx: Context, options: { name: string; ttl?: s
   const outcome = await mutate(ctx, store, {
     op: 'lock.renew',
     actor: id,
+    input: options,
     apply: async (read) => {
       const { settings } = await readFleet(read);
       const step = renewLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, owner: id, ttlMs: ttlOf(options.ttl, settings.lockTtlMs), now: ctx.now() });
@@ -81,6 +83,7 @@ export const releaseLockOp = async (ctx: Context, name: string): Promise<Lock> =
   const outcome = await mutate(ctx, store, {
     op: 'lock.release',
     actor: id,
+    input: { name },
     apply: async (read) => {
       const step = releaseLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, now: ctx.now() });
       return { result: step.released, writes: [{ spec: docs.locks, value: step.doc, removes: [name] }], summary: `lock.release ${name} by ${id}` };
@@ -96,6 +99,7 @@ export const breakLockOp = async (ctx: Context, options: { name: string; reason:
   const outcome = await mutate(ctx, store, {
     op: 'lock.break',
     actor,
+    input: options,
     apply: async (read) => {
       const step = breakLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, reason: options.reason, now: ctx.now() });
       return {

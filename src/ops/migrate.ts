@@ -76,6 +76,8 @@ export const migrateStore = async (ctx: Context, options: { dryRun: boolean }): 
   const outcome = await mutate(ctx, store, {
     op: 'store.migrate',
     actor: await adminActor(ctx),
+    // Migration rewrites what is already committed; it takes nothing from anyone.
+    input: {},
     // transact has just put origin/main level with the remote: plan from it.
     apply: async () => {
       const plan = await planMigration(store);

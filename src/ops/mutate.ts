@@ -2,7 +2,12 @@
 // then the operation's own transaction. Operations whose intent stays valid later
 // (messages, job add / complete / fail) are queued in the outbox when the remote cannot be
 // reached; the rest fail with exit 4.
+//
+// It is also the one place where what is committed meets the credential check: every
+// mutation states its whole input, which is vetted before anything is fetched, queued or
+// written, and the commit message is vetted where the transaction builds it.
 import { randomUUID } from 'node:crypto';
+import { allowedTrailer, vetCommitMessage, vetCommitted } from '../domain/committed.js';
 import { BuildctlError } from '../errors.js';
 import type { DocSpec } from '../schemas/layout.js';
 import { withLocalLock } from '../store/local-lock.js';
@@ -15,6 +20,39 @@ import { readMainOrThrow } from './read.js';
 
 /** A plan builder: the operation applied to whatever state the store has when it runs. */
 export type Apply<R> = (read: ReadDoc) => Promise<Plan<R>> | Plan<R>;
+
+export interface Mutation<R> {
+  /** Operation name for the commit trailer, e.g. `status.set`. */
+  op: string;
+  actor: string;
+  /**
+   * Everything the operator or script gave the operation, as committed: every string in it
+   * is checked for credentials (domain/committed.ts). `{}` only for operations that take
+   * nothing from anyone (housekeeping, migrate).
+   */
+  input: unknown;
+  apply: Apply<R>;
+}
+
+/**
+ * The credential check of one mutation: refuses (exit 2) a credential in its input unless
+ * allowed; an allowed one is recorded as a trailer of the commit; the commit message is
+ * checked too. Runs before anything is fetched, queued or written.
+ */
+const guarded = <R>(request: Mutation<R>, allow: boolean, opId?: string): TxRequest<R> => {
+  const allowed = vetCommitted(request.op, request.input, allow);
+  const trailers = allowedTrailer(allowed);
+  return {
+    op: request.op,
+    actor: request.actor,
+    ...(opId === undefined ? {} : { opId }),
+    apply: allowed.length === 0 ? request.apply : async (read) => {
+      const plan = await request.apply(read);
+      return { ...plan, trailers: { ...plan.trailers, ...trailers } };
+    },
+    checkCommit: (message) => vetCommitMessage(message, allow),
+  };
+};
 
 export interface Delivery {
   delivered: string[];
@@ -59,7 +97,10 @@ export const deliverOutbox = async (ctx: Context, store: Store): Promise<Deliver
             continue;
           }
           try {
-            await transact(store, { op: intent.op, actor: intent.actor, opId: intent.op_id, apply: plan(intent.input) });
+            // Checked again on delivery: an intent queued before this check existed, or
+            // edited on disk, is dropped rather than committed.
+            const request = guarded({ op: intent.op, actor: intent.actor, input: intent.input, apply: plan(intent.input) }, intent.allow_secret_like === true, intent.op_id);
+            await transact(store, request);
             await removeIntent(store, intent);
             report.delivered.push(intent.op_id);
           } catch (error) {
@@ -87,9 +128,10 @@ const drop = async (ctx: Context, store: Store, intent: Intent, reason: string, 
 };
 
 /** A mutation that needs a fresh answer: delivers the outbox, then runs; unreachable is exit 4. */
-export const mutate = async <R>(ctx: Context, store: Store, request: TxRequest<R>): Promise<TxOutcome<R>> => {
+export const mutate = async <R>(ctx: Context, store: Store, request: Mutation<R>): Promise<TxOutcome<R>> => {
+  const checked = guarded(request, ctx.allowSecretLike === true);
   await deliverOutbox(ctx, store);
-  return transact(store, request);
+  return transact(store, checked);
 };
 
 export type Deferred<R> = { queued: false; outcome: TxOutcome<R> } | { queued: true; result: R; intent: Intent };
@@ -113,22 +155,20 @@ export const deferredOutcome = (run: Deferred<unknown>): Outcome =>
  * is checked against the last known state (bad input is still refused now, exit 2) and
  * queued; the caller reports it as queued and exits 0.
  */
-export const mutateOrQueue = async <R>(
-  ctx: Context,
-  store: Store,
-  request: { op: string; actor: string; input: unknown; apply: Apply<R> },
-): Promise<Deferred<R>> => {
-  await deliverOutbox(ctx, store);
+export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Mutation<R>): Promise<Deferred<R>> => {
   const opId = randomUUID();
+  const allow = ctx.allowSecretLike === true;
+  const checked = guarded(request, allow, opId);
+  await deliverOutbox(ctx, store);
   try {
-    return { queued: false, outcome: await transact(store, { op: request.op, actor: request.actor, opId, apply: request.apply }) };
+    return { queued: false, outcome: await transact(store, checked) };
   } catch (error) {
     if (!isUnreachable(error)) throw error;
     const snapshot = openSnapshot(store);
     let plan: Plan<R>;
     try {
       const read: ReadDoc = <T>(spec: DocSpec<T>) => readMainOrThrow(snapshot, spec);
-      plan = await request.apply(read);
+      plan = await checked.apply(read);
     } finally {
       snapshot.close();
     }
@@ -139,6 +179,7 @@ export const mutateOrQueue = async <R>(
       queued_at: ctx.now().toISOString(),
       input: request.input,
       reason: (error as BuildctlError).message,
+      ...(allow ? { allow_secret_like: true } : {}),
     });
     ctx.warn(`queued: ${(error as BuildctlError).message}; the next successful command or agent tick delivers it (buildctl outbox list)`);
     return { queued: true, result: plan.result, intent };

@@ -20,6 +20,7 @@ export const setStatus = async (ctx: Context, input: { state: string; job?: stri
   const outcome = await mutate(ctx, store, {
     op: 'status.set',
     actor: id,
+    input,
     apply: async (read) => {
       requireBuilder(await read(docs.builders), id);
       const spec = docs.status(id);

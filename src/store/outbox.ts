@@ -19,6 +19,8 @@ export interface Intent {
   input: unknown;
   /** Why it was queued. */
   reason: string;
+  /** The operator let a credential-like value through (--allow-secret-like); delivery keeps that choice. */
+  allow_secret_like?: boolean;
 }
 
 const outboxDir = (store: Store) => join(store.stateDir, 'outbox');

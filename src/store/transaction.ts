@@ -47,6 +47,11 @@ export interface TxRequest<R> {
   /** Reads what it needs and returns the plan. Called again, on fresh state, after a rejected push. */
   apply: (read: ReadDoc) => Promise<Plan<R>> | Plan<R>;
   opId?: string;
+  /**
+   * Vets the commit message before anything is written (ops/ passes the credential
+   * check: the store knows no such rule). Throws to refuse the commit.
+   */
+  checkCommit?: (message: string) => void;
 }
 
 export interface TxOptions {
@@ -233,12 +238,13 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
         changed.push({ path: write.spec.path, text, isNew: before === undefined });
       }
       if (changed.length === 0) return { result: plan.result, changed: false, commit: undefined, opId, retries };
+      const message = commitMessage(plan.summary, request.op, request.actor, opId, plan.trailers);
+      request.checkCommit?.(message);
 
       await mkdir(store.stateDir, { recursive: true });
       await writeFile(marker, `${opId}\n`);
       for (const file of changed) await writeFileAtomic(join(store.dir, file.path), file.text);
       crashPoint('after-write');
-      const message = commitMessage(plan.summary, request.op, request.actor, opId, plan.trailers);
       const changedPaths = changed.map((file) => file.path);
       if (changed.some((file) => file.isNew)) await git(store.dir, ['add', '--', ...changedPaths]);
       await git(store.dir, ['commit', '-q', '--no-verify', '-m', message, '--', ...changedPaths]);

@@ -109,7 +109,7 @@ const ROWS: Record<string, Row> = {
   'job add priority 101': { args: ['job', 'add', '--type', 'build', '--priority', '101'], code: 2, message: /invalid priority 101/ },
   'job add priority 1.5': { args: ['job', 'add', '--type', 'build', '--priority', '1.5'], code: 2, message: /'1\.5' is invalid\. priority must be a whole number/ },
   'job add priority abc': { args: ['job', 'add', '--type', 'build', '--priority', 'abc'], code: 2, message: /'abc' is invalid\. priority must be a whole number/ },
-  'job add description with a credential': { args: ['job', 'add', '--type', 'build', '--description', 'deploy, API_KEY=0123456789abcdef'], code: 2, message: /refused: this looks like it holds a credential \(a value assigned to API_KEY in the description, line 1\)/ },
+  'job add description with a credential': { args: ['job', 'add', '--type', 'build', '--description', 'deploy, API_KEY=0123456789abcdef'], code: 2, message: /refused: this looks like it holds a credential \(a value assigned to API_KEY in the description\)/ },
   'job add max attempts 0': { args: ['job', 'add', '--type', 'build', '--max-attempts', '0'], code: 2, message: /invalid max attempts 0/ },
   'job add timeout 5x': { args: ['job', 'add', '--type', 'build', '--timeout', '5x'], code: 2, message: /invalid timeout "5x"/ },
   'job add timeout -1m': { args: ['job', 'add', '--type', 'build', '--timeout', '-1m'], code: 2, message: /invalid timeout "-1m"/ },

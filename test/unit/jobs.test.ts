@@ -104,7 +104,6 @@ describe('addJob', () => {
     ['zero timeout', { timeout: '0s' }, 'invalid_duration'],
     ['empty key', { key: '  ' }, 'invalid_job_key'],
     ['id', { id: '-bad' }, 'invalid_job_id'],
-    ['description holding a credential', { description: 'deploy with\nDB_PASSWORD=s3cr3t-value' }, 'credential_in_text'],
   ] as const)('refuses a bad %s as usage (exit 2)', (_name, input, code) => {
     const error = errorOf(() => add(EMPTY, { id: 'j1', ...input }));
     expect(error.kind).toBe('usage');
@@ -216,21 +215,6 @@ describe('completeJob and failJob', () => {
   it('fails with the reason, completed_at and duration', () => {
     const { job } = failJob(running(), { id: 'j1', by: 'build1', reason: '  tests failed ', now: at(130) });
     expect(job).toMatchObject({ status: 'failed', completed_at: at(130).toISOString(), result: { reason: 'tests failed', duration_seconds: 30 } });
-  });
-
-  it('refuses a fail or cancel reason holding a credential, and names where without the value', () => {
-    const reason = `push failed: token ghp_${'a1'.repeat(18)}`;
-    for (const act of [
-      () => failJob(running(), { id: 'j1', by: 'build1', reason, now: at(130) }),
-      () => cancelJob(running(), { id: 'j1', by: 'ops', reason, now: at(130) }),
-    ]) {
-      const error = errorOf(act);
-      expect([error.kind, error.exitCode, error.code]).toEqual(['usage', 2, 'credential_in_text']);
-      expect(error.message).toContain('GitHub token in the reason');
-      expect(error.message).not.toContain('ghp_');
-    }
-    // Talking about one is fine.
-    expect(failJob(running(), { id: 'j1', by: 'build1', reason: 'token expired on the mirror', now: at(130) }).job.status).toBe('failed');
   });
 
   it.each(['', '   '])('refuses to fail without a reason (%j)', (reason) => {
