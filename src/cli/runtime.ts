@@ -4,6 +4,7 @@ import { hostname, homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../ops/context.js';
+import { redactCredentials } from '../redact.js';
 
 export interface GlobalOptions {
   store?: string;
@@ -23,12 +24,23 @@ export interface Runtime {
   err: (text: string) => void;
 }
 
-export const createRuntime = (env: NodeJS.ProcessEnv): Runtime => ({
-  env,
-  exitCode: 0,
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
-});
+/**
+ * The output boundary: everything a command prints passes here, and a URL's password or
+ * token never does (`https://user:***@host`), whether it comes from the store, an option
+ * or git's own error text.
+ */
+export const createRuntime = (env: NodeJS.ProcessEnv): Runtime => {
+  const line = (text: string): string => {
+    const safe = redactCredentials(text);
+    return safe.endsWith('\n') ? safe : `${safe}\n`;
+  };
+  return {
+    env,
+    exitCode: 0,
+    out: (text) => process.stdout.write(line(text)),
+    err: (text) => process.stderr.write(line(text)),
+  };
+};
 
 export const defaultStoreDir = (env: NodeJS.ProcessEnv): string => env.BUILDCTL_STORE || join(homedir(), '.buildctl', 'store');
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { effectiveSettings } from '../domain/config.js';
 import { BuildctlError, usageError } from '../errors.js';
 import { commonJsExports } from '../interop.js';
+import { redactCredentials } from '../redact.js';
 import { docs } from '../schemas/layout.js';
 import { parseDocument } from '../store/documents.js';
 import { withLocalLock } from '../store/local-lock.js';
@@ -83,10 +84,11 @@ type Logger = {
   rotate: () => Promise<void>;
 };
 
-const makeLogger = async (logFile: string | undefined): Promise<Logger> => {
+export const makeLogger = async (logFile: string | undefined): Promise<Logger> => {
   const pino = (await import('pino')).default;
   const destination = logFile ? pino.destination({ dest: logFile, append: true, sync: true, mkdir: true }) : pino.destination({ dest: 2, sync: true });
-  const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  // Like everything buildctl prints, the log never holds a URL's password or token.
+  const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime, hooks: { streamWrite: redactCredentials } }, destination);
   return {
     info: (o, m) => logger.info(o, m),
     error: (o, m) => logger.error(o, m),

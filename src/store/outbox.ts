@@ -3,6 +3,7 @@
 // file per intent, named so that a directory listing is the delivery order.
 import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { redactCredentials } from '../redact.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { Store } from './store.js';
 
@@ -57,5 +58,5 @@ export const removeIntent = async (store: Store, intent: Pick<Intent, 'seq' | 'o
 /** Intents dropped because they no longer apply are logged here, never silently lost. */
 export const logDropped = async (store: Store, intent: Intent, reason: string, at: Date): Promise<void> => {
   await mkdir(store.stateDir, { recursive: true });
-  await appendFile(join(store.stateDir, 'outbox-dropped.jsonl'), `${JSON.stringify({ at: at.toISOString(), reason, intent })}\n`);
+  await appendFile(join(store.stateDir, 'outbox-dropped.jsonl'), `${redactCredentials(JSON.stringify({ at: at.toISOString(), reason, intent }))}\n`);
 };
