@@ -12,6 +12,7 @@
 //               most of them archived                                        vs  `node -e 0`
 //   big-msg-list `buildctl msg list --no-fetch` on that store                 vs  `node -e 0`
 //   tick        `buildctl agent --once` wall time (a timing, no reference)
+//   secrets     the credential check of a 10,000-character message body (a timing)
 //   claims      2, 4, 8 clones (--clones) claiming in-process (Promise.all) from 8 x 25 = 200 queued jobs
 //   sends       2, 4, 8 clones sending 25 messages each, concurrently
 //               both vs the same number of plain-git writers appending to one JSON file
@@ -35,6 +36,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { vetCommitted } from '../src/domain/committed.js';
 import { effectiveSettings } from '../src/domain/config.js';
 import { metricsToText, rollMetrics } from '../src/domain/metrics.js';
 import { isBuildctlError } from '../src/errors.js';
@@ -66,7 +68,7 @@ process.env.GIT_CONFIG_NOSYSTEM = '1';
 const cli = resolve(import.meta.dirname, '..', 'cli.js');
 
 const RATIO_NAMES = ['status', 'mutation', 'in-process', 'big-status', 'big-msg-list'];
-const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'claims', 'sends', 'day']);
+const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'secrets', 'claims', 'sends', 'day']);
 const GROUPS: Record<string, string[]> = {
   ratios: RATIO_NAMES,
   big: ['big-status', 'big-msg-list'],
@@ -427,6 +429,35 @@ const timeTicks = async (fleet: Fleet): Promise<Timing> => {
   return {
     name: 'tick',
     what: 'buildctl agent --once (heartbeat + housekeeping), 4 builders, 200 jobs, 1,000 messages',
+    median_ms: round1(median(samples)),
+    min_ms: Math.min(...samples),
+    max_ms: Math.max(...samples),
+    samples,
+  };
+};
+
+/**
+ * The credential check every mutation runs on its input (domain/committed.ts), on a
+ * message of 10,000 characters (the largest body): build logs, prose about passwords and
+ * tokens, JSON, and shapes made to provoke backtracking. One sample: all of them once.
+ */
+const timeCredentialCheck = (): Timing => {
+  const fit = (text: string) => text.repeat(Math.ceil(10_000 / text.length)).slice(0, 10_000);
+  const bodies = [
+    fit('[12:01:07] npm WARN deprecated pkg@1.2.0: token: regenerated, password: changed at https://registry.example.com/a/b\n'),
+    fit('The password file on each builder moved; the token expired and the API key rotation is planned for next week. '),
+    fit('{"id":"job_1762289120_ab12","key":"k1","branch":"main","token":"none","password":"<see vault>"},'),
+    fit('mysql -u root '), fit('password for x '), fit('password:\n'), fit('https://a:b@'), fit('curl -u '), fit('-'),
+  ];
+  const samples: number[] = [];
+  for (let n = 0; n < warmup + runs; n++) {
+    const started = performance.now();
+    for (const body of bodies) vetCommitted('msg.send', { id: 'msg_1_ab', from: 'build1', to: ['build2'], body, now: '2026-01-01T00:00:00.000Z' }, true);
+    if (n >= warmup) samples.push(round1((performance.now() - started) / bodies.length));
+  }
+  return {
+    name: 'secrets',
+    what: `the credential check of one 10,000-character message body (mean of ${bodies.length} kinds: logs, prose, JSON, hostile shapes)`,
     median_ms: round1(median(samples)),
     min_ms: Math.min(...samples),
     max_ms: Math.max(...samples),
@@ -1124,6 +1155,10 @@ const main = async (): Promise<void> => {
         progress(`tick: ${warmup} warm-up + ${runs} runs on a store of 200 jobs and 1,000 messages`);
         timings.push(await timeTicks(fleet));
       }
+    }
+    if (selected.has('secrets')) {
+      progress(`secrets: ${warmup} warm-up + ${runs} runs`);
+      timings.push(timeCredentialCheck());
     }
     const kinds = (['claims', 'sends'] as const).filter((k) => selected.has(k));
     if (kinds.length > 0) {
