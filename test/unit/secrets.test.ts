@@ -100,6 +100,16 @@ const REFUSED: ReadonlyArray<readonly [string, string]> = [
   [`jira token ATATT3xFfGF0${'a1B2c3D4e5F6'.repeat(5)}`, 'an Atlassian API token'],
   ['-----BEGIN RSA PRIVATE KEY-----\nMIIEow...', 'a private key'],
   ['-----BEGIN OPENSSH PRIVATE KEY-----', 'a private key'],
+  // more shapes seen in chat and logs
+  ['new wifi: SSID buildlab, password Blue-Falcon-77', 'a value assigned to password'],
+  ['admin creds for grafana are admin / Gr4fana!2024', 'a value assigned to creds'],
+  ['The password for the build account is Bu1ldAcct#', 'a value assigned to password'],
+  ['vpn psk: Vpn!Shared#Key99', 'a value assigned to psk'],
+  ['connection string: Server=db1;Database=app;User Id=sa;Password=Sql$erver2019;', 'a value assigned to Password'],
+  ['jdbc:postgresql://db:5432/app?user=app&password=Pg9xQ2wE', 'a value assigned to password'],
+  ['ssh root@10.1.3.75 (password Hunter2!)', 'a value assigned to password'],
+  ['openssl req -passout pass:Hunter2x', 'a value assigned to pass'],
+  ['auth.json: {"auths": {"registry.example.com": {"auth": "dXNlcjpwYXNzd29yZA=="}}}', 'a value assigned to auth'],
   ['"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg"', 'a private key'],
 ];
 
@@ -201,6 +211,18 @@ const PASSES: readonly string[] = [
   'postgres://postgres:postgres@localhost:5432/test',
   'ftp://anonymous:guest@ftp.example.com/pub',
   'http://localhost:5173/@vite/client',
+  // infrastructure tools print placeholders of their own
+  'secret_access_key = (sensitive value)',
+  'password = (known after apply)',
+  'Outputs: db_password = <sensitive>',
+  'client_secret: [REDACTED]',
+  'token_endpoint: https://login.example.com/oauth2/token',
+  'Vault: token lookup failed: permission denied',
+  "warning: the secret 'DB_PASSWORD' is not set",
+  'pytest: PASSED tests/test_auth.py::test_token_refresh',
+  'Test Suites: 12 passed, 12 total',
+  'ERROR 1045 (28000): Access denied for user \'root\'@\'localhost\' (using password: YES)',
+  'license key: XXXXX-XXXXX-XXXXX-XXXXX',
 ];
 
 describe('findCredential: texts that hold a credential', () => {
