@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../domain/durations.js';
 import { acquireLock, breakLock, EMPTY_LOCKS, listLocks, releaseLock, renewLock, type AcquireOutcome, type LockView } from '../domain/locks.js';
 import { BuildctlError } from '../errors.js';
@@ -15,8 +16,6 @@ export interface LockResult {
   lock: Lock;
   outcome: AcquireOutcome | 'renewed';
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The TTL in ms: --ttl when given, else the fleet's lock_ttl setting. */
 const ttlOf = (ttl: string | undefined, fallbackMs: number): number => (ttl === undefined ? fallbackMs : parseDuration(ttl, 'TTL'));
