@@ -14,14 +14,3 @@ export const parseDuration = (text: string, what = 'duration'): number => {
   }
   return Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000);
 };
-
-/** A short human age: 42s, 3m, 2h 5m, 4d. */
-export const formatAge = (ms: number): string => {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return minutes % 60 === 0 ? `${hours}h` : `${hours}h ${minutes % 60}m`;
-  return `${Math.floor(hours / 24)}d`;
-};

@@ -12,7 +12,7 @@
 // another, not held, or expired is `not_now` (exit 3): the same command may succeed later.
 import { notNowError, usageError } from '../errors.js';
 import { lockName, type Lock, type LocksDoc } from '../schemas/locks.js';
-import { formatAge } from './durations.js';
+import { formatAge, formatTime } from './format.js';
 import { checkBuilderId } from './ids.js';
 import { checkText } from './text.js';
 
@@ -57,7 +57,7 @@ const withoutLock = (doc: LocksDoc, name: string): LocksDoc => ({ ...doc, locks:
 const expiry = (now: Date, ttlMs: number): string => new Date(now.getTime() + ttlMs).toISOString();
 
 const heldByAnother = (lock: Lock, now: Date) =>
-  notNowError(`lock "${lock.name}" is held by ${lock.owner} until ${lock.expires_at} (${formatAge(Date.parse(lock.expires_at) - now.getTime())} left)`, {
+  notNowError(`lock "${lock.name}" is held by ${lock.owner} until ${formatTime(lock.expires_at)} (${formatAge(Date.parse(lock.expires_at) - now.getTime())} left)`, {
     code: 'lock_held',
     hint: `wait for it (--wait), or if ${lock.owner} is gone: buildctl lock break ${lock.name} --reason "..."`,
     details: { owner: lock.owner, token: lock.token, expires_at: lock.expires_at },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, parseDuration } from '../../src/domain/durations.js';
+import { parseDuration } from '../../src/domain/durations.js';
 import { buildctlErrorFrom } from '../helpers/errors.js';
 
 const SECOND = 1000;
@@ -43,26 +43,5 @@ describe('parseDuration', () => {
 
   it('says "duration" when not told what it parses', () => {
     expect(buildctlErrorFrom(() => parseDuration('soon')).message).toBe('invalid duration "soon"');
-  });
-});
-
-describe('formatAge', () => {
-  it.each([
-    [0, '0s'],
-    [-5 * SECOND, '0s'], // a clock slightly ahead never shows a negative age
-    [400, '0s'],
-    [42 * SECOND, '42s'],
-    [59 * SECOND, '59s'],
-    [59.6 * SECOND, '1m'], // rounds to 60 s, which is a minute
-    [60 * SECOND, '1m'],
-    [3 * MINUTE + 59 * SECOND, '3m'], // minutes are floored
-    [59 * MINUTE, '59m'],
-    [HOUR, '1h'],
-    [2 * HOUR + 5 * MINUTE, '2h 5m'],
-    [47 * HOUR + 59 * MINUTE, '47h 59m'],
-    [48 * HOUR, '2d'],
-    [4 * DAY + 23 * HOUR, '4d'], // days are floored
-  ])('%d ms is %j', (ms, text) => {
-    expect(formatAge(ms)).toBe(text);
   });
 });

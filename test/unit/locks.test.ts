@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatTime } from '../../src/domain/format.js';
 import { buildctlErrorFrom } from '../helpers/errors.js';
 import {
   acquireLock,
@@ -47,7 +48,7 @@ describe('acquireLock', () => {
     const error = errorOf(() => acquire(held, 'build2', 10));
     expect([error.kind, error.exitCode, error.code]).toEqual(['not_now', 3, 'lock_held']);
     expect(error.message).toContain('build1');
-    expect(error.message).toContain(at(30).toISOString());
+    expect(error.message).toContain(formatTime(at(30)));
     expect(error.message).toContain('20s left');
     expect(error.hint).toContain('lock break deploy');
   });
