@@ -3,14 +3,17 @@
 // loads its code only when run), and it is the only place that ends the process: known
 // errors print one line and a hint, anything unexpected a stack and a request to report it.
 import { basename } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { isBuildctlError } from '../errors.js';
+import { Command } from 'commander';
 import { VERSION } from '../version.js';
-import { ALLOW_SECRET_LIKE, createRuntime, type Runtime } from './runtime.js';
+import { commandPath, errorReport, printError, wantsJson } from './output.js';
+import { addVersion, ALLOW_SECRET_LIKE, createRuntime, type Runtime } from './runtime.js';
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 done; 1 failed; 2 bad usage or bad input; 3 not now (lock held, nothing to
 claim, push contention exhausted); 4 remote unreachable; 5 store data invalid.
+
+Quick messages: sm <targets> <body...> (also installed as sendmessages), e.g.
+"sm 2 build done" to build2, "sm all --ack maintenance at 22:00"; see sm --help.
 
 Environment: BUILDCTL_STORE (store directory, default ~/.buildctl/store),
 BUILD_SERVER_ID (this builder's id; else /etc/build_server_id, .build_server_id in the
@@ -49,14 +52,14 @@ const commandWord = (args: readonly string[]): string | undefined => {
 };
 
 const buildProgram = async (runtime: Runtime, argv: readonly string[]): Promise<Command> => {
-  const program = new Command('buildctl')
+  const program = addVersion(new Command('buildctl'), VERSION)
     .description('coordinate a fleet of build servers through one shared git repository')
-    .version(VERSION, '-V, --version')
     .option('--store <dir>', 'the store clone (default: $BUILDCTL_STORE or ~/.buildctl/store)')
     .option('--as <id>', 'act as this builder (default: $BUILD_SERVER_ID, /etc/build_server_id, ...)')
     .option('--debug', 'show stack traces of errors')
     .option(...ALLOW_SECRET_LIKE)
-    .showHelpAfterError('(run with --help for usage)')
+    // Errors are printed by main() in buildctl's own format (and as JSON with --json).
+    .configureOutput({ outputError: () => undefined })
     .exitOverride()
     .addHelpText('after', EXIT_CODES_HELP);
   // Help, a bare `buildctl` and unknown commands need every command; anything else only its own.
@@ -69,29 +72,16 @@ const buildProgram = async (runtime: Runtime, argv: readonly string[]): Promise<
 const main = async (argv: string[]): Promise<number> => {
   const runtime = createRuntime(process.env);
   const invokedAs = basename(argv[1] ?? 'buildctl').replace(/\.(c|m)?js$/, '');
-  const debug = argv.includes('--debug');
+  const sm = invokedAs === 'sm' || invokedAs === 'sendmessages';
+  let program: Command | undefined;
   try {
-    const program =
-      invokedAs === 'sm' || invokedAs === 'sendmessages'
-        ? (await import('./sm.js')).buildSmProgram(runtime, invokedAs, VERSION)
-        : await buildProgram(runtime, argv);
+    program = sm ? (await import('./sm.js')).buildSmProgram(runtime, invokedAs, VERSION) : await buildProgram(runtime, argv);
     await program.parseAsync(argv);
     return runtime.exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version end with code 0; everything else commander rejects is bad usage.
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : 2;
-    }
-    if (isBuildctlError(error)) {
-      runtime.err(`buildctl: ${error.message}`);
-      if (error.hint) runtime.err(`hint: ${error.hint}`);
-      if (debug && error.stack) runtime.err(error.stack);
-      return error.exitCode;
-    }
-    const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    runtime.err(`buildctl: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
-    runtime.err(debug ? stack : 'hint: run again with --debug for the stack trace, and please report it with that output');
-    return 1;
+    const report = errorReport(error, program ? commandPath(program, argv.slice(2)) : invokedAs);
+    if (report) printError(runtime, report, { json: wantsJson(argv), debug: argv.includes('--debug') });
+    return report?.exitCode ?? 0;
   }
 };
 

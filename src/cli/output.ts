@@ -4,8 +4,12 @@
 // - a read prints the documents under their noun: `{ "<noun>": [...] }`;
 // - an error prints `{ "error": { "code", "message", "hint", "details" } }` on stdout, with
 //   the same exit code as without --json.
+// Errors without --json are one `buildctl: ...` line and a `hint: ...` line on stderr,
+// commander's own (an unknown option, a missing --reason) included.
+import { CommanderError, type Command } from 'commander';
 import type { Outcome } from '../ops/mutate.js';
-import type { BuildctlError } from '../errors.js';
+import { isBuildctlError, type BuildctlError } from '../errors.js';
+import type { Runtime } from './runtime.js';
 
 export type { Outcome };
 
@@ -21,3 +25,78 @@ export const readJson = (noun: string, value: unknown): Record<string, unknown> 
 export const errorJson = (error: Pick<BuildctlError, 'code' | 'message' | 'hint' | 'details'>): Record<string, unknown> => ({
   error: { code: error.code, message: error.message, hint: error.hint ?? null, details: error.details ?? null },
 });
+
+/** Whether the command line asks for JSON (an argument after `--` belongs to a child command). */
+export const wantsJson = (argv: readonly string[]): boolean => {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+};
+
+/** `buildctl lock break`, from the words of the command line that name (sub)commands. */
+export const commandPath = (program: Command, args: readonly string[]): string => {
+  const path = [program.name()];
+  let current = program;
+  for (const arg of args) {
+    if (arg === '--') break;
+    if (arg.startsWith('-')) continue;
+    const next = current.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!next) continue;
+    path.push(next.name());
+    current = next;
+  }
+  return path.join(' ');
+};
+
+export interface ErrorReport {
+  exitCode: number;
+  code: string;
+  message: string;
+  hint: string | undefined;
+  details: Record<string, unknown> | undefined;
+  stack: string | undefined;
+}
+
+const snakeCase = (text: string): string => text.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * What to tell the operator about an error that ended a command; undefined for commander's
+ * help and version exits (exit 0, already printed).
+ */
+export const errorReport = (error: unknown, path: string): ErrorReport | undefined => {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return undefined;
+    const usage = `run "${path} --help" for usage`;
+    // `buildctl lock` alone: commander has printed the subcommands to stderr.
+    if (error.code === 'commander.help') return { exitCode: 2, code: 'missing_subcommand', message: `"${path}" needs a subcommand`, hint: `pick one from the list above; ${usage}`, details: undefined, stack: undefined };
+    const [message = error.message, ...more] = error.message.replace(/^error: /, '').split('\n');
+    const suggestion = /\(Did you mean (.+)\?\)/.exec(more.join(' '))?.[1];
+    return {
+      exitCode: 2,
+      code: snakeCase(error.code.replace(/^commander\./, '')),
+      message,
+      hint: suggestion ? `did you mean ${suggestion}? ${usage}` : usage,
+      details: undefined,
+      stack: error.stack,
+    };
+  }
+  if (isBuildctlError(error)) return { exitCode: error.exitCode, code: error.code, message: error.message, hint: error.hint, details: error.details, stack: error.stack };
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    exitCode: 1,
+    code: 'unexpected',
+    message: `unexpected error: ${message}`,
+    hint: 'run again with --debug for the stack trace, and please report it with that output',
+    details: undefined,
+    stack: error instanceof Error ? (error.stack ?? message) : message,
+  };
+};
+
+/** With --json the error is the JSON document on stdout; otherwise one line and a hint on stderr. */
+export const printError = (runtime: Runtime, report: ErrorReport, options: { json: boolean; debug: boolean }): void => {
+  if (options.json) runtime.out(JSON.stringify(errorJson(report), null, 2));
+  else {
+    runtime.err(`buildctl: ${report.message}`);
+    if (report.hint) runtime.err(`hint: ${report.hint}`);
+  }
+  if (options.debug && report.stack) runtime.err(report.stack);
+};

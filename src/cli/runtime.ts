@@ -2,7 +2,7 @@
 // exit code a command asks for. Only main.ts ends the process.
 import { hostname, homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import type { Context } from '../ops/context.js';
 import { redactCredentials } from '../redact.js';
 
@@ -68,6 +68,23 @@ export const table = (header: readonly string[], rows: ReadonlyArray<readonly st
   const line = (cells: readonly string[]) =>
     cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+};
+
+/** `-v` and `--version` print the version; `-V` (commander's default spelling) still does, unlisted. */
+export const addVersion = (program: Command, version: string): Command => {
+  program.version(version, '-v, --version', 'print the version');
+  program.addOption(new Option('-V').hideHelp());
+  program.on('option:V', () => {
+    program.configureOutput().writeOut?.(`${version}\n`);
+    throw new CommanderError(0, 'commander.version', version);
+  });
+  return program;
+};
+
+/** A parser for an option that takes a whole number of 1 or more; commander reports a bad one (exit 2). */
+export const positiveInteger = (what: string) => (text: string): number => {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new InvalidArgumentError(`${what} must be a whole number of 1 or more`);
+  return Number(text);
 };
 
 /** Collects a repeatable option's values (`--label a --label b`). */

@@ -10,6 +10,7 @@ import type { StatusDoc } from '../schemas/status.js';
 import type { Settings } from './config.js';
 import { parseDuration } from './durations.js';
 import { isExpired } from './locks.js';
+import { recipientsOf } from './messages.js';
 
 export interface HousekeepingInput {
   now: Date;
@@ -80,10 +81,6 @@ const failTimedOut = (jobs: Job[], now: Date, report: HousekeepingReport): Job[]
       result: { ...(job.result ?? {}), reason: `timed out after ${job.timeout}`, duration_seconds: duration },
     };
   });
-
-/** Everyone a message is for: its recipients, with `all` meaning every registered builder but the sender. */
-const recipientsOf = (message: Message, builders: readonly string[]): string[] =>
-  message.to.includes('all') ? builders.filter((id) => id !== message.from) : message.to.filter((id) => id !== message.from);
 
 /** Read by every recipient, and acknowledged by each where an ack was asked for. */
 export const isSettled = (message: Message, builders: readonly string[]): boolean =>

@@ -14,6 +14,14 @@ export const isUnreadBy = (message: Message, id: string): boolean => isAddressed
 export const awaitsAckFrom = (message: Message, id: string): boolean =>
   isAddressedTo(message, id) && message.ack_required && message.acked_by[id] === undefined;
 
+/** Everyone a message is for: its recipients, with `all` meaning every registered builder but the sender. */
+export const recipientsOf = (message: Message, builders: readonly string[]): string[] =>
+  message.to.includes('all') ? builders.filter((id) => id !== message.from) : message.to.filter((id) => id !== message.from);
+
+/** The recipients who still owe an acknowledgement (none when no ack was asked for): what its sender waits on. */
+export const awaitingAckFrom = (message: Message, builders: readonly string[]): string[] =>
+  message.ack_required ? recipientsOf(message, builders).filter((id) => message.acked_by[id] === undefined) : [];
+
 export const mailboxCounts = (messages: readonly Message[], id: string): { unread: number; awaiting_ack: number } => ({
   unread: messages.filter((m) => isUnreadBy(m, id)).length,
   awaiting_ack: messages.filter((m) => awaitsAckFrom(m, id)).length,
@@ -221,6 +229,8 @@ export interface ListMessagesInput {
   unreadOnly: boolean;
   from?: string | undefined;
   type?: string | undefined;
+  /** Only those sent at or after this time. */
+  since?: Date | undefined;
 }
 
 /** Messages in the order they were sent, filtered. */
@@ -232,8 +242,28 @@ export const listMessages = (doc: MessagesDoc, input: ListMessagesInput): Messag
       (reader === undefined || isAddressedTo(m, reader)) &&
       (!input.unreadOnly || reader === undefined || m.read_by[reader] === undefined) &&
       (input.from === undefined || m.from === input.from) &&
-      (type === undefined || m.type === type),
+      (type === undefined || m.type === type) &&
+      (input.since === undefined || Date.parse(m.created_at) >= input.since.getTime()),
   );
+};
+
+/** Most urgent first: an error before a warning, a request (someone waits for an answer), then info. */
+export const TYPE_URGENCY: Readonly<Record<MessageType, number>> = { error: 0, warning: 1, request: 2, info: 3 };
+
+/**
+ * The inbox order of `msg list`: most urgent type first; within a type, messages still
+ * awaiting the viewer's ack before the rest; then oldest first (the one waiting longest).
+ */
+export const inboxOrder = (messages: readonly Message[], viewer: string | undefined): Message[] => {
+  const rank = (m: Message): [number, number, number] => [
+    TYPE_URGENCY[m.type],
+    viewer !== undefined && awaitsAckFrom(m, viewer) ? 0 : 1,
+    Date.parse(m.created_at),
+  ];
+  return messages
+    .map((m, index) => ({ m, key: rank(m), index }))
+    .sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2] || a.index - b.index)
+    .map(({ m }) => m);
 };
 
 /**

@@ -4,13 +4,12 @@ import { docs } from '../schemas/layout.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
 import type { Context } from './context.js';
-import { mutate } from './mutate.js';
+import { mutate, txOutcome, type Outcome } from './mutate.js';
 import { adminActor } from './identity.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
 
-export interface AddedBuilders {
+export interface AddedBuilders extends Outcome {
   results: Array<{ builder: BuilderEntry; outcome: 'added' | 'updated' | 'unchanged' }>;
-  commit: string | undefined;
 }
 
 /** Registers (or updates) builders in one transaction. */
@@ -33,10 +32,10 @@ export const addBuilders = async (ctx: Context, inputs: BuilderInput[], store?: 
       return { result: results, writes: doc ? [{ spec: docs.builders, value: doc }] : [], summary: `builder.add ${touched.join(', ')}` };
     },
   });
-  return { results: outcome.result, commit: outcome.commit };
+  return { results: outcome.result, ...txOutcome(outcome) };
 };
 
-export const removeBuilderOp = async (ctx: Context, id: string): Promise<{ removed: BuilderEntry; commit: string | undefined }> => {
+export const removeBuilderOp = async (ctx: Context, id: string): Promise<{ builder: BuilderEntry } & Outcome> => {
   const store = await openStore(ctx.storeDir);
   const outcome = await mutate(ctx, store, {
     op: 'builder.remove',
@@ -47,7 +46,7 @@ export const removeBuilderOp = async (ctx: Context, id: string): Promise<{ remov
       return { result: removed, writes: [{ spec: docs.builders, value: doc, removes: [removed.id] }], summary: `builder.remove ${id}` };
     },
   });
-  return { removed: outcome.result, commit: outcome.commit };
+  return { builder: outcome.result, ...txOutcome(outcome) };
 };
 
 export const listBuilders = async (ctx: Context, options: { fetch: boolean }): Promise<BuilderEntry[]> => {

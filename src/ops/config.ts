@@ -4,7 +4,7 @@ import { docs } from '../schemas/layout.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore } from '../store/store.js';
 import type { Context } from './context.js';
-import { mutate } from './mutate.js';
+import { mutate, txOutcome, type Outcome } from './mutate.js';
 import { adminActor } from './identity.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
 
@@ -21,7 +21,7 @@ export const showConfig = async (ctx: Context, options: { fetch: boolean }): Pro
   }
 };
 
-export const setConfig = async (ctx: Context, key: string, value: string): Promise<{ key: string; value: ConfigValue; changed: boolean }> => {
+export const setConfig = async (ctx: Context, key: string, value: string): Promise<{ setting: { key: string; value: ConfigValue } } & Outcome> => {
   const store = await openStore(ctx.storeDir);
   const outcome = await mutate(ctx, store, {
     op: 'config.set',
@@ -33,5 +33,5 @@ export const setConfig = async (ctx: Context, key: string, value: string): Promi
       return { result: stored, writes: [{ spec: docs.config, value: next }], summary: `config.set ${key}` };
     },
   });
-  return { key, value: outcome.result, changed: outcome.changed };
+  return { setting: { key, value: outcome.result }, ...txOutcome(outcome) };
 };

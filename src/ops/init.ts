@@ -5,9 +5,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import type { BuilderInput } from '../domain/fleet.js';
 import { checkSameRemote, configureClone, ensureBareRemote, ensureClone, ensureSeeded, remoteUrl } from '../store/setup.js';
-import { storeAt } from '../store/store.js';
+import { originMainCommit, storeAt } from '../store/store.js';
 import { addBuilders, type AddedBuilders } from './builders.js';
 import type { Context } from './context.js';
+import type { Outcome } from './mutate.js';
 import { tryResolveActor } from './identity.js';
 import { seedFiles } from './seed.js';
 
@@ -16,11 +17,10 @@ export interface InitOptions {
   builders: BuilderInput[];
 }
 
-export interface InitReport {
+export interface InitReport extends Outcome {
   store: string;
   remote: string;
   embedded_remote: boolean;
-  changed: boolean;
   actions: string[];
   builders: AddedBuilders['results'];
 }
@@ -59,12 +59,17 @@ export const initStore = async (ctx: Context, options: InitOptions): Promise<Ini
   const actor = (await tryResolveActor({ ...ctx, storeDir: dir }))?.id ?? 'operator';
   const settings = await configureClone(store, { name: `buildctl ${actor}`, email: `${actor}@buildctl.invalid` });
   if (settings.length > 0) actions.push(`set ${settings.join(', ')} in the clone`);
-  if (await ensureSeeded(store, seedFiles(), actor)) actions.push('seeded the remote with empty coordination documents');
+  const seeded = await ensureSeeded(store, seedFiles(), actor);
+  if (seeded) actions.push('seeded the remote with empty coordination documents');
+  // The commit this init landed on main: the seed, or the registration after it.
+  let commit = seeded ? ((await originMainCommit(store)) ?? null) : null;
 
   let builders: AddedBuilders['results'] = [];
   if (options.builders.length > 0) {
-    builders = (await addBuilders({ ...ctx, storeDir: dir }, options.builders, store)).results;
+    const added = await addBuilders({ ...ctx, storeDir: dir }, options.builders, store);
+    builders = added.results;
+    commit = added.commit ?? commit;
     for (const entry of builders) if (entry.outcome !== 'unchanged') actions.push(`${entry.outcome} builder ${entry.builder.id}`);
   }
-  return { store: dir, remote, embedded_remote: remote === embeddedRemotePath(dir), changed: actions.length > 0, actions, builders };
+  return { store: dir, remote, embedded_remote: remote === embeddedRemotePath(dir), actions, builders, changed: actions.length > 0, queued: false, commit };
 };

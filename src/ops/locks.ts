@@ -7,13 +7,14 @@ import type { Lock, LocksDoc } from '../schemas/locks.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
 import type { Context } from './context.js';
-import { mutate } from './mutate.js';
+import { mutate, txOutcome, type Outcome } from './mutate.js';
 import { readActingBuilder, readFleet } from './fleet-read.js';
 import { adminActor, resolveActor } from './identity.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
 
-export interface LockResult {
+export interface LockResult extends Outcome {
   lock: Lock;
+  /** What the acquire did: a new lock, the holder's own lock renewed, or an expired one taken over. */
   outcome: AcquireOutcome | 'renewed';
 }
 
@@ -35,7 +36,7 @@ const acquireOnce = async (ctx: Context, store: Store, id: string, name: string,
       };
     },
   });
-  return outcome.result;
+  return { ...outcome.result, ...txOutcome(outcome) };
 };
 
 /**
@@ -73,10 +74,10 @@ export const renewLockOp = async (ctx: Context, options: { name: string; ttl?: s
       return { result: step.lock, writes: [{ spec: docs.locks, value: step.doc }], summary: `lock.renew ${options.name} by ${id}` };
     },
   });
-  return { lock: outcome.result, outcome: 'renewed' };
+  return { lock: outcome.result, outcome: 'renewed', ...txOutcome(outcome) };
 };
 
-export const releaseLockOp = async (ctx: Context, name: string): Promise<Lock> => {
+export const releaseLockOp = async (ctx: Context, name: string): Promise<{ lock: Lock } & Outcome> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const outcome = await mutate(ctx, store, {
@@ -88,11 +89,11 @@ export const releaseLockOp = async (ctx: Context, name: string): Promise<Lock> =
       return { result: step.released, writes: [{ spec: docs.locks, value: step.doc, removes: [name] }], summary: `lock.release ${name} by ${id}` };
     },
   });
-  return outcome.result;
+  return { lock: outcome.result, ...txOutcome(outcome) };
 };
 
 /** The operator's forced release. The reason is an operator's words, kept in the commit. */
-export const breakLockOp = async (ctx: Context, options: { name: string; reason: string }): Promise<{ broken: Lock; reason: string }> => {
+export const breakLockOp = async (ctx: Context, options: { name: string; reason: string }): Promise<{ lock: Lock; reason: string } & Outcome> => {
   const store = await openStore(ctx.storeDir);
   const actor = await adminActor(ctx);
   const outcome = await mutate(ctx, store, {
@@ -102,13 +103,13 @@ export const breakLockOp = async (ctx: Context, options: { name: string; reason:
     apply: async (read) => {
       const step = breakLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, reason: options.reason, now: ctx.now() });
       return {
-        result: { broken: step.broken, reason: step.reason },
+        result: { lock: step.broken, reason: step.reason },
         writes: [{ spec: docs.locks, value: step.doc, removes: [step.broken.name] }],
         summary: `lock.break ${options.name} held by ${step.broken.owner} token ${step.broken.token}: ${step.reason}`,
       };
     },
   });
-  return outcome.result;
+  return { ...outcome.result, ...txOutcome(outcome) };
 };
 
 export const listLocksOp = async (ctx: Context, options: { fetch: boolean }): Promise<LockView[]> => {

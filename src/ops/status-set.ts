@@ -6,12 +6,10 @@ import type { StatusDoc } from '../schemas/status.js';
 import { openStore } from '../store/store.js';
 import type { Context } from './context.js';
 import { resolveActor } from './identity.js';
-import { mutate } from './mutate.js';
+import { mutate, txOutcome, type Outcome } from './mutate.js';
 
-export interface SetStatusResult {
+export interface SetStatusResult extends Outcome {
   status: StatusDoc;
-  changed: boolean;
-  commit: string | undefined;
 }
 
 export const setStatus = async (ctx: Context, input: { state: string; job?: string | undefined }): Promise<SetStatusResult> => {
@@ -32,5 +30,5 @@ export const setStatus = async (ctx: Context, input: { state: string; job?: stri
       };
     },
   });
-  return { status: outcome.result, changed: outcome.changed, commit: outcome.commit };
+  return { status: outcome.result, ...txOutcome(outcome) };
 };

@@ -87,6 +87,10 @@ export const fetchMain = (store: Store): Promise<void> => fetchRefs(store, [MAIN
 /** Main and every builder's heartbeat ref: what a fleet view needs. */
 export const fetchAll = (store: Store): Promise<void> => fetchRefs(store, [MAIN_REFSPEC, HEARTBEAT_REFSPEC], { prune: true });
 
+/** The commit origin/main points at in this clone (as last fetched), if any. */
+export const originMainCommit = async (store: Store): Promise<string | undefined> =>
+  (await git(store.dir, ['rev-parse', '--verify', '--quiet', ORIGIN_MAIN], { allowFail: true })).stdout.trim() || undefined;
+
 /** When this clone last heard from its remote, if ever. */
 export const lastFetchAt = async (store: Store): Promise<string | undefined> => {
   const text = await readFile(join(store.stateDir, 'last-fetch'), 'utf8').catch(() => undefined);

@@ -164,10 +164,8 @@ const checkNoLoss = (write: Write, before: string | undefined, after: string): v
 
 const push = async (store: Store): Promise<PushOutcome> => {
   const run = await git(store.dir, ['push', '--porcelain', REMOTE, `HEAD:refs/heads/${MAIN}`], { allowFail: true });
-  if (run.code === 0) {
-    const range = /\t[0-9a-f]+\.\.+([0-9a-f]+)/.exec(run.stdout) ?? /\t\[new branch\]/.exec(run.stdout);
-    return { kind: 'pushed', commit: range?.[1] };
-  }
+  // The commit pushed is HEAD, by its full id (--porcelain shows abbreviated ones).
+  if (run.code === 0) return { kind: 'pushed', commit: (await git(store.dir, ['rev-parse', 'HEAD'])).stdout.trim() };
   const output = `${run.stdout}\n${run.stderr}`;
   // Another writer held or moved the ref at the same moment: contention, like a rejection.
   if (/\[remote rejected\] \((failed to update ref|cannot lock ref|failed to lock|incorrect old value)/.test(output)) return { kind: 'rejected' };

@@ -49,8 +49,8 @@ beforeAll(async () => {
   ids.queued = (await addJobOp(as1, { type: 'package', priority: 100, target: 'build2' })).job.id;
   await acquireLockOp(as2, { name: 'deploy', ttl: '1h' });
   await setStatus(as1, { state: 'idle' });
-  ids.toMe = (await sendMessageOp(as2, { to: ['build1'], body: 'for build1' })).id;
-  ids.fromMe = (await sendMessageOp(as1, { to: ['build2'], body: 'for build2' })).id;
+  ids.toMe = (await sendMessageOp(as2, { to: ['build1'], body: 'for build1' })).message.id;
+  ids.fromMe = (await sendMessageOp(as1, { to: ['build2'], body: 'for build2' })).message.id;
 }, 60_000);
 afterAll(() => fleet?.cleanup());
 

@@ -49,7 +49,9 @@ describe('buildctl CLI', () => {
     const first = await runCli(['init', '--builder', 'build1', '--json'], { env });
     expect(first.code).toBe(0);
     const report = JSON.parse(first.stdout);
-    expect(report).toMatchObject({ store: store(), remote: `${store()}.git`, embedded_remote: true, changed: true });
+    expect(report).toMatchObject({ store: { dir: store(), remote: `${store()}.git`, embedded_remote: true }, changed: true, queued: false });
+    // The commit that registered the builder, as the remote has it.
+    expect(report.commit).toBe(gitSync(`${store()}.git`, ['rev-parse', 'main']).trim());
     expect(existsSync(join(store(), 'coordination', 'jobs.json'))).toBe(true);
     const commits = commitCount(`${store()}.git`);
     const second = await runCli(['init', '--builder', 'build1'], { env });
@@ -102,7 +104,7 @@ describe('buildctl CLI', () => {
     await runCli(['init'], { env });
     expect((await runCli(['builder', 'add', 'build2', '--host', 'b2.example', '--label', 'linux', '--label', 'arm64'], { env })).stdout).toContain('added builder build2');
     expect((await runCli(['builder', 'add', 'build2', '--host', 'b2.example'], { env })).stdout).toContain('unchanged builder build2');
-    const list = JSON.parse((await runCli(['builder', 'list', '--json'], { env })).stdout);
+    const list = JSON.parse((await runCli(['builder', 'list', '--json'], { env })).stdout).builders;
     expect(list).toEqual([expect.objectContaining({ id: 'build2', host: 'b2.example', labels: ['arm64', 'linux'], enabled: true })]);
     // Identity by hostname match is covered in unit tests; here removal of an unknown id:
     const missing = await runCli(['builder', 'remove', 'build7'], { env });
@@ -115,10 +117,10 @@ describe('buildctl CLI', () => {
     expect(bad.stderr).toContain('invalid value "soon" for stale_after');
     const unknown = await runCli(['config', 'set', 'colour', 'blue'], { env });
     expect(unknown.code).toBe(2);
-    const config = JSON.parse((await runCli(['config', 'show', '--json'], { env })).stdout);
+    const config = JSON.parse((await runCli(['config', 'show', '--json'], { env })).stdout).config;
     expect(config).toMatchObject({ stale_after: '2m', dead_after: '5m', body_max: 10000 });
     expect((await runCli(['builder', 'remove', 'build2'], { env })).code).toBe(0);
-    expect(JSON.parse((await runCli(['builder', 'list', '--json'], { env })).stdout)).toEqual([]);
+    expect(JSON.parse((await runCli(['builder', 'list', '--json'], { env })).stdout)).toEqual({ builders: [] });
   });
 
   it('status --json carries the fleet, queue, locks and mail; validate passes on a fresh store', async () => {
@@ -126,7 +128,7 @@ describe('buildctl CLI', () => {
     expect((await runCli(['--as', 'build1', 'heartbeat'], { env })).code).toBe(0);
     const run = await runCli(['--as', 'build1', 'status', '--no-fetch', '--json'], { env });
     expect(run.code).toBe(0);
-    const view = JSON.parse(run.stdout);
+    const view = JSON.parse(run.stdout).fleet;
     expect(view.me).toBe('build1');
     expect(view.builders.map((b: { id: string; health: string }) => [b.id, b.health])).toEqual([
       ['build1', 'healthy'],

@@ -100,7 +100,7 @@ describe('buildctl lock', () => {
     const before = commitCount(remote());
     const busy = await as('build2', ['lock', 'acquire', 'deploy']);
     expect(busy.code).toBe(3);
-    expect(busy.stderr).toMatch(/buildctl: lock "deploy" is held by build1 until \S+ \(.+ left\)/);
+    expect(busy.stderr).toMatch(/buildctl: lock "deploy" is held by build1 until \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d+m( \d+s)? left\)/);
     expect(busy.stderr).toContain('hint: wait for it (--wait)');
     const release = await as('build2', ['lock', 'release', 'deploy']);
     expect(release.code).toBe(3);
@@ -109,7 +109,7 @@ describe('buildctl lock', () => {
 
     const list = await as('build3', ['lock', 'list', '--json']);
     expect(list.code).toBe(0);
-    const locks = JSON.parse(list.stdout);
+    const { locks } = JSON.parse(list.stdout);
     expect(locks).toEqual([expect.objectContaining({ name: 'deploy', owner: 'build1', token: 1, expired: false })]);
     expect(locks[0].seconds_left).toBeGreaterThan(200);
 
@@ -132,28 +132,30 @@ describe('buildctl msg', () => {
     const directId = direct.stdout.trim();
     expect(directId).toMatch(/^msg_\d+_[0-9a-f]{6}$/);
     const broadcast = (await as('build3', ['msg', 'send', 'all', 'maintenance at 22:00\nexpect a reboot', '--json'])).stdout;
-    const bc = JSON.parse(broadcast);
+    let bc = JSON.parse(broadcast);
+    expect(bc).toMatchObject({ changed: true, queued: false, commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    bc = bc.message;
     expect(bc).toMatchObject({ from: 'build3', to: ['all'], subject: 'maintenance at 22:00', body: 'maintenance at 22:00\nexpect a reboot', ack_required: false });
 
-    const list2 = JSON.parse((await as('build2', ['msg', 'list', '--json'])).stdout);
+    const list2 = JSON.parse((await as('build2', ['msg', 'list', '--json'])).stdout).messages;
     expect(list2.map((m: { id: string }) => m.id)).toEqual([directId, bc.id]);
-    const list1 = JSON.parse((await as('build1', ['msg', 'list', '--json'])).stdout);
+    const list1 = JSON.parse((await as('build1', ['msg', 'list', '--json'])).stdout).messages;
     expect(list1.map((m: { id: string }) => m.id)).toEqual([bc.id]); // not its own message
     const text2 = await as('build2', ['msg', 'list']);
-    expect(text2.stdout).toMatch(/disk is filling up\s+\[ack required\]/);
+    expect(text2.stdout).toContain(`disk is filling up\n  ack required: buildctl msg ack ${directId}`);
 
     // build1 reads the broadcast: it stays unread for build2.
     expect((await as('build1', ['msg', 'read', bc.id])).stdout.trim()).toBe(`marked read: ${bc.id}`);
     expect((await as('build1', ['msg', 'list'])).stdout.trim()).toBe('no unread messages for build1');
-    expect(JSON.parse((await as('build2', ['msg', 'list', '--json'])).stdout).map((m: { id: string }) => m.id)).toEqual([directId, bc.id]);
+    expect(JSON.parse((await as('build2', ['msg', 'list', '--json'])).stdout).messages.map((m: { id: string }) => m.id)).toEqual([directId, bc.id]);
 
-    const status = JSON.parse((await as('build2', ['status', '--json'])).stdout);
+    const status = JSON.parse((await as('build2', ['status', '--json'])).stdout).fleet;
     expect(status.mail).toEqual({ builder: 'build2', unread: 2, awaiting_ack: 1 });
 
     const ack = await as('build2', ['msg', 'ack', directId, '--note', 'cleaned /var/cache']);
     expect(ack.code).toBe(0);
     expect(ack.stdout.trim()).toBe(`acknowledged ${directId}`);
-    expect(JSON.parse((await as('build2', ['status', '--json'])).stdout).mail).toEqual({ builder: 'build2', unread: 1, awaiting_ack: 0 });
+    expect(JSON.parse((await as('build2', ['status', '--json'])).stdout).fleet.mail).toEqual({ builder: 'build2', unread: 1, awaiting_ack: 0 });
 
     const reply = (await as('build2', ['msg', 'send', 'build1', 'done, 40 GB free', '--reply-to', directId])).stdout.trim();
     const show = await as('build1', ['msg', 'show', directId]);

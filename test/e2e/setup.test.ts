@@ -121,7 +121,7 @@ describe('scripts/setup_builder.sh', () => {
     // The launchers work from any directory, with the store baked in.
     const status = await run(launchers[0]!, ['--as', 'build1', 'status', '--json'], env);
     expect(status.code).toBe(0);
-    const view = JSON.parse(status.stdout) as { store: string; builders: Array<{ id: string; host: string }> };
+    const view = (JSON.parse(status.stdout) as { fleet: { store: string; builders: Array<{ id: string; host: string }> } }).fleet;
     expect(view.store).toBe(store);
     expect(view.builders.map((b) => b.id)).toEqual(['build1']);
     expect((await run(launchers[0]!, ['builder', 'add', 'build2'], env)).code).toBe(0);
@@ -132,9 +132,10 @@ describe('scripts/setup_builder.sh', () => {
     const sentLong = await run(launchers[2]!, ['build2', '-t', 'warning', 'disk almost full'], env);
     expect(sentLong.code).toBe(0);
     const mail = await run(launchers[0]!, ['--as', 'build2', 'msg', 'list', '--json'], env);
-    expect((JSON.parse(mail.stdout) as Array<{ from: string; subject: string }>).map((m) => [m.from, m.subject])).toEqual([
-      ['build1', 'hello from setup'],
+    expect((JSON.parse(mail.stdout) as { messages: Array<{ from: string; subject: string }> }).messages.map((m) => [m.from, m.subject])).toEqual([
+      // The warning first: the inbox shows the most urgent type first.
       ['build1', 'disk almost full'],
+      ['build1', 'hello from setup'],
     ]);
   });
 
@@ -156,7 +157,7 @@ describe('scripts/setup_builder.sh', () => {
     expect(existsSync(crontabFile) ? readFileSync(crontabFile, 'utf8') : undefined).toBe(cronBefore);
     const list = await run(join(prefix, 'bin', 'buildctl'), ['builder', 'list', '--json'], env);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toMatchObject([{ id: 'build1' }]);
+    expect(JSON.parse(list.stdout)).toMatchObject({ builders: [{ id: 'build1' }] });
   });
 
   it('refuses to turn a host that is another builder into this one', async () => {
@@ -231,8 +232,9 @@ describe('buildctl agent install', () => {
     writeFileSync(cron, `MAILTO=""\n* * * * * /old/node /old/cli.js agent --once # buildctl-agent ${store}\n${otherStore}\n`);
     const first = await install(['--cron', '--json']);
     expect(first.code).toBe(0);
-    const result = JSON.parse(first.stdout) as { mode: string; changed: boolean; text: string; actions: string[] };
-    expect(result).toMatchObject({ mode: 'cron', changed: true });
+    const json = JSON.parse(first.stdout) as { agent: { mode: string; text: string; actions: string[] }; changed: boolean };
+    expect(json).toMatchObject({ agent: { mode: 'cron' }, changed: true, queued: false, commit: null });
+    const result = json.agent;
     expect(result.actions[0]).toContain('replaced the earlier crontab line for this store');
     expect(readFileSync(cron, 'utf8')).toBe(`MAILTO=""\n${result.text}\n${otherStore}\n`);
     const mtime = statSync(cron).mtimeMs;
@@ -271,8 +273,9 @@ describe('buildctl agent install', () => {
 
     const first = await install(['--systemd', '--unit-dir', unitDir, '--json']);
     expect(first.code).toBe(0);
-    const result = JSON.parse(first.stdout) as { changed: boolean; text: string; path: string; actions: string[] };
-    expect(result.changed).toBe(true);
+    const json = JSON.parse(first.stdout) as { agent: { text: string; path: string; actions: string[] }; changed: boolean };
+    expect(json.changed).toBe(true);
+    const result = json.agent;
     expect(result.path).toMatch(new RegExp(`^${unitDir}/buildctl-agent-[0-9a-f]{8}\\.service$`));
     expect(readFileSync(result.path, 'utf8')).toBe(result.text);
     expect(result.text).toContain(`ExecStart="${process.execPath}" "${join(REPO_ROOT, 'dist', 'cli.js')}" "--store" "${store}" "--as" "build1" "agent" "--log-file"`);
@@ -283,13 +286,13 @@ describe('buildctl agent install', () => {
 
     const second = await install(['--systemd', '--unit-dir', unitDir, '--json']);
     expect(second.code).toBe(0);
-    expect(JSON.parse(second.stdout)).toMatchObject({ changed: false, path: result.path, text: result.text });
+    expect(JSON.parse(second.stdout)).toMatchObject({ agent: { path: result.path, text: result.text }, changed: false });
     expect(statSync(result.path).mtimeMs).toBe(mtime);
 
     // Another store on the same host gets its own unit.
     const other = await runCli(['--store', fleet.stores.build2!, '--as', 'build2', 'agent', 'install', '--systemd', '--unit-dir', unitDir, '--json'], { env });
     expect(other.code).toBe(0);
-    expect((JSON.parse(other.stdout) as { path: string }).path).not.toBe(result.path);
+    expect((JSON.parse(other.stdout) as { agent: { path: string } }).agent.path).not.toBe(result.path);
   });
 
   it('refuses to install for a store that does not exist', async () => {

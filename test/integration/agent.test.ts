@@ -86,11 +86,11 @@ describe('agent tick', () => {
     await claimJobOp(b1Old, {});
     await finishJobOp(b1Old, 'complete', { id: done.id });
     const { job: waiting } = await addJobOp(b1Old, { type: 'build', target: 'build2' });
-    const settled = await sendMessageOp(b1Old, { to: ['build2'], body: 'settled' });
-    const unacked = await sendMessageOp(b1Old, { to: ['build2'], body: 'needs an ack', ackRequired: true });
-    const broadcast = await sendMessageOp(b1Old, { to: ['all'], body: 'to everyone' });
+    const { message: settled } = await sendMessageOp(b1Old, { to: ['build2'], body: 'settled' });
+    const { message: unacked } = await sendMessageOp(b1Old, { to: ['build2'], body: 'needs an ack', ackRequired: true });
+    const { message: broadcast } = await sendMessageOp(b1Old, { to: ['all'], body: 'to everyone' });
     await readMessagesOp(b2Old, { ids: [settled.id, unacked.id, broadcast.id], all: false });
-    const fresh = await sendMessageOp(testContext(fleet.stores.build1!, 'build1'), { to: ['build2'], body: 'new' });
+    const { message: fresh } = await sendMessageOp(testContext(fleet.stores.build1!, 'build1'), { to: ['build2'], body: 'new' });
     await readMessagesOp(testContext(fleet.stores.build2!, 'build2'), { ids: [fresh.id], all: false });
 
     const report = await tick(testContext(fleet.stores.build1!, 'build1'));

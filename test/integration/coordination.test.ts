@@ -84,7 +84,7 @@ describe('concurrent coordination through a real remote', () => {
       const ids: string[] = [];
       const to = BUILDERS[(index + 1) % BUILDERS.length]!;
       for (let i = 0; i < 5; i++) {
-        ids.push((await sendMessageOp(ctxOf(f, from), { to: [i % 2 ? 'all' : to], body: `payload ${from} number ${i}\nsecond line` })).id);
+        ids.push((await sendMessageOp(ctxOf(f, from), { to: [i % 2 ? 'all' : to], body: `payload ${from} number ${i}\nsecond line` })).message.id);
       }
       return ids;
     };

@@ -168,7 +168,7 @@ describe('a process killed while delivering the outbox', () => {
     renameSync(f.remote, `${f.remote}.away`);
     const queued = await runCli([...as1, 'msg', 'send', 'build2', 'hello', '--json']);
     expect(queued.code, queued.stderr).toBe(0);
-    expect(JSON.parse(queued.stdout)).toMatchObject({ queued: true });
+    expect(JSON.parse(queued.stdout)).toMatchObject({ changed: true, queued: true, commit: null });
     renameSync(`${f.remote}.away`, f.remote);
     const before = commitCount(f.remote);
     const sends = () => gitSync(f.remote, ['log', '--format=%s', 'main']).split('\n').filter((s) => s.startsWith('msg.send ')).length;
@@ -182,7 +182,7 @@ describe('a process killed while delivering the outbox', () => {
     const flushed = await runCli([...as1, 'outbox', 'flush', '--json']);
     expect(flushed.code, flushed.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(STALE_MS / 2);
-    expect(JSON.parse(flushed.stdout)).toMatchObject({ remaining: 0, dropped: [] });
+    expect(JSON.parse(flushed.stdout)).toMatchObject({ delivery: { remaining: 0, dropped: [] } });
     expect(commitCount(f.remote)).toBe(before + 1);
     expect(sends()).toBe(1);
     expect(existsSync(join(stateDir(f.stores.build1!), 'outbox.lock'))).toBe(false); // taken over from the dead process, released

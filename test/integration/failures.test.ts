@@ -23,7 +23,7 @@ describe('bad data and a dead remote', () => {
     const validate = await runCli(['--store', store, 'validate']);
     expect(validate.code).toBe(5);
     expect(validate.stdout).toMatch(/broken\s+coordination\/builders\.json: JSON syntax error at line 2:1/);
-    const json = JSON.parse((await runCli(['--store', store, 'validate', '--json'])).stdout);
+    const json = JSON.parse((await runCli(['--store', store, 'validate', '--json'])).stdout).validation;
     expect(json.valid).toBe(false);
     expect(json.files.find((f: { file: string }) => f.file === 'coordination/builders.json').valid).toBe(false);
 
@@ -58,7 +58,7 @@ describe('bad data and a dead remote', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('REMOTE UNREACHABLE, showing the last known state: last fetched');
     expect(status.stdout).toMatch(/build1\s+unknown/);
-    const json = JSON.parse((await runCli(['--store', store, '--as', 'build2', 'status', '--json'])).stdout);
+    const json = JSON.parse((await runCli(['--store', store, '--as', 'build2', 'status', '--json'])).stdout).fleet;
     expect(json.fetched).toBe(false);
     expect(json.fetch_error).toContain("cannot reach the store's remote");
     expect(Date.parse(json.last_fetch_at)).toBeLessThanOrEqual(Date.now());

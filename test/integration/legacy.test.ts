@@ -170,7 +170,7 @@ describe.skipIf(!present)('a store of the older layout', () => {
     const status = await cli('--as', 'build1', 'status', '--json');
     expect(status.code).toBe(0);
     expect(noteCount(status.stderr)).toBe(1);
-    const view = JSON.parse(status.stdout);
+    const view = JSON.parse(status.stdout).fleet;
     expect(view.problems).toEqual([]);
     expect(view.builders.map((b: { id: string; state: string }) => [b.id, b.state])).toEqual([['build1', 'idle'], ['build2', 'idle']]);
     expect(view.builders[0].heartbeat_at).toBe('2025-11-04T00:06:54Z');
@@ -183,16 +183,16 @@ describe.skipIf(!present)('a store of the older layout', () => {
     expect(JSON.parse(jobs.stdout)).toHaveLength(3);
     const messages = await cli('msg', 'list', '--all', '--json');
     expect([messages.code, noteCount(messages.stderr)]).toEqual([0, 1]);
-    expect(JSON.parse(messages.stdout)).toHaveLength(59);
+    expect(JSON.parse(messages.stdout).messages).toHaveLength(59);
     const locks = await cli('lock', 'list', '--json');
-    expect([locks.code, noteCount(locks.stderr), locks.stdout.trim()]).toEqual([0, 1, '[]']);
+    expect([locks.code, noteCount(locks.stderr), JSON.parse(locks.stdout)]).toEqual([0, 1, { locks: [] }]);
 
     const before = await cli('validate');
     expect(before.code).toBe(5);
     expect(before.stdout).toContain('legacy   coordination/messages.json: older layout, "buildctl migrate" converts it:');
     expect(before.stdout).toContain('46 timestamps to ISO-8601 UTC');
     expect(before.stdout).toMatch(/9 of 12 documents are not valid: 9 legacy \(run "buildctl migrate"\), 0 broken, 0 invalid/);
-    const report = JSON.parse((await cli('validate', '--json')).stdout);
+    const report = JSON.parse((await cli('validate', '--json')).stdout).validation;
     expect(report.files.find((f: { file: string }) => f.file === 'coordination/messages.json')).toMatchObject({ valid: false, status: 'legacy' });
 
     const commits = commitCount(remote);
@@ -208,8 +208,9 @@ describe.skipIf(!present)('a store of the older layout', () => {
 
     const migrated = await cli('migrate', '--json');
     expect(migrated.code).toBe(0);
-    const result = JSON.parse(migrated.stdout);
-    expect(result).toMatchObject({ dry_run: false, changed: true, invalid: [] });
+    const json = JSON.parse(migrated.stdout);
+    expect(json).toMatchObject({ migration: { dry_run: false, invalid: [] }, changed: true, queued: false, commit: gitSync(remote, ['rev-parse', 'main']).trim() });
+    const result = json.migration;
     expect(result.files.map((f: { file: string }) => f.file).sort()).toEqual(
       ['build1/heartbeat.json', 'build1/status.json', 'build2/heartbeat.json', 'build2/status.json', 'code2/heartbeat.json', 'code2/status.json', 'coordination/locks.json', 'coordination/messages.json', 'shared/health_dashboard.json'],
     );
@@ -220,8 +221,8 @@ describe.skipIf(!present)('a store of the older layout', () => {
     expect([after.code, after.stdout.trim()]).toEqual([0, 'all 12 documents are valid']);
     const statusAfter = await cli('--as', 'build1', 'status', '--json');
     expect([statusAfter.code, noteCount(statusAfter.stderr)]).toEqual([0, 0]);
-    expect(JSON.parse(statusAfter.stdout).queue).toEqual(view.queue);
-    const messagesAfter = JSON.parse((await cli('msg', 'list', '--all', '--json')).stdout);
+    expect(JSON.parse(statusAfter.stdout).fleet.queue).toEqual(view.queue);
+    const messagesAfter = JSON.parse((await cli('msg', 'list', '--all', '--json')).stdout).messages;
     expect(messagesAfter).toHaveLength(59);
     expect((await cli('--as', 'build1', 'msg', 'send', 'build2', 'hello')).code).toBe(0);
     const again = await cli('migrate');
@@ -285,7 +286,7 @@ describe('buildctl hooks install', () => {
 
     const first = await runCli(['--store', store, 'hooks', 'install', '--json']);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout).outcome).toBe('chained');
+    expect(JSON.parse(first.stdout)).toMatchObject({ hook: { outcome: 'chained' }, changed: true, queued: false, commit: null });
     const second = await runCli(['--store', store, 'hooks', 'install']);
     expect(second.stdout).toContain('already installed: nothing changed');
     expect(readFileSync(hook, 'utf8').split('>>> buildctl').length - 1).toBe(1);

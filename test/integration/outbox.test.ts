@@ -56,9 +56,9 @@ describe('offline outbox', () => {
     expect(log.map((s) => s.split(' ')[0])).toEqual(['msg.send', 'msg.send', 'job.add', 'job.complete', 'status.set']);
     expect(commitCount(fleet.remote)).toBe(commits + 5);
     const messages = remoteMessages(fleet);
-    expect(messages.map((m) => m.id)).toEqual([first.id, second.id]);
+    expect(messages.map((m) => m.id)).toEqual([first.message.id, second.message.id]);
     // Sent when it was asked for, not when it was delivered.
-    expect(messages[0]?.created_at).toBe(first.created_at);
+    expect(messages[0]?.created_at).toBe(first.message.created_at);
     const jobs = remoteJobs(fleet);
     expect(jobs.find((j) => j.id === job.id)).toMatchObject({ status: 'completed', result: { artifacts: ['out.tar'] } });
     expect(jobs.find((j) => j.id === added.job.id)?.status).toBe('queued');
@@ -100,7 +100,7 @@ describe('offline outbox', () => {
     const again = await flushOutbox(b1);
     expect(again).toMatchObject({ delivered: [JSON.parse(saved).op_id], dropped: [], remaining: 0 });
     expect(commitCount(fleet.remote)).toBe(commits);
-    expect(remoteMessages(fleet).filter((m) => m.id === sent.id)).toHaveLength(1);
+    expect(remoteMessages(fleet).filter((m) => m.id === sent.message.id)).toHaveLength(1);
   });
 
   it('CLI: a queued send exits 0 and says so; outbox list, status and flush show it', async () => {
@@ -109,26 +109,26 @@ describe('offline outbox', () => {
     offline(fleet);
     const sent = await runCli([...as1, 'msg', 'send', 'build2', 'hello', '--json']);
     expect(sent.code).toBe(0);
-    expect(JSON.parse(sent.stdout)).toMatchObject({ queued: true, to: ['build2'], body: 'hello' });
+    expect(JSON.parse(sent.stdout)).toMatchObject({ message: { to: ['build2'], body: 'hello' }, changed: true, queued: true, commit: null });
     expect(sent.stderr).toContain('queued:');
     const acked = await runCli([...as1, 'lock', 'acquire', 'deploy']);
     expect(acked.code).toBe(4);
     const list = JSON.parse((await runCli([...as1, 'outbox', 'list', '--json'])).stdout);
-    expect(list).toEqual([expect.objectContaining({ op: 'msg.send', actor: 'build1' })]);
+    expect(list).toEqual({ outbox: [expect.objectContaining({ op: 'msg.send', actor: 'build1' })] });
     const status = await runCli([...as1, 'status']);
     expect(status.stdout).toContain('Outbox: 1 operation queued');
     expect((await runCli([...as1, 'outbox', 'flush'])).code).toBe(4);
     online(fleet);
     const flushed = await runCli([...as1, 'outbox', 'flush', '--json']);
     expect(flushed.code).toBe(0);
-    expect(JSON.parse(flushed.stdout)).toMatchObject({ remaining: 0 });
+    expect(JSON.parse(flushed.stdout)).toMatchObject({ delivery: { remaining: 0 }, queued: false });
     expect(remoteMessages(fleet).map((m) => m.body)).toEqual(['hello']);
     // build2 saw the message, then lost the network: its ack is queued the same way, and a
     // message it never saw cannot be acked offline (checked against its last known state).
     const b2 = testContext(fleet.stores.build2!, 'build2');
     await fleetStatus(b2, { fetch: true });
     offline(fleet);
-    const ack = await ackMessageOp(b2, { id: JSON.parse(sent.stdout).id, note: 'on it' });
+    const ack = await ackMessageOp(b2, { id: JSON.parse(sent.stdout).message.id, note: 'on it' });
     expect(ack.queued).toBe(true);
     const unknown = await errorOf(ackMessageOp(b2, { id: 'msg_0_000000' }));
     expect(isBuildctlError(unknown) && unknown.code).toBe('unknown_message');

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mutationJson } from '../output.js';
 import { buildContext, printJson, type Runtime } from '../runtime.js';
 
 export const registerAgent = (program: Command, runtime: Runtime): void => {
@@ -41,7 +42,8 @@ Examples:
         nodePath: process.execPath,
         cliPath: process.argv[1] ?? '',
       });
-      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, result);
+      const { changed, ...installed } = result;
+      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, mutationJson('agent', installed, { changed, queued: false, commit: null }));
       runtime.out(result.text);
       for (const line of result.actions) runtime.out(`- ${line}`);
     });

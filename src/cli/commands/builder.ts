@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mutationJson, readJson } from '../output.js';
 import { buildContext, collect, printJson, table, type Runtime } from '../runtime.js';
 
 export const registerBuilder = (program: Command, runtime: Runtime): void => {
@@ -16,11 +17,11 @@ export const registerBuilder = (program: Command, runtime: Runtime): void => {
     .option('--json', 'print the result as JSON')
     .action(async (id: string, options: { host?: string; ip?: string; manager?: string; label?: string[]; disabled?: boolean; json?: boolean }, command: Command) => {
       const { addBuilders } = await import('../../ops/builders.js');
-      const { results } = await addBuilders(buildContext(runtime, command), [
+      const added = await addBuilders(buildContext(runtime, command), [
         { id, host: options.host, ip: options.ip, manager: options.manager, labels: options.label, enabled: options.disabled ? false : undefined },
       ]);
-      const [entry] = results;
-      if (options.json) return printJson(runtime, entry);
+      const [entry] = added.results;
+      if (options.json) return printJson(runtime, mutationJson('builder', entry?.builder ?? null, added));
       runtime.out(`${entry?.outcome ?? 'unchanged'} builder ${id}`);
     });
 
@@ -32,7 +33,7 @@ export const registerBuilder = (program: Command, runtime: Runtime): void => {
     .action(async (options: { fetch: boolean; json?: boolean }, command: Command) => {
       const { listBuilders } = await import('../../ops/builders.js');
       const builders = await listBuilders(buildContext(runtime, command), { fetch: options.fetch });
-      if (options.json) return printJson(runtime, builders);
+      if (options.json) return printJson(runtime, readJson('builders', builders));
       if (builders.length === 0) return runtime.out('no builders registered (add one with: buildctl builder add ID)');
       runtime.out(
         table(
@@ -49,8 +50,8 @@ export const registerBuilder = (program: Command, runtime: Runtime): void => {
     .option('--json', 'print the removed entry as JSON')
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
       const { removeBuilderOp } = await import('../../ops/builders.js');
-      const { removed } = await removeBuilderOp(buildContext(runtime, command), id);
-      if (options.json) return printJson(runtime, removed);
-      runtime.out(`removed builder ${removed.id}`);
+      const removed = await removeBuilderOp(buildContext(runtime, command), id);
+      if (options.json) return printJson(runtime, mutationJson('builder', removed.builder, removed));
+      runtime.out(`removed builder ${removed.builder.id}`);
     });
 };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mutationJson, readJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 
 export const registerConfig = (program: Command, runtime: Runtime): void => {
@@ -12,7 +13,7 @@ export const registerConfig = (program: Command, runtime: Runtime): void => {
     .action(async (options: { fetch: boolean; json?: boolean }, command: Command) => {
       const { showConfig } = await import('../../ops/config.js');
       const entries = await showConfig(buildContext(runtime, command), { fetch: options.fetch });
-      if (options.json) return printJson(runtime, Object.fromEntries(entries.map((e) => [e.key, e.value])));
+      if (options.json) return printJson(runtime, readJson('config', Object.fromEntries(entries.map((e) => [e.key, e.value]))));
       runtime.out(table(['KEY', 'VALUE', 'SOURCE'], entries.map((e) => [e.key, String(e.value), e.source])));
     });
 
@@ -29,7 +30,8 @@ subject_max (100), body_max (10000).`)
     .action(async (key: string, value: string, options: { json?: boolean }, command: Command) => {
       const { setConfig } = await import('../../ops/config.js');
       const result = await setConfig(buildContext(runtime, command), key, value);
-      if (options.json) return printJson(runtime, result);
-      runtime.out(result.changed ? `${key} = ${JSON.stringify(result.value)}` : `${key} is already ${JSON.stringify(result.value)}: nothing changed`);
+      if (options.json) return printJson(runtime, mutationJson('setting', result.setting, result));
+      const shown = JSON.stringify(result.setting.value);
+      runtime.out(result.changed ? `${key} = ${shown}` : `${key} is already ${shown}: nothing changed`);
     });
 };

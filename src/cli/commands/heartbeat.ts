@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { formatTime } from '../../domain/format.js';
+import { mutationJson } from '../output.js';
 import { buildContext, printJson, type Runtime } from '../runtime.js';
 
 export const registerHeartbeat = (program: Command, runtime: Runtime): void => {
@@ -10,10 +12,12 @@ export const registerHeartbeat = (program: Command, runtime: Runtime): void => {
     .action(async (options: { force?: boolean; json?: boolean }, command: Command) => {
       const { heartbeat } = await import('../../ops/heartbeat.js');
       const beat = await heartbeat(buildContext(runtime, command), { force: options.force });
-      if (options.json) return printJson(runtime, beat);
+      // The commit is the heartbeat ref's (refs/heads/heartbeat/<id>), not main's.
+      const { commit, ...heartbeat_ } = beat;
+      if (options.json) return printJson(runtime, mutationJson('heartbeat', heartbeat_, { changed: true, queued: false, commit }));
       const s = beat.system;
       runtime.out(
-        `heartbeat ${beat.id} at ${beat.timestamp}: cpu ${s.cpu_pct}%, mem ${(s.memory_used_mb / 1000).toFixed(1)}/${(s.memory_total_mb / 1000).toFixed(1)} GB, disk ${s.disk_free_gb} GB free, load ${s.load_avg.join(' ')}`,
+        `heartbeat ${beat.id} at ${formatTime(beat.timestamp)}: cpu ${s.cpu_pct}%, mem ${(s.memory_used_mb / 1000).toFixed(1)}/${(s.memory_total_mb / 1000).toFixed(1)} GB, disk ${s.disk_free_gb} GB free, load ${s.load_avg.join(' ')}`,
       );
     });
 };

@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import type { Command } from 'commander';
+import { mutationJson } from '../output.js';
 import { buildContext, printJson, type Runtime } from '../runtime.js';
 
 const WORDS = {
@@ -20,7 +21,7 @@ export const registerHooks = (program: Command, runtime: Runtime): void => {
       // The hook calls this very CLI by absolute path: node and the bundle (symlinks resolved).
       const script = realpathSync(process.argv[1] ?? '');
       const report = await installHooks(buildContext(runtime, command), { node: process.execPath, script });
-      if (options.json) return printJson(runtime, report);
+      if (options.json) return printJson(runtime, mutationJson('hook', report, { changed: report.outcome !== 'unchanged', queued: false, commit: null }));
       runtime.out(`pre-commit hook ${WORDS[report.outcome]}: ${report.hook}`);
     });
 };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mutationJson } from '../output.js';
 import { buildContext, collect, printJson, type Runtime } from '../runtime.js';
 
 export const registerInit = (program: Command, runtime: Runtime): void => {
@@ -19,7 +20,8 @@ Examples:
         remote: options.remote,
         builders: options.builder.map((id) => ({ id })),
       });
-      if (options.json) return printJson(runtime, report);
+      const { store, remote, embedded_remote, actions, builders } = report;
+      if (options.json) return printJson(runtime, mutationJson('store', { dir: store, remote, embedded_remote, actions, builders }, report));
       runtime.out(`store ${report.store}\nremote ${report.remote}${report.embedded_remote ? ' (embedded)' : ''}`);
       if (!report.changed) return runtime.out('already initialised: nothing changed');
       for (const action of report.actions) runtime.out(`- ${action}`);

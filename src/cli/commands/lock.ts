@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { formatAge, formatTime } from '../../domain/format.js';
+import { mutationJson, readJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 
 export const registerLock = (program: Command, runtime: Runtime): void => {
@@ -14,7 +16,7 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .action(async (name: string, options: { ttl?: string; wait?: string; json?: boolean }, command: Command) => {
       const { acquireLockOp } = await import('../../ops/locks.js');
       const result = await acquireLockOp(buildContext(runtime, command), { name, ttl: options.ttl, wait: options.wait });
-      if (options.json) return printJson(runtime, { ...result.lock, outcome: result.outcome });
+      if (options.json) return printJson(runtime, mutationJson('lock', result.lock, result));
       runtime.out(String(result.lock.token));
     });
 
@@ -27,8 +29,8 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .action(async (name: string, options: { ttl?: string; json?: boolean }, command: Command) => {
       const { renewLockOp } = await import('../../ops/locks.js');
       const result = await renewLockOp(buildContext(runtime, command), { name, ttl: options.ttl });
-      if (options.json) return printJson(runtime, result.lock);
-      runtime.out(`${name} renewed until ${result.lock.expires_at} (token ${result.lock.token})`);
+      if (options.json) return printJson(runtime, mutationJson('lock', result.lock, result));
+      runtime.out(`${name} renewed until ${formatTime(result.lock.expires_at)} (token ${result.lock.token})`);
     });
 
   lock
@@ -39,8 +41,8 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const { releaseLockOp } = await import('../../ops/locks.js');
       const released = await releaseLockOp(buildContext(runtime, command), name);
-      if (options.json) return printJson(runtime, released);
-      runtime.out(`released ${name} (token ${released.token})`);
+      if (options.json) return printJson(runtime, mutationJson('lock', released.lock, released));
+      runtime.out(`released ${name} (token ${released.lock.token})`);
     });
 
   lock
@@ -51,22 +53,27 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .action(async (options: { fetch: boolean; json?: boolean }, command: Command) => {
       const { listLocksOp } = await import('../../ops/locks.js');
       const locks = await listLocksOp(buildContext(runtime, command), options);
-      if (options.json) return printJson(runtime, locks);
+      if (options.json) return printJson(runtime, readJson('locks', locks));
       if (locks.length === 0) return runtime.out('no locks held');
-      runtime.out(table(['NAME', 'HOLDER', 'TOKEN', 'LEFT', 'EXPIRED'], locks.map((l) => [l.name, l.owner, String(l.token), `${l.seconds_left}s`, l.expired ? 'yes' : 'no'])));
+      runtime.out(
+        table(
+          ['NAME', 'HOLDER', 'TOKEN', 'EXPIRES', 'LEFT'],
+          locks.map((l) => [l.name, l.owner, String(l.token), formatTime(l.expires_at), l.expired ? 'expired' : formatAge(l.seconds_left * 1000)]),
+        ),
+      );
     });
 
   lock
     .command('break')
-    .description("the operator's forced release of a lock, whoever holds it")
+    .description("the operator's forced release of a lock, whoever holds it; --reason is required")
     .argument('<name>', 'lock name')
-    .requiredOption('--reason <text>', 'why it must be freed (kept in the commit)')
+    .requiredOption('--reason <text>', 'why it must be freed (required; kept in the commit)')
     .option('--json', 'print the broken lock as JSON')
     .action(async (name: string, options: { reason: string; json?: boolean }, command: Command) => {
       const { breakLockOp } = await import('../../ops/locks.js');
       const result = await breakLockOp(buildContext(runtime, command), { name, reason: options.reason });
-      if (options.json) return printJson(runtime, result);
-      runtime.out(`broke ${name} (held by ${result.broken.owner}, token ${result.broken.token})`);
+      if (options.json) return printJson(runtime, mutationJson('lock', result.lock, result));
+      runtime.out(`broke ${name} (held by ${result.lock.owner}, token ${result.lock.token})`);
     });
 
   lock

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import type { MigrateReport } from '../../ops/migrate.js';
+import { plural } from '../../domain/format.js';
+import { mutationJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 
 export const renderMigrate = (report: MigrateReport): string => {
   if (report.files.length === 0) return 'nothing to migrate: no legacy documents';
   const rows = report.files.flatMap((f) => f.changes.map((change, i) => [i === 0 ? f.file : '', change]));
   const verb = report.dry_run ? 'would convert' : report.changed ? `converted (commit ${report.commit?.slice(0, 12) ?? '?'})` : 'found nothing to change in';
-  return `${table(['FILE', 'CHANGE'], rows)}\n${verb} ${report.files.length} legacy document${report.files.length === 1 ? '' : 's'}${report.dry_run ? ' (dry run: nothing written)' : ''}`;
+  return `${table(['FILE', 'CHANGE'], rows)}\n${verb} ${plural(report.files.length, 'legacy document')}${report.dry_run ? ' (dry run: nothing written)' : ''}`;
 };
 
 export const registerMigrate = (program: Command, runtime: Runtime): void => {
@@ -21,7 +23,8 @@ export const registerMigrate = (program: Command, runtime: Runtime): void => {
       for (const file of report.invalid) {
         runtime.err(`buildctl: left as it is (invalid, not a legacy layout): ${file.file}: ${file.problems[0]?.path ? `${file.problems[0].path}: ` : ''}${file.problems[0]?.reason ?? ''}`);
       }
-      if (options.json) return printJson(runtime, report);
+      const { dry_run, files, invalid } = report;
+      if (options.json) return printJson(runtime, mutationJson('migration', { dry_run, files, invalid }, { ...report, queued: false }));
       runtime.out(renderMigrate(report));
     });
 };

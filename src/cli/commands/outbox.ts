@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { formatTime } from '../../domain/format.js';
+import { mutationJson, readJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 
 export const registerOutbox = (program: Command, runtime: Runtime): void => {
@@ -14,9 +16,9 @@ export const registerOutbox = (program: Command, runtime: Runtime): void => {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { listOutbox } = await import('../../ops/outbox.js');
       const intents = await listOutbox(buildContext(runtime, command));
-      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, intents);
+      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, readJson('outbox', intents));
       if (intents.length === 0) return runtime.out('the outbox is empty');
-      runtime.out(table(['OP ID', 'OPERATION', 'AS', 'QUEUED AT'], intents.map((i) => [i.op_id, i.op, i.actor, i.queued_at])));
+      runtime.out(table(['OP ID', 'OPERATION', 'AS', 'QUEUED AT'], intents.map((i) => [i.op_id, i.op, i.actor, formatTime(i.queued_at)])));
     });
 
   outbox
@@ -27,7 +29,9 @@ export const registerOutbox = (program: Command, runtime: Runtime): void => {
       const { flushOutbox } = await import('../../ops/outbox.js');
       const report = await flushOutbox(buildContext(runtime, command));
       if (report.remaining > 0) runtime.exitCode = 4;
-      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, report);
+      // Delivered intents landed on main (each in its own commit); the rest stay queued.
+      const outcome = { changed: report.delivered.length + report.dropped.length > 0, queued: report.remaining > 0, commit: null };
+      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, mutationJson('delivery', report, outcome));
       runtime.out(`delivered ${report.delivered.length}, dropped ${report.dropped.length}, still queued ${report.remaining}`);
       for (const d of report.dropped) runtime.out(`dropped ${d.op} ${d.op_id}: ${d.reason}`);
     });
@@ -40,7 +44,7 @@ export const registerOutbox = (program: Command, runtime: Runtime): void => {
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
       const { dropFromOutbox } = await import('../../ops/outbox.js');
       const dropped = await dropFromOutbox(buildContext(runtime, command), id);
-      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, dropped);
+      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, mutationJson('intent', dropped, { changed: true, queued: false, commit: null }));
       runtime.out(`dropped ${dropped.op} ${dropped.op_id}`);
     });
 };

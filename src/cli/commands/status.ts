@@ -1,26 +1,23 @@
 import type { Command } from 'commander';
+import { formatAge, formatTime, plural } from '../../domain/format.js';
 import type { FleetStatus } from '../../ops/status.js';
+import { mutationJson, readJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
+import { watchLoop } from '../watch.js';
 
-const age = (seconds: number | null): string => {
-  if (seconds === null) return '-';
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 172_800) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86_400)}d`;
-};
+const ageOf = (seconds: number | null): string => (seconds === null ? '-' : formatAge(seconds * 1000));
 
 const freshnessLine = (status: FleetStatus): string => {
   if (status.fetched) return 'fetched just now';
   const last = status.last_fetch_at;
-  const since = last ? `last fetched ${age(Math.round((Date.parse(status.generated_at) - Date.parse(last)) / 1000))} ago (${last})` : 'never fetched';
+  const since = last ? `last fetched ${formatAge(Date.parse(status.generated_at) - Date.parse(last))} ago (${formatTime(last)})` : 'never fetched';
   return status.fetch_error ? `REMOTE UNREACHABLE, showing the last known state: ${since}` : `not fetched: ${since}`;
 };
 
 export const renderStatus = (status: FleetStatus): string => {
   const lines: string[] = [];
   const h = status.health;
-  lines.push(`Fleet: ${status.builders.length} builders (${h.healthy} healthy, ${h.stale} stale, ${h.dead} dead, ${h.unknown} unknown); ${freshnessLine(status)}`);
+  lines.push(`Fleet: ${plural(status.builders.length, 'builder')} (${h.healthy} healthy, ${h.stale} stale, ${h.dead} dead, ${h.unknown} unknown); ${freshnessLine(status)}`);
   if (status.builders.length === 0) {
     lines.push('no builders registered (add one with: buildctl builder add ID)');
   } else {
@@ -32,7 +29,7 @@ export const renderStatus = (status: FleetStatus): string => {
           b.health,
           b.state ?? '-',
           b.current_job ?? '-',
-          age(b.heartbeat_age_seconds),
+          b.heartbeat_age_seconds === null ? '-' : `${ageOf(b.heartbeat_age_seconds)} ago`,
           b.system ? `${Math.round(b.system.cpu_pct)}%` : '-',
           b.system ? `${(b.system.memory_used_mb / 1000).toFixed(1)}/${(b.system.memory_total_mb / 1000).toFixed(1)} GB` : '-',
           b.system ? `${b.system.disk_free_gb} GB` : '-',
@@ -43,8 +40,8 @@ export const renderStatus = (status: FleetStatus): string => {
   const q = status.queue;
   lines.push(`Jobs: ${q.queued} queued, ${q.running} running, ${q.completed} completed, ${q.failed} failed, ${q.cancelled} cancelled, ${q.dead} dead`);
   const held = status.locks.filter((l) => !l.expired);
-  lines.push(held.length === 0 ? 'Locks: none held' : `Locks: ${held.map((l) => `${l.name} (${l.owner}, token ${l.token}, ${age(l.seconds_left)} left)`).join(', ')}`);
-  if (status.outbox.queued > 0) lines.push(`Outbox: ${status.outbox.queued} operation${status.outbox.queued === 1 ? '' : 's'} queued, delivered by the next successful command (buildctl outbox list)`);
+  lines.push(held.length === 0 ? 'Locks: none held' : `Locks: ${held.map((l) => `${l.name} (${l.owner}, token ${l.token}, ${ageOf(l.seconds_left)} left)`).join(', ')}`);
+  if (status.outbox.queued > 0) lines.push(`Outbox: ${plural(status.outbox.queued, 'operation')} queued, delivered by the next successful command (buildctl outbox list)`);
   if (status.mail) lines.push(`Mail for ${status.mail.builder}: ${status.mail.unread} unread, ${status.mail.awaiting_ack} awaiting your ack`);
   for (const p of status.problems) lines.push(`INVALID ${p.file}${p.path ? `: ${p.path}` : ''}: ${p.reason} (run buildctl validate)`);
   return lines.join('\n');
@@ -55,12 +52,32 @@ export const registerStatus = (program: Command, runtime: Runtime): void => {
     .command('status')
     .description('fleet view: health, state, job, metrics, queue counts, held locks, my unread mail')
     .option('--no-fetch', 'show the last fetched state without contacting the remote (fast)')
-    .option('--json', 'print as JSON')
-    .action(async (options: { fetch: boolean; json?: boolean }, command: Command) => {
+    .option('--watch', 'redraw the view every --interval until interrupted (Ctrl-C); in place on a terminal, as plain blocks otherwise')
+    .option('--interval <duration>', 'time between redraws with --watch (at least 1s)', '10s')
+    .option('--json', 'print as JSON (with --watch: one JSON document per line)')
+    .addHelpText('after', `
+Exit codes: 0 done; 5 a document could not be read (the view leaves it out and says which).
+With --watch: 0 when interrupted (Ctrl-C or SIGTERM).`)
+    .action(async (options: { fetch: boolean; watch?: boolean; interval: string; json?: boolean }, command: Command) => {
       const { fleetStatus } = await import('../../ops/status.js');
-      const view = await fleetStatus(buildContext(runtime, command), { fetch: options.fetch });
+      const ctx = buildContext(runtime, command);
+      if (options.watch) {
+        const { parseDuration } = await import('../../domain/durations.js');
+        const intervalMs = parseDuration(options.interval, 'interval');
+        await watchLoop(runtime, {
+          intervalMs,
+          json: options.json ?? false,
+          title: (now) => `buildctl status, every ${formatAge(intervalMs)} (Ctrl-C to stop); updated ${formatTime(now)}`,
+          frame: async () => {
+            const view = await fleetStatus(ctx, { fetch: options.fetch });
+            return { json: readJson('fleet', view), text: renderStatus(view) };
+          },
+        });
+        return;
+      }
+      const view = await fleetStatus(ctx, { fetch: options.fetch });
       if (view.problems.length > 0) runtime.exitCode = 5;
-      if (options.json) return printJson(runtime, view);
+      if (options.json) return printJson(runtime, readJson('fleet', view));
       runtime.out(renderStatus(view));
     });
 
@@ -74,7 +91,7 @@ export const registerStatus = (program: Command, runtime: Runtime): void => {
       const { setStatus } = await import('../../ops/status-set.js');
       const result = await setStatus(buildContext(runtime, command), { state, job: options.job });
       // `status` has --json too, and commander gives a flag after the subcommand to the parent.
-      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, result);
+      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, mutationJson('status', result.status, result));
       const s = result.status;
       runtime.out(`${s.id} is ${s.state}${s.current_job ? ` (${s.current_job})` : ''}${result.changed ? '' : ': nothing changed'}`);
     });

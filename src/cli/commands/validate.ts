@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { ValidateReport } from '../../ops/validate.js';
+import { plural } from '../../domain/format.js';
+import { readJson } from '../output.js';
 import { buildContext, printJson, type Runtime } from '../runtime.js';
 
 export const renderValidate = (report: ValidateReport): string => {
@@ -16,8 +18,8 @@ export const renderValidate = (report: ValidateReport): string => {
   const { legacy, broken, invalid } = report.counts;
   lines.push(
     report.valid
-      ? `all ${report.checked} documents are valid`
-      : `${report.invalid} of ${report.checked} documents are not valid: ${legacy} legacy${legacy > 0 ? ' (run "buildctl migrate")' : ''}, ${broken} broken, ${invalid} invalid`,
+      ? report.checked === 1 ? 'the 1 document is valid' : `all ${report.checked} documents are valid`
+      : `${report.invalid} of ${plural(report.checked, 'document')} ${report.invalid === 1 ? 'is' : 'are'} not valid: ${legacy} legacy${legacy > 0 ? ' (run "buildctl migrate")' : ''}, ${broken} broken, ${invalid} invalid`,
   );
   return lines.join('\n');
 };
@@ -33,7 +35,7 @@ export const registerValidate = (program: Command, runtime: Runtime): void => {
       const { validateStore } = await import('../../ops/validate.js');
       const report = await validateStore(buildContext(runtime, command), { fetch: options.fetch, staged: options.staged ?? false });
       if (!report.valid) runtime.exitCode = 5;
-      if (options.json) return printJson(runtime, report);
+      if (options.json) return printJson(runtime, readJson('validation', report));
       runtime.out(renderValidate(report));
     });
 };
