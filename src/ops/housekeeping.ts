@@ -1,4 +1,5 @@
 // The agent's housekeeping on main: one transaction, and a commit only when something changed.
+import { plural } from '../domain/format.js';
 import { healthOf } from '../domain/health.js';
 import { appendToArchive, housekeep, type HousekeepingReport } from '../domain/housekeeping.js';
 import type { Health } from '../schemas/dashboard.js';
@@ -17,20 +18,31 @@ export interface HousekeepingOutcome extends HousekeepingReport {
   commit: string | null;
 }
 
-const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
-
 const summaryOf = (r: HousekeepingReport): string => {
   const parts = [
-    r.requeued_jobs.length && `requeued ${count(r.requeued_jobs.length, 'job')}`,
-    r.dead_jobs.length && `${count(r.dead_jobs.length, 'job')} dead`,
-    r.timed_out_jobs.length && `${count(r.timed_out_jobs.length, 'job')} timed out`,
-    r.reaped_locks.length + r.freed_locks.length && `freed ${count(r.reaped_locks.length + r.freed_locks.length, 'lock')}`,
-    r.archived_jobs.length && `archived ${count(r.archived_jobs.length, 'job')}`,
-    r.archived_messages.length && `archived ${count(r.archived_messages.length, 'message')}`,
+    r.requeued_jobs.length && `requeued ${plural(r.requeued_jobs.length, 'job')}`,
+    r.dead_jobs.length && `${plural(r.dead_jobs.length, 'job')} dead`,
+    r.timed_out_jobs.length && `${plural(r.timed_out_jobs.length, 'job')} timed out`,
+    r.reaped_locks.length + r.freed_locks.length && `freed ${plural(r.reaped_locks.length + r.freed_locks.length, 'lock')}`,
+    r.archived_jobs.length && `archived ${plural(r.archived_jobs.length, 'job')}`,
+    r.archived_messages.length && `archived ${plural(r.archived_messages.length, 'message')}`,
     r.dead_builders.length && `dead: ${r.dead_builders.join(',')}`,
     r.dashboard_changed && 'dashboard',
   ].filter(Boolean);
   return `housekeeping: ${parts.join(', ') || 'nothing'}`;
+};
+
+/** Which jobs, locks and builders it acted on, for `buildctl log` (the summary only counts them). */
+const trailersOf = (r: HousekeepingReport): Record<string, string> => {
+  const named: Array<[string, readonly string[]]> = [
+    ['Buildctl-Requeued', r.requeued_jobs],
+    ['Buildctl-Dead-Jobs', r.dead_jobs],
+    ['Buildctl-Timed-Out', r.timed_out_jobs],
+    ['Buildctl-Reaped-Locks', r.reaped_locks],
+    ['Buildctl-Freed-Locks', r.freed_locks],
+    ['Buildctl-Dead-Builders', r.dead_builders],
+  ];
+  return Object.fromEntries(named.filter(([, ids]) => ids.length > 0).map(([name, ids]) => [name, ids.join(', ')]));
 };
 
 export const housekeepingOp = async (ctx: Context, store: Store, actor: string): Promise<HousekeepingOutcome> => {
@@ -85,7 +97,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
           const existing = (await read(spec)) ?? { messages: [] };
           writes.push({ spec, value: { ...existing, messages: appendToArchive(existing.messages, entries) } });
         }
-        return { result: result.report, writes, summary: summaryOf(result.report) };
+        return { result: result.report, writes, summary: summaryOf(result.report), trailers: trailersOf(result.report) };
       },
     });
     return { ...outcome.result, changed: outcome.changed, commit: outcome.commit ?? null };
