@@ -54,3 +54,53 @@ export const rollMetrics = (lines: readonly MetricsLine[], sample: MetricsSample
 };
 
 export const metricsToText = (lines: readonly MetricsLine[]): string => lines.map((line) => JSON.stringify(line)).join('\n') + (lines.length ? '\n' : '');
+
+export type MetricField = (typeof FIELDS)[number];
+export const METRIC_FIELDS: readonly MetricField[] = FIELDS;
+
+export interface FieldSummary {
+  /** The newest sample's value (null without samples). */
+  now: number | null;
+  min: number;
+  avg: number;
+  max: number;
+}
+
+export interface MetricsHistory {
+  /** One-minute samples from `since` on, oldest first. */
+  samples: MetricsSample[];
+  /** Hourly summaries of hours that end after `since`, oldest first. */
+  hours: MetricsHour[];
+  /** Over everything kept (hours weighted by their sample count); null without any data. */
+  summary: Record<MetricField, FieldSummary> | null;
+}
+
+/** The part of a metrics window from `since` on, with min / avg / max per field. */
+export const metricsSince = (lines: readonly MetricsLine[], since: Date | undefined): MetricsHistory => {
+  const from = since?.getTime() ?? Number.NEGATIVE_INFINITY;
+  const samples = lines.filter((l): l is MetricsSample => l.kind === 'sample' && Date.parse(l.t) >= from).sort((a, b) => a.t.localeCompare(b.t));
+  const hours = lines.filter((l): l is MetricsHour => l.kind === 'hour' && Date.parse(l.t) + HOUR_MS > from).sort((a, b) => a.t.localeCompare(b.t));
+  if (samples.length === 0 && hours.length === 0) return { samples, hours, summary: null };
+  const summary = {} as Record<MetricField, FieldSummary>;
+  for (const field of FIELDS) {
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    let total = 0;
+    let count = 0;
+    for (const hour of hours) {
+      const [lo, avg, hi] = hour[field];
+      min = Math.min(min, lo);
+      max = Math.max(max, hi);
+      total += avg * hour.n;
+      count += hour.n;
+    }
+    for (const sample of samples) {
+      min = Math.min(min, sample[field]);
+      max = Math.max(max, sample[field]);
+      total += sample[field];
+      count += 1;
+    }
+    summary[field] = { now: samples.at(-1)?.[field] ?? null, min, avg: round1(total / count), max };
+  }
+  return { samples, hours, summary };
+};
