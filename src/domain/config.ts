@@ -16,6 +16,9 @@ export const CONFIG_DEFAULTS = {
   message_retention: '30d',
   subject_max: 100,
   body_max: 10000,
+  max_clock_skew: '1m',
+  check_job_running: '6h',
+  check_unacked_after: '1h',
 } as const satisfies Required<{ [K in ConfigKey]: unknown }>;
 
 export interface Settings {
@@ -29,6 +32,9 @@ export interface Settings {
   messageRetentionMs: number;
   subjectMax: number;
   bodyMax: number;
+  maxClockSkewMs: number;
+  checkJobRunningMs: number;
+  checkUnackedAfterMs: number;
 }
 
 export type ConfigValue = string | number;
@@ -55,6 +61,9 @@ export const effectiveSettings = (doc: ConfigDoc | undefined): Settings => {
     messageRetentionMs: parseDuration(get('message_retention'), 'message_retention'),
     subjectMax: get('subject_max'),
     bodyMax: get('body_max'),
+    maxClockSkewMs: parseDuration(get('max_clock_skew'), 'max_clock_skew'),
+    checkJobRunningMs: parseDuration(get('check_job_running'), 'check_job_running'),
+    checkUnackedAfterMs: parseDuration(get('check_unacked_after'), 'check_unacked_after'),
   };
 };
 

@@ -1,7 +1,11 @@
-import { effectiveSettings } from '../domain/config.js';
+import { effectiveSettings, type Settings } from '../domain/config.js';
 import { buildFleetView, type FleetView } from '../domain/fleet-view.js';
 import { invalidDataError } from '../errors.js';
+import type { BuilderEntry } from '../schemas/builders.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
+import type { Job } from '../schemas/jobs.js';
+import type { Lock } from '../schemas/locks.js';
+import type { Message } from '../schemas/messages.js';
 import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
 import type { Problem } from '../store/documents.js';
@@ -25,7 +29,23 @@ export interface FleetStatus extends FleetView, Freshness {
   problems: Array<{ file: string } & Problem>;
 }
 
-export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Promise<FleetStatus> => {
+/** Everything the fleet view and `check` read: the documents of main, every heartbeat, this clone's outbox. */
+export interface FleetDocs extends Freshness {
+  store: string;
+  last_fetch_at: string | null;
+  me: string | null;
+  settings: Settings;
+  builders: BuilderEntry[];
+  statuses: Map<string, StatusDoc>;
+  heartbeats: Map<string, HeartbeatDoc>;
+  jobs: Job[];
+  locks: Lock[];
+  messages: Message[];
+  outbox: { queued: number };
+  problems: FleetStatus['problems'];
+}
+
+export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): Promise<FleetDocs> => {
   const store = await openStore(ctx.storeDir);
   const freshness: Freshness = options.fetch ? await fetchOrFallBack(() => fetchAll(store), ctx.warn) : { fetched: false, fetch_error: null };
   const problems: FleetStatus['problems'] = [];
@@ -58,26 +78,19 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
         if (value) heartbeats.set(id, value);
       }),
     );
-    const me = (await tryResolveActor(ctx))?.id;
-    const view = buildFleetView({
-      now: ctx.now(),
+    return {
+      store: store.dir,
+      ...freshness,
+      last_fetch_at: (await lastFetchAt(store)) ?? null,
+      me: (await tryResolveActor(ctx))?.id ?? null,
       settings: effectiveSettings(take(config)),
-      me,
       builders: fleet,
       statuses,
       heartbeats,
       jobs: take(jobs)?.jobs ?? [],
       locks: take(locks)?.locks ?? [],
       messages: take(messages)?.messages ?? [],
-    });
-    return {
-      generated_at: ctx.now().toISOString(),
-      store: store.dir,
-      ...freshness,
-      last_fetch_at: (await lastFetchAt(store)) ?? null,
-      me: me ?? null,
       outbox: { queued: (await listIntents(store)).length },
-      ...view,
       problems,
     };
   } finally {
@@ -85,4 +98,28 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
   }
 };
 
-
+export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Promise<FleetStatus> => {
+  const d = await readFleetDocs(ctx, options);
+  const view = buildFleetView({
+    now: ctx.now(),
+    settings: d.settings,
+    me: d.me ?? undefined,
+    builders: d.builders,
+    statuses: d.statuses,
+    heartbeats: d.heartbeats,
+    jobs: d.jobs,
+    locks: d.locks,
+    messages: d.messages,
+  });
+  return {
+    generated_at: ctx.now().toISOString(),
+    store: d.store,
+    fetched: d.fetched,
+    fetch_error: d.fetch_error,
+    last_fetch_at: d.last_fetch_at,
+    me: d.me,
+    outbox: d.outbox,
+    ...view,
+    problems: d.problems,
+  };
+};

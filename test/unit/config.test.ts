@@ -7,7 +7,7 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 
 describe('defaults', () => {
-  it('are the values DESIGN.md lists, for every key and no other', () => {
+  it('are the values DESIGN.md and the README list, for every key and no other', () => {
     expect(CONFIG_DEFAULTS).toEqual({
       stale_after: '3m',
       dead_after: '5m',
@@ -19,6 +19,9 @@ describe('defaults', () => {
       message_retention: '30d',
       subject_max: 100,
       body_max: 10000,
+      max_clock_skew: '1m',
+      check_job_running: '6h',
+      check_unacked_after: '1h',
     });
     expect(Object.keys(CONFIG_DEFAULTS).sort()).toEqual([...CONFIG_KEYS].sort());
   });
@@ -37,6 +40,9 @@ describe('effectiveSettings', () => {
       messageRetentionMs: 30 * DAY,
       subjectMax: 100,
       bodyMax: 10000,
+      maxClockSkewMs: MINUTE,
+      checkJobRunningMs: 6 * 60 * MINUTE,
+      checkUnackedAfterMs: 60 * MINUTE,
     });
   });
 

@@ -1,0 +1,136 @@
+// `buildctl check`: the fleet's condition as one monitoring verdict, in the convention of
+// Nagios-style checks: 0 ok, 1 warning, 2 critical. One pure function of the documents,
+// what this clone observed and the time; thresholds come from settings (defaults in
+// domain/config.ts, documented in the README).
+import type { BuilderEntry } from '../schemas/builders.js';
+import type { HeartbeatDoc } from '../schemas/heartbeat.js';
+import type { Job } from '../schemas/jobs.js';
+import type { Lock } from '../schemas/locks.js';
+import type { Message } from '../schemas/messages.js';
+import type { Settings } from './config.js';
+import { parseDuration } from './durations.js';
+import { formatAge, plural } from './format.js';
+import { healthOf } from './health.js';
+import { isExpired } from './locks.js';
+import { awaitingAckFrom } from './messages.js';
+
+export type CheckStatus = 'ok' | 'warning' | 'critical';
+export const CHECK_EXIT_CODES: Readonly<Record<CheckStatus, number>> = { ok: 0, warning: 1, critical: 2 };
+
+export interface Finding {
+  severity: 'warning' | 'critical';
+  /** Stable, for scripts: builder_dead, builder_stale, builder_silent, clock_skew, job_dead, job_overdue, job_long_running, lock_expired, message_unacked, outbox_not_empty, invalid_document, legacy_document, remote_unreachable. */
+  code: string;
+  /** What it is about: a builder, job, lock or message id, a file, or the clone. */
+  subject: string;
+  message: string;
+}
+
+export interface CheckInput {
+  now: Date;
+  settings: Settings;
+  builders: readonly BuilderEntry[];
+  heartbeats: ReadonlyMap<string, HeartbeatDoc>;
+  /** When this clone last fetched the heartbeats (null: never), for the skew estimate. */
+  observedAt: Date | null;
+  jobs: readonly Job[];
+  locks: readonly Lock[];
+  messages: readonly Message[];
+  outboxQueued: number;
+  /** Documents that are not valid: legacy (migratable) ones warn, broken or invalid ones are critical. */
+  documents: ReadonlyArray<{ file: string; status: 'legacy' | 'broken' | 'invalid'; reason: string }>;
+  /** Why the fetch failed, when it did. */
+  fetchError: string | null;
+}
+
+export interface CheckResult {
+  status: CheckStatus;
+  exit_code: number;
+  /** The one line a monitoring system shows. */
+  summary: string;
+  findings: Finding[];
+}
+
+/**
+ * First estimate of how far a builder's clock runs ahead: its heartbeat's own timestamp
+ * minus when this clone fetched it. A beat cannot have been written after it was fetched,
+ * so anything positive is the writer's clock ahead of ours (or ours behind). A clock
+ * running behind looks like an old heartbeat, which health already reports. Refined skew
+ * detection (observations per commit, DESIGN.md "Health and time") replaces this function.
+ */
+export const estimateClockSkewMs = (beatTimestamp: string, observedAt: Date): number => Date.parse(beatTimestamp) - observedAt.getTime();
+
+const ago = (now: Date, iso: string): string => `${formatAge(now.getTime() - Date.parse(iso))} ago`;
+
+export const evaluateCheck = (input: CheckInput): CheckResult => {
+  const { now, settings } = input;
+  const findings: Finding[] = [];
+  const add = (severity: Finding['severity'], code: string, subject: string, message: string) => findings.push({ severity, code, subject, message });
+
+  if (input.fetchError !== null) add('critical', 'remote_unreachable', 'remote', `remote unreachable (${input.fetchError}); judged on the last fetched state`);
+
+  for (const builder of input.builders.filter((b) => b.enabled)) {
+    const beat = input.heartbeats.get(builder.id);
+    const health = healthOf(beat?.timestamp, now, settings);
+    if (!beat) add('warning', 'builder_silent', builder.id, `${builder.id} has never sent a heartbeat`);
+    else if (health === 'dead') add('critical', 'builder_dead', builder.id, `${builder.id} dead: last heartbeat ${ago(now, beat.timestamp)}`);
+    else if (health === 'stale') add('warning', 'builder_stale', builder.id, `${builder.id} stale: last heartbeat ${ago(now, beat.timestamp)}`);
+    if (beat && input.observedAt) {
+      const skew = estimateClockSkewMs(beat.timestamp, input.observedAt);
+      if (skew > settings.maxClockSkewMs) add('warning', 'clock_skew', builder.id, `${builder.id}'s clock runs about ${formatAge(skew)} ahead (max_clock_skew ${formatAge(settings.maxClockSkewMs)})`);
+    }
+  }
+
+  for (const job of input.jobs) {
+    if (job.status === 'dead') {
+      add('warning', 'job_dead', job.id, `job ${job.id} is dead after ${plural(job.attempts, 'attempt')}${job.result?.reason ? ` (${job.result.reason})` : ''}: buildctl job retry ${job.id}`);
+    }
+    if (job.status !== 'running' || !job.started_at) continue;
+    const running = now.getTime() - Date.parse(job.started_at);
+    const timeoutMs = job.timeout ? parseDuration(job.timeout, 'timeout') : undefined;
+    if (timeoutMs !== undefined && running > timeoutMs + settings.staleAfterMs) {
+      add('critical', 'job_overdue', job.id, `job ${job.id} has run ${formatAge(running)}, past its timeout of ${job.timeout}: is any agent running housekeeping?`);
+    } else if (timeoutMs === undefined && running > settings.checkJobRunningMs) {
+      add('warning', 'job_long_running', job.id, `job ${job.id} has run ${formatAge(running)} on ${job.assigned_to ?? '?'} (check_job_running ${formatAge(settings.checkJobRunningMs)})`);
+    }
+  }
+
+  for (const lock of input.locks) {
+    // Housekeeping reaps expired locks on its next tick: only one left for longer is a finding.
+    if (isExpired(lock, now) && now.getTime() - Date.parse(lock.expires_at) > settings.staleAfterMs) {
+      add('warning', 'lock_expired', lock.name, `lock ${lock.name} (${lock.owner}) expired ${ago(now, lock.expires_at)} and was not reaped: is any agent running housekeeping?`);
+    }
+  }
+
+  const fleet = input.builders.map((b) => b.id);
+  for (const message of input.messages) {
+    const waiting = awaitingAckFrom(message, fleet);
+    if (waiting.length > 0 && now.getTime() - Date.parse(message.created_at) > settings.checkUnackedAfterMs) {
+      add('warning', 'message_unacked', message.id, `message ${message.id} from ${message.from}, sent ${ago(now, message.created_at)}, awaits an ack from ${waiting.join(', ')}`);
+    }
+  }
+
+  if (input.outboxQueued > 0) add('warning', 'outbox_not_empty', 'outbox', `${plural(input.outboxQueued, 'operation')} waiting in this clone's outbox (buildctl outbox list)`);
+
+  for (const doc of input.documents) {
+    if (doc.status === 'legacy') add('warning', 'legacy_document', doc.file, `${doc.file} is in a legacy layout (buildctl migrate)`);
+    else add('critical', 'invalid_document', doc.file, `${doc.file} is ${doc.status}: ${doc.reason} (buildctl validate)`);
+  }
+
+  findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'critical' ? -1 : 1));
+  const status: CheckStatus = findings.some((f) => f.severity === 'critical') ? 'critical' : findings.length > 0 ? 'warning' : 'ok';
+  return { status, exit_code: CHECK_EXIT_CODES[status], summary: summaryOf(status, findings, input), findings };
+};
+
+const summaryOf = (status: CheckStatus, findings: readonly Finding[], input: CheckInput): string => {
+  if (status === 'ok') {
+    const enabled = input.builders.filter((b) => b.enabled).length;
+    const running = input.jobs.filter((j) => j.status === 'running').length;
+    const queued = input.jobs.filter((j) => j.status === 'queued').length;
+    return `OK: ${plural(enabled, 'builder')} healthy, ${plural(running, 'job')} running, ${queued} queued`;
+  }
+  const critical = findings.filter((f) => f.severity === 'critical');
+  const warnings = findings.filter((f) => f.severity === 'warning');
+  const part = (label: string, list: readonly Finding[]) => (list.length === 0 ? [] : [`${label}: ${list.map((f) => f.message).join('; ')}`]);
+  return [...part('CRITICAL', critical), ...part('WARNING', warnings)].join(' | ');
+};
