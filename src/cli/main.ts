@@ -12,8 +12,11 @@ const EXIT_CODES_HELP = `
 Exit codes: 0 done; 1 failed; 2 bad usage or bad input; 3 not now (lock held, nothing to
 claim, push contention exhausted); 4 remote unreachable; 5 store data invalid.
 
+(buildctl check uses the monitoring convention instead: 0 ok, 1 warning, 2 critical.)
+
 Quick messages: sm <targets> <body...> (also installed as sendmessages), e.g.
 "sm 2 build done" to build2, "sm all --ack maintenance at 22:00"; see sm --help.
+Shell completion: buildctl completion bash|zsh|fish (see its --help).
 
 Environment: BUILDCTL_STORE (store directory, default ~/.buildctl/store),
 BUILD_SERVER_ID (this builder's id; else /etc/build_server_id, .build_server_id in the
@@ -36,6 +39,10 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   hooks: async () => (await import('./commands/hooks.js')).registerHooks,
   agent: async () => (await import('./commands/agent.js')).registerAgent,
   outbox: async () => (await import('./commands/outbox.js')).registerOutbox,
+  check: async () => (await import('./commands/check.js')).registerCheck,
+  metrics: async () => (await import('./commands/metrics.js')).registerMetrics,
+  log: async () => (await import('./commands/log.js')).registerLog,
+  completion: async () => (await import('./commands/completion.js')).registerCompletion,
 };
 
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--store', '--as']);
@@ -62,9 +69,9 @@ const buildProgram = async (runtime: Runtime, argv: readonly string[]): Promise<
     .configureOutput({ outputError: () => undefined })
     .exitOverride()
     .addHelpText('after', EXIT_CODES_HELP);
-  // Help, a bare `buildctl` and unknown commands need every command; anything else only its own.
+  // Help, a bare `buildctl`, unknown commands and completion need every command; anything else only its own.
   const word = commandWord(argv.slice(2));
-  const names = word !== undefined && word in COMMANDS ? [word] : Object.keys(COMMANDS);
+  const names = word !== undefined && word in COMMANDS && word !== 'completion' ? [word] : Object.keys(COMMANDS);
   for (const register of await Promise.all(names.map((name) => COMMANDS[name]!()))) register(program, runtime);
   return program;
 };
