@@ -1,7 +1,10 @@
 // Bundles the CLI and the scripts with esbuild. Bundling saves tens of milliseconds per
 // start (DESIGN.md, "Known costs"), which matters for a CLI that cron runs every minute.
 // Code splitting keeps lazily imported modules (systeminformation, command code) in their
-// own chunks, loaded only by the commands that need them.
+// own chunks, loaded only by the commands that need them. Every dependency is bundled: the
+// published package (dist/cli.js and dist/chunks/, see package.json "files") needs no
+// node_modules at run time. The scripts (bench, demo, schema export) are built apart, into
+// dist/scripts/, so none of their code lands in the package's chunks.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmod, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -23,14 +26,9 @@ for (const name of (await readdir('src/schemas')).sort()) {
   schemaHash.update(await readFile(`src/schemas/${name}`));
 }
 const schemaFingerprint = schemaHash.digest('hex').slice(0, 16);
-await build({
-  entryPoints: {
-    cli: 'src/cli/main.ts',
-    'scripts/gen-schemas': 'scripts/gen-schemas.ts',
-    'scripts/demo': 'scripts/demo.ts',
-    'scripts/bench': 'scripts/bench.ts',
-  },
-  outdir: 'dist.new',
+// `buildctl --version` is package.json's version, put in at build time.
+const { version } = JSON.parse(await readFile('package.json', 'utf8'));
+const common = {
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -38,12 +36,18 @@ await build({
   target: 'node20',
   chunkNames: 'chunks/[name]-[hash]',
   banner: { js: banner },
-  define: { __BUILDCTL_SCHEMA_FINGERPRINT__: JSON.stringify(schemaFingerprint) },
+  define: { __BUILDCTL_SCHEMA_FINGERPRINT__: JSON.stringify(schemaFingerprint), __BUILDCTL_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
   sourcemap: false,
   // Whitespace and syntax only: names stay readable in --debug stack traces.
   minifyWhitespace: true,
   minifySyntax: true,
+};
+await build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist.new' });
+await build({
+  ...common,
+  entryPoints: { 'gen-schemas': 'scripts/gen-schemas.ts', demo: 'scripts/demo.ts', bench: 'scripts/bench.ts' },
+  outdir: 'dist.new/scripts',
 });
 await chmod('dist.new/cli.js', 0o755);
 await rm('dist.old', { recursive: true, force: true });

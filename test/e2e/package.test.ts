@@ -1,0 +1,70 @@
+// Installs like any CLI: `npm pack` makes a tarball that a user installs globally into a
+// prefix of their own and runs with no node_modules anywhere around. Packs the dist/ the
+// test run built (`--ignore-scripts`: a rebuild would swap dist/ under the other tests).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runProcess, tempDir } from '../helpers/fleet.js';
+
+let root: { dir: string; cleanup: () => void };
+let packed: { filename: string; files: Array<{ path: string }> };
+let prefix: string;
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
+/** Only node (for the #!/usr/bin/env node line) and the system's git on PATH, then the prefix's bin. */
+const env = () => ({
+  PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}:/usr/bin:/bin`,
+  HOME: join(root.dir, 'home'),
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
+  BUILDCTL_ID_FILE: join(root.dir, 'no-id'),
+  npm_config_cache: join(root.dir, 'npm-cache'),
+  npm_config_update_notifier: 'false',
+});
+const run = (command: string, args: string[], extra: Record<string, string> = {}) => runProcess(command, args, { cwd: root.dir, env: { ...env(), ...extra } });
+
+beforeAll(async () => {
+  root = tempDir('buildctl-pack-');
+  prefix = join(root.dir, 'prefix');
+  const pack = await runProcess('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root.dir], { cwd: REPO_ROOT, env: { ...env(), PATH: process.env.PATH ?? '' } });
+  expect(pack.code, pack.stderr).toBe(0);
+  [packed] = JSON.parse(pack.stdout) as [typeof packed];
+  const install = await run('npm', ['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', join(root.dir, packed.filename)]);
+  expect(install.code, install.stderr).toBe(0);
+  // No install scripts to allow, nothing to warn about.
+  expect(install.stderr).not.toContain('install-scripts');
+}, 120_000);
+afterAll(() => root.cleanup());
+
+describe('the packed package', () => {
+  it('holds the bundle, the JSON Schemas, README and LICENSE; no sources, tests or bench', () => {
+    const paths = packed.files.map((f) => f.path);
+    expect(paths).toEqual(expect.arrayContaining(['dist/cli.js', 'package.json', 'README.md', 'LICENSE', 'schemas/jobs.json']));
+    expect(paths.filter((p) => !/^(dist\/cli\.js|dist\/chunks\/[\w.-]+\.js|schemas\/\w+\.json|package\.json|README\.md|LICENSE)$/.test(p))).toEqual([]);
+    expect(paths.some((p) => p.startsWith('dist/chunks/'))).toBe(true);
+  });
+
+  it('needs no dependencies at run time and installs no node_modules', () => {
+    expect(pkg.dependencies ?? {}).toEqual({});
+    const installed = join(prefix, 'lib', 'node_modules', 'buildctl');
+    expect(readdirSync(installed).sort()).toEqual(['LICENSE', 'README.md', 'dist', 'package.json', 'schemas']);
+    expect(existsSync(join(installed, 'node_modules'))).toBe(false);
+  });
+
+  it('runs from the prefix: --version, init, status, sm', async () => {
+    const version = await run('buildctl', ['--version']);
+    expect([version.code, version.stdout.trim()]).toEqual([0, pkg.version]);
+    expect((await run('buildctl', ['-v'])).stdout.trim()).toBe(pkg.version);
+    expect((await run('buildctl', ['init', '--builder', 'build1', '--builder', 'build2'])).code).toBe(0);
+    expect((await run('buildctl', ['--as', 'build1', 'heartbeat'])).code).toBe(0);
+    const status = await run('buildctl', ['--as', 'build1', 'status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^Fleet: 2 builders \(1 healthy, 0 stale, 0 dead, 1 unknown\)/);
+    const sent = await run('sm', ['2', 'installed', 'from', 'the', 'tarball'], { BUILD_SERVER_ID: 'build1' });
+    expect(sent.code).toBe(0);
+    expect(sent.stdout).toMatch(/^sent msg_\d+_[0-9a-f]{6} to build2\n$/);
+    const inbox = await run('sendmessages', ['--help']);
+    expect(inbox.stdout).toContain('Usage: sendmessages');
+    const mail = await run('buildctl', ['--as', 'build2', 'msg', 'list']);
+    expect(mail.stdout).toContain('installed from the tarball');
+  });
+});
