@@ -1,9 +1,9 @@
 // Real git fleets for tests: a temporary bare remote and clones acting as builders.
 // Every helper makes its own unique temp dir, so test files can run in parallel.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../../src/ops/context.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -108,4 +108,34 @@ export const makeFleet = async (builders: string[] = ['build1', 'build2']): Prom
     await initStore(testContext(stores[id]), { remote: report.remote, builders: [] });
   }
   return { root: dir, remote: report.remote, stores, cleanup };
+};
+
+/** Pushes files to the remote's main the way another tool (or a person) would: a plain commit from a scratch clone. */
+export const pushHandEdit = (f: Fleet, files: Record<string, string>, message = 'hand edit'): void => {
+  const scratch = join(f.root, `scratch-${Date.now()}-${Math.random().toString(16).slice(2)}`);
+  gitSync(f.root, ['clone', '-q', f.remote, scratch]);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(scratch, path)), { recursive: true });
+    writeFileSync(join(scratch, path), content);
+  }
+  gitSync(scratch, ['add', '--', ...Object.keys(files)]);
+  gitSync(scratch, ['commit', '-q', '-m', message]);
+  gitSync(scratch, ['push', '-q', 'origin', 'main']);
+  rmSync(scratch, { recursive: true, force: true });
+};
+
+/**
+ * Replaces builder `id`'s heartbeat ref on the remote with one parentless commit holding
+ * these files, as its agent would (used to give a builder an old or future heartbeat).
+ */
+export const pushHeartbeatRef = (f: Fleet, id: string, files: { heartbeat: unknown; metrics: string }): void => {
+  const blob = (content: string) => gitSync(f.remote, ['hash-object', '-w', '--stdin'], content).trim();
+  const dir = gitSync(
+    f.remote,
+    ['mktree'],
+    `100644 blob ${blob(`${JSON.stringify(files.heartbeat, null, 2)}\n`)}\theartbeat.json\n100644 blob ${blob(files.metrics)}\tmetrics.jsonl\n`,
+  ).trim();
+  const tree = gitSync(f.remote, ['mktree'], `040000 tree ${dir}\t${id}\n`).trim();
+  const commit = gitSync(f.remote, ['commit-tree', tree, '-m', `heartbeat ${id}`]).trim();
+  gitSync(f.remote, ['update-ref', `refs/heads/heartbeat/${id}`, commit]);
 };

@@ -1,25 +1,16 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { commitCount, gitSync, makeFleet, runCli, type Fleet } from '../helpers/fleet.js';
+import { commitCount, gitSync, makeFleet, pushHandEdit, runCli, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
 afterEach(() => fleet?.cleanup());
-
-/** Pushes a hand edit to the remote the way another tool (or a person) would. */
-const pushHandEdit = (f: Fleet, path: string, content: string): void => {
-  const scratch = join(f.root, 'scratch');
-  gitSync(f.root, ['clone', '-q', f.remote, scratch]);
-  writeFileSync(join(scratch, path), content);
-  gitSync(scratch, ['commit', '-q', '-am', `hand edit ${path}`]);
-  gitSync(scratch, ['push', '-q', 'origin', 'main']);
-};
 
 describe('bad data and a dead remote', () => {
   it('a corrupt document makes validate exit 5 naming file and reason, and a mutation refuse without writing', async () => {
     fleet = await makeFleet(['build1']);
     const store = fleet.stores.build1!;
-    pushHandEdit(fleet, 'coordination/builders.json', '{"builders": [{"id": "build1", "labels": []},\n');
+    pushHandEdit(fleet, { 'coordination/builders.json': '{"builders": [{"id": "build1", "labels": []},\n' });
     const validate = await runCli(['--store', store, 'validate']);
     expect(validate.code).toBe(5);
     expect(validate.stdout).toMatch(/broken\s+coordination\/builders\.json: JSON syntax error at line 2:1/);
@@ -37,7 +28,7 @@ describe('bad data and a dead remote', () => {
 
   it('a document of the wrong shape is reported with its field path', async () => {
     fleet = await makeFleet(['build1']);
-    pushHandEdit(fleet, 'coordination/jobs.json', JSON.stringify({ jobs: [{ id: 'j1', type: 'build', priority: 0, status: 'queued', assigned_to: null, created_at: '2026-01-01T00:00:00Z' }] }));
+    pushHandEdit(fleet, { 'coordination/jobs.json': JSON.stringify({ jobs: [{ id: 'j1', type: 'build', priority: 0, status: 'queued', assigned_to: null, created_at: '2026-01-01T00:00:00Z' }] }) });
     const validate = await runCli(['--store', fleet.stores.build1!, 'validate']);
     expect(validate.code).toBe(5);
     expect(validate.stdout).toContain('coordination/jobs.json: jobs[0].priority: must be >= 1');
@@ -75,7 +66,7 @@ describe('bad data and a dead remote', () => {
     const cache = readFileSync(join(store, '.git', 'buildctl', 'valid-blobs'), 'utf8');
     const sha = gitSync(fleet.remote, ['rev-parse', 'main:coordination/jobs.json']).trim();
     expect(cache).toMatch(new RegExp(`^[0-9a-f]{16} ${sha} coordination/jobs\\.json$`, 'm'));
-    pushHandEdit(fleet, 'coordination/jobs.json', JSON.stringify({ jobs: [{ id: 'j1', type: 'build', priority: 0, status: 'queued', assigned_to: null, created_at: '2026-01-01T00:00:00Z' }] }, null, 2) + '\n');
+    pushHandEdit(fleet, { 'coordination/jobs.json': JSON.stringify({ jobs: [{ id: 'j1', type: 'build', priority: 0, status: 'queued', assigned_to: null, created_at: '2026-01-01T00:00:00Z' }] }, null, 2) + '\n' });
     const status = await runCli(['--store', store, '--as', 'build1', 'status']);
     expect(status.code).toBe(5);
     expect(status.stdout).toContain('INVALID coordination/jobs.json: jobs[0].priority: must be >= 1');
