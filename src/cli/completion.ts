@@ -46,6 +46,9 @@ export const commandTree = (command: Command, path: string[] = []): CommandNode 
 
 const walk = (node: CommandNode): CommandNode[] => [node, ...node.subcommands.flatMap(walk)];
 
+/** The root's options that apply to every command (its --help is each command's own). */
+const globalOptions = (root: CommandNode): OptionNode[] => root.options.filter((o) => !o.flags.includes('--help'));
+
 /** Global options of the root that take a value, which the walkers skip with their value. */
 const rootValueFlags = (root: CommandNode): string[] => root.options.filter((o) => o.takesValue).flatMap((o) => o.flags);
 
@@ -104,7 +107,9 @@ ${fn}() {
   if [[ "$kind" == 2 ]]; then COMPREPLY=( $(compgen -f -- "$cur") ); return 0; fi
   if [[ "$kind" == 1 ]]; then COMPREPLY=(); return 0; fi
   if [[ "$cur" == -* ]]; then
-    COMPREPLY=( $(compgen -W "$(${fn}_options "$cmdpath") $(${fn}_options ${bashQuote(name)})" -- "$cur") )
+    local words="$(${fn}_options "$cmdpath")"
+    [[ "$cmdpath" != ${bashQuote(name)} ]] && words="$words ${globalOptions(root).flatMap((o) => o.flags).join(' ')}"
+    COMPREPLY=( $(compgen -W "$words" -- "$cur") )
   else
     COMPREPLY=( $(compgen -W "$(${fn}_subcommands "$cmdpath") $(${fn}_choices "$cmdpath")" -- "$cur") )
   fi
@@ -123,7 +128,8 @@ const zshFor = (name: string, root: CommandNode): string => {
   const nodes = walk(root);
   const key = keyOf(name);
   const fn = `_${name.replace(/\W/g, '_')}`;
-  const assign = (table: string, entries: ReadonlyArray<[string, string]>) => entries.map(([k, v]) => `${table}[${zshQuote(k)}]=${zshQuote(v)}`).join('\n');
+  // Key-value pairs: in `table['key']=value` zsh would keep the quotes as part of the key.
+  const assign = (table: string, entries: ReadonlyArray<[string, string]>) => entries.map(([k, v]) => `${table}+=( ${zshQuote(k)} ${zshQuote(v)} )`).join('\n');
   return `typeset -gA ${fn}_sub ${fn}_names ${fn}_opt ${fn}_value
 ${assign(`${fn}_sub`, nodes.filter((n) => n.subcommands.length > 0).map((n) => [key(n), n.subcommands.map((s) => described(s.path.at(-1) ?? '', s.description)).join('\n')]))}
 ${assign(`${fn}_names`, nodes.filter((n) => n.subcommands.length > 0).map((n) => [key(n), n.subcommands.map((s) => s.path.at(-1)).join(' ')]))}
@@ -147,7 +153,7 @@ ${fn}() {
   if [[ "$kind" == 1 ]]; then return 1; fi
   if [[ "$PREFIX" == -* ]]; then
     entries=( "\${(@f)${fn}_opt[$cmdpath]}" )
-    [[ "$cmdpath" != ${zshQuote(name)} ]] && entries+=( "\${(@f)${fn}_opt[${name}]}" )
+    [[ "$cmdpath" != ${zshQuote(name)} ]] && entries+=( ${globalOptions(root).flatMap((o) => o.flags.map((f) => zshQuote(described(f, o.description)))).join(' ')} )
     _describe -t options option entries
   else
     entries=( "\${(@f)${fn}_sub[$cmdpath]}" )
