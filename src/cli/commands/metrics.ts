@@ -26,7 +26,7 @@ export const renderMetrics = (m: BuilderMetrics, options: { sparklines: boolean 
   const first = m.hours[0]?.t ?? m.samples[0]?.t;
   const head = `${m.builder}: ${plural(m.samples.length, 'one-minute sample')} and ${plural(m.hours.length, 'hourly summary', 'hourly summaries')}${first ? `, from ${formatTime(first)}` : ''}${m.samples.length > 0 ? ` to ${formatTime(m.samples.at(-1)!.t)}` : ''}`;
   const header = ['METRIC', 'NOW', 'MIN', 'AVG', 'MAX'];
-  if (options.sparklines) header.push(`HOURLY AVG (${m.hours.length}h)`, `LAST ${m.samples.length} MIN`);
+  if (options.sparklines) header.push(`HOURLY AVG (${m.hours.length}h)`, `LAST ${plural(m.samples.length, 'SAMPLE', 'SAMPLES')}`);
   const rows = ROWS.map(({ field, label, range }) => {
     const s = summary[field];
     const row = [label, num(s.now), num(s.min), num(s.avg), num(s.max)];
