@@ -103,7 +103,7 @@ describe('buildctl completion', () => {
     [['buildctl', 'msg', 'list', '--st'], ['--store']], // a global option anywhere
     [['buildctl', 'job', 'add', '--type', ''], []], // a value: nothing of ours
     [['buildctl', 'completion', ''], ['bash', 'zsh', 'fish']],
-    [['buildctl', 'status', '-'], ['--no-fetch', '--watch', '--interval', '--json', '-h', '--help', '-v', '--version', '--store', '--as', '--debug']],
+    [['buildctl', 'status', '-'], ['--no-fetch', '--watch', '--interval', '--json', '-h', '--help', '-v', '--version', '--store', '--as', '--debug', '--allow-secret-like']],
   ])('bash completes %j to %j', async (words, expected) => {
     expect(await complete(words)).toEqual(expected);
   });

@@ -93,11 +93,16 @@ const EXEMPT: Record<string, string> = {
   'msg read [ids...]': 'existing message ids', 'msg ack <id>': 'an existing message id', 'msg show <id>': 'read only',
   'sm <targets>': 'digits or builder ids', 'sm --type': 'one of four types', 'sm --reply-to': 'an existing message id',
   'sm --store': 'a local path', 'sm --as': 'a builder id',
-  'config set <key>': 'one of ten setting names',
+  'config set <key>': 'one of the setting names',
   'status set <state>': 'one of four states',
   'agent --schedule': 'local to this agent, not stored', 'agent --log-file': 'a local path',
   'agent install --unit-dir': 'a local path', 'agent install --log-file': 'a local path',
   'outbox drop <id>': 'local to this clone',
+  'msg list --since': 'read only', 'msg list --limit': 'read only',
+  'status --interval': 'read only (a duration)',
+  'metrics <id>': 'read only', 'metrics --since': 'read only',
+  'log --builder': 'read only', 'log --op': 'read only', 'log --since': 'read only', 'log --limit': 'read only',
+  'completion <shell>': 'one of three shells; prints a script',
 };
 
 /** Every input of every command (arguments and options that take a value), e.g. `job add --branch`. */
@@ -150,7 +155,7 @@ beforeAll(async () => {
   await claimJobOp(as1, {});
   ids.queued = (await addJobOp(as1, { type: 'package', priority: 100, target: 'build2' })).job.id;
   await acquireLockOp(as2, { name: 'deploy', ttl: '1h' });
-  ids.toMe = (await sendMessageOp(as2, { to: ['build1'], body: 'for build1' })).id;
+  ids.toMe = (await sendMessageOp(as2, { to: ['build1'], body: 'for build1' })).message.id;
 }, 60_000);
 afterAll(() => fleet?.cleanup());
 

@@ -60,7 +60,7 @@ describe('redaction: URLs keep their user and lose their secret wherever buildct
 
     const json = await runCli(['--store', join(scratch.dir, 'json', 'store'), 'init', '--remote', url, '--json']);
     expect(json.code, json.stderr).toBe(0);
-    expect(JSON.parse(json.stdout).remote).toBe(url.replace(TOKEN, '***'));
+    expect(JSON.parse(json.stdout).store.remote).toBe(url.replace(TOKEN, '***'));
     expect(shown(json)).not.toContain(TOKEN);
   });
 
