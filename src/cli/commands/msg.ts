@@ -108,7 +108,7 @@ export const registerMsg = (program: Command, runtime: Runtime): void => {
   msg
     .command('list')
     .description('my unread messages (to me or to all), most urgent first, with the first lines of each body')
-    .option('--unread', 'only messages I have not read (the default)')
+    .addOption(new Option('--unread', 'only messages I have not read (the default)').conflicts(['read', 'sent', 'all', 'archived']))
     .option('--read', 'include messages I have read')
     .option('--sent', 'the messages I sent, with who still owes an ack')
     .option('--all', 'every message, whoever it is for')
@@ -126,11 +126,7 @@ awaiting your ack first; then oldest first. --all, --sent and --archived list in
 
 Exit codes: 0 done; with --exit-code, 1 when any message is listed (the old check_unread):
   buildctl msg list --unread --exit-code >/dev/null || echo "you have mail"`)
-    .action(async (options: { unread?: boolean; read?: boolean; sent?: boolean; all?: boolean; archived?: boolean; from?: string; type?: string; since?: string; limit?: number; exitCode?: boolean; fetch: boolean; json?: boolean }, command: Command) => {
-      if (options.unread && (options.read || options.sent || options.all || options.archived)) {
-        const { usageError } = await import('../../errors.js');
-        throw usageError('--unread cannot be combined with --read, --sent, --all or --archived', { code: 'conflicting_options', hint: 'leave out --unread (it is the default) or the other option' });
-      }
+    .action(async (options: { read?: boolean; sent?: boolean; all?: boolean; archived?: boolean; from?: string; type?: string; since?: string; limit?: number; exitCode?: boolean; fetch: boolean; json?: boolean }, command: Command) => {
       const { listMessagesOp } = await import('../../ops/messages.js');
       const ctx = buildContext(runtime, command);
       const { me, messages, awaiting } = await listMessagesOp(ctx, {
