@@ -122,7 +122,7 @@ export const renewLock = (doc: LocksDoc, input: AcquireInput): { doc: LocksDoc; 
   if (!current) throw notHeld(name);
   if (current.owner !== owner) throw ownedByAnother(current, owner);
   if (isExpired(current, input.now)) {
-    throw notNowError(`lock "${name}" expired at ${current.expires_at}`, {
+    throw notNowError(`lock "${name}" expired at ${formatTime(current.expires_at)}`, {
       code: 'lock_expired',
       hint: `acquire it again: buildctl lock acquire ${name} (you get a new token)`,
       details: { token: current.token, expires_at: current.expires_at },
