@@ -19,6 +19,7 @@ export const CONFIG_DEFAULTS = {
   max_clock_skew: '1m',
   check_job_running: '6h',
   check_unacked_after: '1h',
+  legacy_readers: [] as readonly string[],
 } as const satisfies Required<{ [K in ConfigKey]: unknown }>;
 
 export interface Settings {
@@ -35,9 +36,11 @@ export interface Settings {
   maxClockSkewMs: number;
   checkJobRunningMs: number;
   checkUnackedAfterMs: number;
+  /** Builders still running the older scripts (domain/legacy/readers.ts). */
+  legacyReaders: readonly string[];
 }
 
-export type ConfigValue = string | number;
+export type ConfigValue = string | number | readonly string[];
 
 /** Each key with its effective value and where it came from. */
 export const configEntries = (doc: ConfigDoc | undefined): Array<{ key: ConfigKey; value: ConfigValue; source: 'store' | 'default' }> =>
@@ -64,6 +67,7 @@ export const effectiveSettings = (doc: ConfigDoc | undefined): Settings => {
     maxClockSkewMs: parseDuration(get('max_clock_skew'), 'max_clock_skew'),
     checkJobRunningMs: parseDuration(get('check_job_running'), 'check_job_running'),
     checkUnackedAfterMs: parseDuration(get('check_unacked_after'), 'check_unacked_after'),
+    legacyReaders: get('legacy_readers'),
   };
 };
 
@@ -79,7 +83,10 @@ export const setConfigValue = (doc: ConfigDoc | undefined, key: string, text: st
   }
   const fieldSchema = configShape[key];
   const numeric = typeof CONFIG_DEFAULTS[key] === 'number';
-  const value: unknown = numeric && /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text;
+  const list = Array.isArray(CONFIG_DEFAULTS[key]);
+  // A list is comma-separated; "none" (or nothing) empties it.
+  const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '' && item.toLowerCase() !== 'none');
+  const value: unknown = list ? [...new Set(items)].sort() : numeric && /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text;
   const result = fieldSchema.safeParse(value, { reportInput: true });
   if (!result.success || result.data === undefined) {
     const reason = result.success ? 'a value is required' : issuesToProblems(result.error.issues)[0]?.reason ?? 'invalid';

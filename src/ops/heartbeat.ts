@@ -8,9 +8,10 @@ import { docs, paths, type DocSpec } from '../schemas/layout.js';
 import { metricsLine, type MetricsLine } from '../schemas/metrics.js';
 import type { SystemSnapshot } from '../schemas/system.js';
 import { parseDocument, parseDocumentText, serializeDocument } from '../store/documents.js';
-import { publishHeartbeat, readLastHeartbeatFile } from '../store/heartbeat-ref.js';
+import { isOlderHeartbeatRef } from '../domain/legacy/heartbeat-ref.js';
+import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, readLastHeartbeatFile } from '../store/heartbeat-ref.js';
 import { openSnapshot } from '../store/snapshot.js';
-import { fetchMain, openStore } from '../store/store.js';
+import { fetchMain, openStore, type Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import type { Context } from './context.js';
 import { resolveActor } from './identity.js';
@@ -22,6 +23,8 @@ export interface HeartbeatResult {
   timestamp: string;
   commit: string;
   took_over: boolean;
+  /** The ref was the older scripts' heartbeat branch: where its tip was kept. */
+  replaced_legacy_branch: string | null;
   system: SystemSnapshot;
   metrics_lines: number;
   metrics_bytes: number;
@@ -33,6 +36,20 @@ const readLocal = async <T>(ctx: Context, spec: DocSpec<T>): Promise<T | undefin
   return text === undefined ? undefined : parseDocument(spec.path, text, spec.schema);
 };
 
+/**
+ * Before a clone's first beat replaces the ref: if it is the older scripts' heartbeat
+ * branch (a history of the whole repository, no metrics), its tip is kept as
+ * `legacy/heartbeat/<id>` and the replacement is said on stderr. Returns that branch.
+ */
+const takeOverOlderBranch = async (ctx: Context, store: Store, id: string, current: string): Promise<string | null> => {
+  await fetchHeartbeatRef(store, id);
+  const fetched = await fetchedHeartbeatRef(store, id);
+  if (!fetched || fetched.sha !== current || !isOlderHeartbeatRef(fetched)) return null;
+  const kept = await keepLegacyRef(store, id, current);
+  ctx.warn(`heartbeat/${id} was the older scripts' heartbeat branch (${fetched.commits} commit${fetched.commits === 1 ? '' : 's'}): replaced by this heartbeat; its tip ${current.slice(0, 12)} is kept as ${kept}`);
+  return kept;
+};
+
 /** One heartbeat: metrics now, published on this builder's heartbeat ref. Main is not touched. */
 export const heartbeat = async (ctx: Context, options: { force?: boolean } = {}): Promise<HeartbeatResult> => {
   const store = await openStore(ctx.storeDir);
@@ -42,7 +59,8 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
     await fetchMain(store);
     const snapshot = openSnapshot(store);
     try {
-      requireBuilder(await readMainOrThrow(snapshot, docs.builders), id);
+      // Without a registry, builders found by their folders count (said once).
+      requireBuilder(await readMainOrThrow(snapshot, docs.builders, ctx.warn), id);
     } finally {
       snapshot.close();
     }
@@ -77,10 +95,14 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
     system,
   };
   const metricsText = metricsToText(rolled);
+  let replaced: string | null = null;
   const published = await publishHeartbeat(store, {
     builder: id,
     now,
     force: options.force,
+    onTakeOver: async (current) => {
+      replaced = await takeOverOlderBranch(ctx, store, id, current);
+    },
     files: {
       [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), beat, docs.heartbeat(id).schema),
       [paths.metrics(id)]: metricsText,
@@ -91,6 +113,7 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
     timestamp: beat.timestamp,
     commit: published.commit,
     took_over: published.tookOver,
+    replaced_legacy_branch: replaced,
     system,
     metrics_lines: rolled.length,
     metrics_bytes: Buffer.byteLength(metricsText),

@@ -17,6 +17,7 @@ import { fetchMain, type Store } from '../store/store.js';
 import { findLandedOpSince, transact, type Plan, type ReadDoc, type TxOutcome, type TxRequest } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { readMainOrThrow } from './read.js';
+import { tolerant } from './tolerance.js';
 
 /** A plan builder: the operation applied to whatever state the store has when it runs. */
 export type Apply<R> = (read: ReadDoc) => Promise<Plan<R>> | Plan<R>;
@@ -100,7 +101,7 @@ export const deliverOutbox = async (ctx: Context, store: Store): Promise<Deliver
             // Checked again on delivery: an intent queued before this check existed, or
             // edited on disk, is dropped rather than committed.
             const request = guarded({ op: intent.op, actor: intent.actor, input: intent.input, apply: plan(intent.input) }, intent.allow_secret_like === true, intent.op_id);
-            await transact(store, request);
+            await run(ctx, store, request);
             await removeIntent(store, intent);
             report.delivered.push(intent.op_id);
           } catch (error) {
@@ -127,11 +128,23 @@ const drop = async (ctx: Context, store: Store, intent: Intent, reason: string, 
   ctx.warn(`dropped queued ${intent.op} (${intent.op_id}): it no longer applies: ${reason}`);
 };
 
+/** One transaction that reads (and converts) what older scripts wrote: ops/tolerance.ts. */
+const run = async <R>(ctx: Context, store: Store, request: TxRequest<R>): Promise<TxOutcome<R>> => {
+  const tolerance = tolerant(ctx, store, request);
+  let outcome: TxOutcome<R> | undefined;
+  try {
+    outcome = await transact(store, tolerance.request);
+    return outcome;
+  } finally {
+    tolerance.report(outcome);
+  }
+};
+
 /** A mutation that needs a fresh answer: delivers the outbox, then runs; unreachable is exit 4. */
 export const mutate = async <R>(ctx: Context, store: Store, request: Mutation<R>): Promise<TxOutcome<R>> => {
   const checked = guarded(request, ctx.allowSecretLike === true);
   await deliverOutbox(ctx, store);
-  return transact(store, checked);
+  return run(ctx, store, checked);
 };
 
 export type Deferred<R> = { queued: false; outcome: TxOutcome<R> } | { queued: true; result: R; intent: Intent };
@@ -161,7 +174,7 @@ export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Muta
   const checked = guarded(request, allow, opId);
   await deliverOutbox(ctx, store);
   try {
-    return { queued: false, outcome: await transact(store, checked) };
+    return { queued: false, outcome: await run(ctx, store, checked) };
   } catch (error) {
     if (!isUnreachable(error)) throw error;
     const snapshot = openSnapshot(store);

@@ -1,15 +1,17 @@
+import type { ClassifyContext } from '../domain/classify.js';
 import { BuildctlError } from '../errors.js';
+import type { BuildersDoc } from '../schemas/builders.js';
 import { docs, type DocSpec } from '../schemas/layout.js';
 import { invalidDocument } from '../store/documents.js';
 import type { DocRead, Snapshot } from '../store/snapshot.js';
-import { ORIGIN_MAIN } from '../store/store.js';
 
 export const LEGACY_NOTE = 'this store has legacy documents; "buildctl migrate" converts them';
 
 /**
  * Views read a store of the older layout as it is: a document that fails the schema but
  * that a legacy converter turns into a valid one is read converted (nothing is written),
- * and the view says so once, on stderr. Mutations keep the strict read of `transact`.
+ * and the view says so once, on stderr. Without a registry, the builders are those found
+ * by their folders (said once too). Mutations read the same way (ops/tolerance.ts).
  */
 export interface ViewReads {
   /** A read as the snapshot gave it, with a legacy document converted. */
@@ -22,20 +24,41 @@ export interface ViewReads {
 
 export const viewReads = (snapshot: Snapshot, warn: (line: string) => void): ViewReads => {
   let noted = false;
-  let fleet: Promise<string[]> | undefined;
+  let registry: Promise<DocRead<BuildersDoc>> | undefined;
+  let context: Promise<ClassifyContext> | undefined;
+  const readRegistry = (): Promise<DocRead<BuildersDoc>> =>
+    (registry ??= (async () => {
+      const read = await snapshot.main(docs.builders);
+      if (read.status !== 'missing') return read;
+      const { findBuilderFolders } = await import('./fleet-members.js');
+      const { foundBuildersNote } = await import('../domain/legacy/discovery.js');
+      const found = await findBuilderFolders(snapshot, new Set());
+      if (found.length === 0) return read;
+      warn(foundBuildersNote(found.map((f) => f.entry.id)));
+      return { status: 'ok', value: { builders: found.map((f) => f.entry) }, source: read.source };
+    })());
+  /** Who "all" is and who still reads with the older scripts, for converting messages. */
+  const classifyContext = (): Promise<ClassifyContext> =>
+    (context ??= (async () => {
+      const [builders, config] = await Promise.all([readRegistry(), snapshot.main(docs.config)]);
+      return {
+        fleet: builders.status === 'ok' ? builders.value.builders.map((b) => b.id) : [],
+        legacyReaders: config.status === 'ok' ? (config.value.legacy_readers ?? []) : [],
+      };
+    })());
   const tolerate = async <T>(read: DocRead<T>, spec: DocSpec<T>): Promise<DocRead<T>> => {
     if (read.status !== 'invalid') return read;
     // The legacy converters load only when a document fails its schema.
-    const { classifyText, fleetOf } = await import('./classify.js');
-    fleet ??= snapshot.text(`${ORIGIN_MAIN}:${docs.builders.path}`).then(fleetOf);
-    const classified = classifyText(spec.path, read.text, { fleet: await fleet });
-    if (classified.status !== 'legacy') return read;
-    if (!noted) warn(LEGACY_NOTE);
-    noted = true;
+    const { classifyText } = await import('../domain/classify.js');
+    const classified = classifyText(spec.path, read.text, await classifyContext());
+    if (classified.status !== 'legacy' && classified.status !== 'valid') return read;
+    if (classified.status === 'legacy' && !noted) warn(LEGACY_NOTE);
+    noted ||= classified.status === 'legacy';
     // classifyText parsed it with the schema of the path's kind, which is spec's.
     return { status: 'ok', value: classified.value as T, source: read.source };
   };
-  const main = async <T>(spec: DocSpec<T>): Promise<DocRead<T>> => tolerate(await snapshot.main(spec), spec);
+  const main = async <T>(spec: DocSpec<T>): Promise<DocRead<T>> =>
+    spec.path === docs.builders.path ? ((await readRegistry()) as DocRead<unknown> as DocRead<T>) : tolerate(await snapshot.main(spec), spec);
   return {
     tolerate,
     main,
@@ -47,7 +70,7 @@ export const viewReads = (snapshot: Snapshot, warn: (line: string) => void): Vie
   };
 };
 
-/** One document for a view (see viewReads); `warn` receives the legacy note. */
+/** One document for a view (see viewReads); `warn` receives the notes. */
 export const readMainOrThrow = <T>(snapshot: Snapshot, spec: DocSpec<T>, warn: (line: string) => void = () => undefined): Promise<T | undefined> =>
   viewReads(snapshot, warn).mainOrThrow(spec);
 

@@ -1,12 +1,19 @@
 // `buildctl validate`: every document on main and on every heartbeat ref (or, with
-// `staged`, every file staged for commit: the pre-commit hook), told apart as valid,
-// legacy (migratable, with what migration changes), broken or invalid.
+// `staged`, every document staged for commit: the pre-commit hook), told apart as valid,
+// legacy (migratable, with what migration changes), broken or invalid. Documents are the
+// paths of the store layout (schemas/layout.ts); every other file in the repository is
+// skipped, whatever it holds. It also names builders found by their folders that the
+// registry lacks, and entries whose text looks like a credential (to rotate).
+import { heartbeatRefChanges, isOlderHeartbeatRef } from '../domain/legacy/heartbeat-ref.js';
+import { classifyText, type ClassifyContext, type FileStatus } from '../domain/classify.js';
+import { scanForCredentials, type StoredCredential } from '../domain/credential-scan.js';
 import { docs, kindOfPath } from '../schemas/layout.js';
 import type { Problem } from '../store/documents.js';
-import { listHeartbeatRefs, listMainFiles, listStagedFiles, openSnapshot } from '../store/snapshot.js';
+import { fetchedHeartbeatRef } from '../store/heartbeat-ref.js';
+import { listHeartbeatRefs, listMainFiles, listStagedFiles, openSnapshot, type Snapshot } from '../store/snapshot.js';
 import { fetchAll, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, openStore } from '../store/store.js';
-import { classifyText, fleetOf, type FileStatus } from './classify.js';
 import type { Context } from './context.js';
+import { findBuilderFolders } from './fleet-members.js';
 import { fetchOrFallBack, type Freshness } from './read.js';
 
 export interface FileReport {
@@ -24,40 +31,87 @@ export interface FileReport {
 export interface ValidateReport extends Freshness {
   valid: boolean;
   checked: number;
-  /** Files that are not valid (legacy, broken or invalid). */
+  /** Documents that are not valid (legacy, broken or invalid). */
   invalid: number;
   counts: Record<FileStatus, number>;
   files: FileReport[];
+  /** Files that are not documents of the layout: not checked, never changed. */
+  skipped: number;
+  /** Their paths (with --verbose). */
+  skipped_files?: string[];
+  /** Builder folders (`<id>/status.json`, `<id>/heartbeat.json`) that `buildctl migrate` would register. */
+  unregistered_builders: string[];
+  /** Entries whose text looks like a credential: rotate them (git history keeps them). */
+  credentials: StoredCredential[];
 }
 
-const isDocumentPath = (path: string): boolean => kindOfPath(path) !== undefined || path.endsWith('.json');
+/** Who "all" is (the registry, else the builders found by their folders) and who still runs the older scripts. */
+export const classifyContextOf = async (snapshot: Snapshot, options: { discover: boolean }): Promise<{ context: ClassifyContext; unregistered: string[] }> => {
+  const buildersText = await snapshot.text(`${ORIGIN_MAIN}:${docs.builders.path}`);
+  const registered = buildersText === undefined ? [] : await snapshot.main(docs.builders).then((r) => (r.status === 'ok' ? r.value.builders.map((b) => b.id) : []));
+  const found = options.discover ? await findBuilderFolders(snapshot, new Set(registered)) : [];
+  // Without a registry every builder folder is a builder; with one, those the older scripts left.
+  const unregistered = found.filter((f) => buildersText === undefined || f.legacy).map((f) => f.entry.id);
+  const config = await snapshot.main(docs.config);
+  return {
+    context: { fleet: [...registered, ...unregistered].sort(), legacyReaders: config.status === 'ok' ? (config.value.legacy_readers ?? []) : [] },
+    unregistered,
+  };
+};
 
-export const validateStore = async (ctx: Context, options: { fetch: boolean; staged?: boolean }): Promise<ValidateReport> => {
+export const validateStore = async (ctx: Context, options: { fetch: boolean; staged?: boolean; verbose?: boolean }): Promise<ValidateReport> => {
   const store = await openStore(ctx.storeDir);
   const freshness = options.fetch && !options.staged ? await fetchOrFallBack(() => fetchAll(store), ctx.warn) : { fetched: false, fetch_error: null };
   const snapshot = openSnapshot(store);
   const files: FileReport[] = [];
+  const skipped: string[] = [];
+  const credentials: StoredCredential[] = [];
+  let unregistered: string[] = [];
   try {
     // Staged files come from the index (`:path`), everything else from origin/main as fetched.
     const rev = options.staged ? '' : ORIGIN_MAIN;
-    const fleet = fleetOf((await snapshot.text(`${rev}:${docs.builders.path}`)) ?? (await snapshot.text(`${ORIGIN_MAIN}:${docs.builders.path}`)));
-    const check = (file: string, path: string, text: string): void => {
-      const { kind, status, problems, changes } = classifyText(path, text, { fleet });
+    const known = await classifyContextOf(snapshot, { discover: !options.staged });
+    unregistered = known.unregistered;
+    const push = (file: string, kind: string | null, status: FileStatus, problems: Problem[], changes: string[]): void => {
       files.push({ file, kind, valid: status === 'valid', status, problems, changes });
     };
     const paths = options.staged ? await listStagedFiles(store) : await listMainFiles(store);
-    for (const path of paths.filter(isDocumentPath)) check(options.staged ? `:${path}` : path, path, (await snapshot.text(`${rev}:${path}`)) ?? '');
-    for (const id of options.staged ? [] : await listHeartbeatRefs(store)) {
-      for (const path of [`${id}/heartbeat.json`, `${id}/metrics.jsonl`]) {
-        const text = await snapshot.text(`${ORIGIN_HEARTBEAT_PREFIX}${id}:${path}`);
-        const label = `heartbeat/${id}:${path}`;
-        if (text === undefined) {
-          const problems = [{ path: '', reason: 'missing from the heartbeat ref' }];
-          files.push({ file: label, kind: kindOfPath(path)?.name ?? null, valid: false, status: 'invalid', problems, changes: [] });
-        } else {
-          check(label, path, text);
-        }
+    for (const path of paths) {
+      const kind = kindOfPath(path);
+      if (!kind) {
+        skipped.push(path);
+        continue;
       }
+      const classified = classifyText(path, (await snapshot.text(`${rev}:${path}`)) ?? '', known.context);
+      push(options.staged ? `:${path}` : path, classified.kind, classified.status, classified.problems, classified.changes);
+      const entry = kind.name.startsWith('messages') ? 'message' : kind.name.startsWith('jobs') ? 'job' : undefined;
+      if (entry && !options.staged && classified.value !== undefined) credentials.push(...scanForCredentials(path, entry, classified.value));
+    }
+    for (const id of options.staged ? [] : await listHeartbeatRefs(store)) {
+      const ref = `${ORIGIN_HEARTBEAT_PREFIX}${id}`;
+      const beatPath = `${id}/heartbeat.json`;
+      const metricsPath = `${id}/metrics.jsonl`;
+      const beat = await snapshot.text(`${ref}:${beatPath}`);
+      const metrics = await snapshot.text(`${ref}:${metricsPath}`);
+      const commits = (await fetchedHeartbeatRef(store, id))?.commits ?? 1;
+      const label = (path: string): string => `heartbeat/${id}:${path}`;
+      const missing = [{ path: '', reason: 'missing from the heartbeat ref' }];
+      const classified = beat === undefined ? undefined : classifyText(beatPath, beat, known.context);
+      if (!isOlderHeartbeatRef({ commits, hasMetrics: metrics !== undefined })) {
+        if (classified) push(label(beatPath), classified.kind, classified.status, classified.problems, classified.changes);
+        else push(label(beatPath), 'heartbeat', 'invalid', missing, []);
+        const lines = classifyText(metricsPath, metrics ?? '', known.context);
+        push(label(metricsPath), lines.kind, lines.status, lines.problems, lines.changes);
+        continue;
+      }
+      // A branch of the older scripts: `buildctl migrate` replaces it when its heartbeat converts,
+      // else the builder's first heartbeat does (and says so).
+      const convertible = classified?.status === 'valid' || classified?.status === 'legacy';
+      const takeOver = [{ path: '', reason: `the older scripts' heartbeat branch: ${id}'s first "buildctl heartbeat" replaces it` }];
+      if (!classified) push(label(beatPath), 'heartbeat', 'invalid', [...missing, ...takeOver], []);
+      else if (!convertible) push(label(beatPath), classified.kind, classified.status, [...classified.problems, ...takeOver], []);
+      else push(label(beatPath), classified.kind, 'legacy', classified.problems, [...classified.changes, ...heartbeatRefChanges(id, commits)]);
+      if (metrics === undefined) push(label(metricsPath), 'metrics', convertible ? 'legacy' : 'invalid', convertible ? [] : missing, convertible ? ['missing: started empty'] : []);
     }
   } finally {
     snapshot.close();
@@ -65,5 +119,16 @@ export const validateStore = async (ctx: Context, options: { fetch: boolean; sta
   const counts: Record<FileStatus, number> = { valid: 0, legacy: 0, broken: 0, invalid: 0 };
   for (const file of files) counts[file.status]++;
   const invalid = files.length - counts.valid;
-  return { ...freshness, valid: invalid === 0, checked: files.length, invalid, counts, files };
+  return {
+    ...freshness,
+    valid: invalid === 0,
+    checked: files.length,
+    invalid,
+    counts,
+    files,
+    skipped: skipped.length,
+    ...(options.verbose ? { skipped_files: skipped } : {}),
+    unregistered_builders: unregistered,
+    credentials,
+  };
 };

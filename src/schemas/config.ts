@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { duration } from './common.js';
+import { builderId, duration } from './common.js';
 
 /** coordination/config.json: every key optional, flat snake_case. */
 export const configShape = {
@@ -19,6 +19,11 @@ export const configShape = {
   check_job_running: z.optional(duration),
   /** `buildctl check`: a message still awaiting an ack this long after it was sent is a warning. */
   check_unacked_after: z.optional(duration),
+  /**
+   * While a fleet moves to buildctl builder by builder: the builders still running the
+   * older scripts. Messages for them are stored the way those scripts read them.
+   */
+  legacy_readers: z.optional(z.array(builderId)),
 };
 
 export const configDoc = z.looseObject(configShape);

@@ -64,7 +64,11 @@ export interface DocumentKind {
   readonly format: 'json' | 'jsonl';
 }
 
-/** Every document kind, by name, with the pattern its path matches. */
+/**
+ * Every document kind, by name, with the pattern its path matches. These are the store's
+ * documents; any other file in the repository is not buildctl's (never judged, never
+ * rewritten). The layout's own folders are no builder's.
+ */
 export const DOCUMENT_KINDS: readonly DocumentKind[] = [
   { name: 'builders', pattern: /^coordination\/builders\.json$/, schema: buildersDoc, format: 'json' },
   { name: 'jobs', pattern: /^coordination\/jobs\.json$/, schema: jobsDoc, format: 'json' },
@@ -74,9 +78,9 @@ export const DOCUMENT_KINDS: readonly DocumentKind[] = [
   { name: 'jobs_archive', pattern: /^coordination\/archive\/jobs-\d{4}-\d{2}\.json$/, schema: jobsDoc, format: 'json' },
   { name: 'messages_archive', pattern: /^coordination\/archive\/messages-\d{4}-\d{2}\.json$/, schema: messagesDoc, format: 'json' },
   { name: 'health_dashboard', pattern: /^shared\/health_dashboard\.json$/, schema: dashboardDoc, format: 'json' },
-  { name: 'status', pattern: /^[a-z][a-z0-9-]{0,31}\/status\.json$/, schema: statusDoc, format: 'json' },
-  { name: 'heartbeat', pattern: /^[a-z][a-z0-9-]{0,31}\/heartbeat\.json$/, schema: heartbeatDoc, format: 'json' },
-  { name: 'metrics', pattern: /^[a-z][a-z0-9-]{0,31}\/metrics\.jsonl$/, schema: metricsLine, format: 'jsonl' },
+  { name: 'status', pattern: /^(?!(?:coordination|shared|all)\/)[a-z][a-z0-9-]{0,31}\/status\.json$/, schema: statusDoc, format: 'json' },
+  { name: 'heartbeat', pattern: /^(?!(?:coordination|shared|all)\/)[a-z][a-z0-9-]{0,31}\/heartbeat\.json$/, schema: heartbeatDoc, format: 'json' },
+  { name: 'metrics', pattern: /^(?!(?:coordination|shared|all)\/)[a-z][a-z0-9-]{0,31}\/metrics\.jsonl$/, schema: metricsLine, format: 'jsonl' },
 ];
 
 export const kindOfPath = (path: string): DocumentKind | undefined =>

@@ -35,3 +35,21 @@ export const messagesDoc = z.looseObject({
 export type MessageType = z.infer<typeof messageType>;
 export type Message = z.infer<typeof message>;
 export type MessagesDoc = z.infer<typeof messagesDoc>;
+
+/**
+ * A message as stored while builders still run the older scripts (setting
+ * legacy_readers; domain/legacy/readers.ts): `to` one id or "all" as their scripts read
+ * it, the real list in `recipients`, their `timestamp` and `read` flag beside the
+ * current fields. Only written for such messages; read back as a `message`.
+ */
+export const messageForOldReaders = z.extend(message, {
+  to: z.union([z.array(builderId).check(z.minLength(1)), builderId]),
+  recipients: z.optional(z.array(builderId).check(z.minLength(2))),
+  timestamp: z.optional(z.string()),
+  read: z.optional(z.boolean()),
+});
+
+/** messages.json while old readers are left: each message current, or kept for them. */
+export const messagesDocForOldReaders = z.looseObject({
+  messages: z.array(z.union([message, messageForOldReaders])),
+});

@@ -7,8 +7,15 @@ import { issuesToProblems, type Problem } from '../schemas/issues.js';
 
 export type { Problem };
 
+/**
+ * The JSON text of a document: a UTF-8 byte-order mark (PowerShell and Windows editors
+ * write one) is not part of it. Rewrites serialise without one.
+ */
+export const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+
 /** Where JSON text is broken, in words an operator can act on. */
-export const diagnoseJsonText = (text: string): Problem | undefined => {
+export const diagnoseJsonText = (raw: string): Problem | undefined => {
+  const text = withoutBom(raw);
   if (text.trim() === '') return { path: '', reason: 'the file is empty' };
   const marker = /^(<{7}|={7}|>{7})( |$)/m.exec(text);
   if (marker) {
@@ -67,7 +74,7 @@ export const parseDocumentText = <T>(text: string, schema: z.ZodMiniType<T>): Pa
   try {
     // One parse on the hot path; only text that fails is diagnosed (an empty file or a
     // conflict marker never parses as JSON).
-    data = JSON.parse(text);
+    data = JSON.parse(withoutBom(text));
   } catch {
     return { ok: false, problems: [diagnoseJsonText(text) ?? { path: '', reason: 'not valid JSON' }] };
   }

@@ -24,6 +24,10 @@ export interface PublishOptions {
   now: Date;
   /** Take the ref over whatever it points at (after resolving a duplicate agent). */
   force?: boolean;
+  /** Replace the ref only if it still points here (migrating an older ref it has looked at). */
+  lease?: string;
+  /** Called before the ref is taken over from its current commit (first beat of a clone, --force). */
+  onTakeOver?: (current: string) => Promise<void>;
 }
 
 export interface PublishResult {
@@ -96,9 +100,10 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
   const remoteRef = `${HEARTBEAT_PREFIX}${builder}`;
   // Lease file: line 1 the commit this clone last pushed, line 2 a push whose answer never came.
   const [confirmed, inFlight] = (await readFile(leaseFile(store, builder), 'utf8').catch(() => '')).split('\n').map((l) => l.trim());
-  let expected = options.force || !confirmed ? undefined : confirmed;
+  let expected = options.lease ?? (options.force || !confirmed ? undefined : confirmed);
   const tookOver = expected === undefined;
   if (expected === undefined) expected = await remoteValue(store, builder);
+  if (tookOver && expected !== '') await options.onTakeOver?.(expected);
 
   const commit = await makeCommit(store, builder, options.files, options.now);
   const tryPush = async (lease: string) => {
@@ -133,3 +138,36 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
 };
 
 const isLeaseFailure = (output: string): boolean => /stale info|\[rejected\]/.test(output);
+
+/** A heartbeat ref as last fetched: its commit, how many commits its history holds, whether it has `<id>/metrics.jsonl`. */
+export const fetchedHeartbeatRef = async (store: Store, builder: string): Promise<{ sha: string; commits: number; hasMetrics: boolean } | undefined> => {
+  const ref = `${ORIGIN_HEARTBEAT_PREFIX}${builder}`;
+  const run = await git(store.dir, ['rev-list', '--count', ref], { allowFail: true });
+  if (run.code !== 0) return undefined;
+  const { stdout } = await git(store.dir, ['rev-parse', '--verify', `${ref}^{commit}`]);
+  const metrics = await git(store.dir, ['cat-file', '-e', `${ref}:${builder}/metrics.jsonl`], { allowFail: true });
+  return { sha: stdout.trim(), commits: Number(run.stdout.trim()), hasMetrics: metrics.code === 0 };
+};
+
+/** Fetches one builder's heartbeat ref (it exists on the remote). */
+export const fetchHeartbeatRef = async (store: Store, builder: string): Promise<void> => {
+  await git(store.dir, ['fetch', '--quiet', '--no-tags', REMOTE, `+${HEARTBEAT_PREFIX}${builder}:${ORIGIN_HEARTBEAT_PREFIX}${builder}`]);
+};
+
+/**
+ * Keeps the tip of an older heartbeat branch under `legacy/heartbeat/<id>` on the remote
+ * before it is replaced (its history may hold what nothing else does). Returns the branch
+ * name; an existing one is never overwritten (the sha is added to the name instead).
+ */
+export const keepLegacyRef = async (store: Store, builder: string, sha: string): Promise<string> => {
+  for (const name of [`legacy/heartbeat/${builder}`, `legacy/heartbeat/${builder}-${sha.slice(0, 12)}`]) {
+    const run = await git(store.dir, ['push', '--porcelain', `--force-with-lease=refs/heads/${name}:`, REMOTE, `${sha}:refs/heads/${name}`], { allowFail: true });
+    if (run.code === 0) return name;
+    const current = (await git(store.dir, ['ls-remote', REMOTE, `refs/heads/${name}`], { allowFail: true })).stdout.split('\t')[0]?.trim();
+    if (current === sha) return name;
+  }
+  throw failedError(`cannot keep the older heartbeat branch of ${builder} before replacing it`, {
+    code: 'push_failed',
+    hint: `check that this host may push branches to the store's remote; heartbeat/${builder} was left as it is`,
+  });
+};

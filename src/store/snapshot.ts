@@ -13,6 +13,8 @@ export type DocRead<T> =
   | { status: 'invalid'; problems: Problem[]; source: string; text: string };
 
 export interface Snapshot {
+  /** The store it reads (for listings: listMainFiles). */
+  readonly store: Store;
   /** A document on origin/main. */
   main<T>(spec: DocSpec<T>): Promise<DocRead<T>>;
   /** A document on a builder's heartbeat ref (`heartbeat/<id>`). */
@@ -38,6 +40,7 @@ export const openSnapshot = (store: Store): Snapshot => {
   const reader = openObjectReader(store.dir);
   const cache = openValidCache(store.stateDir);
   return {
+    store,
     main: (spec) => readVia(reader, cache, ORIGIN_MAIN, spec, spec.path),
     heartbeatRef: (builder, spec) =>
       readVia(reader, cache, `${ORIGIN_HEARTBEAT_PREFIX}${builder}`, spec, `heartbeat/${builder}:${spec.path}`),

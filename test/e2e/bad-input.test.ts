@@ -199,8 +199,9 @@ const ROWS: Record<string, Row> = {
     corrupt: { path: 'coordination/jobs.json', content: () => '{"jobs": {"id": "j1"}}\n' },
     args: ['job', 'claim'], code: 5, message: /invalid document coordination\/jobs\.json: jobs: /,
   },
-  'jobs.json priority a string (job cancel)': {
-    corrupt: { path: 'coordination/jobs.json', content: editJson((d) => (d.jobs[0].priority = 'high')) },
+  // (A priority word such as "high" or a `to` string is an older layout: read converted, not refused.)
+  'jobs.json priority a boolean (job cancel)': {
+    corrupt: { path: 'coordination/jobs.json', content: editJson((d) => (d.jobs[0].priority = true)) },
     args: ['job', 'cancel', '{queued}'], code: 5, message: /invalid document coordination\/jobs\.json: jobs\[0\]\.priority: /,
   },
   'jobs.json job without created_at (job retry)': {
@@ -211,8 +212,8 @@ const ROWS: Record<string, Row> = {
     corrupt: { path: 'coordination/messages.json', content: truncate },
     args: ['msg', 'send', 'build2', 'hello'], code: 5, message: /invalid document coordination\/messages\.json: JSON syntax error .*truncated/,
   },
-  'messages.json to is a string (msg read)': {
-    corrupt: { path: 'coordination/messages.json', content: editJson((d) => (d.messages[0].to = 'build1')) },
+  'messages.json to is a number (msg read)': {
+    corrupt: { path: 'coordination/messages.json', content: editJson((d) => (d.messages[0].to = 42)) },
     args: ['msg', 'read', '--all'], code: 5, message: /invalid document coordination\/messages\.json: messages\[0\]\.to: /,
   },
   'messages.json message without from (sm)': {

@@ -22,6 +22,7 @@ describe('defaults', () => {
       max_clock_skew: '1m',
       check_job_running: '6h',
       check_unacked_after: '1h',
+      legacy_readers: [], // not in DESIGN.md: the rollout setting of issue 12
     });
     expect(Object.keys(CONFIG_DEFAULTS).sort()).toEqual([...CONFIG_KEYS].sort());
   });
@@ -43,6 +44,7 @@ describe('effectiveSettings', () => {
       maxClockSkewMs: MINUTE,
       checkJobRunningMs: 6 * 60 * MINUTE,
       checkUnackedAfterMs: 60 * MINUTE,
+      legacyReaders: [],
     });
   });
 
@@ -83,6 +85,10 @@ describe('setConfigValue', () => {
     ['job_max_attempts', ' 7 ', 7],
     ['subject_max', '1000', 1000],
     ['body_max', '1', 1],
+    // a list is comma-separated, sorted and without repeats; "none" or nothing empties it
+    ['legacy_readers', 'build4, build3,build4', ['build3', 'build4']],
+    ['legacy_readers', 'none', []],
+    ['legacy_readers', '', []],
   ])('sets %s from %j to %j', (key, text, value) => {
     const next = setConfigValue(undefined, key, text);
     expect(next).toEqual({ [key]: value });
@@ -116,6 +122,7 @@ describe('setConfigValue', () => {
     ['job_max_attempts', '-1', /must be >= 1/],
     ['subject_max', '1001', /must be <= 1000/],
     ['body_max', '1000001', /must be <= 1000000/],
+    ['legacy_readers', 'build3,Build4', /builder id/],
   ])('refuses %s = %j with the reason and the default', (key, text, reason) => {
     const error = buildctlErrorFrom(() => setConfigValue({}, key, text));
     expect(error.code).toBe('invalid_setting');

@@ -114,7 +114,7 @@ describe('convertLegacyMessages', () => {
   it('leaves current messages exactly as they are, and says nothing changed', () => {
     const current = convertOne(legacyMessage).message;
     const again = convertLegacyMessages({ messages: [current] }, ctx);
-    expect(again).toEqual({ value: { messages: [current] }, changes: [], removes: [] });
+    expect(again).toEqual({ value: { messages: [current] }, changes: [], removes: [], entries: 0 });
   });
 
   it('wraps a bare list, and recognises nothing else', () => {

@@ -14,7 +14,7 @@ export const registerConfig = (program: Command, runtime: Runtime): void => {
       const { showConfig } = await import('../../ops/config.js');
       const entries = await showConfig(buildContext(runtime, command), { fetch: options.fetch });
       if (options.json) return printJson(runtime, readJson('config', Object.fromEntries(entries.map((e) => [e.key, e.value]))));
-      runtime.out(table(['KEY', 'VALUE', 'SOURCE'], entries.map((e) => [e.key, String(e.value), e.source])));
+      runtime.out(table(['KEY', 'VALUE', 'SOURCE'], entries.map((e) => [e.key, Array.isArray(e.value) ? e.value.join(',') || 'none' : String(e.value), e.source])));
     });
 
   config
@@ -26,8 +26,9 @@ export const registerConfig = (program: Command, runtime: Runtime): void => {
     .addHelpText('after', `
 Settings: stale_after (3m), dead_after (5m), schedule ("* * * * *"), metrics_window (7d),
 lock_ttl (30s), job_max_attempts (3), job_retention (7d), message_retention (30d),
-subject_max (100), body_max (10000); for "buildctl check": max_clock_skew (1m),
-check_job_running (6h), check_unacked_after (1h).`)
+subject_max (100), body_max (10000), legacy_readers (none: builders still running the
+older scripts, comma-separated; "none" empties it); for "buildctl check": max_clock_skew
+(1m), check_job_running (6h), check_unacked_after (1h).`)
     .action(async (key: string, value: string, options: { json?: boolean }, command: Command) => {
       const { setConfig } = await import('../../ops/config.js');
       const result = await setConfig(buildContext(runtime, command), key, value);

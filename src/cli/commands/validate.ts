@@ -4,6 +4,10 @@ import { plural } from '../../domain/format.js';
 import { readJson } from '../output.js';
 import { buildContext, printJson, type Runtime } from '../runtime.js';
 
+/** After the entries that look like they hold a credential (validate, migrate). */
+export const credentialAdvice = (n: number): string =>
+  `${plural(n, 'entry looks', 'entries look')} like ${n === 1 ? 'it holds' : 'they hold'} a credential: rotate ${n === 1 ? 'it' : 'them'}; git history keeps what was committed, whatever happens to the entries now`;
+
 export const renderValidate = (report: ValidateReport): string => {
   const lines: string[] = [];
   for (const file of report.files) {
@@ -15,25 +19,33 @@ export const renderValidate = (report: ValidateReport): string => {
     }
     for (const problem of file.problems) lines.push(`${file.status.padEnd(8)} ${file.file}${problem.path ? `: ${problem.path}` : ''}: ${problem.reason}`);
   }
-  const { legacy, broken, invalid } = report.counts;
+  if (report.unregistered_builders.length > 0) {
+    lines.push(`builders found by their folders, not registered: ${report.unregistered_builders.join(', ')} ("buildctl migrate" registers them)`);
+  }
+  for (const c of report.credentials) lines.push(`CREDENTIAL? ${c.entry} ${c.id} (${c.file}): ${c.found.join('; ')}`);
+  if (report.credentials.length > 0) lines.push(credentialAdvice(report.credentials.length));
+  for (const path of report.skipped_files ?? []) lines.push(`skipped  ${path}`);
+  const { legacy = 0, broken = 0, invalid = 0 } = report.counts;
   lines.push(
     report.valid
       ? report.checked === 1 ? 'the 1 document is valid' : `all ${report.checked} documents are valid`
       : `${report.invalid} of ${plural(report.checked, 'document')} ${report.invalid === 1 ? 'is' : 'are'} not valid: ${legacy} legacy${legacy > 0 ? ' (run "buildctl migrate")' : ''}, ${broken} broken, ${invalid} invalid`,
   );
+  if (report.skipped > 0) lines.push(`${plural(report.skipped, 'other file is not a document', 'other files are not documents')} of the store layout: not checked${report.skipped_files ? '' : ' (--verbose lists them)'}`);
   return lines.join('\n');
 };
 
 export const registerValidate = (program: Command, runtime: Runtime): void => {
   program
     .command('validate')
-    .description('check every document on main and on every heartbeat ref: valid, legacy (migratable), broken or invalid (exit 5 unless all are valid)')
+    .description('check every document on main and on every heartbeat ref: valid, legacy (migratable), broken or invalid (exit 5 unless all are valid); other files are skipped')
     .option('--no-fetch', 'check the last fetched state')
     .option('--staged', 'check the files staged for commit instead (what the pre-commit hook of "buildctl hooks install" runs)')
+    .option('--verbose', 'also list the files that are not documents (skipped)')
     .option('--json', 'print the report as JSON')
-    .action(async (options: { fetch: boolean; staged?: boolean; json?: boolean }, command: Command) => {
+    .action(async (options: { fetch: boolean; staged?: boolean; verbose?: boolean; json?: boolean }, command: Command) => {
       const { validateStore } = await import('../../ops/validate.js');
-      const report = await validateStore(buildContext(runtime, command), { fetch: options.fetch, staged: options.staged ?? false });
+      const report = await validateStore(buildContext(runtime, command), { fetch: options.fetch, staged: options.staged ?? false, verbose: options.verbose ?? false });
       if (!report.valid) runtime.exitCode = 5;
       if (options.json) return printJson(runtime, readJson('validation', report));
       runtime.out(renderValidate(report));

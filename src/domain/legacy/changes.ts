@@ -42,6 +42,16 @@ export const changeLog = (): ChangeLog => {
 
 export type Json = Record<string, unknown>;
 
+/** JSON text as any JSON (a leading byte-order mark allowed), or undefined when it is not JSON. */
+export const parseJsonLoosely = (text: string | undefined): unknown => {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
+  } catch {
+    return undefined;
+  }
+};
+
 export const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** Moves `from` to `to` when `to` is absent; true when it moved. */

@@ -41,5 +41,5 @@ export const convertLegacyLocks: LegacyConverter = (json) => {
     value.legacy_locks = unreadable;
     log.name('locks without a readable holder or time kept in legacy_locks:', Object.keys(unreadable));
   }
-  return { value, changes: log.list(), removes: free };
+  return { value, changes: log.list(), removes: free, entries: names.length };
 };
