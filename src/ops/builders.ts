@@ -54,7 +54,8 @@ export const listBuilders = async (ctx: Context, options: { fetch: boolean }): P
   if (options.fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
   const snapshot = openSnapshot(store);
   try {
-    return (await readMainOrThrow(snapshot, docs.builders))?.builders ?? [];
+    // Without a registry: the builders found by their folders, said on stderr.
+    return (await readMainOrThrow(snapshot, docs.builders, ctx.warn))?.builders ?? [];
   } finally {
     snapshot.close();
   }

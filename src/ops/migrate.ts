@@ -192,6 +192,11 @@ const planMigration = async (ctx: Context, store: Store, snapshot: Snapshot): Pr
     const ref = `${ORIGIN_HEARTBEAT_PREFIX}${id}`;
     const fetched = await fetchedHeartbeatRef(store, id);
     if (!fetched || !isOlderHeartbeatRef(fetched)) continue;
+    if (context.legacyReaders?.includes(id)) {
+      // Its older scripts may still push that branch: replacing it would break them.
+      refsLeft.push({ ref: `heartbeat/${id}`, changes: [], kept_as: null, commit: null, left: `${id} still runs the older scripts (legacy_readers); migrate replaces its branch once it has moved` });
+      continue;
+    }
     const beat = await snapshot.text(`${ref}:${layout.heartbeat(id)}`);
     const classified = beat === undefined ? undefined : classifyText(layout.heartbeat(id), beat, context);
     if (classified?.value === undefined || (classified.status !== 'legacy' && classified.status !== 'valid')) {

@@ -62,6 +62,8 @@ const LITERAL_NEWLINE = /(?<!\\)\\n/g;
 
 export const convertLegacyMessage = (raw: Json, ctx: LegacyContext, log: ChangeLog): Json => {
   const m: Json = { ...raw };
+  // buildctl wrote it for the old readers (legacy_readers): its `read` flag is theirs alone.
+  const keptForOldReaders = m.created_at !== undefined && typeof m.timestamp === 'string';
   const recipients = Array.isArray(m.recipients) && m.recipients.length > 0 && m.recipients.every((r) => typeof r === 'string') ? m.recipients : undefined;
   if (typeof m.to === 'string' && recipients !== undefined) {
     // Kept for the old readers as one `to`: the real list is `recipients`.
@@ -97,8 +99,11 @@ export const convertLegacyMessage = (raw: Json, ctx: LegacyContext, log: ChangeL
   if (typeof m.read === 'boolean' && at !== undefined) {
     const old = typeof m.from === 'string' && Array.isArray(m.to) ? oldReadersOf({ from: m.from, to: m.to as string[] }, ctx.legacyReaders ?? []) : [];
     // While old readers are left, their scripts set the flag: it speaks for them only.
-    const readers = m.read ? (old.length > 0 ? old : recipientsOf(m, ctx.fleet)) : [];
-    if (m.read && readers.length === 0) {
+    const readers = m.read ? (old.length > 0 ? old : keptForOldReaders ? [] : recipientsOf(m, ctx.fleet)) : [];
+    if (m.read && readers.length === 0 && keptForOldReaders) {
+      delete m.read; // no old reader left to give it to (legacy_readers is off): unread stays unread
+      log.tally('read flags of the old readers dropped (no legacy_readers left)');
+    } else if (m.read && readers.length === 0) {
       // A broadcast read flag with no fleet to give it to: kept as it is, not guessed.
       log.tally('read flags kept: a broadcast with no registered builders to give them to');
     } else {
