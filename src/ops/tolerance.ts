@@ -61,6 +61,8 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
   let found: Promise<FoundBuilder[]> | undefined;
   let foundUsed: string[] = [];
   let landed: string[] = [];
+  /** The plan writes the registry it read as the builders found by their folders: it registers them. */
+  let registersFound = false;
 
   /** The registry, or without one the builders found by their folders (origin/main is the base here). */
   const registry = async (read: ReadDoc): Promise<BuildersDoc | undefined> => {
@@ -110,6 +112,7 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
       }
       return next;
     });
+    registersFound = foundUsed.length > 0 && writes.some((w) => w.spec.path === docs.builders.path);
     landed = [...new Set(writes.map((w) => w.spec.path))].filter((path) => current.converted.has(path));
     if (landed.length === 0) return { ...plan, writes };
     return { ...plan, writes, trailers: { ...plan.trailers, [TRAILER_LEGACY]: described(current.converted, landed) } };
@@ -136,7 +139,8 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
       },
     },
     report: (outcome) => {
-      if (foundUsed.length > 0) ctx.warn(foundBuildersNote(foundUsed));
+      if (registersFound && outcome?.changed) ctx.warn(`coordination/builders.json created with the builders found by their folders: ${foundUsed.join(', ')}`);
+      else if (foundUsed.length > 0) ctx.warn(foundBuildersNote(foundUsed));
       if (outcome?.changed && lastAttempt && landed.length > 0) {
         ctx.warn(`converted ${described(lastAttempt.converted, landed)} from the older scripts' layout in this commit ("buildctl migrate" converts the whole store)`);
       }

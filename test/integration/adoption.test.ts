@@ -205,6 +205,13 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
     expect((onMain(repo.remote, 'coordination/locks.json').locks as Array<{ name: string }>).map((l) => l.name)).toEqual(['deploy']);
     // Nothing registered them: that is migrate's.
     expect(gitSync(repo.remote, ['ls-tree', '--name-only', 'main', 'coordination/']).includes('builders.json')).toBe(false);
+    // Registering one more builder creates the registry: with every builder found so far, not without them.
+    const add = await cli(store, 'builder', 'add', 'build5', '--host', 'build5.example');
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stderr).toContain('buildctl: coordination/builders.json created with the builders found by their folders: build1, build2, build3, build4, code1, code2');
+    const registry = onMain(repo.remote, 'coordination/builders.json').builders as Array<Record<string, unknown>>;
+    expect(registry.map((b) => b.id)).toEqual([...FLEET, 'build5'].sort());
+    expect(registry.find((b) => b.id === 'build3')).toMatchObject({ ip: '10.1.3.178', manager: 'Codex' });
   });
 });
 
