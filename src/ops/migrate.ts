@@ -15,6 +15,7 @@ import { scanForCredentials, type StoredCredential } from '../domain/credential-
 import { isObject, parseJsonLoosely } from '../domain/legacy/changes.js';
 import { invalidDataError, isBuildctlError } from '../errors.js';
 import type { BuilderEntry, BuildersDoc } from '../schemas/builders.js';
+import { BUILDER_ID_PATTERN } from '../schemas/common.js';
 import { docs, kindOfPath, paths as layout, specOfPath } from '../schemas/layout.js';
 import { serializeDocument, type Problem } from '../store/documents.js';
 import { fetchedHeartbeatRef, keepLegacyRef, publishHeartbeat } from '../store/heartbeat-ref.js';
@@ -188,7 +189,7 @@ const planMigration = async (ctx: Context, store: Store, snapshot: Snapshot): Pr
   // Heartbeat refs that are branches of the older scripts, and whose heartbeat converts.
   const refs: RefPlan[] = [];
   const refsLeft: MigratedRef[] = [];
-  for (const id of await listHeartbeatRefs(store)) {
+  for (const id of (await listHeartbeatRefs(store)).filter((ref) => BUILDER_ID_PATTERN.test(ref))) {
     const ref = `${ORIGIN_HEARTBEAT_PREFIX}${id}`;
     const fetched = await fetchedHeartbeatRef(store, id);
     if (!fetched || !isOlderHeartbeatRef(fetched)) continue;

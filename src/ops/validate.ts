@@ -7,6 +7,7 @@
 import { heartbeatRefChanges, isOlderHeartbeatRef } from '../domain/legacy/heartbeat-ref.js';
 import { classifyText, type ClassifyContext, type FileStatus } from '../domain/classify.js';
 import { scanForCredentials, type StoredCredential } from '../domain/credential-scan.js';
+import { BUILDER_ID_PATTERN } from '../schemas/common.js';
 import { docs, kindOfPath } from '../schemas/layout.js';
 import type { Problem } from '../store/documents.js';
 import { fetchedHeartbeatRef } from '../store/heartbeat-ref.js';
@@ -87,7 +88,7 @@ export const validateStore = async (ctx: Context, options: { fetch: boolean; sta
       const entry = kind.name.startsWith('messages') ? 'message' : kind.name.startsWith('jobs') ? 'job' : undefined;
       if (entry && !options.staged && classified.value !== undefined) credentials.push(...scanForCredentials(path, entry, classified.value));
     }
-    for (const id of options.staged ? [] : await listHeartbeatRefs(store)) {
+    for (const id of options.staged ? [] : (await listHeartbeatRefs(store)).filter((ref) => BUILDER_ID_PATTERN.test(ref))) {
       const ref = `${ORIGIN_HEARTBEAT_PREFIX}${id}`;
       const beatPath = `${id}/heartbeat.json`;
       const metricsPath = `${id}/metrics.jsonl`;

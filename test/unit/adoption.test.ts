@@ -168,6 +168,11 @@ describe('older names and words the converters now take', () => {
     const m = messagesDoc.parse(converted.value).messages[0]!;
     expect(m).toMatchObject({ from: 'alex-m', to: ['build-3'], legacy_from: 'Alex M', legacy_to: ['Build 3'] });
   });
+  it('a numeric id is written as text, a missing subject or body as empty: one such message blocks no mailbox', () => {
+    const converted = convertLegacyMessages({ messages: [{ id: 7, from: 'build1', to: 'build2', body: null, timestamp: '2025-11-21 08:00', read: false }] }, ctx)!;
+    expect(messagesDoc.parse(converted.value).messages[0]).toMatchObject({ id: '7', subject: '', body: '' });
+    expect(converted.changes).toEqual(expect.arrayContaining(['1 numeric ids written as text', '1 missing subjects set to empty', '1 missing bodies set to empty']));
+  });
   it('job priorities given as words become numbers, job types lowercase, the originals kept', () => {
     const converted = convertLegacyJobs({ jobs: [{ id: 'j1', type: 'Build', priority: 'high', status: 'queued', created_at: '2025-11-21T08:00:00Z' }] }, { path: 'coordination/jobs.json', fleet: [] })!;
     expect((converted.value as { jobs: unknown[] }).jobs[0]).toMatchObject({ type: 'build', priority: 2, legacy_type: 'Build', legacy_priority: 'high', assigned_to: null });

@@ -75,6 +75,16 @@ export const convertLegacyMessage = (raw: Json, ctx: LegacyContext, log: ChangeL
     log.tally('"to" strings to lists');
   }
   fixNames(m, log);
+  if (typeof m.id === 'number') {
+    m.id = String(m.id);
+    log.tally('numeric ids written as text');
+  }
+  for (const [field, plural] of [['subject', 'subjects'], ['body', 'bodies']] as const) {
+    if (m[field] === undefined || m[field] === null) {
+      m[field] = '';
+      log.tally(`missing ${plural} set to empty`);
+    }
+  }
   if (m.created_at !== undefined && typeof m.timestamp === 'string') {
     delete m.timestamp; // the old readers' copy of created_at
     log.tally('"timestamp" copies for the old readers dropped');
