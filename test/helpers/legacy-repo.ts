@@ -34,7 +34,7 @@ export const legacyMessage = (fields: { id: string; from: string; to: string; su
 });
 
 /** A credential pasted into a message by an older script: a GitHub token format, made up. */
-export const PASTED_TOKEN = `ghp_${'Zq7'.repeat(12)}`;
+export const PASTED_TOKEN = 'ghp_k3Jd9QmZ7xR2vB8nT4pL6wY1sC5fH0gAe7Uq';
 
 const statusFor = (id: string, ip: string, manager: string) => {
   const base = JSON.parse(fixture('63a3f9c4__build1__status.json')) as Record<string, unknown>;

