@@ -72,7 +72,7 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
     const status = await cli(storeA, '--as', 'build1', 'status', '--json');
     expect(status.code, status.stderr).toBe(0);
     expect([count(status.stderr, FOUND_NOTE), count(status.stderr, LEGACY_NOTE)]).toEqual([1, 1]);
-    const view = JSON.parse(status.stdout);
+    const view = JSON.parse(status.stdout).fleet;
     expect(view.builders.map((b: { id: string }) => b.id)).toEqual(FLEET);
     expect(view.builders.find((b: { id: string }) => b.id === 'code1')).toMatchObject({ host: 'LL-Code-01', state: 'idle' });
     expect(view.builders.find((b: { id: string }) => b.id === 'build1').heartbeat_at).toBe('2025-11-04T00:06:54Z');
@@ -82,7 +82,7 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
     // validate: documents only, legacy and nothing broken; the rest skipped; builders to register; a credential to rotate.
     const validate = await cli(storeA, 'validate', '--json');
     expect(validate.code).toBe(5);
-    const report = JSON.parse(validate.stdout);
+    const report = JSON.parse(validate.stdout).validation;
     expect(report.counts).toMatchObject({ broken: 0, invalid: 0 });
     expect(report.files.map((f: { file: string }) => f.file).filter((f: string) => !f.startsWith('heartbeat/')).sort()).toEqual([...DOCUMENTS].sort());
     expect(report.files.filter((f: { status: string }) => f.status === 'legacy').map((f: { file: string }) => f.file)).toEqual(
@@ -103,8 +103,10 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
     const dry = await cli(storeA, 'migrate', '--dry-run', '--json');
     expect(dry.code, dry.stderr).toBe(0);
     expect(refsOf(repo.remote)).toBe(refsBefore);
-    const plan = JSON.parse(dry.stdout);
-    expect(plan).toMatchObject({ dry_run: true, changed: false, commit: null, invalid: [], skipped: nonDocuments.length });
+    const dryJson = JSON.parse(dry.stdout);
+    expect(dryJson).toMatchObject({ changed: false, queued: false, commit: null });
+    const plan = dryJson.migration;
+    expect(plan).toMatchObject({ dry_run: true, invalid: [], skipped: nonDocuments.length });
     expect(plan.registered.map((b: { id: string }) => b.id)).toEqual(FLEET);
     expect(plan.heartbeat_refs.map((r: { ref: string; kept_as: null }) => [r.ref, r.kept_as])).toEqual([['heartbeat/build1', null], ['heartbeat/build2', null]]);
     expect(plan.credentials.map((c: { id: string }) => c.id)).toContain('msg_1763700200_1003');
@@ -114,8 +116,10 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
     // migrate: one commit on main, the builders registered, the older heartbeat branches replaced.
     const migrated = await cli(storeA, 'migrate', '--json');
     expect(migrated.code, migrated.stderr).toBe(0);
-    const result = JSON.parse(migrated.stdout);
-    expect(result).toMatchObject({ dry_run: false, changed: true, invalid: [] });
+    const migratedJson = JSON.parse(migrated.stdout);
+    expect(migratedJson).toMatchObject({ changed: true, queued: false, commit: gitSync(repo.remote, ['rev-parse', 'main']).trim() });
+    const result = migratedJson.migration;
+    expect(result).toMatchObject({ dry_run: false, invalid: [] });
     expect(result.counts).toEqual({ before: plan.counts.before, after: { messages: messagesBefore, jobs: 3, locks: 0, builders: 6 } });
     expect(result.files.find((f: { file: string }) => f.file === 'coordination/messages.json')).toMatchObject({ entries_before: messagesBefore, entries_after: messagesBefore });
     expect(result.files.find((f: { file: string }) => f.file === 'coordination/locks.json')).toMatchObject({ entries_before: 3, entries_after: 0 });
@@ -175,7 +179,7 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
     expect(count(beat.stderr, FOUND_NOTE)).toBe(1);
     const tip = repo.heartbeatBranches['heartbeat/build1']!;
     expect(beat.stderr).toContain(`buildctl: heartbeat/build1 was the older scripts' heartbeat branch (3 commits): replaced by this heartbeat; its tip ${tip.slice(0, 12)} is kept as legacy/heartbeat/build1`);
-    expect(JSON.parse(beat.stdout)).toMatchObject({ id: 'build1', took_over: true, replaced_legacy_branch: 'legacy/heartbeat/build1' });
+    expect(JSON.parse(beat.stdout).heartbeat).toMatchObject({ id: 'build1', took_over: true, replaced_legacy_branch: 'legacy/heartbeat/build1' });
     expect(gitSync(repo.remote, ['rev-parse', 'legacy/heartbeat/build1']).trim()).toBe(tip);
     expect(gitSync(repo.remote, ['rev-list', '--count', 'heartbeat/build1']).trim()).toBe('1');
     // The next beat is an ordinary one.
