@@ -6,6 +6,7 @@
 import { issuesToProblems } from '../schemas/issues.js';
 import { docs, kindOfPath } from '../schemas/layout.js';
 import { diagnoseJsonText, parseDocumentText, withoutBom, type Problem } from '../store/documents.js';
+import { isObject } from './legacy/changes.js';
 import { legacyConverter, type LegacyContext } from './legacy/index.js';
 
 export type FileStatus = 'valid' | 'legacy' | 'broken' | 'invalid';
@@ -87,4 +88,34 @@ export const fleetOf = (buildersText: string | undefined): string[] => {
   if (buildersText === undefined) return [];
   const outcome = parseDocumentText(buildersText, docs.builders.schema);
   return outcome.ok ? outcome.value.builders.map((b) => b.id) : [];
+};
+
+/** The entries a migration report counts, over every document of the layout. */
+export interface EntryCounts {
+  messages: number;
+  jobs: number;
+  locks: number;
+  builders: number;
+}
+
+/** Which count each document kind adds to. */
+export const COUNTED: Readonly<Record<string, keyof EntryCounts>> = {
+  messages: 'messages',
+  messages_archive: 'messages',
+  jobs: 'jobs',
+  jobs_archive: 'jobs',
+  locks: 'locks',
+  builders: 'builders',
+};
+
+/**
+ * The entries of a document's list (null for a kind without one): an array's length; of
+ * a legacy lock map, the locks held (an entry without a holder is a name, not a lock).
+ */
+export const entriesOf = (kind: string, json: unknown): number | null => {
+  const field = COUNTED[kind];
+  if (field === undefined) return null;
+  const list = isObject(json) ? json[field] : undefined;
+  if (Array.isArray(list)) return list.length;
+  return isObject(list) ? Object.values(list).filter((l) => isObject(l) && (l.locked_by ?? l.owner) != null).length : 0;
 };

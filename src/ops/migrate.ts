@@ -10,9 +10,9 @@
 // Files that are not documents of the layout are never judged and never touched. The
 // report says per file what changed, and the entries counted before and after.
 import { heartbeatRefChanges, isOlderHeartbeatRef } from '../domain/legacy/heartbeat-ref.js';
-import { classifyText, type ClassifyContext } from '../domain/classify.js';
+import { classifyText, COUNTED, entriesOf, type ClassifyContext, type EntryCounts } from '../domain/classify.js';
 import { scanForCredentials, type StoredCredential } from '../domain/credential-scan.js';
-import { isObject, parseJsonLoosely } from '../domain/legacy/changes.js';
+import { parseJsonLoosely } from '../domain/legacy/changes.js';
 import { invalidDataError, isBuildctlError } from '../errors.js';
 import type { BuilderEntry, BuildersDoc } from '../schemas/builders.js';
 import { BUILDER_ID_PATTERN } from '../schemas/common.js';
@@ -37,12 +37,7 @@ export interface MigratedFile {
   entries_after: number | null;
 }
 
-export interface EntryCounts {
-  messages: number;
-  jobs: number;
-  locks: number;
-  builders: number;
-}
+export type { EntryCounts };
 
 export interface MigratedRef {
   /** `heartbeat/<id>` */
@@ -89,23 +84,6 @@ interface Plan {
   refs: RefPlan[];
   refsLeft: MigratedRef[];
 }
-
-const COUNTED: Record<string, keyof EntryCounts> = {
-  messages: 'messages',
-  messages_archive: 'messages',
-  jobs: 'jobs',
-  jobs_archive: 'jobs',
-  locks: 'locks',
-  builders: 'builders',
-};
-
-/** The entries of a document's list: an array's length, or a legacy lock map's keys. */
-const entriesOf = (kind: string, json: unknown): number | null => {
-  const field = COUNTED[kind];
-  if (field === undefined || !isObject(json)) return field === undefined ? null : 0;
-  const list = json[field];
-  return Array.isArray(list) ? list.length : isObject(list) ? Object.keys(list).length : 0;
-};
 
 const describeBuilder = (b: BuilderEntry): string => {
   const where = [b.host, b.ip, b.manager].filter((x): x is string => typeof x === 'string' && x !== '');

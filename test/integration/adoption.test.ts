@@ -111,7 +111,7 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
     expect(plan.heartbeat_refs.map((r: { ref: string; kept_as: null }) => [r.ref, r.kept_as])).toEqual([['heartbeat/build1', null], ['heartbeat/build2', null]]);
     expect(plan.credentials.map((c: { id: string }) => c.id)).toContain('msg_1763700200_1003');
     const messagesBefore = (onMain(repo.remote, 'coordination/messages.json').messages as unknown[]).length;
-    expect(plan.counts.before).toEqual({ messages: messagesBefore, jobs: 3, locks: 3, builders: 0 });
+    expect(plan.counts.before).toEqual({ messages: messagesBefore, jobs: 3, locks: 0, builders: 0 }); // the legacy lock map holds no lock
 
     // migrate: one commit on main, the builders registered, the older heartbeat branches replaced.
     const migrated = await cli(storeA, 'migrate', '--json');
@@ -122,7 +122,7 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
     expect(result).toMatchObject({ dry_run: false, invalid: [] });
     expect(result.counts).toEqual({ before: plan.counts.before, after: { messages: messagesBefore, jobs: 3, locks: 0, builders: 6 } });
     expect(result.files.find((f: { file: string }) => f.file === 'coordination/messages.json')).toMatchObject({ entries_before: messagesBefore, entries_after: messagesBefore });
-    expect(result.files.find((f: { file: string }) => f.file === 'coordination/locks.json')).toMatchObject({ entries_before: 3, entries_after: 0 });
+    expect(result.files.find((f: { file: string }) => f.file === 'coordination/locks.json')).toMatchObject({ entries_before: 0, entries_after: 0 });
     expect(lastCommitMessage(repo.remote)).toContain('Buildctl-Op: store.migrate');
     const registry = onMain(repo.remote, 'coordination/builders.json').builders as Array<Record<string, unknown>>;
     expect(registry.map((b) => b.id)).toEqual(FLEET);

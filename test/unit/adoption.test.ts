@@ -2,7 +2,7 @@
 // documents), builders found by their folders, messages kept for the old readers while a
 // fleet moves builder by builder, credentials already in the data, older heartbeat refs.
 import { describe, expect, it } from 'vitest';
-import { classifyText } from '../../src/domain/classify.js';
+import { classifyText, entriesOf } from '../../src/domain/classify.js';
 import { scanForCredentials } from '../../src/domain/credential-scan.js';
 import { builderFolders, registrationOf } from '../../src/domain/legacy/discovery.js';
 import { isOlderHeartbeatRef } from '../../src/domain/legacy/heartbeat-ref.js';
@@ -207,5 +207,19 @@ describe('older heartbeat refs', () => {
     [{ commits: 2, hasMetrics: true }, true],
   ])('%j is older: %s', (ref, older) => {
     expect(isOlderHeartbeatRef(ref)).toBe(older);
+  });
+});
+
+describe('the entries a migration report counts', () => {
+  it.each([
+    ['messages', { messages: [{}, {}] }, 2],
+    ['jobs_archive', { jobs: [{}] }, 1],
+    ['locks', { locks: [{ name: 'a' }] }, 1],
+    // a legacy lock map: only the entries with a holder are locks
+    ['locks', { locks: { deploy: { locked_by: 'build1', locked_at: '2025-11-01 10:00' }, job_assignment: { locked_by: null }, x: null } }, 1],
+    ['builders', {}, 0],
+    ['status', { id: 'build1' }, null],
+  ])('%s %j: %s', (kind, json, count) => {
+    expect(entriesOf(kind, json)).toBe(count);
   });
 });

@@ -20,7 +20,7 @@ export const renderMigrate = (report: MigrateReport): string => {
     lines.push(table(['FILE', 'ENTRIES', 'CHANGE'], rows), '');
     const { before, after } = report.counts;
     const note = (field: keyof typeof before): string =>
-      field === 'locks' && after.locks < before.locks ? `   (${before.locks - after.locks} free legacy locks dropped)` : field === 'builders' && after.builders > before.builders ? '   (registered from their folders)' : '';
+      field === 'builders' && after.builders > before.builders ? '   (registered from their folders)' : '';
     lines.push(table(['IN ALL', 'BEFORE', 'AFTER'], (['messages', 'jobs', 'locks', 'builders'] as const).map((field) => [field, String(before[field]), `${after[field]}${note(field)}`])), '');
   }
   for (const r of report.heartbeat_refs) if (r.left !== undefined) lines.push(`left as it is: ${r.ref}: ${r.left}`);
