@@ -219,6 +219,31 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
   });
 });
 
+describe.skipIf(!fixturesPresent)('adopting while some builders keep the old scripts', () => {
+  it('with legacy_readers set before migrating, an old reader sees the same unread mail after the migration as before', async () => {
+    const { dir, repo, cli } = adoptedRepository();
+    const old = join(dir, 'old-build3');
+    gitSync(dir, ['clone', '-q', repo.remote, old]);
+    const build3 = oldScriptsBuilder(old, 'build3');
+    const before = build3.unread().map((m) => m.id).sort();
+    expect(before.length).toBeGreaterThan(0);
+    const store = join(dir, 'store');
+    expect((await cli(store, 'init', '--remote', repo.remote)).code).toBe(0);
+    expect((await cli(store, 'config', 'set', 'legacy_readers', 'build3')).code).toBe(0);
+    const migrated = await cli(store, 'migrate');
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(build3.unread().map((m) => m.id).sort()).toEqual(before);
+    // Kept in their form, messages.json is valid while build3 is listed; their read marks still work.
+    const validation = JSON.parse((await cli(store, 'validate', '--json')).stdout).validation;
+    expect(validation.files.find((f: { file: string }) => f.file === 'coordination/messages.json')).toMatchObject({ status: 'valid' });
+    build3.markAllRead();
+    expect(build3.unread()).toEqual([]);
+    const inbox = await cli(store, '--as', 'build1', 'msg', 'send', 'build3', 'welcome to the migrated store');
+    expect(inbox.code, inbox.stderr).toBe(0);
+    expect(build3.unread().map((m) => m.body)).toEqual(['welcome to the migrated store']);
+  });
+});
+
 describe('a fleet moving builder by builder: old scripts and buildctl on one store', () => {
   it('one message appended by the old send script refuses no buildctl write (without legacy_readers too)', async () => {
     const fleet = await makeFleet(['build1', 'build2', 'build3']);
