@@ -4,7 +4,7 @@
 // merge-conflict marker, a JSON syntax error); or invalid (parses, but neither the
 // schema nor a converter accepts it). Pure: the caller reads the text.
 import { issuesToProblems } from '../schemas/issues.js';
-import { docs, kindOfPath } from '../schemas/layout.js';
+import { kindOfPath } from '../schemas/layout.js';
 import { diagnoseJsonText, parseDocumentText, withoutBom, type Problem } from '../store/documents.js';
 import { isObject } from './legacy/changes.js';
 import { legacyConverter, type LegacyContext } from './legacy/index.js';
@@ -81,13 +81,6 @@ export const classifyText = (path: string, text: string, ctx: ClassifyContext): 
     entries: converted.entries ?? 1,
     value: parsed.data,
   });
-};
-
-/** The registered builder ids in builders.json text; none when absent or unreadable. */
-export const fleetOf = (buildersText: string | undefined): string[] => {
-  if (buildersText === undefined) return [];
-  const outcome = parseDocumentText(buildersText, docs.builders.schema);
-  return outcome.ok ? outcome.value.builders.map((b) => b.id) : [];
 };
 
 /** The entries a migration report counts, over every document of the layout. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { effectiveSettings } from '../domain/config.js';
+import { isOlderHeartbeatRef } from '../domain/legacy/heartbeat-ref.js';
 import { findBuilder, requireBuilder } from '../domain/fleet.js';
 import { metricsToText, rollMetrics } from '../domain/metrics.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
@@ -8,7 +9,6 @@ import { docs, paths, type DocSpec } from '../schemas/layout.js';
 import { metricsLine, type MetricsLine } from '../schemas/metrics.js';
 import type { SystemSnapshot } from '../schemas/system.js';
 import { parseDocument, parseDocumentText, serializeDocument } from '../store/documents.js';
-import { isOlderHeartbeatRef } from '../domain/legacy/heartbeat-ref.js';
 import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, readLastHeartbeatFile } from '../store/heartbeat-ref.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';

@@ -19,6 +19,7 @@ import type { Plan, ReadDoc, TxOutcome, TxRequest, Write } from '../store/transa
 import type { Context } from './context.js';
 import type { FoundBuilder } from './fleet-members.js';
 
+/** The trailer naming what a commit converted from the older layout. */
 export const TRAILER_LEGACY = 'Buildctl-Legacy-Converted';
 
 /** messages.json while old readers are left: the same document, kept in their form. */
