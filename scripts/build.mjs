@@ -7,7 +7,7 @@
 // dist/scripts/, so none of their code lands in the package's chunks.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { chmod, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, cp, readdir, readFile, rename, rm } from 'node:fs/promises';
 
 const banner = [
   "import { createRequire as __buildctlCreateRequire } from 'node:module';",
@@ -50,6 +50,9 @@ await build({
   outdir: 'dist.new/scripts',
 });
 await chmod('dist.new/cli.js', 0o755);
+// The dashboard's page (`buildctl serve`): plain files, no build step; the server finds them
+// beside its chunk (dist/chunks/../web/).
+await cp('src/web/static', 'dist.new/web', { recursive: true });
 await rm('dist.old', { recursive: true, force: true });
 await rename('dist', 'dist.old').catch(() => undefined);
 await rename('dist.new', 'dist');

@@ -42,6 +42,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   check: async () => (await import('./commands/check.js')).registerCheck,
   metrics: async () => (await import('./commands/metrics.js')).registerMetrics,
   log: async () => (await import('./commands/log.js')).registerLog,
+  notify: async () => (await import('./commands/notify.js')).registerNotify,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
   completion: async () => (await import('./commands/completion.js')).registerCompletion,
 };
 

@@ -57,6 +57,7 @@ export const buildContext = (runtime: Runtime, command: Command): Context => {
     now: () => new Date(),
     warn: (line) => runtime.err(`buildctl: ${line}`),
     allowSecretLike: options.allowSecretLike === true,
+    env,
   };
 };
 

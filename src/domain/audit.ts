@@ -41,3 +41,14 @@ export const auditEvents = (commits: readonly CommitRecord[], filter: AuditFilte
       summary: c.summary,
       details: Object.fromEntries(Object.entries(c.trailers).filter(([name]) => name.startsWith('Buildctl-')).map(([name, value]) => [name.slice('Buildctl-'.length), value])),
     }));
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The events that name an id (a job, a lock, a message) in their summary or trailers, oldest
+ * first: a job's timeline is its add, claim, requeues and end, as the commits recorded them.
+ */
+export const eventsAbout = (events: readonly AuditEvent[], id: string): AuditEvent[] => {
+  const word = new RegExp(`(^|[\\s,:(])${escapeRegExp(id)}($|[\\s,:)])`);
+  return events.filter((e) => word.test(e.summary) || Object.values(e.details).some((value) => word.test(value)));
+};

@@ -19,7 +19,7 @@ export const CHECK_EXIT_CODES: Readonly<Record<CheckStatus, number>> = { ok: 0, 
 
 export interface Finding {
   severity: 'warning' | 'critical';
-  /** Stable, for scripts: builder_dead, builder_stale, builder_silent, clock_skew, job_dead, job_overdue, job_long_running, lock_expired, message_unacked, outbox_not_empty, invalid_document, legacy_document, remote_unreachable. */
+  /** Stable, for scripts: builder_dead, builder_stale, builder_silent, clock_skew, job_dead, job_overdue, job_long_running, lock_expired, message_unacked, outbox_not_empty, notify_failed, invalid_document, legacy_document, remote_unreachable. */
   code: string;
   /** What it is about: a builder, job, lock or message id, a file, or the clone. */
   subject: string;
@@ -41,6 +41,8 @@ export interface CheckInput {
   documents: ReadonlyArray<{ file: string; status: 'legacy' | 'broken' | 'invalid'; reason: string }>;
   /** Why the fetch failed, when it did. */
   fetchError: string | null;
+  /** This clone's notification deliveries: given up on in the last day, and failing now (retried). */
+  notify?: { gaveUp: number; failing: number; lastError: string | null } | undefined;
 }
 
 export interface CheckResult {
@@ -108,6 +110,12 @@ export const evaluateCheck = (input: CheckInput): CheckResult => {
     if (waiting.length > 0 && now.getTime() - Date.parse(message.created_at) > settings.checkUnackedAfterMs) {
       add('warning', 'message_unacked', message.id, `message ${message.id} from ${message.from}, sent ${ago(now, message.created_at)}, awaits an ack from ${waiting.join(', ')}`);
     }
+  }
+
+  const notify = input.notify;
+  if (notify && notify.gaveUp + notify.failing > 0) {
+    const parts = [notify.gaveUp > 0 && `${plural(notify.gaveUp, 'notification')} given up in the last day`, notify.failing > 0 && `${plural(notify.failing, 'notification')} failing and retried`].filter(Boolean);
+    add('warning', 'notify_failed', 'notifications', `${parts.join(', ')} from this clone${notify.lastError ? ` (last: ${notify.lastError})` : ''}: buildctl notify list`);
   }
 
   if (input.outboxQueued > 0) add('warning', 'outbox_not_empty', 'outbox', `${plural(input.outboxQueued, 'operation')} waiting in this clone's outbox (buildctl outbox list)`);

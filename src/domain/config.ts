@@ -20,6 +20,9 @@ export const CONFIG_DEFAULTS = {
   check_job_running: '6h',
   check_unacked_after: '1h',
   legacy_readers: [] as readonly string[],
+  notify_timeout: '10s',
+  notify_rate_limit: 20,
+  notify_storm: 5,
 } as const satisfies Required<{ [K in ConfigKey]: unknown }>;
 
 export interface Settings {
@@ -38,6 +41,9 @@ export interface Settings {
   checkUnackedAfterMs: number;
   /** Builders still running the older scripts (domain/legacy/readers.ts). */
   legacyReaders: readonly string[];
+  notifyTimeoutMs: number;
+  notifyRateLimit: number;
+  notifyStorm: number;
 }
 
 export type ConfigValue = string | number | readonly string[];
@@ -68,6 +74,9 @@ export const effectiveSettings = (doc: ConfigDoc | undefined): Settings => {
     checkJobRunningMs: parseDuration(get('check_job_running'), 'check_job_running'),
     checkUnackedAfterMs: parseDuration(get('check_unacked_after'), 'check_unacked_after'),
     legacyReaders: get('legacy_readers'),
+    notifyTimeoutMs: parseDuration(get('notify_timeout'), 'notify_timeout'),
+    notifyRateLimit: get('notify_rate_limit'),
+    notifyStorm: get('notify_storm'),
   };
 };
 
@@ -78,7 +87,7 @@ export const setConfigValue = (doc: ConfigDoc | undefined, key: string, text: st
   if (!isConfigKey(key)) {
     throw usageError(`unknown setting "${key}"`, {
       code: 'unknown_setting',
-      hint: `settings are: ${CONFIG_KEYS.join(', ')}`,
+      hint: key === 'notify_targets' ? 'notification targets are changed with "buildctl notify add" and "buildctl notify remove"' : `settings are: ${CONFIG_KEYS.join(', ')}`,
     });
   }
   const fieldSchema = configShape[key];

@@ -142,13 +142,17 @@ export const releaseLock = (doc: LocksDoc, input: { name: string; owner: string;
   return { doc: withoutLock(doc, name), released: current };
 };
 
+/** How many broken locks locks.json remembers (for notifications and the dashboard). */
+export const BROKEN_KEPT = 20;
+
 /**
- * The operator's forced release, whoever holds it. The reason is required and returned
- * so the operation can record it (commit trailer); locks.json has no place for it.
+ * The operator's forced release, whoever holds it. The reason is required; the break is
+ * remembered in locks.json's `broken` list (the last BROKEN_KEPT) so that housekeeping can
+ * notify it, and the commit names it too.
  */
 export const breakLock = (
   doc: LocksDoc,
-  input: { name: string; reason: string; now: Date },
+  input: { name: string; reason: string; by: string; now: Date },
 ): { doc: LocksDoc; broken: Lock; reason: string; wasExpired: boolean } => {
   const name = checkLockName(input.name);
   const reason = input.reason.trim();
@@ -156,7 +160,9 @@ export const breakLock = (
   checkText(reason, 'reason', { multiline: false });
   const current = findLock(doc, name);
   if (!current) throw notHeld(name);
-  return { doc: withoutLock(doc, name), broken: current, reason, wasExpired: isExpired(current, input.now) };
+  const record = { name, owner: current.owner, token: current.token, broken_at: input.now.toISOString(), by: input.by, reason };
+  const next = { ...withoutLock(doc, name), broken: [...(doc.broken ?? []), record].slice(-BROKEN_KEPT) };
+  return { doc: next, broken: current, reason, wasExpired: isExpired(current, input.now) };
 };
 
 /** Removes every expired lock (housekeeping). The doc is returned as is when none expired. */

@@ -16,6 +16,7 @@ import type { Context } from './context.js';
 import { heartbeat, type HeartbeatResult } from './heartbeat.js';
 import { housekeepingOp, type HousekeepingOutcome } from './housekeeping.js';
 import { resolveActor } from './identity.js';
+import { deliverNotifications, type NotifyReport } from './notify.js';
 
 export interface StepError {
   error: string;
@@ -28,6 +29,11 @@ export interface TickReport {
   duration_ms: number;
   heartbeat: Omit<HeartbeatResult, 'system'> | StepError;
   housekeeping: HousekeepingOutcome | StepError;
+  /**
+   * The events this tick's housekeeping recorded, and earlier ones waiting for a retry, sent
+   * within notify_timeout. Never fails the tick: failures are retried, then recorded.
+   */
+  notifications: NotifyReport | StepError;
   /** Step 3: pruning unreachable objects (at most hourly); never fails the tick. */
   maintenance: MaintenanceReport;
   exit_code: number;
@@ -50,11 +56,12 @@ export const tick = async (ctx: Context): Promise<TickReport> => {
     async () => {
       const beat = await heartbeat(ctx).then(({ system: _system, ...rest }) => rest, asStepError);
       const housekeeping = await housekeepingOp(ctx, store, id).catch(asStepError);
+      const notifications = await deliverNotifications(ctx, store, stepError(housekeeping) ? [] : housekeeping.events).catch(asStepError);
       const maintenance = await pruneRepositories(store, { now: ctx.now() });
       const failures = [beat, housekeeping].filter(stepError);
       // A dead remote is the most common failure and the one cron should tell apart (4).
       const exitCode = failures.some((f) => f.exit_code === 4) ? 4 : (failures[0]?.exit_code ?? 0);
-      return { builder: id, duration_ms: Date.now() - started, heartbeat: beat, housekeeping, maintenance, exit_code: exitCode };
+      return { builder: id, duration_ms: Date.now() - started, heartbeat: beat, housekeeping, notifications, maintenance, exit_code: exitCode };
     },
     { name: 'agent', waitMs: 0, busyMessage: 'another agent tick is running on this store; this one is skipped' },
   );
@@ -100,7 +107,7 @@ export const makeLogger = async (logFile: string | undefined): Promise<Logger> =
 };
 
 const logTick = (logger: Logger, report: TickReport): void => {
-  const line = { builder: report.builder, duration_ms: report.duration_ms, heartbeat: report.heartbeat, housekeeping: report.housekeeping, maintenance: report.maintenance, exit_code: report.exit_code };
+  const line = { builder: report.builder, duration_ms: report.duration_ms, heartbeat: report.heartbeat, housekeeping: report.housekeeping, notifications: report.notifications, maintenance: report.maintenance, exit_code: report.exit_code };
   if (report.exit_code === 0) logger.info(line, 'tick');
   else logger.error(line, 'tick failed');
 };

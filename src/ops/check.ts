@@ -1,5 +1,7 @@
 // `buildctl check`: one fetch, the fleet's documents and every file's validity, one verdict.
-import { evaluateCheck, type CheckResult } from '../domain/check.js';
+import { evaluateCheck, type CheckInput, type CheckResult } from '../domain/check.js';
+import { readNotifyState } from '../store/notify-state.js';
+import { openStore } from '../store/store.js';
 import type { Context } from './context.js';
 import { readFleetDocs } from './status.js';
 import { validateStore } from './validate.js';
@@ -26,6 +28,19 @@ export const checkFleet = async (ctx: Context, options: { fetch: boolean }): Pro
     outboxQueued: docs.outbox.queued,
     documents: validation.files.flatMap((f) => (f.status === 'valid' ? [] : [{ file: f.file, status: f.status, reason: f.problems[0]?.reason ?? f.changes[0] ?? '' }])),
     fetchError: docs.fetch_error,
+    notify: await notifyProblems(ctx, now),
   });
   return { ...result, generated_at: now.toISOString(), fetched: docs.fetched };
+};
+
+const DAY_MS = 86_400_000;
+
+/** What this clone's notification deliveries have to report (undefined when it never sent any). */
+const notifyProblems = async (ctx: Context, now: Date): Promise<CheckInput['notify']> => {
+  const state = await readNotifyState(await openStore(ctx.storeDir), ctx.warn);
+  if (!state) return undefined;
+  const recent = state.failures.filter((f) => now.getTime() - Date.parse(f.at) < DAY_MS);
+  const failing = state.queue.filter((q) => q.attempts > 0);
+  const last = [...recent.map((f) => ({ at: f.at, text: `${f.target}: ${f.error}` })), ...failing.map((q) => ({ at: q.next_at, text: `${q.target}: ${q.last_error ?? 'failed'}` }))].sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+  return { gaveUp: recent.length, failing: failing.length, lastError: last?.text ?? null };
 };

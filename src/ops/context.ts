@@ -18,4 +18,9 @@ export interface Context {
    * recorded in the commit's trailer. Absent or false: they are refused.
    */
   allowSecretLike?: boolean | undefined;
+  /**
+   * The environment, for what each builder keeps out of the repository (notification
+   * secrets named by `secret_env` / `url_env`). Absent: an empty one.
+   */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
 }

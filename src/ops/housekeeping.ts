@@ -1,9 +1,11 @@
 // The agent's housekeeping on main: one transaction, and a commit only when something changed.
 import { plural } from '../domain/format.js';
 import { healthOf } from '../domain/health.js';
-import { appendToArchive, housekeep, type HousekeepingReport } from '../domain/housekeeping.js';
+import { recordEvents } from '../domain/events.js';
+import { appendToArchive, housekeep, type HousekeepingInput, type HousekeepingReport } from '../domain/housekeeping.js';
 import type { Health } from '../schemas/dashboard.js';
 import { docs } from '../schemas/layout.js';
+import type { NotifyEvent } from '../schemas/notify.js';
 import type { StatusDoc } from '../schemas/status.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchRefs, HEARTBEAT_REFSPEC, type Store } from '../store/store.js';
@@ -12,13 +14,16 @@ import type { Context } from './context.js';
 import { mutate } from './mutate.js';
 import { readFleet } from './fleet-read.js';
 import { readHeartbeat } from './heartbeats-read.js';
+import { eventIdOf } from './notify.js';
 
 export interface HousekeepingOutcome extends HousekeepingReport {
   changed: boolean;
   commit: string | null;
+  /** Events this commit recorded (fleets with notification targets): this builder sends them. */
+  events: NotifyEvent[];
 }
 
-const summaryOf = (r: HousekeepingReport): string => {
+const summaryOf = (r: HousekeepingReport, events: number): string => {
   const parts = [
     r.requeued_jobs.length && `requeued ${plural(r.requeued_jobs.length, 'job')}`,
     r.dead_jobs.length && `${plural(r.dead_jobs.length, 'job')} dead`,
@@ -28,6 +33,7 @@ const summaryOf = (r: HousekeepingReport): string => {
     r.archived_messages.length && `archived ${plural(r.archived_messages.length, 'message')}`,
     r.dead_builders.length && `dead: ${r.dead_builders.join(',')}`,
     r.dashboard_changed && 'dashboard',
+    events && plural(events, 'event'),
   ].filter(Boolean);
   return `housekeeping: ${parts.join(', ') || 'nothing'}`;
 };
@@ -68,7 +74,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
           const status = await read(docs.status(id));
           if (status) statuses.set(id, status);
         }
-        const result = housekeep({
+        const input: HousekeepingInput = {
           now,
           settings,
           builders,
@@ -78,7 +84,8 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
           locks: locks ?? { locks: [], last_token: 0 },
           messages: messages ?? { messages: [] },
           dashboard,
-        });
+        };
+        const result = housekeep(input);
         const r = result.report;
         const writes: Write[] = [
           // Archived entries leave the hot files on purpose (they land in the archive in the same commit).
@@ -97,10 +104,20 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
           const existing = (await read(spec)) ?? { messages: [] };
           writes.push({ spec, value: { ...existing, messages: appendToArchive(existing.messages, entries) } });
         }
-        return { result: result.report, writes, summary: summaryOf(result.report), trailers: trailersOf(result.report) };
+        // Notifiable events are recorded only where someone listens (a target is configured).
+        let events: NotifyEvent[] = [];
+        if (((await read(docs.config))?.notify_targets ?? []).length > 0) {
+          const recorded = recordEvents(input, result, await read(docs.events), { actor, idOf: eventIdOf });
+          if (recorded.changed) writes.push({ spec: docs.events, value: recorded.doc, removes: recorded.pruned });
+          events = recorded.events;
+        }
+        const trailers = trailersOf(result.report);
+        // The ids (the first few: a trailer is one line); events.json in the same commit has them all.
+        if (events.length > 0) trailers['Buildctl-Events'] = `${events.slice(0, 6).map((e) => e.id).join(', ')}${events.length > 6 ? ` (+${events.length - 6} more)` : ''}`;
+        return { result: { report: result.report, events }, writes, summary: summaryOf(result.report, events.length), trailers };
       },
     });
-    return { ...outcome.result, changed: outcome.changed, commit: outcome.commit ?? null };
+    return { ...outcome.result.report, events: outcome.result.events, changed: outcome.changed, commit: outcome.commit ?? null };
   } finally {
     snapshot.close();
   }

@@ -101,7 +101,7 @@ export const breakLockOp = async (ctx: Context, options: { name: string; reason:
     actor,
     input: options,
     apply: async (read) => {
-      const step = breakLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, reason: options.reason, now: ctx.now() });
+      const step = breakLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, reason: options.reason, by: actor, now: ctx.now() });
       return {
         result: { lock: step.broken, reason: step.reason },
         writes: [{ spec: docs.locks, value: step.doc, removes: [step.broken.name] }],

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { builderId, duration } from './common.js';
+import { notifyTarget } from './notify.js';
 
 /** coordination/config.json: every key optional, flat snake_case. */
 export const configShape = {
@@ -24,9 +25,19 @@ export const configShape = {
    * older scripts. Messages for them are stored the way those scripts read them.
    */
   legacy_readers: z.optional(z.array(builderId)),
+  /** Notifications: the most one agent tick spends delivering (a dead endpoint waits for the next tick). */
+  notify_timeout: z.optional(duration),
+  /** Notifications: at most this many deliveries per target per hour, from one builder. */
+  notify_rate_limit: z.optional(z.int().check(z.gte(1), z.lte(10_000))),
+  /** Notifications: more events than this for one target at once are sent as one summary. */
+  notify_storm: z.optional(z.int().check(z.gte(1), z.lte(1000))),
 };
 
-export const configDoc = z.looseObject(configShape);
+export const configDoc = z.looseObject({
+  ...configShape,
+  /** Where notifications go (buildctl notify add); not a setting of `config set`. */
+  notify_targets: z.optional(z.array(notifyTarget)),
+});
 
 export type ConfigKey = keyof typeof configShape;
 export type ConfigDoc = z.infer<typeof configDoc>;

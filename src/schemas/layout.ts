@@ -9,6 +9,7 @@ import { jobsDoc } from './jobs.js';
 import { locksDoc } from './locks.js';
 import { messagesDoc } from './messages.js';
 import { metricsLine } from './metrics.js';
+import { eventsDoc } from './notify.js';
 import { statusDoc } from './status.js';
 
 /** A list of entries inside a document, each with an id: `jobs[].id`, `locks[].name`. */
@@ -34,6 +35,8 @@ export const paths = {
   locks: 'coordination/locks.json',
   messages: 'coordination/messages.json',
   config: 'coordination/config.json',
+  /** Notifiable events recorded by housekeeping (only on fleets with notification targets). */
+  events: 'coordination/events.json',
   dashboard: 'shared/health_dashboard.json',
   status: (id: string) => `${id}/status.json`,
   heartbeat: (id: string) => `${id}/heartbeat.json`,
@@ -49,6 +52,7 @@ export const docs = {
   locks: spec(paths.locks, locksDoc, { field: 'locks', id: 'name' }),
   messages: spec(paths.messages, messagesDoc, { field: 'messages', id: 'id' }),
   config: spec(paths.config, configDoc),
+  events: spec(paths.events, eventsDoc, { field: 'events', id: 'id' }),
   dashboard: spec(paths.dashboard, dashboardDoc),
   status: (id: string) => spec(paths.status(id), statusDoc),
   heartbeat: (id: string) => spec(paths.heartbeat(id), heartbeatDoc),
@@ -75,6 +79,7 @@ export const DOCUMENT_KINDS: readonly DocumentKind[] = [
   { name: 'locks', pattern: /^coordination\/locks\.json$/, schema: locksDoc, format: 'json' },
   { name: 'messages', pattern: /^coordination\/messages\.json$/, schema: messagesDoc, format: 'json' },
   { name: 'config', pattern: /^coordination\/config\.json$/, schema: configDoc, format: 'json' },
+  { name: 'events', pattern: /^coordination\/events\.json$/, schema: eventsDoc, format: 'json' },
   { name: 'jobs_archive', pattern: /^coordination\/archive\/jobs-\d{4}-\d{2}\.json$/, schema: jobsDoc, format: 'json' },
   { name: 'messages_archive', pattern: /^coordination\/archive\/messages-\d{4}-\d{2}\.json$/, schema: messagesDoc, format: 'json' },
   { name: 'health_dashboard', pattern: /^shared\/health_dashboard\.json$/, schema: dashboardDoc, format: 'json' },

@@ -19,7 +19,13 @@ export const locksDoc = z.looseObject({
   locks: z.array(lock),
   /** The last fencing token handed out; the next acquisition gets last_token + 1. */
   last_token: z._default(z.int().check(z.gte(0)), 0),
+  /**
+   * The last locks an operator broke (`lock break`), newest last, at most BROKEN_KEPT:
+   * who held it, who broke it and why. Housekeeping notifies each break once from here.
+   */
+  broken: z.optional(z.array(z.looseObject({ name: lockName, owner: builderId, token: z.int().check(z.gte(1)), broken_at: timestamp, by: z.string(), reason: z.string() }))),
 });
 
 export type Lock = z.infer<typeof lock>;
+export type BrokenLock = NonNullable<LocksDoc['broken']>[number];
 export type LocksDoc = z.infer<typeof locksDoc>;

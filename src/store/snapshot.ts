@@ -69,3 +69,7 @@ export const listStagedFiles = async (store: Store): Promise<string[]> => {
   const { stdout } = await git(store.dir, ['diff', '--cached', '--name-only', '-z', '--diff-filter=ACMR']);
   return stdout.split('\0').filter((path) => path !== '');
 };
+
+/** Every remote-tracking ref with its commit, as one string: it changes whenever a fetch brought anything. */
+export const remoteRefsFingerprint = async (store: Store): Promise<string> =>
+  (await git(store.dir, ['for-each-ref', '--format=%(refname) %(objectname)', 'refs/remotes/origin/'])).stdout;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatTime } from '../../src/domain/format.js';
 import { buildctlErrorFrom } from '../helpers/errors.js';
 import {
+  BROKEN_KEPT,
   acquireLock,
   breakLock,
   EMPTY_LOCKS,
@@ -91,7 +92,7 @@ describe('acquireLock', () => {
     step(acquire(doc, 'build3', 40)); // after expiry
     doc = reapExpiredLocks(doc, at(100)).doc;
     step(acquire(doc, 'build1', 100)); // after reaping
-    doc = breakLock(doc, { name: 'deploy', reason: 'stuck', now: at(101) }).doc;
+    doc = breakLock(doc, { name: 'deploy', reason: 'stuck', by: 'ops', now: at(101) }).doc;
     step(acquire(doc, 'build2', 102)); // after a break
     expect(tokens).toEqual([1, 2, 3, 4, 5, 6]);
   });
@@ -164,16 +165,28 @@ describe('breakLock', () => {
   const held = acquire(EMPTY_LOCKS, 'build1', 0);
 
   it('frees a lock whoever holds it and returns what was broken and why', () => {
-    const r = breakLock(held.doc, { name: 'deploy', reason: ' build1 is dead ', now: at(5) });
+    const r = breakLock(held.doc, { name: 'deploy', reason: ' build1 is dead ', by: 'ops', now: at(5) });
     expect(r.broken).toEqual(held.lock);
     expect(r.reason).toBe('build1 is dead');
     expect(r.wasExpired).toBe(false);
     expect(r.doc.locks).toEqual([]);
+    // Remembered for notifications: who held it, who broke it, why.
+    expect(r.doc.broken).toEqual([{ name: 'deploy', owner: 'build1', token: held.lock.token, broken_at: at(5).toISOString(), by: 'ops', reason: 'build1 is dead' }]);
+  });
+
+  it('remembers only the last BROKEN_KEPT breaks', () => {
+    let doc = held.doc;
+    for (let i = 0; i < BROKEN_KEPT + 3; i++) {
+      doc = breakLock(doc, { name: 'deploy', reason: `break ${i}`, by: 'ops', now: at(5 + i) }).doc;
+      doc = acquire(doc, 'build1', 6 + i).doc;
+    }
+    expect(doc.broken).toHaveLength(BROKEN_KEPT);
+    expect(doc.broken?.at(-1)?.reason).toBe(`break ${BROKEN_KEPT + 2}`);
   });
 
   it('requires a reason (usage) and a held lock (not now)', () => {
-    expect(errorOf(() => breakLock(held.doc, { name: 'deploy', reason: '  ', now: at(5) })).code).toBe('reason_required');
-    const error = errorOf(() => breakLock(EMPTY_LOCKS, { name: 'deploy', reason: 'x', now: at(5) }));
+    expect(errorOf(() => breakLock(held.doc, { name: 'deploy', reason: '  ', by: 'ops', now: at(5) })).code).toBe('reason_required');
+    const error = errorOf(() => breakLock(EMPTY_LOCKS, { name: 'deploy', reason: 'x', by: 'ops', now: at(5) }));
     expect([error.kind, error.code]).toEqual(['not_now', 'lock_not_held']);
   });
 });

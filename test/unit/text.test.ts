@@ -29,7 +29,7 @@ describe('free text', () => {
     const running = { jobs: [{ id: 'j1', type: 'build', priority: 5, status: 'running' as const, assigned_to: 'build1', labels: [], attempts: 1, max_attempts: 3, created_at: NOW.toISOString(), started_at: NOW.toISOString() }] };
     expect(() => failJob(running, { id: 'j1', by: 'build1', reason: 'boom\u0007', now: NOW })).toThrow(/reason holds a control character/);
     const lock = { name: 'deploy', owner: 'build1', token: 1, acquired_at: NOW.toISOString(), renewed_at: NOW.toISOString(), expires_at: NOW.toISOString() };
-    expect(() => breakLock({ locks: [lock], last_token: 1 }, { name: 'deploy', reason: 'gone\nreally', now: NOW })).toThrow(/reason must be one line/);
+    expect(() => breakLock({ locks: [lock], last_token: 1 }, { name: 'deploy', reason: 'gone\nreally', by: 'ops', now: NOW })).toThrow(/reason must be one line/);
     expect(() => addBuilder(undefined, { id: 'build1', host: 'b1\u001b' }, NOW)).toThrow(/host holds a control character/);
   });
 });
