@@ -58,6 +58,7 @@ const ROWS: Row[] = [
   { covers: 'builder add --manager', args: ['builder', 'add', 'build3', '--manager', jwt], secret: jwt, said: 'a JSON Web Token in the manager' },
   { covers: 'builder add --label', args: ['builder', 'add', 'build3', '--label', `glpat-${lower('blabel', 20)}`], secret: `glpat-${lower('blabel', 20)}`, said: 'a GitLab token in the label' },
   { covers: 'status set --job', args: ['status', 'set', 'building', '--job', gh('status')], secret: gh('status'), said: 'a GitHub token in the job' },
+  { covers: 'notify add --url', args: ['notify', 'add', 'ops', '--type', 'webhook', '--url', 'https://ci:Wh00k-Pw@hooks.example.com/buildctl', '--secret-env', 'OPS_SECRET'], secret: 'Wh00k-Pw', said: 'a password in a URL in the url' },
   { covers: 'config set <value>', args: ['config', 'set', 'schedule', 'password=C0nfig-Pw!'], secret: 'C0nfig-Pw!', said: 'a value assigned to password in the value' },
 ];
 
@@ -103,6 +104,14 @@ const EXEMPT: Record<string, string> = {
   'metrics <id>': 'read only', 'metrics --since': 'read only',
   'log --builder': 'read only', 'log --op': 'read only', 'log --since': 'read only', 'log --limit': 'read only',
   'completion <shell>': 'one of three shells; prints a script',
+  'notify add <name>': 'a target name (strict format)', 'notify add --type': 'one of three types', 'notify add --event': 'event types (an enum)',
+  'notify add --url-env': 'an environment variable name (strict format): the URL itself stays on each builder',
+  'notify add --secret-env': 'an environment variable name (strict format): the secret itself stays on each builder',
+  'notify add --url-file': 'a local path (the URL itself stays in that file on each builder); checked by the walker anyway',
+  'notify add --secret-file': 'a local path (the secret itself stays in that file on each builder); checked by the walker anyway',
+  'notify remove <name>': 'an existing target, removed', 'notify test <name>': 'an existing target; nothing is stored',
+  'serve --port': 'read only (a server)', 'serve --host': 'read only (a server)', 'serve --interval': 'read only (a duration)',
+  'serve --token': 'the dashboard\'s own token: kept in memory, never stored', 'serve --token-file': 'a local path, never stored',
 };
 
 /** Every input of every command (arguments and options that take a value), e.g. `job add --branch`. */

@@ -5,7 +5,7 @@
 // - an error prints { "error": { code, message, hint, details } } on stdout, with the exit
 //   code the same command has without --json.
 // The last test checks that every command whose --help offers --json was run here.
-import { renameSync, symlinkSync } from 'node:fs';
+import { renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, gitSync, makeFleet, runCli, type Fleet } from '../helpers/fleet.js';
@@ -126,6 +126,17 @@ describe('--json: one contract', () => {
     expect(await mutation('build2', ['msg', 'read', String(sent.id)], 'messages', { changed: true, commit: 'sha' })).toEqual([expect.objectContaining({ id: sent.id })]);
     await mutation('build2', ['msg', 'read', String(sent.id)], 'messages', { changed: false, commit: null });
     expect((await mutation('build2', ['msg', 'ack', String(sent.id)], 'message', { changed: true, commit: 'sha' })).acked_by).toHaveProperty('build2');
+  });
+
+  it('notifications: add, list, test (an endpoint that refuses: exit 1), remove', async () => {
+    const urlFile = join(fleet.root, 'slack-url');
+    writeFileSync(urlFile, 'http://127.0.0.1:9/hooks/refused\n');
+    const target = await mutation(null, ['notify', 'add', 'team', '--type', 'slack', '--url-file', urlFile, '--event', 'builder'], 'target', { changed: true, commit: 'sha' });
+    expect(target).toEqual({ name: 'team', type: 'slack', url_file: urlFile, events: ['builder'] });
+    expect((await read(null, ['notify', 'list'], ['targets', 'deliveries'])).targets).toEqual([target]);
+    await error(null, ['notify', 'test', 'team'], 1, 'notify_failed');
+    await error(null, ['notify', 'test', 'nobody'], 2, 'unknown_target');
+    await mutation(null, ['notify', 'remove', 'team'], 'target', { changed: true, commit: 'sha' });
   });
 
   it('the outbox: a send queued while the remote is away; list, drop, flush', async () => {

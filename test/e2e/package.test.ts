@@ -39,7 +39,9 @@ describe('the packed package', () => {
   it('holds the bundle, the JSON Schemas, README and LICENSE; no sources, tests or bench', () => {
     const paths = packed.files.map((f) => f.path);
     expect(paths).toEqual(expect.arrayContaining(['dist/cli.js', 'package.json', 'README.md', 'LICENSE', 'schemas/jobs.json']));
-    expect(paths.filter((p) => !/^(dist\/cli\.js|dist\/chunks\/[\w.-]+\.js|schemas\/\w+\.json|package\.json|README\.md|LICENSE)$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => !/^(dist\/cli\.js|dist\/chunks\/[\w.-]+\.js|dist\/web\/[\w.-]+\.(html|css|js|svg)|schemas\/\w+\.json|package\.json|README\.md|LICENSE)$/.test(p))).toEqual([]);
+    // The dashboard's page ships beside the bundle (buildctl serve finds it there).
+    expect(paths).toEqual(expect.arrayContaining(['dist/web/index.html', 'dist/web/app.js', 'dist/web/style.css', 'dist/web/login.html']));
     expect(paths.some((p) => p.startsWith('dist/chunks/'))).toBe(true);
   });
 

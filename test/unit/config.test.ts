@@ -23,6 +23,9 @@ describe('defaults', () => {
       check_job_running: '6h',
       check_unacked_after: '1h',
       legacy_readers: [], // not in DESIGN.md: the rollout setting of issue 12
+      notify_timeout: '10s',
+      notify_rate_limit: 20,
+      notify_storm: 5,
     });
     expect(Object.keys(CONFIG_DEFAULTS).sort()).toEqual([...CONFIG_KEYS].sort());
   });
@@ -45,6 +48,9 @@ describe('effectiveSettings', () => {
       checkJobRunningMs: 6 * 60 * MINUTE,
       checkUnackedAfterMs: 60 * MINUTE,
       legacyReaders: [],
+      notifyTimeoutMs: 10_000,
+      notifyRateLimit: 20,
+      notifyStorm: 5,
     });
   });
 
@@ -54,6 +60,19 @@ describe('effectiveSettings', () => {
     expect(settings.jobMaxAttempts).toBe(5);
     expect(settings.schedule).toBe('*/2 * * * *');
     expect(settings.deadAfterMs).toBe(5 * MINUTE); // untouched keys keep their defaults
+  });
+});
+
+describe('notify_targets', () => {
+  it('is part of the document but no setting: config set refuses it and says how to change targets', () => {
+    expect(CONFIG_KEYS).not.toContain('notify_targets');
+    const error = buildctlErrorFrom(() => setConfigValue({}, 'notify_targets', '[]'));
+    expect([error.code, error.hint]).toEqual(['unknown_setting', expect.stringContaining('buildctl notify add')]);
+  });
+
+  it('keeps the targets when a setting changes', () => {
+    const targets = [{ name: 'ops', type: 'slack' as const, url_env: 'SLACK_URL' }];
+    expect(setConfigValue({ notify_targets: targets }, 'stale_after', '2m')).toEqual({ notify_targets: targets, stale_after: '2m' });
   });
 });
 
