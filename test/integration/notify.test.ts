@@ -1,0 +1,163 @@
+// Notifications against real receivers on loopback: exactly one per event across the fleet,
+// signatures checked by the reference verifier, and the endpoint failing, hanging and
+// getting the same delivery twice.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tick, type TickReport } from '../../src/ops/agent.js';
+import { checkFleet } from '../../src/ops/check.js';
+import { setConfig } from '../../src/ops/config.js';
+import { heartbeat } from '../../src/ops/heartbeat.js';
+import { sendMessageOp } from '../../src/ops/messages.js';
+import { addTargetOp, deliverNotifications, type NotifyReport } from '../../src/ops/notify.js';
+import { eventsDoc } from '../../src/schemas/notify.js';
+import { readNotifyState } from '../../src/store/notify-state.js';
+import { storeAt } from '../../src/store/store.js';
+import { gitSync, makeFleet, pushHandEdit, runCli, testContext, type Fleet } from '../helpers/fleet.js';
+import { startReceiver, webhookSecret, type Receiver } from '../helpers/receiver.js';
+
+let fleet: Fleet | undefined;
+let receivers: Receiver[] = [];
+afterEach(async () => {
+  for (const r of receivers) await r.close();
+  receivers = [];
+  fleet?.cleanup();
+  fleet = undefined;
+});
+
+const ENV = { HOOK_SECRET: webhookSecret };
+const ctxOf = (f: Fleet, id: string, overrides: Parameters<typeof testContext>[2] = {}) => testContext(f.stores[id]!, id, { env: ENV, ...overrides });
+const receiver = async (secret?: string) => {
+  const r = await startReceiver(secret ? { secret } : {});
+  receivers.push(r);
+  return r;
+};
+const notifications = (report: TickReport): NotifyReport => {
+  if ('error' in report.notifications) throw new Error(`notifications failed: ${report.notifications.error}`);
+  return report.notifications;
+};
+const typeOf = (r: { json: unknown }) => (r.json as { type?: string } | null)?.type;
+
+/** Every builder beats; then one tick records the baseline (the dashboard, and events.json's start). */
+const fleetWithWebhook = async (builders: string[]) => {
+  const f = (fleet = await makeFleet(builders));
+  const hook = await receiver(webhookSecret);
+  const b1 = ctxOf(f, 'build1');
+  await addTargetOp(b1, { name: 'ops', type: 'webhook', url: hook.url, secret_env: 'HOOK_SECRET' });
+  for (const id of builders) await heartbeat(ctxOf(f, id));
+  expect(notifications(await tick(b1))).toMatchObject({ queued: 0, delivered: 0 });
+  return { f, hook, b1 };
+};
+
+describe('notifications from the agent', () => {
+  it('a builder dies: two agents see it at once, exactly one notification, sent by the one whose commit recorded it', async () => {
+    const { f, hook, b1 } = await fleetWithWebhook(['build1', 'build2', 'build3']);
+    const b2 = ctxOf(f, 'build2');
+    // build3 beat ten minutes ago and went silent.
+    await heartbeat(ctxOf(f, 'build3', { now: () => new Date(Date.now() - 10 * 60_000) }));
+    const reports = await Promise.all([tick(b1), tick(b2)]);
+    await Promise.all([tick(b1), tick(b2)]);
+
+    const dead = hook.received.filter((r) => typeOf(r) === 'buildctl.builder.dead');
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.verified).toBe(true);
+    const data = (dead[0]!.json as { data: { id: string; subject: string; recorded_by: string } }).data;
+    expect(data.subject).toBe('build3');
+    // Recorded once, in the commit of the builder that sent it, named in its trailer.
+    const recorded = eventsDoc.parse(JSON.parse(gitSync(f.remote, ['show', 'main:coordination/events.json']))).events.filter((e) => e.type === 'builder.dead');
+    expect(recorded.map((e) => [e.id, e.recorded_by])).toEqual([[data.id, data.recorded_by]]);
+    const log = gitSync(f.remote, ['log', '--format=%(trailers:key=Buildctl-Actor,valueonly,separator=)|%(trailers:key=Buildctl-Events,valueonly,separator=)', 'main']);
+    expect(log.split('\n').filter((line) => line.includes(data.id))).toEqual([`${data.recorded_by}|${data.id}`]);
+    const sender = reports.find((r) => r.builder === data.recorded_by)!;
+    expect(notifications(sender).delivered).toBe(1);
+    expect(dead[0]!.headers['webhook-id']).toBe(data.id);
+  });
+
+  it('an endpoint that fails is retried with the same webhook-id; one that took it but answered 500 gets it twice (deduplicated by id)', async () => {
+    const { f, hook, b1 } = await fleetWithWebhook(['build1', 'build2']);
+    await sendMessageOp(b1, { to: ['build2'], type: 'request', body: 'please rotate the signing key' });
+    hook.answer(500);
+    const first = notifications(await tick(b1));
+    expect(first).toMatchObject({ queued: 1, delivered: 0, failed: 1, waiting: 1, errors: ['ops: HTTP 500'] });
+    // Before the backoff has passed nothing is sent again.
+    hook.answer(200);
+    expect(await deliverNotifications(b1, storeAt(f.stores.build1!), [])).toMatchObject({ delivered: 0, waiting: 1 });
+    const later = await deliverNotifications(ctxOf(f, 'build1', { now: () => new Date(Date.now() + 61_000) }), storeAt(f.stores.build1!), []);
+    expect(later).toMatchObject({ delivered: 1, waiting: 0 });
+    const requests = hook.received.filter((r) => typeOf(r) === 'buildctl.message.request');
+    expect(requests).toHaveLength(2);
+    expect(requests.every((r) => r.verified)).toBe(true);
+    expect(hook.uniqueIds().filter((id) => requests.some((r) => r.headers['webhook-id'] === id))).toHaveLength(1);
+    expect((requests[0]!.json as { data: { text: string } }).data.text).toBe('request from build1 to build2: please rotate the signing key');
+  });
+
+  it('a hung endpoint costs a tick at most notify_timeout; after the last retry the delivery is given up, and check says so', async () => {
+    const { f, hook, b1 } = await fleetWithWebhook(['build1', 'build2']);
+    await setConfig(b1, 'notify_timeout', '1s');
+    hook.answer('hang');
+    await sendMessageOp(b1, { to: ['build2'], type: 'error', body: 'disk full on the artifact store' });
+    // Were the endpoint awaited without a bound, this tick would never end (and the test would time out).
+    const report = notifications(await tick(b1));
+    expect(report).toMatchObject({ delivered: 0, failed: 1, waiting: 1 });
+    expect(report.errors[0]).toMatch(/^ops: timed out after 1s$/);
+    // Every later attempt, one backoff after the last, hangs too: then it is given up.
+    const store = storeAt(f.stores.build1!);
+    let offset = 0;
+    for (const wait of [1, 2, 4, 8, 16]) {
+      offset += wait * 60_000 + 1000;
+      const at = offset;
+      await deliverNotifications(ctxOf(f, 'build1', { now: () => new Date(Date.now() + at) }), store, []);
+    }
+    const state = await readNotifyState(store, () => undefined);
+    expect(state?.queue).toEqual([]);
+    expect(state?.failures).toEqual([expect.objectContaining({ target: 'ops', error: 'gave up after 6 attempts: timed out after 1s' })]);
+    expect(hook.received.filter((r) => typeOf(r) === 'buildctl.message.error')).toHaveLength(6);
+    const check = await checkFleet(ctxOf(f, 'build1', { now: () => new Date(Date.now() + offset) }), { fetch: false });
+    expect(check.findings.find((x) => x.code === 'notify_failed')?.message).toMatch(/^1 notification given up in the last day from this clone \(last: ops: gave up after 6 attempts/);
+  });
+
+  it('a storm goes as one summary; Slack and Teams get their own formats, with the store\'s text kept as text', async () => {
+    const f = (fleet = await makeFleet(['build1', 'build2']));
+    const hook = await receiver();
+    const urlFile = join(f.root, 'slack-url');
+    writeFileSync(urlFile, `${hook.url}/slack\n`);
+    const b1 = ctxOf(f, 'build1', { env: { TEAMS_URL: `${hook.url}/teams` } });
+    await addTargetOp(b1, { name: 'team', type: 'slack', url_file: urlFile, events: ['message'] });
+    await addTargetOp(b1, { name: 'office', type: 'teams', url_env: 'TEAMS_URL', events: ['message.request'] });
+    await tick(b1);
+    // One request whose subject tries a mention, then forty at once from a script gone wrong.
+    await sendMessageOp(b1, { to: ['build2'], type: 'request', subject: '<!channel> deploy now', body: 'please' });
+    const one = notifications(await tick(b1));
+    expect(one).toMatchObject({ delivered: 2, summaries: 0 });
+    const slack = hook.received.find((r) => r.path.endsWith('/slack'))!;
+    expect(slack.headers['webhook-signature']).toBeUndefined();
+    expect((slack.json as { text: string }).text).toBe('buildctl (store): request from build1 to build2: &lt;!channel&gt; deploy now');
+    const teams = hook.received.find((r) => r.path.endsWith('/teams'))!;
+    expect(JSON.stringify(teams.json)).toContain('"type":"TextRun","text":"request from build1 to build2: <!channel> deploy now"');
+
+    const now = new Date().toISOString();
+    const messages = JSON.parse(gitSync(f.remote, ['show', 'main:coordination/messages.json'])) as { messages: unknown[] };
+    const storm = Array.from({ length: 40 }, (_, i) => ({ id: `msg_storm_${i}`, from: 'build2', to: ['build1'], type: 'request', subject: `auto-reply ${i}`, body: 'auto-reply', created_at: now, ack_required: false, read_by: {}, acked_by: {} }));
+    pushHandEdit(f, { 'coordination/messages.json': `${JSON.stringify({ messages: [...messages.messages, ...storm] }, null, 2)}\n` });
+    const before = hook.received.length;
+    const report = notifications(await tick(b1));
+    expect(report).toMatchObject({ queued: 80, delivered: 2, summaries: 2, waiting: 0 });
+    const summaries = hook.received.slice(before);
+    expect(summaries.map((r) => r.path.replace(/.*\//, '')).sort()).toEqual(['slack', 'teams']);
+    expect((summaries.find((r) => r.path.endsWith('/slack'))!.json as { text: string }).text).toBe('buildctl (store): 40 events (40 message.request)');
+  });
+
+  it('buildctl notify test: delivered and signed from this host\'s secret; a wrong secret on the receiver fails verification', async () => {
+    const f = (fleet = await makeFleet(['build1']));
+    const hook = await receiver(webhookSecret);
+    await addTargetOp(ctxOf(f, 'build1'), { name: 'ops', type: 'webhook', url: hook.url, secret_env: 'HOOK_SECRET' });
+    const ok = await runCli(['--store', f.stores.build1!, '--as', 'build1', 'notify', 'test', 'ops'], { env: ENV });
+    expect([ok.code, ok.stdout]).toEqual([0, expect.stringMatching(/^delivered a test notification to ops \(webhook-id evt_[0-9a-f]{20}\)\n$/)]);
+    expect(hook.received.map((r) => [typeOf(r), r.verified])).toEqual([['buildctl.notify.test', true]]);
+    const wrong = await runCli(['--store', f.stores.build1!, '--as', 'build1', 'notify', 'test', 'ops'], { env: { HOOK_SECRET: `whsec_${Buffer.from('a different secret of 32 bytes!!').toString('base64')}` } });
+    expect(wrong.code).toBe(0);
+    expect(hook.received[1]?.verified).toBe(false);
+    const missing = await runCli(['--store', f.stores.build1!, '--as', 'build1', 'notify', 'test', 'ops']);
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('environment variable HOOK_SECRET (its signing secret) is not set on this builder')]);
+  });
+});
