@@ -13,6 +13,10 @@
 //   big-msg-list `buildctl msg list --no-fetch` on that store                 vs  `node -e 0`
 //   tick        `buildctl agent --once` wall time (a timing, no reference)
 //   secrets     the credential check of a 10,000-character message body (a timing)
+//   notify-tick `buildctl agent --once` with a webhook target and one event to send per
+//               tick (a local receiver on loopback)                   vs  the same tick, no target
+//   serve       `buildctl serve` with 10 open pages (event streams) on a 4-builder store for
+//               a minute while the builders beat: its CPU and memory (a resource row)
 //   claims      2, 4, 8 clones (--clones) claiming in-process (Promise.all) from 8 x 25 = 200 queued jobs
 //   sends       2, 4, 8 clones sending 25 messages each, concurrently
 //               both vs the same number of plain-git writers appending to one JSON file
@@ -58,6 +62,10 @@ import { storeAt } from '../src/store/store.js';
 import { transact, type Write } from '../src/store/transaction.js';
 import { MAIN_REFSPEC, ORIGIN_MAIN } from '../src/store/store.js';
 import { commitCount, makeFleet, runCli, testContext, type Fleet } from '../test/helpers/fleet.js';
+import { startServe } from '../test/helpers/dashboard.js';
+import { startReceiver, webhookSecret } from '../test/helpers/receiver.js';
+import { addTargetOp } from '../src/ops/notify.js';
+import { get as httpGet } from 'node:http';
 
 // The spawned CLI and every git process (ours and the reference) see no host identity, no
 // host store and no global git config: the clone's local config (set by init) is all there is.
@@ -68,7 +76,7 @@ process.env.GIT_CONFIG_NOSYSTEM = '1';
 const cli = resolve(import.meta.dirname, '..', 'cli.js');
 
 const RATIO_NAMES = ['status', 'mutation', 'in-process', 'big-status', 'big-msg-list'];
-const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'secrets', 'claims', 'sends', 'day']);
+const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'secrets', 'notify-tick', 'serve', 'claims', 'sends', 'day']);
 const GROUPS: Record<string, string[]> = {
   ratios: RATIO_NAMES,
   big: ['big-status', 'big-msg-list'],
@@ -463,6 +471,137 @@ const timeCredentialCheck = (): Timing => {
     max_ms: Math.max(...samples),
     samples,
   };
+};
+
+/**
+ * The agent tick with notifications: a 4-builder fleet with a webhook target (a receiver on
+ * loopback that answers 200) and a request message sent before every tick, so each tick
+ * records one event and delivers it; interleaved with the same tick on a fleet without a
+ * target (the message is sent there too, and recorded by no one).
+ */
+const timeNotifyTicks = async (): Promise<Timing[]> => {
+  const receiver = await startReceiver({ secret: webhookSecret });
+  const plain = await makeFleet(BUILDERS);
+  const notified = await makeFleet(BUILDERS);
+  try {
+    await addTargetOp(testContext(notified.stores.build1 as string, 'build1'), { name: 'ops', type: 'webhook', url: receiver.url, secret_env: 'BENCH_HOOK_SECRET' });
+    const fleets = [plain, notified];
+    for (const f of fleets) for (const id of BUILDERS) await heartbeat(testContext(f.stores[id] as string, id));
+    const samples: number[][] = [[], []];
+    const tickOf = async (f: Fleet, n: number) => {
+      await sendMessageOp(testContext(f.stores.build2 as string, 'build2'), { to: ['build1'], type: 'request', body: `bench request ${n}` });
+      const run = await runCli(['--store', f.stores.build1 as string, '--as', 'build1', 'agent', '--once'], { bin: cli, cwd: f.root, env: { BENCH_HOOK_SECRET: webhookSecret } });
+      if (run.code !== 0) throw new Error(`agent --once exited ${run.code}: ${run.stderr}`);
+    };
+    for (let n = 0; n < warmup + runs; n++) {
+      const order = n % 2 === 0 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const ms = await timed(() => tickOf(fleets[i] as Fleet, n));
+        if (n >= warmup) samples[i]!.push(round1(ms));
+      }
+    }
+    const delivered = receiver.received.filter((r) => r.verified).length;
+    if (delivered < runs) throw new Error(`the receiver got ${delivered} signed deliveries for ${warmup + runs} ticks`);
+    const row = (name: string, what: string, list: number[]): Timing => ({ name, what, median_ms: round1(median(list)), min_ms: Math.min(...list), max_ms: Math.max(...list), samples: list });
+    return [
+      row('notify-tick', `buildctl agent --once, 4 builders, a webhook target, one event recorded and delivered per tick (${delivered} signed deliveries received)`, samples[1]!),
+      row('notify-tick-reference', 'the same tick on a fleet without a target (the same message sent, no event recorded)', samples[0]!),
+    ];
+  } finally {
+    await receiver.close();
+    plain.cleanup();
+    notified.cleanup();
+  }
+};
+
+interface ServeResult {
+  pages: number;
+  seconds: number;
+  interval: string;
+  cpu_seconds: number;
+  cpu_pct: number;
+  /** With the git processes it ran (fetches, reads). */
+  cpu_seconds_with_git: number;
+  cpu_pct_with_git: number;
+  rss_mb_start: number;
+  rss_mb_max: number;
+  rss_mb_end: number;
+  events_per_page: number;
+  heartbeats: number;
+}
+
+const procStat = async (pid: number): Promise<{ cpuTicks: number; childTicks: number; rssMb: number }> => {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  // utime and stime are fields 14 and 15 of /proc/PID/stat; after the name in parentheses the list starts at field 3.
+  // cutime and cstime (16, 17): the git processes it ran and waited for.
+  return { cpuTicks: Number(fields[11]) + Number(fields[12]), childTicks: Number(fields[13]) + Number(fields[14]), rssMb: Math.round((rssKb / 1024) * 10) / 10 };
+};
+
+/** `buildctl serve` (default interval) with 10 event streams open for a minute, the 4 builders beating every 10 s. */
+const measureServe = async (): Promise<ServeResult> => {
+  const fleet = await makeFleet(BUILDERS);
+  const PAGES = 10;
+  const SECONDS = 60;
+  const streams: Array<{ destroy: () => void }> = [];
+  let served: Awaited<ReturnType<typeof startServe>> | undefined;
+  try {
+    for (const id of BUILDERS) await heartbeat(testContext(fleet.stores[id] as string, id));
+    const dash = join(fleet.root, 'dashboard', 'store');
+    await initStore(testContext(dash), { remote: fleet.remote, builders: [] });
+    served = await startServe(dash, ['--interval', '10s']);
+    const pid = served.process.pid as number;
+    const events: number[] = Array.from({ length: PAGES }, () => 0);
+    for (let i = 0; i < PAGES; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = httpGet(`${served!.url}events`, (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (events[i]! += (chunk.match(/^event: /gm) ?? []).length));
+          resolve();
+        });
+        req.on('error', reject);
+        streams.push(req);
+      });
+    }
+    const start = await procStat(pid);
+    const started = performance.now();
+    let rssMax = start.rssMb;
+    let beats = 0;
+    let nextBeat = 0;
+    while (performance.now() - started < SECONDS * 1000) {
+      if (performance.now() - started >= nextBeat) {
+        for (const id of BUILDERS) await heartbeat(testContext(fleet.stores[id] as string, id));
+        beats += BUILDERS.length;
+        nextBeat += 10_000;
+      }
+      rssMax = Math.max(rssMax, (await procStat(pid)).rssMb);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const end = await procStat(pid);
+    const elapsed = (performance.now() - started) / 1000;
+    const cpuSeconds = (end.cpuTicks - start.cpuTicks) / 100;
+    const withGit = cpuSeconds + (end.childTicks - start.childTicks) / 100;
+    return {
+      pages: PAGES,
+      seconds: Math.round(elapsed),
+      interval: '10s',
+      cpu_seconds: Math.round(cpuSeconds * 100) / 100,
+      cpu_pct: Math.round((cpuSeconds / elapsed) * 1000) / 10,
+      cpu_seconds_with_git: Math.round(withGit * 100) / 100,
+      cpu_pct_with_git: Math.round((withGit / elapsed) * 1000) / 10,
+      rss_mb_start: start.rssMb,
+      rss_mb_max: Math.max(rssMax, end.rssMb),
+      rss_mb_end: end.rssMb,
+      events_per_page: Math.round(events.reduce((a, b) => a + b, 0) / PAGES),
+      heartbeats: beats,
+    };
+  } finally {
+    for (const s of streams) s.destroy();
+    await served?.stop();
+    fleet.cleanup();
+  }
 };
 
 // ---------------------------------------------------------------------------------------
@@ -1133,6 +1272,7 @@ const main = async (): Promise<void> => {
   const timings: Timing[] = [];
   let contention: ContentionRow[] = [];
   let day: DayResult | undefined;
+  let serve: ServeResult | undefined;
   const ratioBenches = BENCHMARKS.filter((bench) => selected.has(bench.name));
   const cleanups: Array<() => void> = [];
   try {
@@ -1160,6 +1300,14 @@ const main = async (): Promise<void> => {
       progress(`secrets: ${warmup} warm-up + ${runs} runs`);
       timings.push(timeCredentialCheck());
     }
+    if (selected.has('notify-tick')) {
+      progress(`notify-tick: ${warmup} warm-up + ${runs} runs, with and without a webhook target, interleaved`);
+      timings.push(...(await timeNotifyTicks()));
+    }
+    if (selected.has('serve')) {
+      progress('serve: buildctl serve with 10 open pages for a minute, 4 builders beating');
+      serve = await measureServe();
+    }
     const kinds = (['claims', 'sends'] as const).filter((k) => selected.has(k));
     if (kinds.length > 0) {
       progress(`contention (${kinds.join(', ')}): ${CLONE_COUNTS.join(', ')} clones, ${contentionRuns} runs each, against plain-git writers`);
@@ -1176,7 +1324,7 @@ const main = async (): Promise<void> => {
   const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   const allPass = rows.every((row) => row.pass) && contention.every((row) => row.pass) && (day?.pass ?? true);
 
-  const document = `${JSON.stringify({ machine: { ...info, load_avg_at_end: loadAtEnd }, selected: [...selected], runs, warmup, contention_runs: contentionRuns, seconds, pass: allPass, rows, timings, contention, day }, null, 2)}\n`;
+  const document = `${JSON.stringify({ machine: { ...info, load_avg_at_end: loadAtEnd }, selected: [...selected], runs, warmup, contention_runs: contentionRuns, seconds, pass: allPass, rows, timings, contention, day, serve }, null, 2)}\n`;
   if (flags['json-file']) await writeFile(flags['json-file'], document);
   if (flags.json) {
     process.stdout.write(document);
@@ -1206,6 +1354,10 @@ const main = async (): Promise<void> => {
       const sum = parts.length > 1 ? `: ${parts.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' + ')} ms` : '';
       out.push(`${row.name.padEnd(12)}  ${row.what}\n${''.padEnd(12)}  vs ${row.reference}${sum}`);
     }
+  }
+  if (serve) {
+    out.push(`\nserve: ${serve.pages} open pages (event streams) for ${serve.seconds} s, refresh every ${serve.interval}, 4 builders beating (${serve.heartbeats} heartbeats), ${serve.events_per_page} events per page`);
+    out.push(`serve: CPU ${serve.cpu_seconds} s (${serve.cpu_pct} % of one core), ${serve.cpu_seconds_with_git} s (${serve.cpu_pct_with_git} %) with the git processes it ran; memory (RSS) ${serve.rss_mb_start} MB at start, ${serve.rss_mb_max} MB at most, ${serve.rss_mb_end} MB at the end`);
   }
   for (const t of timings) out.push(`\n${t.name}: median ${t.median_ms.toFixed(1)} ms (min ${t.min_ms.toFixed(1)}, max ${t.max_ms.toFixed(1)}): ${t.what}`);
   if (contention.length > 0) {

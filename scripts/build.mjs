@@ -48,7 +48,13 @@ await build({
   ...common,
   entryPoints: { 'gen-schemas': 'scripts/gen-schemas.ts', demo: 'scripts/demo.ts', bench: 'scripts/bench.ts' },
   outdir: 'dist.new/scripts',
+  // Test tooling the scripts reach through the test helpers; it finds its own files by path
+  // and runs only in a checkout, from node_modules.
+  external: ['playwright-core'],
 });
+// Built on its own: code it shared with bench would move into a chunk one folder down, where
+// the test helpers' path to the repository (REPO_ROOT) would be wrong.
+await build({ ...common, splitting: false, external: ['playwright-core'], entryPoints: { screenshots: 'scripts/screenshots.ts' }, outdir: 'dist.new/scripts' });
 await chmod('dist.new/cli.js', 0o755);
 // The dashboard's page (`buildctl serve`): plain files, no build step; the server finds them
 // beside its chunk (dist/chunks/../web/).

@@ -64,7 +64,7 @@ export const launchBrowser = async (viewport = { width: 1180, height: 760 }): Pr
 /** A week of believable metrics ending now: hourly summaries, then the last hour's samples. */
 export const syntheticMetrics = (now: number, seed = 1): string => {
   const HOUR = 3_600_000;
-  const wave = (t: number, base: number, amp: number) => Math.max(0, base + amp * Math.sin(t / (5 * HOUR) + seed) + (amp / 3) * Math.sin(t / (37 * 60_000) + seed * 2));
+  const wave = (t: number, base: number, amp: number) => Math.max(0, base + amp * Math.sin(t / (5 * HOUR) + seed) + (amp / 3) * Math.sin(t / (37 * 60_000) + seed * 2) + (amp / 4) * Math.sin(t / (3 * 60_000) + seed * 3));
   const r1 = (v: number) => Math.round(v * 10) / 10;
   const lines: MetricsLine[] = [];
   for (let h = 7 * 24; h >= 2; h--) {
