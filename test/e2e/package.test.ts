@@ -1,6 +1,7 @@
 // Installs like any CLI: `npm pack` makes a tarball that a user installs globally into a
 // prefix of their own and runs with no node_modules anywhere around. Packs the dist/ the
 // test run built (`--ignore-scripts`: a rebuild would swap dist/ under the other tests).
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,5 +69,29 @@ describe('the packed package', () => {
     expect(inbox.stdout).toContain('Usage: sendmessages');
     const mail = await run('buildctl', ['--as', 'build2', 'msg', 'list']);
     expect(mail.stdout).toContain('installed from the tarball');
+  });
+
+  it('serves the dashboard from the installed package: the page and its files are found beside the bundle', async () => {
+    const child = spawn(join(prefix, 'bin', 'buildctl'), ['serve', '--port', '0'], { cwd: root.dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const found = /on (http:\/\/\S+\/) /.exec(out)?.[1];
+          if (found) resolve(found);
+        });
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('exit', (code) => reject(new Error(`buildctl serve exited ${code}: ${err}`)));
+      });
+      const page = await fetch(url);
+      expect([page.status, await page.text()]).toEqual([200, expect.stringContaining('<script src="/static/app.js" defer></script>')]);
+      for (const file of ['app.js', 'style.css']) expect((await fetch(`${url}static/${file}`)).status).toBe(200);
+      const fleet = (await (await fetch(`${url}api/fleet`)).json()) as { fleet: { builders: Array<{ id: string }> } };
+      expect(fleet.fleet.builders.map((b) => b.id)).toEqual(['build1', 'build2']);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
