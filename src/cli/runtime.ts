@@ -55,6 +55,7 @@ export const buildContext = (runtime: Runtime, command: Command): Context => {
     etcIdFile: env.BUILDCTL_ID_FILE || '/etc/build_server_id',
     hostname: hostname(),
     now: () => new Date(),
+    monotonic: () => performance.now(),
     warn: (line) => runtime.err(`buildctl: ${line}`),
     allowSecretLike: options.allowSecretLike === true,
     env,

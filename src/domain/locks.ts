@@ -56,8 +56,8 @@ const withoutLock = (doc: LocksDoc, name: string): LocksDoc => ({ ...doc, locks:
 
 const expiry = (now: Date, ttlMs: number): string => new Date(now.getTime() + ttlMs).toISOString();
 
-const heldByAnother = (lock: Lock, now: Date) =>
-  notNowError(`lock "${lock.name}" is held by ${lock.owner} until ${formatTime(lock.expires_at)} (${formatAge(Date.parse(lock.expires_at) - now.getTime())} left)`, {
+const heldByAnother = (lock: Lock, now: Date, sameOwner = false) =>
+  notNowError(`lock "${lock.name}" is held by ${lock.owner}${sameOwner ? ' (another holder on this builder)' : ''} until ${formatTime(lock.expires_at)} (${formatAge(Date.parse(lock.expires_at) - now.getTime())} left)`, {
     code: 'lock_held',
     hint: `wait for it (--wait), or if ${lock.owner} is gone: buildctl lock break ${lock.name} --reason "..."`,
     details: { owner: lock.owner, token: lock.token, expires_at: lock.expires_at },
@@ -78,7 +78,26 @@ export interface AcquireInput {
   owner: string;
   ttlMs: number;
   now: Date;
+  /**
+   * A holder that must be the only one (`lock run`): a valid lock of the same owner is held
+   * too (another process of this builder has it), never renewed for a second holder.
+   */
+  exclusive?: boolean | undefined;
 }
+
+/** Renew and release by a holder that knows its token: a lock taken again since (same owner, new token) is not its. */
+export interface HolderInput extends AcquireInput {
+  token?: number | undefined;
+}
+
+const checkToken = (lock: Lock, token: number | undefined): void => {
+  if (token === undefined || lock.token === token) return;
+  throw notNowError(`lock "${lock.name}" was taken again (token ${lock.token}, held by ${lock.owner}): token ${token} is no longer held`, {
+    code: 'lock_token_changed',
+    hint: 'another holder has it now; acquire it again for a new token',
+    details: { owner: lock.owner, token: lock.token, expires_at: lock.expires_at },
+  });
+};
 
 export type AcquireOutcome = 'acquired' | 'renewed' | 'taken_over';
 
@@ -96,7 +115,7 @@ export const acquireLock = (
   const stamp = input.now.toISOString();
   const current = findLock(doc, name);
   if (current && !isExpired(current, input.now)) {
-    if (current.owner !== owner) throw heldByAnother(current, input.now);
+    if (current.owner !== owner || input.exclusive) throw heldByAnother(current, input.now, current.owner === owner);
     const lock: Lock = { ...current, renewed_at: stamp, expires_at: expiry(input.now, ttlMs) };
     return { doc: withLock(doc, lock), lock, outcome: 'renewed' };
   }
@@ -114,13 +133,14 @@ export const acquireLock = (
  * Extends the owner's valid lock by `ttlMs` from now. An expired lock is not renewed even
  * if nobody took it: its token may already be fenced off, so the owner must acquire again.
  */
-export const renewLock = (doc: LocksDoc, input: AcquireInput): { doc: LocksDoc; lock: Lock } => {
+export const renewLock = (doc: LocksDoc, input: HolderInput): { doc: LocksDoc; lock: Lock } => {
   const name = checkLockName(input.name);
   const owner = checkBuilderId(input.owner, 'lock owner');
   const ttlMs = checkTtl(input.ttlMs);
   const current = findLock(doc, name);
   if (!current) throw notHeld(name);
   if (current.owner !== owner) throw ownedByAnother(current, owner);
+  checkToken(current, input.token);
   if (isExpired(current, input.now)) {
     throw notNowError(`lock "${name}" expired at ${formatTime(current.expires_at)}`, {
       code: 'lock_expired',
@@ -133,12 +153,13 @@ export const renewLock = (doc: LocksDoc, input: AcquireInput): { doc: LocksDoc; 
 };
 
 /** Frees the owner's lock (also after it expired: it is still theirs to clean up). */
-export const releaseLock = (doc: LocksDoc, input: { name: string; owner: string; now: Date }): { doc: LocksDoc; released: Lock } => {
+export const releaseLock = (doc: LocksDoc, input: { name: string; owner: string; token?: number | undefined; now: Date }): { doc: LocksDoc; released: Lock } => {
   const name = checkLockName(input.name);
   const owner = checkBuilderId(input.owner, 'lock owner');
   const current = findLock(doc, name);
   if (!current) throw notHeld(name);
   if (current.owner !== owner) throw ownedByAnother(current, owner);
+  checkToken(current, input.token);
   return { doc: withoutLock(doc, name), released: current };
 };
 

@@ -11,6 +11,11 @@ export interface Context {
   etcIdFile: string;
   hostname: string;
   now: () => Date;
+  /**
+   * A clock that only moves forward, in ms (performance.now()): for measuring a lease or a
+   * wait on this host, which a wall-clock step must not stretch or shrink.
+   */
+  monotonic: () => number;
   /** A warning or progress line for stderr. */
   warn: (line: string) => void;
   /**

@@ -10,6 +10,7 @@ import { metricsLine, type MetricsLine } from '../schemas/metrics.js';
 import type { SystemSnapshot } from '../schemas/system.js';
 import { parseDocument, parseDocumentText, serializeDocument } from '../store/documents.js';
 import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, readLastHeartbeatFile } from '../store/heartbeat-ref.js';
+import { withLocalLock } from '../store/local-lock.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
 import { VERSION } from '../version.js';
@@ -67,55 +68,62 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
   }
   const settings = effectiveSettings(await readLocal(ctx, docs.config));
 
-  const [system, previous] = await Promise.all([
-    collectSystemMetrics(store.dir, store.stateDir),
-    readLastHeartbeatFile(store, id, paths.metrics(id)),
-  ]);
-  const now = ctx.now();
-  const lines: MetricsLine[] = [];
-  for (const text of (previous ?? '').split('\n')) {
-    if (text.trim() === '') continue;
-    const parsed = parseDocumentText(text, metricsLine);
-    if (parsed.ok) lines.push(parsed.value);
-  }
-  const memPct = system.memory_total_mb > 0 ? (system.memory_used_mb / system.memory_total_mb) * 100 : 0;
-  const rolled = rollMetrics(
-    lines,
-    { kind: 'sample', t: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), cpu: system.cpu_pct, mem: Math.round(memPct * 10) / 10, disk: system.disk_free_gb, load: system.load_avg[0] },
-    now,
-    settings.metricsWindowMs,
+  const system = await collectSystemMetrics(store.dir, store.stateDir);
+  // One beat at a time per clone: two processes pushing against the same lease (the agent
+  // and a `job run` keeping its job alive) would otherwise look like a duplicate agent, and
+  // each would roll the metrics from the same previous beat.
+  return withLocalLock(
+    store.stateDir,
+    async () => {
+      const previous = await readLastHeartbeatFile(store, id, paths.metrics(id));
+      const now = ctx.now();
+      const lines: MetricsLine[] = [];
+      for (const text of (previous ?? '').split('\n')) {
+        if (text.trim() === '') continue;
+        const parsed = parseDocumentText(text, metricsLine);
+        if (parsed.ok) lines.push(parsed.value);
+      }
+      const memPct = system.memory_total_mb > 0 ? (system.memory_used_mb / system.memory_total_mb) * 100 : 0;
+      const rolled = rollMetrics(
+        lines,
+        { kind: 'sample', t: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), cpu: system.cpu_pct, mem: Math.round(memPct * 10) / 10, disk: system.disk_free_gb, load: system.load_avg[0] },
+        now,
+        settings.metricsWindowMs,
+      );
+      const beat: HeartbeatDoc = {
+        id,
+        timestamp: now.toISOString(),
+        host: ctx.hostname,
+        pid: process.pid,
+        version: VERSION,
+        uptime_seconds: system.uptime_seconds,
+        system,
+      };
+      const metricsText = metricsToText(rolled);
+      let replaced: string | null = null;
+      const published = await publishHeartbeat(store, {
+        builder: id,
+        now,
+        force: options.force,
+        onTakeOver: async (current) => {
+          replaced = await takeOverOlderBranch(ctx, store, id, current);
+        },
+        files: {
+          [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), beat, docs.heartbeat(id).schema),
+          [paths.metrics(id)]: metricsText,
+        },
+      });
+      return {
+        id,
+        timestamp: beat.timestamp,
+        commit: published.commit,
+        took_over: published.tookOver,
+        replaced_legacy_branch: replaced,
+        system,
+        metrics_lines: rolled.length,
+        metrics_bytes: Buffer.byteLength(metricsText),
+      };
+    },
+    { name: 'heartbeat', waitMs: 30_000, busyMessage: 'another process of this clone has been publishing a heartbeat for 30 s' },
   );
-  const beat: HeartbeatDoc = {
-    id,
-    timestamp: now.toISOString(),
-    host: ctx.hostname,
-    pid: process.pid,
-    version: VERSION,
-    uptime_seconds: system.uptime_seconds,
-    system,
-  };
-  const metricsText = metricsToText(rolled);
-  let replaced: string | null = null;
-  const published = await publishHeartbeat(store, {
-    builder: id,
-    now,
-    force: options.force,
-    onTakeOver: async (current) => {
-      replaced = await takeOverOlderBranch(ctx, store, id, current);
-    },
-    files: {
-      [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), beat, docs.heartbeat(id).schema),
-      [paths.metrics(id)]: metricsText,
-    },
-  });
-  return {
-    id,
-    timestamp: beat.timestamp,
-    commit: published.commit,
-    took_over: published.tookOver,
-    replaced_legacy_branch: replaced,
-    system,
-    metrics_lines: rolled.length,
-    metrics_bytes: Buffer.byteLength(metricsText),
-  };
 };

@@ -16,21 +16,24 @@ export interface LockResult extends Outcome {
   lock: Lock;
   /** What the acquire did: a new lock, the holder's own lock renewed, or an expired one taken over. */
   outcome: AcquireOutcome | 'renewed';
+  /** The monotonic time just before the winning try was sent: where the holder's lease starts. */
+  sentAt: number;
 }
 
 /** The TTL in ms: --ttl when given, else the fleet's lock_ttl setting. */
 const ttlOf = (ttl: string | undefined, fallbackMs: number): number => (ttl === undefined ? fallbackMs : parseDuration(ttl, 'TTL'));
 
-const acquireOnce = async (ctx: Context, store: Store, id: string, name: string, ttl: string | undefined): Promise<LockResult> => {
+const acquireOnce = async (ctx: Context, store: Store, id: string, name: string, ttl: string | undefined, exclusive: boolean): Promise<LockResult> => {
+  const sentAt = ctx.monotonic();
   const outcome = await mutate(ctx, store, {
     op: 'lock.acquire',
     actor: id,
     input: { name, ttl },
     apply: async (read) => {
       const { settings } = await readActingBuilder(read, id);
-      const step = acquireLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, ttlMs: ttlOf(ttl, settings.lockTtlMs), now: ctx.now() });
+      const step = acquireLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, ttlMs: ttlOf(ttl, settings.lockTtlMs), now: ctx.now(), exclusive });
       return {
-        result: { lock: step.lock, outcome: step.outcome },
+        result: { lock: step.lock, outcome: step.outcome, sentAt },
         writes: [{ spec: docs.locks, value: step.doc }],
         summary: `lock.${step.outcome === 'renewed' ? 'renew' : 'acquire'} ${name} by ${id} token ${step.lock.token}`,
       };
@@ -43,41 +46,59 @@ const acquireOnce = async (ctx: Context, store: Store, id: string, name: string,
  * Acquires NAME for this builder; with `wait`, keeps trying (about once a second, each try
  * a fresh transaction) until the lock is free or the wait is over, then exit 3.
  */
-export const acquireLockOp = async (ctx: Context, options: { name: string; ttl?: string | undefined; wait?: string | undefined }): Promise<LockResult> => {
+export const acquireLockOp = async (
+  ctx: Context,
+  options: { name: string; ttl?: string | undefined; wait?: string | undefined; exclusive?: boolean | undefined },
+): Promise<LockResult> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const waitMs = options.wait === undefined ? 0 : parseDuration(options.wait, 'wait');
   if (options.ttl !== undefined) parseDuration(options.ttl, 'TTL');
-  const deadline = Date.now() + waitMs;
+  const deadline = ctx.monotonic() + waitMs;
   for (;;) {
     try {
-      return await acquireOnce(ctx, store, id, options.name, options.ttl);
+      return await acquireOnce(ctx, store, id, options.name, options.ttl, options.exclusive ?? false);
     } catch (error) {
       const held = error instanceof BuildctlError && error.code === 'lock_held';
-      const left = deadline - Date.now();
+      const left = deadline - ctx.monotonic();
       if (!held || left <= 0) throw error;
       await sleep(Math.min(left, 500 + Math.random() * 1000));
     }
   }
 };
 
-export const renewLockOp = async (ctx: Context, options: { name: string; ttl?: string | undefined }): Promise<LockResult> => {
+/**
+ * Renews this builder's lock. `once`: a single try, refused at the first rejected push
+ * (lock run retries on its own schedule, and a wait inside a transaction would eat its lease).
+ */
+export const renewLockOp = async (
+  ctx: Context,
+  options: { name: string; ttl?: string | undefined; token?: number | undefined; once?: boolean | undefined },
+): Promise<LockResult> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
+  const sentAt = ctx.monotonic();
   const outcome = await mutate(ctx, store, {
     op: 'lock.renew',
     actor: id,
     input: options,
     apply: async (read) => {
       const { settings } = await readFleet(read);
-      const step = renewLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, owner: id, ttlMs: ttlOf(options.ttl, settings.lockTtlMs), now: ctx.now() });
+      const step = renewLock((await read(docs.locks)) ?? EMPTY_LOCKS, {
+        name: options.name,
+        owner: id,
+        ttlMs: ttlOf(options.ttl, settings.lockTtlMs),
+        now: ctx.now(),
+        token: options.token,
+      });
       return { result: step.lock, writes: [{ spec: docs.locks, value: step.doc }], summary: `lock.renew ${options.name} by ${id}` };
     },
-  });
-  return { lock: outcome.result, outcome: 'renewed', ...txOutcome(outcome) };
+  }, options.once ? { maxAttempts: 1 } : {});
+  return { lock: outcome.result, outcome: 'renewed', sentAt, ...txOutcome(outcome) };
 };
 
-export const releaseLockOp = async (ctx: Context, name: string): Promise<{ lock: Lock } & Outcome> => {
+/** Frees this builder's lock; with `token`, only if it is still that acquisition (lock run). */
+export const releaseLockOp = async (ctx: Context, name: string, options: { token?: number | undefined } = {}): Promise<{ lock: Lock } & Outcome> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const outcome = await mutate(ctx, store, {
@@ -85,7 +106,7 @@ export const releaseLockOp = async (ctx: Context, name: string): Promise<{ lock:
     actor: id,
     input: { name },
     apply: async (read) => {
-      const step = releaseLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, now: ctx.now() });
+      const step = releaseLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, token: options.token, now: ctx.now() });
       return { result: step.released, writes: [{ spec: docs.locks, value: step.doc, removes: [name] }], summary: `lock.release ${name} by ${id}` };
     },
   });

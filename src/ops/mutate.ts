@@ -14,7 +14,7 @@ import { withLocalLock } from '../store/local-lock.js';
 import { enqueueIntent, hasIntents, listIntents, logDropped, removeIntent, type Intent } from '../store/outbox.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, type Store } from '../store/store.js';
-import { findLandedOpSince, transact, type Plan, type ReadDoc, type TxOutcome, type TxRequest } from '../store/transaction.js';
+import { findLandedOpSince, transact, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { readMainOrThrow } from './read.js';
 import { tolerant } from './tolerance.js';
@@ -129,11 +129,11 @@ const drop = async (ctx: Context, store: Store, intent: Intent, reason: string, 
 };
 
 /** One transaction that reads (and converts) what older scripts wrote: ops/tolerance.ts. */
-const run = async <R>(ctx: Context, store: Store, request: TxRequest<R>): Promise<TxOutcome<R>> => {
+const run = async <R>(ctx: Context, store: Store, request: TxRequest<R>, options?: TxOptions): Promise<TxOutcome<R>> => {
   const tolerance = tolerant(ctx, store, request);
   let outcome: TxOutcome<R> | undefined;
   try {
-    outcome = await transact(store, tolerance.request);
+    outcome = await transact(store, tolerance.request, options);
     return outcome;
   } finally {
     tolerance.report(outcome);
@@ -141,10 +141,10 @@ const run = async <R>(ctx: Context, store: Store, request: TxRequest<R>): Promis
 };
 
 /** A mutation that needs a fresh answer: delivers the outbox, then runs; unreachable is exit 4. */
-export const mutate = async <R>(ctx: Context, store: Store, request: Mutation<R>): Promise<TxOutcome<R>> => {
+export const mutate = async <R>(ctx: Context, store: Store, request: Mutation<R>, options?: TxOptions): Promise<TxOutcome<R>> => {
   const checked = guarded(request, ctx.allowSecretLike === true);
   await deliverOutbox(ctx, store);
-  return run(ctx, store, checked);
+  return run(ctx, store, checked, options);
 };
 
 export type Deferred<R> = { queued: false; outcome: TxOutcome<R> } | { queued: true; result: R; intent: Intent };

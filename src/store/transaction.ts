@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { followsWin, formatLastWin, parseLastWin, RECENT_COMMITS, retryDelayMs, turnDelayMs } from '../domain/fairness.js';
+import { followsWin, formatLastWin, parseLastWin, RECENT_COMMITS, retryDelayMs, turnDelayMs, type LastWin } from '../domain/fairness.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
 import { failedError, notNowError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -110,8 +110,12 @@ export const findLandedOpSince = async (store: Store, opId: string, sinceIso: st
  * landing commits, a builder waits a random part of a cycle before it starts again.
  * Costs one small file read per transaction; main's log is read only right after a win.
  */
+/** This clone's last winning attempt (when, and how long its cycle took), if recorded. */
+export const readLastWin = async (store: Store): Promise<LastWin | undefined> =>
+  parseLastWin(await readFile(join(store.stateDir, 'last-win'), 'utf8').catch(() => undefined));
+
 const takeTurn = async (store: Store, actor: string, random: () => number): Promise<void> => {
-  const win = parseLastWin(await readFile(join(store.stateDir, 'last-win'), 'utf8').catch(() => undefined));
+  const win = await readLastWin(store);
   const now = Date.now();
   if (!followsWin(win, now)) return;
   const { stdout } = await git(store.dir, ['log', `-${RECENT_COMMITS}`, `--format=%ct %(trailers:key=${TRAILER_ACTOR},valueonly,separator=)`, ORIGIN_MAIN], { allowFail: true });
@@ -287,7 +291,8 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
       }
       pending = { plan };
       cyclesMs += Date.now() - attemptStarted;
-      await sleep(retryDelayMs(Date.now() - started, cyclesMs / attempt, random));
+      // No wait after the last attempt: the caller hears "contention" at once.
+      if (attempt < maxAttempts) await sleep(retryDelayMs(Date.now() - started, cyclesMs / attempt, random));
     }
     throw notNowError(`gave up after ${maxAttempts} attempts: other builders kept changing the store first`, {
       code: 'contention_exhausted',

@@ -40,6 +40,7 @@ export const testContext = (storeDir: string, as?: string, overrides: Partial<Co
   etcIdFile: join(storeDir, '..', 'no-etc-build-server-id'),
   hostname: 'test-host',
   now: () => new Date(),
+  monotonic: () => performance.now(),
   warn: () => undefined,
   ...overrides,
 });
@@ -138,4 +139,18 @@ export const pushHeartbeatRef = (f: Fleet, id: string, files: { heartbeat: unkno
   const tree = gitSync(f.remote, ['mktree'], `040000 tree ${dir}\t${id}\n`).trim();
   const commit = gitSync(f.remote, ['commit-tree', tree, '-m', `heartbeat ${id}`]).trim();
   gitSync(f.remote, ['update-ref', `refs/heads/heartbeat/${id}`, commit]);
+};
+
+/**
+ * Polls `check` until it returns something truthy, and returns that; fails naming `what`
+ * after `deadlineMs`. For waiting on a condition in tests: never a fixed sleep.
+ */
+export const waitFor = async <T>(check: () => T | Promise<T>, what: string, deadlineMs = 45_000): Promise<NonNullable<T>> => {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 };

@@ -221,13 +221,15 @@ describe('concurrent coordination through a real remote', () => {
   it('lockRun gives the command its token, renews while it runs, returns its exit code and releases', async () => {
     fleet = await makeFleet(['build1']);
     const out = join(fleet.root, 'token.txt');
-    const code = await lockRun(ctxOf(fleet, 'build1'), {
+    // Renewals go every third of the TTL: a command that outlives a third sees one.
+    const { exitCode, end, released } = await lockRun(ctxOf(fleet, 'build1'), {
       name: 'publish',
-      ttl: '3s',
+      ttl: '9s',
       command: 'sh',
-      args: ['-c', `printf %s "$BUILDCTL_LOCK_TOKEN" > '${out}'; sleep 2; exit 7`],
+      args: ['-c', `printf %s "$BUILDCTL_LOCK_TOKEN" > '${out}'; sleep 4; exit 7`],
+      env: process.env,
     });
-    expect(code).toBe(7);
+    expect([exitCode, end.kind, released]).toEqual([7, 'exited', true]);
     const locks = remoteJson(fleet, 'coordination/locks.json');
     expect(readFileSync(out, 'utf8')).toBe(String(locks.last_token));
     expect(locks.last_token).toBeGreaterThan(0);

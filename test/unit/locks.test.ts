@@ -161,6 +161,33 @@ describe('releaseLock', () => {
   });
 });
 
+describe('a holder that must be the only one, and knows its token (lock run)', () => {
+  it('exclusive: a valid lock of the same owner counts as held (another process of that builder has it)', () => {
+    const { doc } = acquire(EMPTY_LOCKS, 'build1', 0);
+    const error = errorOf(() => acquireLock(doc, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(5), exclusive: true }));
+    expect([error.exitCode, error.code]).toEqual([3, 'lock_held']);
+    expect(error.message).toContain('another holder on this builder');
+    // Once it expired it is free, for the exclusive holder too, with a new token.
+    expect(acquireLock(doc, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(31), exclusive: true }).lock.token).toBe(2);
+  });
+
+  it('renew and release with a token touch only that acquisition', () => {
+    const first = acquire(EMPTY_LOCKS, 'build1', 0);
+    // It expired and the same builder (another process) took it again: token 2.
+    const again = acquire(first.doc, 'build1', 40);
+    expect(again.lock.token).toBe(2);
+    for (const refuse of [
+      () => renewLock(again.doc, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(41), token: 1 }),
+      () => releaseLock(again.doc, { name: 'deploy', owner: 'build1', now: at(41), token: 1 }),
+    ]) {
+      const error = errorOf(refuse);
+      expect([error.exitCode, error.code]).toEqual([3, 'lock_token_changed']);
+    }
+    expect(renewLock(again.doc, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(41), token: 2 }).lock.token).toBe(2);
+    expect(releaseLock(again.doc, { name: 'deploy', owner: 'build1', now: at(41), token: 2 }).doc.locks).toEqual([]);
+  });
+});
+
 describe('breakLock', () => {
   const held = acquire(EMPTY_LOCKS, 'build1', 0);
 

@@ -81,12 +81,36 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .description('hold a lock while a command runs: acquire, run with BUILDCTL_LOCK_TOKEN set, renew, release; exits with its code')
     .argument('<name>', 'lock name')
     .argument('<command...>', 'the command and its arguments, after --')
-    .option('--ttl <duration>', 'time to live, renewed at a third of it (default: lock_ttl)')
+    .option('--ttl <duration>', 'time to live, renewed at a third of it (default: lock_ttl); at least 5 transaction cycles of this store, and 2s')
     .option('--wait <duration>', 'wait this long for the lock')
-    .addHelpText('after', '\nExample:\n  buildctl lock run deploy --ttl 1m --wait 5m -- ./deploy.sh --prod')
+    .addHelpText(
+      'after',
+      `
+The command runs in its own process group with BUILDCTL_LOCK_NAME and BUILDCTL_LOCK_TOKEN
+set. Each renewal is sent a third of the TTL after the last confirmed one (never while one
+is in flight). The lease is measured from just before the acquire or renewal was sent: if
+no renewal can be confirmed by the TTL minus a margin (a quarter of it, at most 30s), the
+command is stopped (SIGTERM, then SIGKILL half the margin later), so it has stopped before
+any other builder may take the lock; only a lock still held under this run's token is
+released.
+
+Exit codes: before the command starts, buildctl's own (2 bad usage or a TTL too short for
+this store, 3 lock held after --wait, 4 remote unreachable). After: the command's code;
+128 + N when signal N killed it (SIGSEGV: 139); 199 when the lock was lost and the command
+was stopped (199 is above every signal code, 128 + 64, and below 200-254, which systemd
+uses for its own failures).
+
+Example:
+  buildctl lock run deploy --ttl 1m --wait 5m -- ./deploy.sh --prod`,
+    )
     .action(async (name: string, commandLine: string[], options: { ttl?: string; wait?: string }, command: Command) => {
       const { lockRun } = await import('../../ops/lock-run.js');
       const [program_, ...args] = commandLine;
-      runtime.exitCode = await lockRun(buildContext(runtime, command), { name, ttl: options.ttl, wait: options.wait, command: program_ ?? '', args });
+      const report = await lockRun(buildContext(runtime, command), { name, ttl: options.ttl, wait: options.wait, command: program_ ?? '', args, env: runtime.env });
+      if (report.end.kind === 'lost_lease') {
+        runtime.err(`buildctl: ${report.end.reason}: the command was stopped (exit ${report.exitCode})`);
+        runtime.err(`hint: nothing was released that another holder may have; check the lock with "buildctl lock list" and the remote's reachability, then run it again`);
+      }
+      runtime.exitCode = report.exitCode;
     });
 };
