@@ -9,6 +9,7 @@ import type { Message, MessagesDoc } from '../schemas/messages.js';
 import type { StatusDoc } from '../schemas/status.js';
 import type { Settings } from './config.js';
 import { parseDuration } from './durations.js';
+import { dependenciesOf, requeueRunning, settleBlocked } from './jobs.js';
 import { isExpired } from './locks.js';
 import { recipientsOf } from './messages.js';
 
@@ -32,6 +33,8 @@ export interface HousekeepingReport {
   requeued_jobs: string[];
   dead_jobs: string[];
   timed_out_jobs: string[];
+  /** Queued jobs newly blocked because a dependency ended for good (e.g. it died here). */
+  blocked_jobs: string[];
   archived_jobs: string[];
   archived_messages: string[];
   dashboard_changed: boolean;
@@ -58,13 +61,9 @@ const olderThan = (iso: string | null | undefined, ms: number, now: Date): boole
 const requeueOrphans = (jobs: Job[], dead: ReadonlySet<string>, now: Date, report: HousekeepingReport): Job[] =>
   jobs.map((job) => {
     if (job.status !== 'running' || !job.assigned_to || !dead.has(job.assigned_to)) return job;
-    const reason = `${job.assigned_to} died while running it (attempt ${job.attempts} of ${job.max_attempts})`;
-    if (job.attempts >= job.max_attempts) {
-      report.dead_jobs.push(job.id);
-      return { ...job, status: 'dead', completed_at: now.toISOString(), result: { ...(job.result ?? {}), reason } };
-    }
-    report.requeued_jobs.push(job.id);
-    return { ...job, status: 'queued', assigned_to: null, started_at: null, result: { ...(job.result ?? {}), reason } };
+    const next = requeueRunning(job, `${job.assigned_to} died while running it (attempt ${job.attempts} of ${job.max_attempts})`, now);
+    (next.status === 'dead' ? report.dead_jobs : report.requeued_jobs).push(job.id);
+    return next;
   });
 
 /** Running jobs past their timeout fail as timed out. */
@@ -118,6 +117,7 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
     requeued_jobs: [],
     dead_jobs: [],
     timed_out_jobs: [],
+    blocked_jobs: [],
     archived_jobs: [],
     archived_messages: [],
     dashboard_changed: false,
@@ -130,12 +130,17 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
 
   let jobs = requeueOrphans(input.jobs.jobs, dead, now, report);
   jobs = failTimedOut(jobs, now, report);
+  const settled = settleBlocked({ ...input.jobs, jobs }, now);
+  jobs = settled.doc.jobs;
+  report.blocked_jobs = settled.blocked;
 
+  // A finished job that a live job still depends on stays: claim must see it completed, or why not.
+  const needed = new Set(jobs.filter((job) => job.status === 'queued' || job.status === 'running').flatMap(dependenciesOf));
   const archive = { jobs: new Map<string, Job[]>(), messages: new Map<string, Message[]>() };
   const keptJobs: Job[] = [];
   for (const job of jobs) {
     const finishedAt = job.completed_at ?? job.created_at;
-    if (FINISHED.includes(job.status) && olderThan(finishedAt, settings.jobRetentionMs, now)) {
+    if (FINISHED.includes(job.status) && !needed.has(job.id) && olderThan(finishedAt, settings.jobRetentionMs, now)) {
       addTo(archive.jobs, monthOf(finishedAt), job);
       report.archived_jobs.push(job.id);
     } else keptJobs.push(job);

@@ -8,9 +8,16 @@
 //   moment or another actor may succeed, which is what exit 3 tells a script.
 // "Nothing to claim" is not an error here: claimJob returns `job: undefined` and the
 // operation decides (it throws `nothingToClaimError`, exit 3).
+//
+// Dependencies: a job may name jobs (`dependencies`, the older scripts' field) that must
+// all be completed before it is claimed. A dependency that ended for good (failed,
+// cancelled, dead) or that cannot be found blocks its dependents, and theirs: every
+// transition ends with `settleBlocked`, which marks such queued jobs `blocked` with the
+// reason and clears the mark once the cause is gone (`job retry` of the dependency).
 import { notNowError, usageError } from '../errors.js';
+import type { BuilderEntry } from '../schemas/builders.js';
 import { label as labelSchema } from '../schemas/common.js';
-import { JOB_STATUSES, jobId, jobType, type Job, type JobsDoc, type JobStatus } from '../schemas/jobs.js';
+import { JOB_STATUSES, jobId, jobType, type ArtifactManifest, type Job, type JobResult, type JobsDoc, type JobStatus, type RunOutcome } from '../schemas/jobs.js';
 import { parseDuration } from './durations.js';
 import { checkBuilderId } from './ids.js';
 import { checkOptionalText, checkText } from './text.js';
@@ -60,6 +67,159 @@ export const listJobs = (doc: JobsDoc, options: { status?: string | undefined } 
   return doc.jobs.filter((job) => status === undefined || job.status === status);
 };
 
+// ---- dependencies -------------------------------------------------------------------
+
+/** A dependency in one of these states will not complete unless someone retries it. */
+const ENDED_FOR_GOOD: readonly JobStatus[] = ['failed', 'cancelled', 'dead'];
+
+export const dependenciesOf = (job: Job): string[] => job.dependencies ?? [];
+
+/** Whether a queued job's dependencies let it run: all completed, some still to finish, or never (blocked). */
+export type Readiness =
+  | { kind: 'ready' }
+  | { kind: 'waiting'; on: Array<{ id: string; status: JobStatus }> }
+  | { kind: 'blocked'; by: string; reason: string; cause: string };
+
+const endedReason = (dep: Job): string => {
+  const why = dep.result?.reason ? `: ${dep.result.reason}` : '';
+  if (dep.status === 'cancelled') return `${dep.id} was cancelled${why}`;
+  if (dep.status === 'dead') return `${dep.id} is dead${why}`;
+  return `${dep.id} failed${why}`;
+};
+
+/**
+ * The readiness of every job reachable from the ones asked about, computed once each. A
+ * cycle blocks every job on it (none of them can ever be first).
+ */
+export const readinessOf = (jobs: readonly Job[]): ((job: Job) => Readiness) => {
+  const byId = new Map(jobs.map((job) => [job.id, job]));
+  const memo = new Map<string, Readiness>();
+  const visit = (job: Job, path: readonly string[]): Readiness => {
+    const known = memo.get(job.id);
+    if (known) return known;
+    const waiting: Array<{ id: string; status: JobStatus }> = [];
+    let result: Readiness | undefined;
+    for (const depId of [...new Set(dependenciesOf(job))]) {
+      const dep = byId.get(depId);
+      if (!dep) {
+        const cause = `${depId} is not in the queue`;
+        result = { kind: 'blocked', by: depId, reason: cause, cause };
+        break;
+      }
+      if (dep.status === 'completed') continue;
+      if (ENDED_FOR_GOOD.includes(dep.status)) {
+        const cause = endedReason(dep);
+        result = { kind: 'blocked', by: dep.id, reason: cause, cause };
+        break;
+      }
+      if (dep.status === 'queued' && dependenciesOf(dep).length > 0) {
+        const at = path.indexOf(dep.id);
+        const cycle = dep.id === job.id ? [job.id, job.id] : at >= 0 ? [...path.slice(at), job.id, dep.id] : undefined;
+        const inner: Readiness = cycle
+          ? { kind: 'blocked', by: dep.id, reason: '', cause: `dependency cycle ${cycle.join(' -> ')}` }
+          : visit(dep, [...path, job.id]);
+        if (inner.kind === 'blocked') {
+          result = { kind: 'blocked', by: dep.id, reason: `waits for ${dep.id}, which is blocked: ${inner.cause}`, cause: inner.cause };
+          break;
+        }
+      }
+      waiting.push({ id: dep.id, status: dep.status });
+    }
+    result ??= waiting.length > 0 ? { kind: 'waiting', on: waiting } : { kind: 'ready' };
+    // Only a real chain of dependencies is ever on the path, so a cycle found below this job
+    // blocks it wherever the walk came from (only the cycle's wording depends on that).
+    memo.set(job.id, result);
+    return result;
+  };
+  return (job) => visit(job, []);
+};
+
+const sameBlock = (job: Job, readiness: Readiness & { kind: 'blocked' }): boolean =>
+  job.blocked?.by === readiness.by && job.blocked.reason === readiness.reason;
+
+const withoutBlock = (job: Job): Job => {
+  const { blocked: _blocked, ...rest } = job;
+  return rest as Job;
+};
+
+/**
+ * Marks every queued job that can never run as things stand (`blocked`, with the reason),
+ * and clears the mark of any job whose cause is gone or that is no longer queued. Jobs
+ * that do not change keep their identity, and the doc itself is returned when none does.
+ */
+export const settleBlocked = (doc: JobsDoc, now: Date): { doc: JobsDoc; blocked: string[]; unblocked: string[] } => {
+  const readiness = readinessOf(doc.jobs);
+  const blocked: string[] = [];
+  const unblocked: string[] = [];
+  let changed = false;
+  const jobs = doc.jobs.map((job) => {
+    const state = job.status === 'queued' && dependenciesOf(job).length > 0 ? readiness(job) : undefined;
+    if (state?.kind === 'blocked') {
+      if (sameBlock(job, state)) return job;
+      changed = true;
+      if (!job.blocked) blocked.push(job.id);
+      return { ...job, blocked: { by: state.by, reason: state.reason, since: now.toISOString() } };
+    }
+    if (job.blocked === undefined) return job;
+    changed = true;
+    if (job.blocked !== null && job.status === 'queued') unblocked.push(job.id);
+    return withoutBlock(job);
+  });
+  return { doc: changed ? { ...doc, jobs } : doc, blocked, unblocked };
+};
+
+/** What a queued job waits for, for `job show` and `status`: unfinished dependencies, or the block. */
+export const describeWait = (readiness: Readiness): string | undefined => {
+  if (readiness.kind === 'waiting') return `waits for ${readiness.on.map((d) => `${d.id} (${d.status})`).join(', ')}`;
+  if (readiness.kind === 'blocked') return `blocked: ${readiness.reason}`;
+  return undefined;
+};
+
+/**
+ * Why no builder can ever claim this job as the fleet stands (a target that is disabled or
+ * unknown, labels no enabled builder has all of, no enabled builder at all), or undefined.
+ */
+export const whyNeverRuns = (job: { target?: string | null | undefined; labels: readonly string[] }, builders: readonly BuilderEntry[]): string | undefined => {
+  const enabled = builders.filter((b) => b.enabled);
+  if (job.target != null) {
+    const target = builders.find((b) => b.id === job.target);
+    if (!target) return `its target ${job.target} is not a registered builder`;
+    return target.enabled ? undefined : `its target ${job.target} is disabled`;
+  }
+  if (enabled.length === 0) return 'no builder is enabled';
+  if (job.labels.length === 0) return undefined;
+  const fits = enabled.some((b) => job.labels.every((l) => b.labels.includes(l)));
+  return fits ? undefined : `no enabled builder has the label${job.labels.length === 1 ? '' : 's'} ${job.labels.join(', ')}`;
+};
+
+export interface QueueWait {
+  id: string;
+  /** Dependencies still to finish (running or queued). */
+  waits_for: string[];
+  /** Why it is blocked, when it is. */
+  blocked: string | null;
+  /** Why no builder can ever claim it, when none can. */
+  never_runs: string | null;
+}
+
+/** Queued jobs that wait on something other than a free builder, in claim order. */
+export const queueWaits = (jobs: readonly Job[], builders: readonly BuilderEntry[]): QueueWait[] => {
+  const readiness = readinessOf(jobs);
+  return jobs
+    .filter((job) => job.status === 'queued')
+    .sort(claimOrder)
+    .map((job): QueueWait => {
+      const state = readiness(job);
+      return {
+        id: job.id,
+        waits_for: state.kind === 'waiting' ? state.on.map((d) => d.id) : [],
+        blocked: state.kind === 'blocked' ? state.reason : null,
+        never_runs: whyNeverRuns(job, builders) ?? null,
+      };
+    })
+    .filter((wait) => wait.waits_for.length > 0 || wait.blocked !== null || wait.never_runs !== null);
+};
+
 // ---- add ----------------------------------------------------------------------------
 
 export interface AddJobInput {
@@ -84,6 +244,8 @@ export interface AddJobInput {
   by: string;
   /** Registered builders; when given, a target must be one of them. */
   knownBuilders?: readonly string[] | undefined;
+  /** Jobs that must be completed first (`--after`); each must be in the queue. */
+  after?: readonly string[] | undefined;
   now: Date;
 }
 
@@ -162,6 +324,8 @@ export const addJob = (doc: JobsDoc, input: AddJobInput): { doc: JobsDoc; job: J
   }
   const key = input.key === undefined ? null : input.key.trim();
   if (key === '') throw usageError('a job key cannot be empty', { code: 'invalid_job_key', hint: 'leave --key out, or give a non-empty key' });
+  const after = [...new Set((input.after ?? []).map((id) => id.trim()))];
+  for (const id of after) requireJob(doc, id);
 
   // Dedupe comes after validation (a bad add is reported even if its key exists) and
   // before the id check (the caller's fresh id is irrelevant when nothing is added).
@@ -187,6 +351,7 @@ export const addJob = (doc: JobsDoc, input: AddJobInput): { doc: JobsDoc; job: J
     target,
     labels,
     key,
+    ...(after.length > 0 ? { dependencies: after } : {}),
     attempts: 0,
     max_attempts: maxAttempts,
     run_after: runAfter,
@@ -197,7 +362,22 @@ export const addJob = (doc: JobsDoc, input: AddJobInput): { doc: JobsDoc; job: J
     completed_at: null,
     result: null,
   };
-  return { doc: { ...doc, jobs: [...doc.jobs, job] }, job, outcome: 'added' };
+  const added = { ...doc, jobs: [...doc.jobs, job] };
+  refuseCycle(added, job);
+  const settled = settleBlocked(added, input.now).doc;
+  return { doc: settled, job: requireJob(settled, job.id), outcome: 'added' };
+};
+
+/** A new job on, or after, a dependency cycle could never run: refused (exit 2). */
+const refuseCycle = (doc: JobsDoc, job: Job): void => {
+  const state = readinessOf(doc.jobs)(job);
+  if (state.kind === 'blocked' && state.cause.startsWith('dependency cycle')) {
+    throw usageError(`job ${job.id} would never run: ${state.cause}`, {
+      code: 'dependency_cycle',
+      hint: 'a job cannot wait, directly or through others, for itself; cancel a job on the cycle, or add this one after other jobs',
+      details: { cycle: state.cause },
+    });
+  }
 };
 
 // ---- claim --------------------------------------------------------------------------
@@ -209,7 +389,7 @@ export interface ClaimInput {
   now: Date;
 }
 
-/** Whether `builder` may take this job now (status, run_after, target, labels, type). */
+/** Whether `builder` may take this job now (status, run_after, target, labels, type); dependencies aside. */
 export const isEligible = (job: Job, input: ClaimInput): boolean =>
   job.status === 'queued' &&
   (job.run_after == null || Date.parse(job.run_after) <= input.now.getTime()) &&
@@ -234,7 +414,8 @@ export const claimOrder = (a: Job, b: Job): number =>
 export const claimJob = (doc: JobsDoc, input: ClaimInput): { doc: JobsDoc; job: Job | undefined } => {
   checkBuilderId(input.builder);
   if (input.type !== undefined) checkType(input.type);
-  const candidate = doc.jobs.filter((job) => isEligible(job, input)).sort(claimOrder)[0];
+  const readiness = readinessOf(doc.jobs);
+  const candidate = doc.jobs.filter((job) => isEligible(job, input) && readiness(job).kind === 'ready').sort(claimOrder)[0];
   if (!candidate) return { doc, job: undefined };
   const job: Job = {
     ...candidate,
@@ -252,10 +433,10 @@ export const claimJob = (doc: JobsDoc, input: ClaimInput): { doc: JobsDoc; job: 
 export const nothingToClaimError = (builder: string, type?: string) =>
   notNowError(`nothing to claim for ${builder}${type === undefined ? '' : ` of type "${type}"`}`, {
     code: 'nothing_to_claim',
-    hint: 'no queued job is eligible now (target, labels and run-after decide); see "buildctl job list --status queued"',
+    hint: 'no queued job is eligible now (target, labels, run-after and dependencies decide); see "buildctl job list --status queued"',
   });
 
-// ---- finish: complete / fail / cancel / retry --------------------------------------
+// ---- finish: complete / fail / cancel / retry / requeue ------------------------------
 
 const durationSeconds = (job: Job, now: Date): number | undefined => {
   if (job.started_at == null) return undefined;
@@ -263,12 +444,31 @@ const durationSeconds = (job: Job, now: Date): number | undefined => {
   return Number.isNaN(ms) ? undefined : Math.max(0, Math.round(ms) / 1000);
 };
 
+/** One run of a job: which claim it was (a later claim of the same job is another run). */
+export interface RunIdentity {
+  started_at: string | null;
+  attempts: number;
+}
+
+export const runIdentityOf = (job: Job): RunIdentity => ({ started_at: job.started_at ?? null, attempts: job.attempts });
+
+/** What `job run` records about how its command ended, beside the usual result fields. */
+export interface RunRecord {
+  outcome: RunOutcome;
+  exit_code?: number | null | undefined;
+  signal?: string | null | undefined;
+  log?: string | undefined;
+  log_tail?: readonly string[] | undefined;
+}
+
 export interface FinishInput {
   id: string;
   /** Who asks: the assignee, or an operator with `force`. */
   by: string;
   /** Lets someone other than the assignee finish a running job (an operator cleaning up). */
   force?: boolean | undefined;
+  /** Only this run of the job (job run, and a queued finish): refused when the job was started again since. */
+  run?: RunIdentity | undefined;
   now: Date;
 }
 
@@ -289,15 +489,73 @@ const requireOwnRunningJob = (doc: JobsDoc, input: FinishInput, verb: string): J
       details: { assigned_to: job.assigned_to },
     });
   }
+  if (input.run && ((job.started_at ?? null) !== input.run.started_at || job.attempts !== input.run.attempts)) {
+    throw notNowError(`job ${job.id} was started again (attempt ${job.attempts}, at ${job.started_at ?? '?'}) since this run claimed it`, {
+      code: 'job_run_replaced',
+      hint: 'this run no longer owns the job: the later run finishes it',
+      details: { started_at: job.started_at, attempts: job.attempts },
+    });
+  }
   return job;
 };
 
 const forcedBy = (job: Job, by: string): { forced_by?: string } => (job.assigned_to === by ? {} : { forced_by: by });
 
+const URL_PATTERN = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i;
+
+/**
+ * Artifact URLs as given (`--artifact-url`, the n-th for the n-th `--artifact`): one line, a
+ * scheme, no more of them than artifacts. Checked before any work is done. (Like every
+ * committed value, they also pass the credential check of ops/mutate.ts.)
+ */
+export const checkArtifactUrls = (paths: readonly string[], urls: readonly string[]): void => {
+  if (urls.length > paths.length) {
+    throw usageError(`${urls.length} artifact URLs for ${paths.length} artifact${paths.length === 1 ? '' : 's'}`, {
+      code: 'artifact_url_without_artifact',
+      hint: 'give one --artifact PATH for each --artifact-url URL; the n-th URL belongs to the n-th path',
+    });
+  }
+  for (const url of urls) {
+    checkText(url, 'artifact URL', { multiline: false });
+    if (!URL_PATTERN.test(url)) {
+      throw usageError(`invalid artifact URL "${url}"`, { code: 'invalid_artifact_url', hint: 'give a URL with a scheme, e.g. https://artifacts.example/app-1.2.tar.gz or s3://bucket/key' });
+    }
+  }
+};
+
+/** Artifact manifests as the operation described them: one-line path, valid URL. */
+const checkArtifacts = (artifacts: readonly ArtifactManifest[]): ArtifactManifest[] =>
+  artifacts.map((artifact) => {
+    checkText(artifact.path, 'artifact path', { multiline: false });
+    if (artifact.url !== undefined) checkArtifactUrls([artifact.path], [artifact.url]);
+    return { ...artifact };
+  });
+
+/** The run fields of a result (log tail lines are one line each, no control characters: the caller cleans them). */
+const runFields = (run: RunRecord | undefined): Partial<JobResult> => {
+  if (!run) return {};
+  for (const line of run.log_tail ?? []) checkText(line, 'log line', { multiline: false });
+  if (run.log !== undefined) checkText(run.log, 'log path', { multiline: false });
+  return {
+    outcome: run.outcome,
+    ...(run.exit_code === undefined ? {} : { exit_code: run.exit_code }),
+    ...(run.signal === undefined ? {} : { signal: run.signal }),
+    ...(run.log === undefined ? {} : { log: run.log }),
+    ...(run.log_tail === undefined ? {} : { log_tail: [...run.log_tail] }),
+  };
+};
+
+/** Every finishing transition ends here: the job replaced, and its dependents' blocks settled. */
+const finish = (doc: JobsDoc, job: Job, now: Date): { doc: JobsDoc; job: Job } => {
+  const settled = settleBlocked(replaceJob(doc, job), now).doc;
+  return { doc: settled, job: requireJob(settled, job.id) };
+};
+
 export const completeJob = (
   doc: JobsDoc,
-  input: FinishInput & { artifacts?: readonly string[] | undefined },
+  input: FinishInput & { artifacts?: readonly ArtifactManifest[] | undefined; record?: RunRecord | undefined },
 ): { doc: JobsDoc; job: Job } => {
+  const artifacts = checkArtifacts(input.artifacts ?? []);
   const current = requireOwnRunningJob(doc, input, 'completed');
   const duration = durationSeconds(current, input.now);
   const job: Job = {
@@ -305,12 +563,13 @@ export const completeJob = (
     status: 'completed',
     completed_at: input.now.toISOString(),
     result: {
-      artifacts: [...(input.artifacts ?? [])],
+      artifacts,
       ...(duration === undefined ? {} : { duration_seconds: duration }),
+      ...runFields(input.record),
       ...forcedBy(current, input.by),
     },
   };
-  return { doc: replaceJob(doc, job), job };
+  return finish(doc, job, input.now);
 };
 
 const requireReason = (reason: string | undefined, verb: string): string => {
@@ -322,9 +581,10 @@ const requireReason = (reason: string | undefined, verb: string): string => {
 
 export const failJob = (
   doc: JobsDoc,
-  input: FinishInput & { reason: string; artifacts?: readonly string[] | undefined },
+  input: FinishInput & { reason: string; artifacts?: readonly ArtifactManifest[] | undefined; record?: RunRecord | undefined },
 ): { doc: JobsDoc; job: Job } => {
   const reason = requireReason(input.reason, 'fail');
+  const artifacts = checkArtifacts(input.artifacts ?? []);
   const current = requireOwnRunningJob(doc, input, 'failed');
   const duration = durationSeconds(current, input.now);
   const job: Job = {
@@ -333,17 +593,45 @@ export const failJob = (
     completed_at: input.now.toISOString(),
     result: {
       reason,
-      ...(input.artifacts && input.artifacts.length > 0 ? { artifacts: [...input.artifacts] } : {}),
+      ...(artifacts.length > 0 ? { artifacts } : {}),
       ...(duration === undefined ? {} : { duration_seconds: duration }),
+      ...runFields(input.record),
       ...forcedBy(current, input.by),
     },
   };
-  return { doc: replaceJob(doc, job), job };
+  return finish(doc, job, input.now);
+};
+
+/**
+ * A running job goes back to the queue (it keeps its attempts), or becomes dead when it
+ * has used them all: what housekeeping does when its builder died, and what `job run`
+ * does when it lost the job's lease while the job was still its own.
+ */
+export const requeueRunning = (job: Job, reason: string, now: Date, extra: Partial<JobResult> = {}): Job => {
+  const result = { ...(job.result ?? {}), reason, ...extra };
+  if (job.attempts >= job.max_attempts) return { ...job, status: 'dead', completed_at: now.toISOString(), result };
+  return { ...job, status: 'queued', assigned_to: null, started_at: null, result };
+};
+
+/** `job run` gives up a job it can no longer hold (its lease was lost): requeued, or dead when out of attempts. */
+export const releaseJob = (
+  doc: JobsDoc,
+  input: FinishInput & { reason: string; record?: RunRecord | undefined },
+): { doc: JobsDoc; job: Job } => {
+  const reason = requireReason(input.reason, 'release');
+  const current = requireOwnRunningJob(doc, input, 'released');
+  const duration = durationSeconds(current, input.now);
+  const job = requeueRunning(current, `${reason} (attempt ${current.attempts} of ${current.max_attempts})`, input.now, {
+    ...(duration === undefined ? {} : { duration_seconds: duration }),
+    ...runFields(input.record),
+  });
+  return finish(doc, job, input.now);
 };
 
 /**
  * Cancels a queued or running job. Anyone may cancel (it is how an operator withdraws
- * work); a running job's builder learns of it when it tries to complete.
+ * work); a running job's builder learns of it when it tries to complete (`job run`
+ * notices at its next check and stops its command).
  */
 export const cancelJob = (
   doc: JobsDoc,
@@ -369,20 +657,22 @@ export const cancelJob = (
       cancelled_by: input.by,
     },
   };
-  return { doc: replaceJob(doc, job), job };
+  return finish(doc, job, input.now);
 };
 
 /**
  * Queues a failed, cancelled or dead job again. It is a fresh start: assignment, times and
  * result are cleared and attempts go back to 0, so the max_attempts limit applies anew.
  * Refused while another live job holds the same key (the key would no longer be unique).
+ * Jobs it blocked are unblocked (they wait for it again).
  */
 export const retryJob = (doc: JobsDoc, input: { id: string; now: Date }): { doc: JobsDoc; job: Job } => {
   const current = requireJob(doc, input.id);
   if (!RETRYABLE_STATUSES.includes(current.status)) {
+    const blockedHint = current.blocked ? `it is blocked: ${current.blocked.reason}; retry ${current.blocked.by} instead` : undefined;
     throw notNowError(`job ${current.id} is ${current.status}: only a failed, cancelled or dead job can be retried`, {
       code: 'job_not_retryable',
-      hint: current.status === 'completed' ? 'add a new job to run it again' : 'it is still live; wait for it to finish or cancel it',
+      hint: blockedHint ?? (current.status === 'completed' ? 'add a new job to run it again' : 'it is still live; wait for it to finish or cancel it'),
       details: { status: current.status },
     });
   }
@@ -403,5 +693,5 @@ export const retryJob = (doc: JobsDoc, input: { id: string; now: Date }): { doc:
     completed_at: null,
     result: null,
   };
-  return { doc: replaceJob(doc, job), job };
+  return finish(doc, job, input.now);
 };

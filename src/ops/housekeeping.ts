@@ -28,6 +28,7 @@ const summaryOf = (r: HousekeepingReport, events: number): string => {
     r.requeued_jobs.length && `requeued ${plural(r.requeued_jobs.length, 'job')}`,
     r.dead_jobs.length && `${plural(r.dead_jobs.length, 'job')} dead`,
     r.timed_out_jobs.length && `${plural(r.timed_out_jobs.length, 'job')} timed out`,
+    r.blocked_jobs.length && `${plural(r.blocked_jobs.length, 'job')} blocked`,
     r.reaped_locks.length + r.freed_locks.length && `freed ${plural(r.reaped_locks.length + r.freed_locks.length, 'lock')}`,
     r.archived_jobs.length && `archived ${plural(r.archived_jobs.length, 'job')}`,
     r.archived_messages.length && `archived ${plural(r.archived_messages.length, 'message')}`,

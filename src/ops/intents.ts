@@ -11,4 +11,5 @@ export const PLANS: Record<string, (input: unknown) => Apply<unknown>> = {
   'job.add': (input) => addPlan(input as AddIntent),
   'job.complete': (input) => finishPlan(input as FinishIntent),
   'job.fail': (input) => finishPlan(input as FinishIntent),
+  'job.release': (input) => finishPlan(input as FinishIntent),
 };

@@ -1,23 +1,45 @@
-import { addJob, cancelJob, claimJob, completeJob, failJob, listJobs, nothingToClaimError, requireJob, retryJob, type AddJobInput } from '../domain/jobs.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDuration } from '../domain/durations.js';
+import {
+  addJob,
+  cancelJob,
+  claimJob,
+  completeJob,
+  describeWait,
+  failJob,
+  findJob,
+  listJobs,
+  nothingToClaimError,
+  readinessOf,
+  releaseJob,
+  requireJob,
+  retryJob,
+  whyNeverRuns,
+  type AddJobInput,
+  type RunIdentity,
+  type RunRecord,
+} from '../domain/jobs.js';
 import { setBuilderState } from '../domain/status.js';
-import type { Job, JobsDoc } from '../schemas/jobs.js';
-import { docs } from '../schemas/layout.js';
+import { BuildctlError, usageError } from '../errors.js';
+import type { ArtifactManifest, Job, JobsDoc } from '../schemas/jobs.js';
+import { docs, kindOfPath } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
-import { openSnapshot } from '../store/snapshot.js';
-import { fetchMain, openStore } from '../store/store.js';
+import { listMainFiles, openSnapshot, type Snapshot } from '../store/snapshot.js';
+import { fetchMain, openStore, type Store } from '../store/store.js';
 import type { ReadDoc, Write } from '../store/transaction.js';
+import { describeArtifacts } from './artifacts.js';
 import type { Context } from './context.js';
 import { readActingBuilder, readFleet } from './fleet-read.js';
 import { adminActor, resolveActor } from './identity.js';
-import { mutate, mutateOrQueue, type Apply } from './mutate.js';
+import { deferredOutcome, mutate, mutateOrQueue, txOutcome, type Apply, type Outcome } from './mutate.js';
 import { newId } from './new-id.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
 
 const EMPTY_JOBS: JobsDoc = { jobs: [] };
 
-export interface JobResult {
+/** A job and what the mutation did to the store (the JSON contract's changed / queued / commit). */
+export interface JobResult extends Outcome {
   job: Job;
-  changed: boolean;
 }
 
 export type NewJob = Omit<AddJobInput, 'id' | 'by' | 'now' | 'defaultMaxAttempts' | 'knownBuilders'>;
@@ -29,7 +51,14 @@ export interface AddIntent extends NewJob {
   now: string;
 }
 
-export const addPlan = (intent: AddIntent): Apply<{ job: Job; outcome: 'added' | 'existing' }> => async (read) => {
+export interface AddPlanResult {
+  job: Job;
+  outcome: 'added' | 'existing';
+  /** Why no enabled builder can ever claim it, as the fleet stands. */
+  neverRuns: string | undefined;
+}
+
+export const addPlan = (intent: AddIntent): Apply<AddPlanResult> => async (read) => {
   const fleet = await readFleet(read);
   const { now, ...input } = intent;
   const step = addJob((await read(docs.jobs)) ?? EMPTY_JOBS, {
@@ -39,34 +68,44 @@ export const addPlan = (intent: AddIntent): Apply<{ job: Job; outcome: 'added' |
     knownBuilders: fleet.knownBuilders,
   });
   return {
-    result: { job: step.job, outcome: step.outcome },
+    result: { job: step.job, outcome: step.outcome, neverRuns: whyNeverRuns(step.job, fleet.builders.builders) },
     writes: [{ spec: docs.jobs, value: step.doc }],
-    summary: `job.add ${step.job.id} (${step.job.type})`,
+    summary: `job.add ${step.job.id} (${step.job.type})${step.job.dependencies?.length ? ` after ${step.job.dependencies.join(',')}` : ''}`,
   };
 };
 
-export const addJobOp = async (ctx: Context, input: NewJob): Promise<JobResult & { outcome: 'added' | 'existing'; queued: boolean }> => {
+/** Adds a job; warns (stderr) when no enabled builder could ever claim it, or when it is blocked from the start. */
+export const addJobOp = async (ctx: Context, input: NewJob): Promise<JobResult & { outcome: 'added' | 'existing' }> => {
   const store = await openStore(ctx.storeDir);
   const actor = await adminActor(ctx);
   const now = ctx.now();
   const intent: AddIntent = { ...input, id: newId('job', now), by: actor, now: now.toISOString() };
   const run = await mutateOrQueue(ctx, store, { op: 'job.add', actor, input: intent, apply: addPlan(intent) });
-  return run.queued ? { ...run.result, changed: true, queued: true } : { ...run.outcome.result, changed: run.outcome.changed, queued: false };
+  const result = run.queued ? run.result : run.outcome.result;
+  if (result.outcome === 'added') {
+    if (result.neverRuns) ctx.warn(`warning: job ${result.job.id} can never run as the fleet stands: ${result.neverRuns}`);
+    if (result.job.blocked) ctx.warn(`warning: job ${result.job.id} is blocked from the start: ${result.job.blocked.reason}`);
+  }
+  return { job: result.job, outcome: result.outcome, ...deferredOutcome(run) };
 };
 
-/** Takes the best eligible job for this builder and marks the builder building it, in one commit. */
-export const claimJobOp = async (ctx: Context, input: { type?: string | undefined }): Promise<JobResult> => {
-  const store = await openStore(ctx.storeDir);
-  const { id } = await resolveActor(ctx);
+// ---- claim ---------------------------------------------------------------------------
+
+/** The first look comes soon, later ones less often: a long wait costs the remote little. */
+const POLL_FIRST_MS = 500;
+const POLL_GROWTH = 1.5;
+const POLL_MAX_MS = 10_000;
+
+const claimOnce = async (ctx: Context, store: Store, id: string, type: string | undefined) => {
   const outcome = await mutate(ctx, store, {
     op: 'job.claim',
     actor: id,
-    input,
+    input: { type },
     apply: async (read) => {
       const { me } = await readActingBuilder(read, id);
       const now = ctx.now();
-      const step = claimJob((await read(docs.jobs)) ?? EMPTY_JOBS, { builder: id, builderLabels: me.labels, type: input.type, now });
-      if (!step.job) throw nothingToClaimError(id, input.type);
+      const step = claimJob((await read(docs.jobs)) ?? EMPTY_JOBS, { builder: id, builderLabels: me.labels, type, now });
+      if (!step.job) throw nothingToClaimError(id, type);
       const statusSpec = docs.status(id);
       const status = setBuilderState(await read(statusSpec), { id, state: 'building', job: step.job.id, now });
       return {
@@ -79,8 +118,70 @@ export const claimJobOp = async (ctx: Context, input: { type?: string | undefine
       };
     },
   });
-  return { job: outcome.result, changed: outcome.changed };
+  return outcome;
 };
+
+/** Whether origin/main, fetched now, has a job this builder may claim: a fetch and a local read, no commit. */
+const lookForWork = async (ctx: Context, store: Store, id: string, type: string | undefined): Promise<boolean> => {
+  await fetchMain(store);
+  const snapshot = openSnapshot(store);
+  try {
+    const builders = await readMainOrThrow(snapshot, docs.builders);
+    const me = builders?.builders.find((b) => b.id === id);
+    const jobs = (await readMainOrThrow(snapshot, docs.jobs)) ?? EMPTY_JOBS;
+    return claimJob(jobs, { builder: id, builderLabels: me?.labels ?? [], type, now: ctx.now() }).job !== undefined;
+  } finally {
+    snapshot.close();
+  }
+};
+
+export interface ClaimOptions {
+  type?: string | undefined;
+  /** Keep looking this long (e.g. "10m") while nothing is eligible. */
+  wait?: string | undefined;
+  /** Runs right before the claim is sent (job run beats first, so the job's lease starts alive). */
+  beforeClaim?: (() => Promise<void>) | undefined;
+}
+
+export interface ClaimResult extends JobResult {
+  /** The monotonic time just before the winning claim was sent: where a holder's deadlines start. */
+  sentAt: number;
+}
+
+/**
+ * Takes the best eligible job for this builder and marks the builder building it, in one
+ * commit. With `wait`, looks again with growing pauses (a fetch each, no commit) until a
+ * job is eligible or the wait is over (then exit 3, as without it).
+ */
+export const claimJobOp = async (ctx: Context, options: ClaimOptions): Promise<ClaimResult> => {
+  const store = await openStore(ctx.storeDir);
+  const { id } = await resolveActor(ctx);
+  const waitMs = options.wait === undefined ? 0 : parseDuration(options.wait, 'wait');
+  claimJob(EMPTY_JOBS, { builder: id, builderLabels: [], type: options.type, now: ctx.now() }); // bad input fails before any waiting
+  const deadline = ctx.monotonic() + waitMs;
+  const look = waitMs > 0 || options.beforeClaim !== undefined;
+  let pause = POLL_FIRST_MS;
+  for (;;) {
+    const eligible = look ? await lookForWork(ctx, store, id, options.type) : true;
+    if (eligible) {
+      try {
+        await options.beforeClaim?.();
+        const sentAt = ctx.monotonic();
+        const outcome = await claimOnce(ctx, store, id, options.type);
+        return { job: outcome.result, ...txOutcome(outcome), sentAt };
+      } catch (error) {
+        // Another builder took it between the look and the claim: look again while time is left.
+        if (!(error instanceof BuildctlError && error.code === 'nothing_to_claim')) throw error;
+      }
+    }
+    const left = deadline - ctx.monotonic();
+    if (left <= 0) throw nothingToClaimError(id, options.type);
+    await sleep(Math.min(left, pause * (0.8 + 0.4 * Math.random())));
+    pause = Math.min(POLL_MAX_MS, pause * POLL_GROWTH);
+  }
+};
+
+// ---- finish --------------------------------------------------------------------------
 
 /**
  * When a running job ends, its assignee's status follows: the job leaves current_job and
@@ -97,41 +198,52 @@ const closeAssigneeStatus = async (
   const spec = docs.status(assignee);
   const status: StatusDoc | undefined = await read(spec);
   if (!status || status.current_job !== before.id) return [];
-  const state = after.status === 'completed' ? 'success' : after.status === 'cancelled' ? 'idle' : 'failed';
+  const state = after.status === 'completed' ? 'success' : after.status === 'cancelled' || after.status === 'queued' ? 'idle' : 'failed';
+  const artifacts = after.result?.artifacts?.map((a) => (typeof a === 'string' ? a : a.path));
   const next = setBuilderState(status, {
     id: assignee,
     state,
     job: before.id,
     now,
-    details: { duration_seconds: after.result?.duration_seconds, artifacts: after.result?.artifacts, reason: after.result?.reason },
+    details: { duration_seconds: after.result?.duration_seconds, artifacts, reason: after.result?.reason },
   });
   return [{ spec, value: next }];
 };
 
-type Finish = 'complete' | 'fail' | 'cancel' | 'retry';
+type Finish = 'complete' | 'fail' | 'cancel' | 'retry' | 'release';
 
 export interface FinishOptions {
   id: string;
   force?: boolean | undefined;
+  /** Files to describe (size, sha256) in the result, never stored. */
   artifacts?: string[] | undefined;
+  /** Where each artifact was published: the n-th URL belongs to the n-th path. */
+  artifactUrls?: string[] | undefined;
   reason?: string | undefined;
+  /** Only this run of the job (job run): refused when the job was started again since. */
+  run?: RunIdentity | undefined;
+  /** How job run's command ended. */
+  record?: RunRecord | undefined;
 }
 
-/** complete / fail (the assignee, or anyone with force), cancel / retry (operators). */
-export interface FinishIntent extends FinishOptions {
+/** complete / fail / release (the assignee, or anyone with force), cancel / retry (operators). */
+export interface FinishIntent extends Omit<FinishOptions, 'artifacts' | 'artifactUrls'> {
   action: Finish;
   by: string;
   now: string;
+  /** Described when the command ran: a queued intent keeps what the files were then. */
+  manifests?: ArtifactManifest[] | undefined;
 }
 
 export const finishPlan = (intent: FinishIntent): Apply<Job> => async (read) => {
   const jobs = (await read(docs.jobs)) ?? EMPTY_JOBS;
   const before = requireJob(jobs, intent.id);
   const now = new Date(intent.now);
-  const common = { id: intent.id, by: intent.by, force: intent.force, now };
+  const common = { id: intent.id, by: intent.by, force: intent.force, run: intent.run, now };
   const step =
-    intent.action === 'complete' ? completeJob(jobs, { ...common, artifacts: intent.artifacts })
-    : intent.action === 'fail' ? failJob(jobs, { ...common, reason: intent.reason ?? '' })
+    intent.action === 'complete' ? completeJob(jobs, { ...common, artifacts: intent.manifests, record: intent.record })
+    : intent.action === 'fail' ? failJob(jobs, { ...common, reason: intent.reason ?? '', artifacts: intent.manifests, record: intent.record })
+    : intent.action === 'release' ? releaseJob(jobs, { ...common, reason: intent.reason ?? '', record: intent.record })
     : intent.action === 'cancel' ? cancelJob(jobs, { id: intent.id, by: intent.by, reason: intent.reason, now })
     : retryJob(jobs, { id: intent.id, now });
   const statusWrites = await closeAssigneeStatus(read, before, step.job, now);
@@ -142,34 +254,85 @@ export const finishPlan = (intent: FinishIntent): Apply<Job> => async (read) => 
   };
 };
 
-/** complete / fail (the assignee, or anyone with force) may be queued offline; cancel / retry need a fresh answer. */
-export const finishJobOp = async (ctx: Context, action: Finish, options: FinishOptions): Promise<JobResult & { queued: boolean }> => {
+/** complete / fail / release (the assignee, or anyone with force) may be queued offline; cancel / retry need a fresh answer. */
+export const finishJobOp = async (ctx: Context, action: Finish, options: FinishOptions): Promise<JobResult> => {
   const store = await openStore(ctx.storeDir);
-  const asAssignee = (action === 'complete' || action === 'fail') && !options.force;
-  const actor = asAssignee ? (await resolveActor(ctx)).id : await adminActor(ctx);
-  const intent: FinishIntent = { ...options, action, by: actor, now: ctx.now().toISOString() };
+  const byAssignee = action === 'complete' || action === 'fail' || action === 'release';
+  if ((action === 'cancel' || action === 'retry') && (options.artifacts?.length || options.artifactUrls?.length)) {
+    throw usageError(`job ${action} takes no artifacts`, { code: 'unexpected_artifacts', hint: 'artifacts belong to job complete (or job fail)' });
+  }
+  const manifests = options.artifacts?.length || options.artifactUrls?.length ? await describeArtifacts(options.artifacts ?? [], options.artifactUrls ?? []) : undefined;
+  const actor = byAssignee && !options.force ? (await resolveActor(ctx)).id : await adminActor(ctx);
+  const { artifacts: _paths, artifactUrls: _urls, ...rest } = options;
+  const intent: FinishIntent = { ...rest, ...(manifests ? { manifests } : {}), action, by: actor, now: ctx.now().toISOString() };
   const op = `job.${action}`;
-  if (action === 'complete' || action === 'fail') {
+  if (byAssignee) {
     const run = await mutateOrQueue(ctx, store, { op, actor, input: intent, apply: finishPlan(intent) });
-    return run.queued ? { job: run.result, changed: true, queued: true } : { job: run.outcome.result, changed: run.outcome.changed, queued: false };
+    return { job: run.queued ? run.result : run.outcome.result, ...deferredOutcome(run) };
   }
   const outcome = await mutate(ctx, store, { op, actor, input: intent, apply: finishPlan(intent) });
-  return { job: outcome.result, changed: outcome.changed, queued: false };
+  return { job: outcome.result, ...txOutcome(outcome) };
 };
 
-const readJobs = async (ctx: Context, fetch: boolean): Promise<JobsDoc> => {
+// ---- reads ---------------------------------------------------------------------------
+
+const withSnapshot = async <T>(ctx: Context, fetch: boolean, read: (snapshot: Snapshot, store: Store) => Promise<T>): Promise<T> => {
   const store = await openStore(ctx.storeDir);
   if (fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
   const snapshot = openSnapshot(store);
   try {
-    return (await readMainOrThrow(snapshot, docs.jobs, ctx.warn)) ?? EMPTY_JOBS;
+    return await read(snapshot, store);
   } finally {
     snapshot.close();
   }
 };
 
-export const listJobsOp = async (ctx: Context, options: { status?: string | undefined; fetch: boolean }): Promise<Job[]> =>
-  listJobs(await readJobs(ctx, options.fetch), { status: options.status });
+/** The monthly job archives on origin/main, newest first. */
+const archivePaths = async (store: Store): Promise<string[]> =>
+  (await listMainFiles(store)).filter((path) => kindOfPath(path)?.name === 'jobs_archive').sort().reverse();
 
-export const showJobOp = async (ctx: Context, id: string, options: { fetch: boolean }): Promise<Job> =>
-  requireJob(await readJobs(ctx, options.fetch), id);
+const monthOfArchive = (path: string): string => /jobs-(\d{4}-\d{2})\.json$/.exec(path)?.[1] ?? '';
+
+export const listJobsOp = async (ctx: Context, options: { status?: string | undefined; fetch: boolean; archived?: boolean | undefined }): Promise<Job[]> =>
+  withSnapshot(ctx, options.fetch, async (snapshot, store) => {
+    if (!options.archived) return listJobs((await readMainOrThrow(snapshot, docs.jobs, ctx.warn)) ?? EMPTY_JOBS, { status: options.status });
+    const jobs: Job[] = [];
+    // Oldest month first, each in the order it was archived: the order they left the queue.
+    for (const path of (await archivePaths(store)).reverse()) {
+      const doc = await readMainOrThrow(snapshot, docs.jobsArchive(monthOfArchive(path)), ctx.warn);
+      jobs.push(...listJobs(doc ?? EMPTY_JOBS, { status: options.status }));
+    }
+    return jobs;
+  });
+
+export interface JobView {
+  job: Job;
+  /** The archive file that holds it, when it is no longer in coordination/jobs.json. */
+  archive: string | null;
+  /** For a queued job: what it waits for (unfinished dependencies, or why it is blocked). */
+  waits: string | null;
+  /** For a queued job: why no enabled builder can ever claim it. */
+  never_runs: string | null;
+}
+
+/** One job: from the queue, else from the archives (newest month first); unknown in both is exit 2. */
+export const showJobOp = async (ctx: Context, id: string, options: { fetch: boolean }): Promise<JobView> =>
+  withSnapshot(ctx, options.fetch, async (snapshot, store) => {
+    const jobs = (await readMainOrThrow(snapshot, docs.jobs, ctx.warn)) ?? EMPTY_JOBS;
+    const found = findJob(jobs, id);
+    if (found) {
+      const builders = (await readMainOrThrow(snapshot, docs.builders, ctx.warn))?.builders ?? [];
+      const queued = found.status === 'queued';
+      return {
+        job: found,
+        archive: null,
+        waits: queued ? (describeWait(readinessOf(jobs.jobs)(found)) ?? null) : null,
+        never_runs: queued ? (whyNeverRuns(found, builders) ?? null) : null,
+      };
+    }
+    for (const path of await archivePaths(store)) {
+      const archived = findJob((await readMainOrThrow(snapshot, docs.jobsArchive(monthOfArchive(path)), ctx.warn)) ?? EMPTY_JOBS, id);
+      if (archived) return { job: archived, archive: path, waits: null, never_runs: null };
+    }
+    return { job: requireJob(jobs, id), archive: null, waits: null, never_runs: null }; // throws: unknown job
+  });

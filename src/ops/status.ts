@@ -1,5 +1,6 @@
 import { effectiveSettings, type Settings } from '../domain/config.js';
 import { buildFleetView, type FleetView } from '../domain/fleet-view.js';
+import { queueWaits, type QueueWait } from '../domain/jobs.js';
 import { invalidDataError } from '../errors.js';
 import type { BuilderEntry } from '../schemas/builders.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
@@ -27,6 +28,8 @@ export interface FleetStatus extends FleetView, Freshness {
   outbox: { queued: number };
   /** Documents that could not be read; the view leaves them out. */
   problems: Array<{ file: string } & Problem>;
+  /** Queued jobs that wait for dependencies, are blocked, or that no enabled builder can ever run. */
+  queue_waits: { never_runs: number; jobs: QueueWait[] };
 }
 
 /** Everything the fleet view and `check` read: the documents of main, every heartbeat, this clone's outbox. */
@@ -111,6 +114,7 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     locks: d.locks,
     messages: d.messages,
   });
+  const waits = queueWaits(d.jobs, d.builders);
   return {
     generated_at: ctx.now().toISOString(),
     store: d.store,
@@ -121,5 +125,6 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     outbox: d.outbox,
     ...view,
     problems: d.problems,
+    queue_waits: { never_runs: waits.filter((w) => w.never_runs !== null).length, jobs: waits },
   };
 };

@@ -1,6 +1,6 @@
 // The built CLI for jobs, locks and messages, and the `sm` / `sendmessages` names of the
 // same program: output, exit codes, refusals that commit nothing.
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, commitCount, gitSync, runCli, tempDir } from '../helpers/fleet.js';
@@ -32,7 +32,11 @@ describe('buildctl job', () => {
 
     const json = await as('build1', ['job', 'add', '--type', 'package', '--priority', '1', '--key', 'pkg-1', '--json']);
     expect(json.code).toBe(0);
-    const job = JSON.parse(json.stdout);
+    const added = JSON.parse(json.stdout);
+    expect(added).toMatchObject({ changed: true, queued: false, commit: expect.stringMatching(/^[0-9a-f]{7,}$/) });
+    // (The push answer names the commit abbreviated: the transaction layer reports it so.)
+    expect(gitSync(remote(), ['rev-parse', 'main']).trim().startsWith(added.commit)).toBe(true);
+    const job = added.job;
     expect(job).toMatchObject({ type: 'package', priority: 1, key: 'pkg-1', status: 'queued', assigned_to: null, attempts: 0, max_attempts: 3 });
     // The same key again: the live job comes back, with a note on stderr, and nothing is added.
     const again = await as('build2', ['job', 'add', '--type', 'package', '--key', 'pkg-1']);
@@ -44,7 +48,7 @@ describe('buildctl job', () => {
     expect(first.code).toBe(0);
     expect(first.stdout.trim()).toBe(`${job.id} running on build1: package, priority 1`);
     const second = JSON.parse((await as('build2', ['job', 'claim', '--json'])).stdout);
-    expect(second).toMatchObject({ id, status: 'running', assigned_to: 'build2' });
+    expect(second).toMatchObject({ job: { id, status: 'running', assigned_to: 'build2' }, changed: true, queued: false });
 
     const before = commitCount(remote());
     const none = await as('build3', ['job', 'claim']);
@@ -53,7 +57,7 @@ describe('buildctl job', () => {
     expect(none.stderr).toContain('hint:');
     expect(commitCount(remote())).toBe(before);
 
-    const list = JSON.parse((await as('build3', ['job', 'list', '--status', 'running', '--json'])).stdout);
+    const list = JSON.parse((await as('build3', ['job', 'list', '--status', 'running', '--json'])).stdout).jobs;
     expect(list.map((j: { id: string }) => j.id).sort()).toEqual([id, job.id].sort());
   });
 
@@ -68,7 +72,9 @@ describe('buildctl job', () => {
     expect(notMine.stderr).toContain(`job ${a} is assigned to build1, not build2`);
     expect(notMine.stderr).toContain('--force');
 
-    const done = await as('build1', ['job', 'complete', a, '--artifact', 'out/app.tar.gz']);
+    const artifact = join(root.dir, 'app.tar.gz');
+    writeFileSync(artifact, 'app');
+    const done = await as('build1', ['job', 'complete', a, '--artifact', artifact]);
     expect(done.code).toBe(0);
     expect(done.stdout.trim()).toBe(`${a} completed on build1: build, priority 1`);
     const twice = await as('build1', ['job', 'complete', a]);
@@ -80,7 +86,7 @@ describe('buildctl job', () => {
     expect(noReason.stderr).toMatch(/required option '--reason <text>'/);
     const failed = await as('build2', ['job', 'fail', b, '--reason', 'linker ran out of memory', '--json']);
     expect(failed.code).toBe(0);
-    expect(JSON.parse(failed.stdout)).toMatchObject({ id: b, status: 'failed', result: { reason: 'linker ran out of memory' } });
+    expect(JSON.parse(failed.stdout)).toMatchObject({ job: { id: b, status: 'failed', result: { reason: 'linker ran out of memory' } }, changed: true });
     expect(remoteJson('build2/status.json')).toMatchObject({ state: 'failed', current_job: null, last_build: { job: b, status: 'failed' } });
 
     const unknown = await as('build1', ['job', 'complete', 'job_0_000000']);

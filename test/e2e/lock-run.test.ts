@@ -6,7 +6,7 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOST_LEASE_EXIT_CODE } from '../../src/domain/lease.js';
-import { gitSync, makeFleet, runCli, waitFor, type Fleet } from '../helpers/fleet.js';
+import { cliAs, gitSync, makeFleet, waitFor, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
 afterEach(() => {
@@ -14,7 +14,7 @@ afterEach(() => {
   fleet = undefined;
 });
 
-const cli = (f: Fleet, id: string, args: string[]) => runCli(['--store', f.stores[id]!, '--as', id, ...args]);
+const cli = cliAs;
 const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
 /** A command that says it started, ticks while it runs, and says when it is asked to stop. */

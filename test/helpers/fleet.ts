@@ -154,3 +154,13 @@ export const waitFor = async <T>(check: () => T | Promise<T>, what: string, dead
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 };
+
+/** The built CLI as builder `id`, on that builder's own clone of the fleet. */
+export const cliAs = (fleet: Fleet, id: string, args: string[]): Promise<CliRun> => runCli(['--store', fleet.stores[id]!, '--as', id, ...args]);
+
+/** The same, expecting exit 0 (the failure names the command and its stderr); returns stdout, trimmed. */
+export const okAs = async (fleet: Fleet, id: string, args: string[]): Promise<string> => {
+  const run = await cliAs(fleet, id, args);
+  if (run.code !== 0) throw new Error(`${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+  return run.stdout.trim();
+};

@@ -1,6 +1,6 @@
 // Jobs, locks and messages against a real bare remote with several clones racing: exactly
 // one claimer per job, every message once, at most one lock holder with growing tokens.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BuildctlError } from '../../src/errors.js';
@@ -172,12 +172,14 @@ describe('concurrent coordination through a real remote', () => {
     expect(changedFiles(f)).toEqual(['build1/status.json', 'coordination/jobs.json']);
     expect(remoteJson(f, 'build1/status.json')).toMatchObject({ state: 'building', current_job: a.id });
 
-    await finishJobOp(ctxOf(f, 'build1'), 'complete', { id: a.id, artifacts: ['dist/app.tar.gz'] });
+    const artifact = join(f.root, 'app.tar.gz');
+    writeFileSync(artifact, 'app');
+    await finishJobOp(ctxOf(f, 'build1'), 'complete', { id: a.id, artifacts: [artifact] });
     expect(changedFiles(f)).toEqual(['build1/status.json', 'coordination/jobs.json']);
     expect(remoteJson(f, 'build1/status.json')).toMatchObject({
       state: 'success',
       current_job: null,
-      last_build: { job: a.id, status: 'success', artifacts: ['dist/app.tar.gz'] },
+      last_build: { job: a.id, status: 'success', artifacts: [artifact] },
     });
 
     await claimJobOp(ctxOf(f, 'build1'), {});

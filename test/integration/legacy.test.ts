@@ -180,7 +180,7 @@ describe.skipIf(!present)('a store of the older layout', () => {
 
     const jobs = await cli('job', 'list', '--json');
     expect([jobs.code, noteCount(jobs.stderr)]).toEqual([0, 0]); // jobs.json is current already
-    expect(JSON.parse(jobs.stdout)).toHaveLength(3);
+    expect(JSON.parse(jobs.stdout).jobs).toHaveLength(3);
     const messages = await cli('msg', 'list', '--all', '--json');
     expect([messages.code, noteCount(messages.stderr)]).toEqual([0, 1]);
     expect(JSON.parse(messages.stdout).messages).toHaveLength(59);

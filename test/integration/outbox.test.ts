@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBuildctlError } from '../../src/errors.js';
@@ -34,7 +35,11 @@ describe('offline outbox', () => {
     const first = await sendMessageOp(b1, { to: ['build2'], body: 'first while offline' });
     const second = await sendMessageOp(b1, { to: ['all'], body: 'second while offline' });
     const added = await addJobOp(b1, { type: 'test' });
-    const completed = await finishJobOp(b1, 'complete', { id: job.id, artifacts: ['out.tar'] });
+    // An artifact is described when the command runs: the queued completion keeps its manifest.
+    const artifact = join(fleet.root, 'out.tar');
+    writeFileSync(artifact, 'the build output');
+    const completed = await finishJobOp(b1, 'complete', { id: job.id, artifacts: [artifact] });
+    rmSync(artifact);
     expect([first.queued, second.queued, added.queued, completed.queued]).toEqual([true, true, true, true]);
     expect(warnings.filter((w) => w.startsWith('queued: '))).toHaveLength(4);
     // Bad input is still refused now, not queued.
@@ -60,7 +65,8 @@ describe('offline outbox', () => {
     // Sent when it was asked for, not when it was delivered.
     expect(messages[0]?.created_at).toBe(first.message.created_at);
     const jobs = remoteJobs(fleet);
-    expect(jobs.find((j) => j.id === job.id)).toMatchObject({ status: 'completed', result: { artifacts: ['out.tar'] } });
+    const sha256 = createHash('sha256').update('the build output').digest('hex');
+    expect(jobs.find((j) => j.id === job.id)).toMatchObject({ status: 'completed', result: { artifacts: [{ path: artifact, size: 16, sha256 }] } });
     expect(jobs.find((j) => j.id === added.job.id)?.status).toBe('queued');
   });
 

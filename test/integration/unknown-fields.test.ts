@@ -64,7 +64,9 @@ describe('unknown fields survive every rewrite', () => {
     // Every mutation that rewrites those files.
     await ok('build1', ['job', 'add', '--type', 'package']);
     expect(await ok('build1', ['job', 'claim', '--type', 'build'])).toContain(jobA);
-    await ok('build1', ['job', 'complete', jobA, '--artifact', 'out/app.tar']);
+    const artifact = join(f.root, 'app.tar');
+    writeFileSync(artifact, 'app');
+    await ok('build1', ['job', 'complete', jobA, '--artifact', artifact]);
     await ok('build1', ['msg', 'send', 'build2', 'a new message']);
     await ok('build1', ['msg', 'read', toRead]);
     await ok('build1', ['msg', 'ack', toAck, '--note', 'done']);

@@ -77,6 +77,31 @@ describe('housekeep: jobs of dead builders', () => {
   });
 });
 
+describe('housekeep: dependencies', () => {
+  it('blocks the dependents of a job it declares dead, in the same pass', () => {
+    const jobs = [
+      job('build', { status: 'running', assigned_to: 'build2', attempts: 3, max_attempts: 3, started_at: ago(MIN) }),
+      job('package', { dependencies: ['build'] }),
+    ];
+    const result = housekeep(input({ jobs: { jobs } }));
+    expect(result.jobs.jobs.map((j) => j.status)).toEqual(['dead', 'queued']);
+    expect(result.jobs.jobs[1]?.blocked).toMatchObject({ by: 'build', since: NOW.toISOString() });
+    expect(result.jobs.jobs[1]?.blocked?.reason).toContain('build is dead: build2 died while running it');
+    expect(result.report.blocked_jobs).toEqual(['package']);
+  });
+
+  it('keeps a finished dependency of a live job out of the archive: claim must see it completed', () => {
+    const jobs = [
+      job('old-build', { status: 'completed', completed_at: '2026-05-01T00:00:00Z' }),
+      job('old-other', { status: 'completed', completed_at: '2026-05-01T00:00:00Z' }),
+      job('package', { dependencies: ['old-build'] }),
+    ];
+    const result = housekeep(input({ jobs: { jobs } }));
+    expect(result.jobs.jobs.map((j) => j.id)).toEqual(['old-build', 'package']);
+    expect(result.report.archived_jobs).toEqual(['old-other']);
+  });
+});
+
 describe('housekeep: timeouts and locks', () => {
   it.each([
     ['59s', false],

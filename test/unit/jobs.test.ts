@@ -206,8 +206,9 @@ describe('completeJob and failJob', () => {
   const running = (): JobsDoc => claim(seed({ id: 'j1' }), 'build1', { seconds: 100 }).doc;
 
   it('completes with artifacts, completed_at and the duration from started_at', () => {
-    const { doc, job } = completeJob(running(), { id: 'j1', by: 'build1', artifacts: ['out/a.deb'], now: at(190.5) });
-    expect(job).toMatchObject({ status: 'completed', completed_at: at(190.5).toISOString(), result: { artifacts: ['out/a.deb'], duration_seconds: 90.5 } });
+    const deb = { path: '/srv/out/a.deb', size: 1234, sha256: 'a'.repeat(64) };
+    const { doc, job } = completeJob(running(), { id: 'j1', by: 'build1', artifacts: [deb], now: at(190.5) });
+    expect(job).toMatchObject({ status: 'completed', completed_at: at(190.5).toISOString(), result: { artifacts: [deb], duration_seconds: 90.5 } });
     expect(job.result).not.toHaveProperty('forced_by');
     expect(findJob(valid(doc), 'j1')).toEqual(job);
   });

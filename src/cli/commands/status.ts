@@ -39,6 +39,12 @@ export const renderStatus = (status: FleetStatus): string => {
   }
   const q = status.queue;
   lines.push(`Jobs: ${q.queued} queued, ${q.running} running, ${q.completed} completed, ${q.failed} failed, ${q.cancelled} cancelled, ${q.dead} dead`);
+  const waits = status.queue_waits.jobs;
+  if (waits.length > 0) {
+    const shown = waits.slice(0, 5).map((w) => `${w.id} ${w.never_runs ? `never runs: ${w.never_runs}` : w.blocked ? `blocked: ${w.blocked}` : `after ${w.waits_for.join(', ')}`}`);
+    const never = status.queue_waits.never_runs;
+    lines.push(`Waiting${never > 0 ? ` (${never} can never run)` : ''}: ${shown.join('; ')}${waits.length > 5 ? `; and ${waits.length - 5} more (buildctl job show ID)` : ''}`);
+  }
   const held = status.locks.filter((l) => !l.expired);
   lines.push(held.length === 0 ? 'Locks: none held' : `Locks: ${held.map((l) => `${l.name} (${l.owner}, token ${l.token}, ${ageOf(l.seconds_left)} left)`).join(', ')}`);
   if (status.outbox.queued > 0) lines.push(`Outbox: ${plural(status.outbox.queued, 'operation')} queued, delivered by the next successful command (buildctl outbox list)`);
