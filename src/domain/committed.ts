@@ -47,6 +47,7 @@ const STRICT_FORMATS: Readonly<Record<string, { format: RegExp; why: string }>> 
 /** How the CLI names each field, where the input's key differs. */
 const FIELD_NAMES: Readonly<Record<string, string>> = {
   artifacts: 'artifact',
+  artifactUrls: 'artifact-url',
   labels: 'label',
   name: 'lock name',
   type: 'type',

@@ -14,6 +14,7 @@ import type { Writable } from 'node:stream';
 import { effectiveSettings } from '../domain/config.js';
 import { parseDuration } from '../domain/durations.js';
 import { checkArtifactUrls, findJob, runIdentityOf, type RunIdentity, type RunRecord } from '../domain/jobs.js';
+import { vetCommitted } from '../domain/committed.js';
 import { checkLeaseTtl, leaseTiming } from '../domain/lease.js';
 import { BuildctlError } from '../errors.js';
 import type { Job, RunOutcome } from '../schemas/jobs.js';
@@ -130,6 +131,9 @@ export const jobRun = async (ctx: Context, options: JobRunOptions): Promise<JobR
   const store = await openStore(ctx.storeDir);
   const { id: me } = await resolveActor(ctx);
   checkArtifactUrls(options.artifacts ?? [], options.artifactUrls ?? []);
+  const logOf = (id: string) => join(options.logDir ? resolve(options.logDir) : defaultJobLogDir(ctx.storeDir), `${id}.log`);
+  // What the result will commit is vetted before any work: a refusal after the command ran would lose its record.
+  vetCommitted('job.run', { artifacts: options.artifacts, artifactUrls: options.artifactUrls, logDir: dirname(logOf('job')) }, ctx.allowSecretLike === true);
   const settings = await settingsOf(store);
   const timing = leaseTiming(settings.deadAfterMs, Math.min(settings.staleAfterMs / 2, MAX_RENEW_MS));
   checkLeaseTtl(settings.deadAfterMs, (await readLastWin(store))?.cycleMs, 'dead_after (the lease of a running job)');
@@ -145,7 +149,7 @@ export const jobRun = async (ctx: Context, options: JobRunOptions): Promise<JobR
   const claimed = await claimJobOp(ctx, { type: options.type, wait: options.wait, beforeClaim: beat });
   const job = claimed.job;
   const run = runIdentityOf(job);
-  const log = join(options.logDir ? resolve(options.logDir) : defaultJobLogDir(ctx.storeDir), `${job.id}.log`);
+  const log = logOf(job.id);
 
   let taken: { job: Job | undefined; how: string } | undefined;
   const lookAtJob = async () => {

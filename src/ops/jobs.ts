@@ -19,14 +19,16 @@ import {
   type RunIdentity,
   type RunRecord,
 } from '../domain/jobs.js';
+import { vetCommitted } from '../domain/committed.js';
 import { setBuilderState } from '../domain/status.js';
 import { BuildctlError, usageError } from '../errors.js';
 import type { ArtifactManifest, Job, JobsDoc } from '../schemas/jobs.js';
-import { docs, kindOfPath } from '../schemas/layout.js';
+import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
-import { listMainFiles, openSnapshot, type Snapshot } from '../store/snapshot.js';
+import { openSnapshot, type Snapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
 import type { ReadDoc, Write } from '../store/transaction.js';
+import { archiveMonths } from './archive-read.js';
 import { describeArtifacts } from './artifacts.js';
 import type { Context } from './context.js';
 import { readActingBuilder, readFleet } from './fleet-read.js';
@@ -261,6 +263,9 @@ export const finishJobOp = async (ctx: Context, action: Finish, options: FinishO
   if ((action === 'cancel' || action === 'retry') && (options.artifacts?.length || options.artifactUrls?.length)) {
     throw usageError(`job ${action} takes no artifacts`, { code: 'unexpected_artifacts', hint: 'artifacts belong to job complete (or job fail)' });
   }
+  // The paths and URLs are committed (in the manifests): vetted before any file is read,
+  // so an error about a file never echoes a credential typed as its path.
+  vetCommitted(`job.${action}`, { artifacts: options.artifacts, artifactUrls: options.artifactUrls }, ctx.allowSecretLike === true);
   const manifests = options.artifacts?.length || options.artifactUrls?.length ? await describeArtifacts(options.artifacts ?? [], options.artifactUrls ?? []) : undefined;
   const actor = byAssignee && !options.force ? (await resolveActor(ctx)).id : await adminActor(ctx);
   const { artifacts: _paths, artifactUrls: _urls, ...rest } = options;
@@ -287,19 +292,14 @@ const withSnapshot = async <T>(ctx: Context, fetch: boolean, read: (snapshot: Sn
   }
 };
 
-/** The monthly job archives on origin/main, newest first. */
-const archivePaths = async (store: Store): Promise<string[]> =>
-  (await listMainFiles(store)).filter((path) => kindOfPath(path)?.name === 'jobs_archive').sort().reverse();
-
-const monthOfArchive = (path: string): string => /jobs-(\d{4}-\d{2})\.json$/.exec(path)?.[1] ?? '';
 
 export const listJobsOp = async (ctx: Context, options: { status?: string | undefined; fetch: boolean; archived?: boolean | undefined }): Promise<Job[]> =>
   withSnapshot(ctx, options.fetch, async (snapshot, store) => {
     if (!options.archived) return listJobs((await readMainOrThrow(snapshot, docs.jobs, ctx.warn)) ?? EMPTY_JOBS, { status: options.status });
     const jobs: Job[] = [];
     // Oldest month first, each in the order it was archived: the order they left the queue.
-    for (const path of (await archivePaths(store)).reverse()) {
-      const doc = await readMainOrThrow(snapshot, docs.jobsArchive(monthOfArchive(path)), ctx.warn);
+    for (const month of await archiveMonths(store, 'jobs')) {
+      const doc = await readMainOrThrow(snapshot, docs.jobsArchive(month), ctx.warn);
       jobs.push(...listJobs(doc ?? EMPTY_JOBS, { status: options.status }));
     }
     return jobs;
@@ -330,9 +330,9 @@ export const showJobOp = async (ctx: Context, id: string, options: { fetch: bool
         never_runs: queued ? (whyNeverRuns(found, builders) ?? null) : null,
       };
     }
-    for (const path of await archivePaths(store)) {
-      const archived = findJob((await readMainOrThrow(snapshot, docs.jobsArchive(monthOfArchive(path)), ctx.warn)) ?? EMPTY_JOBS, id);
-      if (archived) return { job: archived, archive: path, waits: null, never_runs: null };
+    for (const month of (await archiveMonths(store, 'jobs')).reverse()) {
+      const archived = findJob((await readMainOrThrow(snapshot, docs.jobsArchive(month), ctx.warn)) ?? EMPTY_JOBS, id);
+      if (archived) return { job: archived, archive: docs.jobsArchive(month).path, waits: null, never_runs: null };
     }
     return { job: requireJob(jobs, id), archive: null, waits: null, never_runs: null }; // throws: unknown job
   });

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliAs, commitCount, gitSync, makeFleet, okAs, waitFor, type Fleet } from '../helpers/fleet.js';
+import { cliAs, commitCount, gitSync, makeFleet, okAs, pushHandEdit, waitFor, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
 afterEach(() => {
@@ -18,13 +18,8 @@ const json = async (f: Fleet, id: string, args: string[]) => JSON.parse(await ok
 
 /** Pushes a hand edit of coordination/jobs.json, the way another tool (or the older scripts) would. */
 const pushJobs = (f: Fleet, edit: (jobs: Array<Record<string, unknown>>) => Array<Record<string, unknown>>): void => {
-  const scratch = join(f.root, 'scratch');
-  gitSync(f.root, ['clone', '-q', f.remote, scratch]);
-  const path = join(scratch, 'coordination', 'jobs.json');
-  const doc = JSON.parse(gitSync(scratch, ['show', 'HEAD:coordination/jobs.json']));
-  writeFileSync(path, `${JSON.stringify({ ...doc, jobs: edit(doc.jobs) }, null, 2)}\n`);
-  gitSync(scratch, ['-c', 'user.name=scripts', '-c', 'user.email=scripts@example.invalid', 'commit', '-q', '-am', 'job_queue.sh add']);
-  gitSync(scratch, ['push', '-q', 'origin', 'HEAD:main']);
+  const doc = JSON.parse(gitSync(f.remote, ['show', 'main:coordination/jobs.json']));
+  pushHandEdit(f, { 'coordination/jobs.json': `${JSON.stringify({ ...doc, jobs: edit(doc.jobs) }, null, 2)}\n` }, 'job_queue.sh add');
 };
 const legacyJob = (id: string, fields: Record<string, unknown>) => ({
   id,
@@ -53,7 +48,7 @@ describe('dependencies', () => {
     const shown = await ok(f, 'build2', ['job', 'show', pkg]);
     expect(shown).toContain(`after:        ${build}`);
     expect(shown).toContain(`waits:        waits for ${build} (running)`);
-    const status = await json(f, 'build2', ['status']);
+    const status = (await json(f, 'build2', ['status'])).fleet;
     expect(status.queue_waits.jobs).toEqual([
       { id: pkg, waits_for: [build], blocked: null, never_runs: null },
       { id: publish, waits_for: [pkg], blocked: null, never_runs: null },
@@ -119,7 +114,7 @@ describe('a job that can never run', () => {
     const fine = await cli(f, 'build1', ['job', 'add', '--type', 'build', '--label', 'x86']);
     expect(fine.stderr).toBe('');
 
-    const status = await json(f, 'build1', ['status']);
+    const status = (await json(f, 'build1', ['status'])).fleet;
     expect(status.queue_waits.never_runs).toBe(2);
     expect(await ok(f, 'build1', ['status'])).toContain('Waiting (2 can never run): ');
     expect((await json(f, 'build1', ['job', 'show', gpu.stdout.trim()])).never_runs).toBe('no enabled builder has the label gpu');

@@ -156,11 +156,9 @@ describe('--json: one contract', () => {
     expect(await mutation('build1', ['outbox', 'flush'], 'delivery', { changed: true, queued: false, commit: null })).toMatchObject({ delivered: [queued[1]!.op_id], remaining: 0 });
   });
 
-  // The job commands follow the same contract as written. job.ts is converted on branch
-  // i14: until that lands, this test is expected to fail (it.fails); when it passes, make
-  // it an `it`. Every command runs first (ids from the store, not from the output), then
-  // the shapes are checked.
-  it.fails('jobs: add, list, show, claim, complete, fail, cancel, retry (converted on branch i14)', async () => {
+  // The job commands follow the same contract. Every command runs first (ids from the
+  // store, not from the output), then the shapes are checked.
+  it('jobs: add, list, show, claim, complete, fail, cancel, retry, run', async () => {
     const jobIds = (): string[] => (JSON.parse(gitSync(fleet.remote, ['show', 'main:coordination/jobs.json'])) as { jobs: Array<{ id: string }> }).jobs.map((j) => j.id);
     const ran = async (as: string | null, args: string[]): Promise<Ran> => ({ ...(await json(as, args)), args });
     const add = await ran(null, ['job', 'add', '--type', 'build', '--key', 'nightly']);
@@ -176,6 +174,9 @@ describe('--json: one contract', () => {
     const fail = await ran('build2', ['job', 'fail', second, '--reason', 'flaky']);
     const retry = await ran(null, ['job', 'retry', second]);
     const cancel = await ran(null, ['job', 'cancel', second]);
+    await ran(null, ['job', 'add', '--type', 'run']);
+    // --json before "--": what follows belongs to the command (json() adds one more there, harmless to true).
+    const run = await ran('build1', ['job', 'run', '--type', 'run', '--json', '--', 'true']);
 
     expect(mutationShape(add, 'job', { changed: true, queued: false, commit: 'sha' }).id).toBe(first);
     mutationShape(again, 'job', { changed: false, commit: null });
@@ -188,6 +189,8 @@ describe('--json: one contract', () => {
     mutationShape(fail, 'job', { changed: true, commit: 'sha' });
     mutationShape(retry, 'job', { changed: true, commit: 'sha' });
     expect(mutationShape(cancel, 'job', { changed: true, commit: 'sha' }).status).toBe('cancelled');
+    expect(mutationShape(run, 'job', { changed: true, commit: 'sha' }, { extra: ['run'] }).status).toBe('completed');
+    expect(run.body.run).toMatchObject({ outcome: 'completed', exit_code: 0 });
   });
 
   it('errors: the same exit code, one document on stdout; commander errors included', async () => {

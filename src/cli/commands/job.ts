@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { formatAge, formatTime } from '../../domain/format.js';
 import type { JobRunReport } from '../../ops/job-run.js';
 import type { JobView } from '../../ops/jobs.js';
 import type { Job } from '../../schemas/jobs.js';
@@ -8,7 +9,7 @@ import { buildContext, collect, printJson, table, type Runtime } from '../runtim
 const jobLine = (job: Job): string =>
   `${job.id} ${job.status}${job.assigned_to ? ` on ${job.assigned_to}` : ''}: ${job.type}, priority ${job.priority}${job.description ? `, ${job.description}` : ''}`;
 
-const seconds = (value: unknown): string => (typeof value === 'number' ? `${value}s` : '?');
+const took = (seconds: number): string => (seconds < 10 ? `${seconds.toFixed(1)}s` : formatAge(seconds * 1000));
 
 const sizeOf = (bytes: number): string =>
   bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : bytes < 1024 ** 3 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
@@ -34,21 +35,21 @@ export const renderJobView = (view: JobView): string => {
   field('runs on', job.target ?? (job.labels.length > 0 ? `builders with ${job.labels.join(', ')}` : 'any builder'));
   field('after', job.dependencies?.join(', '));
   field('waits', view.waits);
-  if (job.blocked) field('blocked since', job.blocked.since);
+  if (job.blocked) field('blocked since', formatTime(job.blocked.since));
   field('never runs', view.never_runs);
   field('key', job.key);
-  field('run after', job.run_after);
+  field('run after', job.run_after ? formatTime(job.run_after) : null);
   field('timeout', job.timeout);
-  field('created', `${job.created_at}${job.created_by ? ` by ${job.created_by}` : ''}`);
-  field('started', job.started_at);
-  field('finished', job.completed_at);
+  field('created', `${formatTime(job.created_at)}${job.created_by ? ` by ${job.created_by}` : ''}`);
+  field('started', job.started_at ? formatTime(job.started_at) : null);
+  field('finished', job.completed_at ? formatTime(job.completed_at) : null);
   const result = job.result;
   if (result) {
     const how = [
       result.outcome,
       result.exit_code != null ? `exit code ${result.exit_code}` : undefined,
       result.signal ? `signal ${result.signal}` : undefined,
-      result.duration_seconds !== undefined ? `after ${seconds(result.duration_seconds)}` : undefined,
+      result.duration_seconds !== undefined ? `after ${took(result.duration_seconds)}` : undefined,
     ].filter(Boolean);
     field('result', how.join(', '));
     field('reason', result.reason);
@@ -176,7 +177,7 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
             statusCell(j),
             j.assigned_to ?? '-',
             j.target ?? (j.labels.join(',') || 'any'),
-            (options.archived ? j.completed_at : undefined) ?? j.created_at,
+            formatTime((options.archived ? j.completed_at : undefined) ?? j.created_at),
           ]),
         ),
       );
