@@ -59,6 +59,17 @@ describe('heartbeats on per-builder refs', () => {
     expect(gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim()).toBe(forced.commit);
   });
 
+  it('two processes of one clone beating at once (the agent and a job run) take turns: neither looks like a duplicate agent', async () => {
+    fleet = await makeFleet(['build1']);
+    const ctx = testContext(fleet.stores.build1!, 'build1');
+    await heartbeat(ctx);
+    const beats = await Promise.allSettled([heartbeat(ctx), heartbeat(ctx), heartbeat(ctx)]);
+    expect(beats.map((b) => (b.status === 'fulfilled' ? 'ok' : String((b.reason as Error).message)))).toEqual(['ok', 'ok', 'ok']);
+    // Each rolled the metrics from the one before: four samples, none lost.
+    expect(gitSync(fleet.remote, ['show', 'heartbeat/build1:build1/metrics.jsonl']).trim().split('\n')).toHaveLength(4);
+    expect(await heartbeat(ctx)).toMatchObject({ took_over: false });
+  });
+
   it('refuses to beat for a builder that is not registered', async () => {
     fleet = await makeFleet(['build1']);
     const error = await heartbeat(testContext(fleet.stores.build1!, 'build9')).catch((e: unknown) => e);
