@@ -362,10 +362,12 @@ export const addJob = (doc: JobsDoc, input: AddJobInput): { doc: JobsDoc; job: J
     completed_at: null,
     result: null,
   };
-  const added = { ...doc, jobs: [...doc.jobs, job] };
-  refuseCycle(added, job);
-  const settled = settleBlocked(added, input.now).doc;
-  return { doc: settled, job: requireJob(settled, job.id), outcome: 'added' };
+  refuseCycle({ ...doc, jobs: [...doc.jobs, job] }, job);
+  // Only the new job is judged: an add changes no other job (the next finish or
+  // housekeeping settles the rest).
+  const state = after.length > 0 ? readinessOf([...doc.jobs, job])(job) : undefined;
+  const added: Job = state?.kind === 'blocked' ? { ...job, blocked: { by: state.by, reason: state.reason, since: input.now.toISOString() } } : job;
+  return { doc: { ...doc, jobs: [...doc.jobs, added] }, job: added, outcome: 'added' };
 };
 
 /** A new job on, or after, a dependency cycle could never run: refused (exit 2). */

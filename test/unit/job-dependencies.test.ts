@@ -110,6 +110,13 @@ describe('job add --after', () => {
     expect(error.hint).toBeTruthy();
   });
 
+  it('changes no other job: an add commits only the new job (the next finish or housekeeping settles the rest)', () => {
+    const doc: JobsDoc = { jobs: [raw('legacy', { dependencies: ['gone'] })] };
+    const added = addJob(doc, { id: 'new', type: 'build', defaultMaxAttempts: 3, by: 'ops', now: at(0) });
+    expect(added.doc.jobs[0]).toBe(doc.jobs[0]);
+    expect(settleBlocked(added.doc, at(1)).blocked).toEqual(['legacy']);
+  });
+
   it('marks a job added after a failed job blocked from the start', () => {
     let doc = claim(seed({ id: 'a' })).doc;
     doc = failJob(doc, { id: 'a', by: 'build1', reason: 'tests failed', now: at(200) }).doc;
