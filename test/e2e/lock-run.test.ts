@@ -28,23 +28,28 @@ const ticking = (events: string, who: string) => [
 const build2Takes = (f: Fleet, events: string) =>
   cli(f, 'build2', ['lock', 'run', 'deploy', '--ttl', '10s', '--wait', '90s', '--', 'sh', '-c', `echo "build2 holds token $BUILDCTL_LOCK_TOKEN" >> '${events}'`]);
 
-const expectStoppedBeforeBuild2Held = (events: string): void => {
+const expectStoppedBeforeBuild2Held = (events: string, how: 'stopped' | 'killed' = 'stopped'): void => {
   const seen = lines(events);
   const held = seen.findIndex((line) => line.startsWith('build2 holds'));
   expect(held, seen.join('\n')).toBeGreaterThan(0);
   expect(seen[held]).toBe('build2 holds token 2');
-  expect(seen.indexOf('build1 stopped'), seen.join('\n')).toBeGreaterThan(0);
+  // A command that handles SIGTERM says so; one that ignores it is killed without a word.
+  if (how === 'stopped') expect(seen.indexOf('build1 stopped'), seen.join('\n')).toBeGreaterThan(0);
   // Every line of build1's command, its last tick included, came before build2 held the lock.
   const lastOfBuild1 = seen.reduce((last, line, index) => (line.startsWith('build1') ? index : last), -1);
   expect(lastOfBuild1, seen.join('\n')).toBeLessThan(held);
 };
 
 describe('lock run under a lease it cannot keep', () => {
-  it('cut off from the remote: the command is stopped before another builder holds the lock, and exits 199', async () => {
+  it.each([
+    ['a command that stops on SIGTERM', (events: string) => ticking(events, 'build1')],
+    // It ignores SIGTERM (so does its sleep, which inherits that): SIGKILL ends the group.
+    ['a command that ignores SIGTERM', (events: string) => ['sh', '-c', `echo "build1 started" >> '${events}'; trap '' TERM; while :; do echo "build1 tick" >> '${events}'; sleep 0.1; done`]],
+  ])('cut off from the remote, %s: it is stopped before another builder holds the lock, and lock run exits 199', async (name, command) => {
     fleet = await makeFleet(['build1', 'build2']);
     const f = fleet;
     const events = join(f.root, 'events');
-    const run = cli(f, 'build1', ['lock', 'run', 'deploy', '--ttl', '8s', '--', ...ticking(events, 'build1')]);
+    const run = cli(f, 'build1', ['lock', 'run', 'deploy', '--ttl', '8s', '--', ...command(events)]);
     await waitFor(() => lines(events).includes('build1 started'), 'the command to start');
     // A partition: build1 can no longer reach the remote; build2 still can.
     gitSync(f.stores.build1!, ['remote', 'set-url', 'origin', join(f.root, 'unreachable.git')]);
@@ -55,7 +60,7 @@ describe('lock run under a lease it cannot keep', () => {
     expect(result.stderr).toMatch(/buildctl: lock deploy could not be renewed for [\d.]+s of its 8s lease: the command was stopped \(exit 199\)/);
     expect(result.stderr).toContain('could not renew');
     expect((await taker).code).toBe(0);
-    expectStoppedBeforeBuild2Held(events);
+    expectStoppedBeforeBuild2Held(events, name.includes('ignores') ? 'killed' : 'stopped');
   });
 
   it('under a slow remote: the same, while its renewals hang in a pre-receive hook', async () => {
