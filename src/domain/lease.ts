@@ -74,6 +74,9 @@ export const nextRenewal = (confirmedSentAt: number, lastFinishedAt: number, las
 /** The shortest TTL this store allows a supervised lease: TTL_CYCLES of its last measured cycle, at least the floor. */
 export const minLeaseTtlMs = (cycleMs: number | undefined): number => Math.max(MIN_LEASE_TTL_MS, TTL_CYCLES * Math.max(0, cycleMs ?? 0));
 
+/** A lease length as operators write it: 500ms, 6s, 4.5s (domain/format.ts's ages are whole seconds). */
+const formatMs = (ms: number): string => (ms < 1000 ? `${Math.round(ms)}ms` : ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`);
+
 /** Refuses (exit 2) a lease too short to be renewed reliably on this store. */
 export const checkLeaseTtl = (ttlMs: number, cycleMs: number | undefined, what: string): number => {
   const min = minLeaseTtlMs(cycleMs);
@@ -85,9 +88,6 @@ export const checkLeaseTtl = (ttlMs: number, cycleMs: number | undefined, what: 
     details: { ttl_ms: ttlMs, min_ttl_ms: min, cycle_ms: cycleMs ?? null },
   });
 };
-
-const formatMs = (ms: number): string => (ms < 1000 ? `${Math.round(ms)}ms` : ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`);
-
 
 /** The exit code a shell reports for a process killed by signal number `n`. */
 export const signalExitCode = (signalNumber: number): number => 128 + signalNumber;
