@@ -60,6 +60,8 @@ export const classifyText = (path: string, text: string, ctx: ClassifyContext): 
   if (!kind) return result(null, 'valid', []);
   const bom = withoutBom(text) !== text;
   const outcome = parseDocumentText(text, kind.schema);
+  // Over the bounds (size, depth, duplicate keys): no converter may look at it either.
+  if (!outcome.ok && outcome.bounded) return result(kind.name, 'invalid', outcome.problems);
   // Messages kept for the old readers fail the schema as they stand (`to` is one string):
   // the converter tells them apart from what the older scripts wrote.
   const readersMatter = kind.name === 'messages' && (ctx.legacyReaders ?? []).length > 0;

@@ -21,12 +21,11 @@ import type { Job, RunOutcome } from '../schemas/jobs.js';
 import { docs } from '../schemas/layout.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
-import { readLastWin } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { heartbeat } from './heartbeat.js';
 import { resolveActor } from './identity.js';
 import { claimJobOp, finishJobOp } from './jobs.js';
-import type { Outcome } from './mutate.js';
+import { readLastWin, type Outcome } from './mutate.js';
 import { readMainOrThrow } from './read.js';
 import { LeaseLost, superviseCommand, type RunEnd } from './supervise.js';
 

@@ -8,7 +8,7 @@ import { docs } from '../schemas/layout.js';
 import type { Lock } from '../schemas/locks.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { openStore } from '../store/store.js';
-import { readLastWin } from '../store/transaction.js';
+import { readLastWin } from './mutate.js';
 import type { Context } from './context.js';
 import { acquireLockOp, releaseLockOp, renewLockOp } from './locks.js';
 import { readMainOrThrow } from './read.js';

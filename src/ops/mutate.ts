@@ -8,13 +8,14 @@
 // written, and the commit message is vetted where the transaction builds it.
 import { randomUUID } from 'node:crypto';
 import { allowedTrailer, vetCommitMessage, vetCommitted } from '../domain/committed.js';
+import { followsWin, formatLastWin, parseLastWin, RECENT_COMMITS, retryDelayMs, turnDelayMs, type LastWin } from '../domain/fairness.js';
 import { BuildctlError } from '../errors.js';
 import type { DocSpec } from '../schemas/layout.js';
 import { withLocalLock } from '../store/local-lock.js';
 import { enqueueIntent, hasIntents, listIntents, logDropped, removeIntent, type Intent } from '../store/outbox.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, type Store } from '../store/store.js';
-import { findLandedOpSince, transact, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
+import { findLandedOpSince, readLastWinRecord, transact, type Pacing, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { readMainOrThrow } from './read.js';
 import { tolerant } from './tolerance.js';
@@ -60,6 +61,26 @@ export interface Delivery {
   dropped: Array<{ op_id: string; op: string; reason: string }>;
   remaining: number;
 }
+
+/**
+ * The fairness rules of domain/fairness.ts as the transaction's pacing: older operations
+ * wait less after a rejection; a builder that has just won yields a turn.
+ */
+export const fairPacing = (random: () => number = Math.random): Pacing => ({
+  turnDelayMs: async (record, now, actor, recent) => {
+    const win = parseLastWin(record);
+    // main's log is read only straight after a win.
+    return followsWin(win, now) ? turnDelayMs(win, now, actor, await recent(RECENT_COMMITS), random) : 0;
+  },
+  retryDelayMs: (ageMs, cycleMs) => retryDelayMs(ageMs, cycleMs, random),
+  winRecord: (at, cycleMs) => formatLastWin({ at, cycleMs }),
+});
+
+/** This clone's last winning attempt (when, and how long its cycle took), if recorded. */
+export const readLastWin = async (store: Store): Promise<LastWin | undefined> => parseLastWin(await readLastWinRecord(store));
+
+/** How every operation's transaction runs: fair pacing, warnings to the operator. */
+const txOptions = (ctx: Context): TxOptions => ({ pacing: fairPacing(), warn: ctx.warn });
 
 const isUnreachable = (error: unknown): boolean => error instanceof BuildctlError && error.kind === 'unreachable';
 
@@ -133,7 +154,7 @@ const run = async <R>(ctx: Context, store: Store, request: TxRequest<R>, options
   const tolerance = tolerant(ctx, store, request);
   let outcome: TxOutcome<R> | undefined;
   try {
-    outcome = await transact(store, tolerance.request, options);
+    outcome = await transact(store, tolerance.request, { ...txOptions(ctx), ...options });
     return outcome;
   } finally {
     tolerance.report(outcome);

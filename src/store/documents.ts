@@ -4,6 +4,7 @@
 import type * as z from 'zod/mini';
 import { invalidDataError, type BuildctlError } from '../errors.js';
 import { issuesToProblems, type Problem } from '../schemas/issues.js';
+import { checkJsonStructure, MAX_DOCUMENT_BYTES, restoreProtoKeys, sizeProblem } from '../schemas/json-text.js';
 
 export type { Problem };
 
@@ -66,10 +67,13 @@ const firstBadOffset = (text: string): number => {
   return low - 1;
 };
 
-export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
+/** `bounded`: the text is over a limit (size, depth, duplicate keys): no converter may look at it either. */
+export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; problems: Problem[]; bounded?: true };
 
 /** Parses document text against its schema without throwing. */
 export const parseDocumentText = <T>(text: string, schema: z.ZodMiniType<T>): ParseOutcome<T> => {
+  // Characters never outnumber bytes: text longer than the byte limit is over it.
+  if (text.length > MAX_DOCUMENT_BYTES) return { ok: false, problems: [sizeProblem(Buffer.byteLength(text))], bounded: true };
   let data: unknown;
   try {
     // One parse on the hot path; only text that fails is diagnosed (an empty file or a
@@ -78,9 +82,13 @@ export const parseDocumentText = <T>(text: string, schema: z.ZodMiniType<T>): Pa
   } catch {
     return { ok: false, problems: [diagnoseJsonText(text) ?? { path: '', reason: 'not valid JSON' }] };
   }
+  // Bounded before anything recursive (zod, JSON.stringify, the domain) sees the value.
+  const structure = checkJsonStructure(text);
+  if (structure) return { ok: false, problems: [structure], bounded: true };
   // reportInput: without it zod leaves `input` off every issue, and a wrong type reads as missing.
   const result = schema.safeParse(data, { reportInput: true });
   if (!result.success) return { ok: false, problems: issuesToProblems(result.error.issues) };
+  if (text.includes('"__proto__"')) restoreProtoKeys(data, result.data);
   return { ok: true, value: result.data };
 };
 
@@ -102,13 +110,18 @@ export const parseDocument = <T>(file: string, text: string, schema: z.ZodMiniTy
   return outcome.value;
 };
 
-/** The canonical text of a document: validated, 2-space JSON, trailing newline. */
-export const serializeDocument = <T>(file: string, value: unknown, schema: z.ZodMiniType<T>): string => {
+/**
+ * The canonical text of a document: validated, 2-space JSON, trailing newline. Own
+ * `__proto__` keys of `value` (kept from the document it was read from) are kept;
+ * `keepProtoKeys: false` skips looking for them, when no text read contained one.
+ */
+export const serializeDocument = <T>(file: string, value: unknown, schema: z.ZodMiniType<T>, options: { keepProtoKeys?: boolean } = {}): string => {
   const result = schema.safeParse(value, { reportInput: true });
   if (!result.success) {
     // A transition produced something its own schema rejects: a bug, not bad input.
     const problems = issuesToProblems(result.error.issues);
     throw new Error(`refusing to write invalid ${file}: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`);
   }
+  if (options.keepProtoKeys !== false) restoreProtoKeys(value, result.data);
   return `${JSON.stringify(result.data, null, 2)}\n`;
 };

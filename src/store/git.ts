@@ -3,6 +3,7 @@
 // 50 ms after any command that prints nothing, costs 20-35 ms to import, and cannot drive
 // `git cat-file --batch`, which lets one process answer every read of a status call.
 import { spawn } from 'node:child_process';
+import { faultInGitOutput, gitNotRunnable } from '../faults.js';
 
 export interface GitRun {
   stdout: string;
@@ -49,30 +50,46 @@ export const git = (cwd: string, args: readonly string[], options: GitOptions = 
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error) => reject(error));
+    child.on('error', (error: NodeJS.ErrnoException) => reject(error.syscall?.startsWith('spawn') ? gitNotRunnable(error) : error));
     child.on('close', (code) => {
       const result = {
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         code: code ?? 1,
       };
-      if (result.code !== 0 && !options.allowFail) reject(new GitError(args, result));
+      if (result.code !== 0 && !options.allowFail) reject(faultInGitOutput(result.stderr, cwd) ?? new GitError(args, result));
       else resolve(result);
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 
+/** An object as `git cat-file --batch` gives it. */
+export interface GitObject {
+  sha: string;
+  type: string;
+  size: number;
+  /** The raw bytes; undefined when the object is larger than the read allowed (nothing was buffered). */
+  body: Buffer | undefined;
+}
+
 /**
  * Reads objects through one long-lived `git cat-file --batch`: each `read` is one
- * request line and one answer, so a whole status view costs a single git process.
+ * request line and one answer, so a whole status view or a whole transaction costs a
+ * single git process. Raw objects: no attribute, filter or text conversion applies.
  */
 export interface ObjectReader {
-  /** The blob at `rev:path` (or any object name), or undefined when it does not exist. */
+  /** The object named `spec` (`rev:path`, a sha, a ref), or undefined when it does not exist. */
+  readObject(spec: string, options?: { maxBytes?: number }): Promise<GitObject | undefined>;
+  /** Just the bytes of `spec`, or undefined. */
   read(spec: string): Promise<Buffer | undefined>;
-  /** The same, with the object's id. */
-  readObject(spec: string): Promise<{ sha: string; body: Buffer } | undefined>;
   close(): void;
+}
+
+interface Waiting {
+  maxBytes: number;
+  resolve: (value: GitObject | undefined) => void;
+  reject: (error: Error) => void;
 }
 
 export const openObjectReader = (cwd: string): ObjectReader => {
@@ -80,12 +97,20 @@ export const openObjectReader = (cwd: string): ObjectReader => {
   let buffer: Buffer = Buffer.alloc(0);
   /** Bytes the buffer must hold before the object at its start is complete (0: unknown). */
   let needed = 0;
-  const waiting: Array<{ resolve: (value: { sha: string; body: Buffer } | undefined) => void; reject: (error: Error) => void }> = [];
+  /** Bytes of an over-size object (and its newline) still to be thrown away as they arrive. */
+  let skipping = 0;
+  const waiting: Waiting[] = [];
   let failure: Error | undefined;
   const stderr: Buffer[] = [];
 
   const drain = (): void => {
     while (waiting.length > 0) {
+      if (skipping > 0) {
+        const dropped = Math.min(skipping, buffer.length);
+        buffer = buffer.subarray(dropped);
+        skipping -= dropped;
+        if (skipping > 0) return;
+      }
       const newline = buffer.indexOf(10);
       if (newline < 0) return;
       const header = buffer.subarray(0, newline).toString('utf8');
@@ -94,10 +119,21 @@ export const openObjectReader = (cwd: string): ObjectReader => {
         waiting.shift()?.resolve(undefined);
         continue;
       }
-      const size = Number(header.split(' ')[2]);
-      if (!Number.isFinite(size)) {
+      const [sha = '', type = '', sizeText = ''] = header.split(' ');
+      const size = Number(sizeText);
+      if (!Number.isFinite(size) || sizeText === '') {
         waiting.shift()?.reject(new Error(`unexpected git cat-file answer: ${header}`));
         buffer = buffer.subarray(newline + 1);
+        continue;
+      }
+      const request = waiting[0]!;
+      if (size > request.maxBytes) {
+        // Never buffer it: drop the bytes as they come.
+        buffer = buffer.subarray(newline + 1);
+        skipping = size + 1;
+        needed = 0;
+        waiting.shift();
+        request.resolve({ sha, type, size, body: undefined });
         continue;
       }
       if (buffer.length < newline + 1 + size + 1) {
@@ -107,7 +143,8 @@ export const openObjectReader = (cwd: string): ObjectReader => {
       needed = 0;
       const body = Buffer.from(buffer.subarray(newline + 1, newline + 1 + size));
       buffer = buffer.subarray(newline + 1 + size + 1);
-      waiting.shift()?.resolve({ sha: header.split(' ')[0] ?? '', body });
+      waiting.shift();
+      request.resolve({ sha, type, size, body });
     }
   };
 
@@ -116,6 +153,12 @@ export const openObjectReader = (cwd: string): ObjectReader => {
   let chunks: Buffer[] = [];
   let chunkBytes = 0;
   child.stdout.on('data', (chunk: Buffer) => {
+    if (skipping > 0 && buffer.length === 0 && chunks.length === 0) {
+      const dropped = Math.min(skipping, chunk.length);
+      skipping -= dropped;
+      chunk = chunk.subarray(dropped);
+      if (chunk.length === 0) return;
+    }
     chunks.push(chunk);
     chunkBytes += chunk.length;
     if (needed > 0 && buffer.length + chunkBytes < needed) return;
@@ -129,23 +172,23 @@ export const openObjectReader = (cwd: string): ObjectReader => {
     failure = error;
     for (const pending of waiting.splice(0)) pending.reject(error);
   };
-  child.on('error', fail);
+  child.on('error', (error: NodeJS.ErrnoException) => fail(error.syscall?.startsWith('spawn') ? gitNotRunnable(error) : error));
   child.on('close', (code) => {
-    if (waiting.length > 0) fail(new Error(`git cat-file exited ${code}: ${Buffer.concat(stderr).toString('utf8').trim()}`));
+    if (waiting.length > 0) fail(faultInGitOutput(Buffer.concat(stderr).toString('utf8'), cwd) ?? new Error(`git cat-file exited ${code}: ${Buffer.concat(stderr).toString('utf8').trim()}`));
   });
   child.stdin.on('error', () => undefined);
 
-  const readObject = (spec: string): Promise<{ sha: string; body: Buffer } | undefined> =>
+  const readObject = (spec: string, options: { maxBytes?: number } = {}): Promise<GitObject | undefined> =>
     new Promise((resolve, reject) => {
       if (failure) return reject(failure);
       if (spec.includes('\n')) return reject(new Error('object name contains a newline'));
-      waiting.push({ resolve, reject });
+      waiting.push({ maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY, resolve, reject });
       child.stdin.write(`${spec}\n`);
     });
 
   return {
-    read: (spec) => readObject(spec).then((object) => object?.body),
     readObject,
+    read: (spec) => readObject(spec).then((object) => object?.body),
     close: () => {
       child.stdin.end();
       // Do not keep the process alive waiting for git to exit after its last answer.

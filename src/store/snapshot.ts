@@ -1,9 +1,12 @@
 // Read-only views of the store, straight from git objects: origin/main as last fetched and
 // every builder's heartbeat ref. Readers never touch the work tree, so they need no lock
-// and always see one consistent commit.
+// and always see one consistent commit. Paths are looked up as transactions look them up
+// (objects.ts), so a link or a directory where a document should be is invalid for a view
+// exactly as it is for a mutation.
 import type { DocSpec } from '../schemas/layout.js';
 import { parseDocumentText, type Problem } from './documents.js';
-import { git, openObjectReader, type ObjectReader } from './git.js';
+import { git, openObjectReader } from './git.js';
+import { treeReader, type TreeReader } from './objects.js';
 import { ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, type Store } from './store.js';
 import { openValidCache, type ValidCache } from './valid-cache.js';
 
@@ -19,31 +22,43 @@ export interface Snapshot {
   main<T>(spec: DocSpec<T>): Promise<DocRead<T>>;
   /** A document on a builder's heartbeat ref (`heartbeat/<id>`). */
   heartbeatRef<T>(builder: string, spec: DocSpec<T>): Promise<DocRead<T>>;
-  /** Raw text at any revision:path, or undefined. */
+  /** Raw text of any object (`rev:path`, a blob's sha), or undefined. */
   text(revPath: string): Promise<string | undefined>;
   close(): void;
 }
 
-const readVia = async <T>(reader: ObjectReader, cache: ValidCache, rev: string, spec: DocSpec<T>, label: string): Promise<DocRead<T>> => {
-  const object = await reader.readObject(`${rev}:${spec.path}`);
-  if (object === undefined) return { status: 'missing', source: label };
-  const text = object.body.toString('utf8');
+const readVia = async <T>(trees: TreeReader, cache: ValidCache, root: string | undefined, spec: DocSpec<T>, label: string): Promise<DocRead<T>> => {
+  const read = root === undefined ? { kind: 'missing' as const } : await trees.readText(root, spec.path);
+  if (read.kind === 'missing') return { status: 'missing', source: label };
+  if (read.kind === 'invalid') return { status: 'invalid', problems: [read.problem], source: label, text: '' };
+  const { text, sha } = read;
   // A canonical blob that validated before is valid again: parse it, skip the schema.
-  if (await cache.has(object.sha, spec.path)) return { status: 'ok', value: JSON.parse(text) as T, source: label };
+  if (await cache.has(sha, spec.path)) return { status: 'ok', value: JSON.parse(text) as T, source: label };
   const outcome = parseDocumentText(text, spec.schema);
   if (!outcome.ok) return { status: 'invalid', problems: outcome.problems, source: label, text };
-  if (`${JSON.stringify(outcome.value, null, 2)}\n` === text) await cache.add(object.sha, spec.path);
+  if (`${JSON.stringify(outcome.value, null, 2)}\n` === text) await cache.add(sha, spec.path);
   return { status: 'ok', value: outcome.value, source: label };
 };
 
 export const openSnapshot = (store: Store): Snapshot => {
   const reader = openObjectReader(store.dir);
+  const trees = treeReader(reader);
   const cache = openValidCache(store.stateDir);
+  // Each ref is resolved once: every read of a snapshot sees the same commit.
+  const roots = new Map<string, Promise<string | undefined>>();
+  const root = (ref: string): Promise<string | undefined> => {
+    let sha = roots.get(ref);
+    if (!sha) {
+      sha = reader.readObject(ref).then((object) => object?.sha);
+      roots.set(ref, sha);
+    }
+    return sha;
+  };
   return {
     store,
-    main: (spec) => readVia(reader, cache, ORIGIN_MAIN, spec, spec.path),
-    heartbeatRef: (builder, spec) =>
-      readVia(reader, cache, `${ORIGIN_HEARTBEAT_PREFIX}${builder}`, spec, `heartbeat/${builder}:${spec.path}`),
+    main: async (spec) => readVia(trees, cache, await root(ORIGIN_MAIN), spec, spec.path),
+    heartbeatRef: async (builder, spec) =>
+      readVia(trees, cache, await root(`${ORIGIN_HEARTBEAT_PREFIX}${builder}`), spec, `heartbeat/${builder}:${spec.path}`),
     text: async (revPath) => (await reader.read(revPath))?.toString('utf8'),
     close: () => reader.close(),
   };
@@ -53,6 +68,19 @@ export const openSnapshot = (store: Store): Snapshot => {
 export const listMainFiles = async (store: Store): Promise<string[]> => {
   const { stdout } = await git(store.dir, ['ls-tree', '-r', '--name-only', '-z', ORIGIN_MAIN]);
   return stdout.split('\0').filter((path) => path !== '');
+};
+
+/** Every entry on origin/main, directories included, with its mode and object id. */
+export const listMainEntries = async (store: Store): Promise<Array<{ path: string; mode: string; sha: string }>> => {
+  const { stdout } = await git(store.dir, ['ls-tree', '-r', '-t', '--full-tree', '-z', ORIGIN_MAIN]);
+  return stdout
+    .split('\0')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const tab = line.indexOf('\t');
+      const [mode = '', , sha = ''] = line.slice(0, tab).split(' ');
+      return { path: line.slice(tab + 1), mode: mode.replace(/^0+/, ''), sha };
+    });
 };
 
 /** Builder ids that have a heartbeat ref, as last fetched. */

@@ -5,6 +5,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedError, unreachableError, usageError } from '../errors.js';
 import { git, GitError, gitReason } from './git.js';
+import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 
 export const REMOTE = 'origin';
 export const MAIN = 'main';
@@ -61,8 +62,14 @@ const remoteUnreachable = (action: string, error: GitError) =>
 
 /** Fetches the given refspecs from origin; records the time of the last good fetch. */
 export const fetchRefs = async (store: Store, refspecs: readonly string[], options: { prune?: boolean } = {}): Promise<void> => {
+  const args = ['fetch', '--quiet', '--no-tags', ...(options.prune ? ['--prune'] : []), REMOTE, ...refspecs];
   try {
-    await git(store.dir, ['fetch', '--quiet', '--no-tags', ...(options.prune ? ['--prune'] : []), REMOTE, ...refspecs]);
+    await git(store.dir, args).catch(async (error: unknown) => {
+      // A ref lock left by a killed git (git-locks.ts): once it is gone, fetch again.
+      const lock = error instanceof GitError ? blockingLockIn(error.result.stderr) : undefined;
+      if (lock === undefined || !(await clearStaleRefLock(lock, [join(store.dir, '.git')]))) throw error;
+      return git(store.dir, args);
+    });
   } catch (error) {
     if (error instanceof GitError) {
       if (/couldn't find remote ref/i.test(error.result.stderr)) {

@@ -1,11 +1,16 @@
-// A test-only seam: `crashPoint('after-commit')` kills this process on the spot, with
-// SIGKILL, when BUILDCTL_TEST_DIE_AT names that point. No finally block runs, no lock is
-// released, no answer is printed: exactly what a `kill -9`, the OOM killer or a power cut
-// leaves behind, at a point a test can choose (test/integration/crash.test.ts).
+// A test-only seam at named points of the transaction cycle (test/integration/crash.test.ts,
+// stall.test.ts):
+// - BUILDCTL_TEST_DIE_AT=<point> kills this process on the spot with SIGKILL. No finally
+//   block runs, no lock is released, no answer is printed: what a `kill -9`, the OOM
+//   killer or a power cut leaves behind, at a point a test can choose.
+// - BUILDCTL_TEST_PAUSE_AT=<point> stops it with SIGSTOP, as a paused VM, a swapped-out
+//   process or a blocked event loop would; a SIGCONT from the test resumes it there.
+// The points: after-lock, after-read, after-commit-object, after-push, heartbeat-after-push.
 //
-// Unset (every real run), it is one property read and a comparison. It reads
-// process.env at every call on purpose, not once at start-up: a test seam may do that,
-// and it lets an in-process test set and clear it.
+// Unset (every real run), it is two property reads and comparisons. It reads process.env
+// at every call on purpose, not once at start-up: a test seam may do that, and it lets an
+// in-process test set and clear it.
 export const crashPoint = (name: string): void => {
   if (process.env.BUILDCTL_TEST_DIE_AT === name) process.kill(process.pid, 'SIGKILL');
+  if (process.env.BUILDCTL_TEST_PAUSE_AT === name) process.kill(process.pid, 'SIGSTOP');
 };

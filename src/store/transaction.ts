@@ -1,19 +1,31 @@
 // The transaction cycle of DESIGN.md: every mutation of main goes through `transact`.
-// lock -> fetch -> reset to origin/main -> read + parse -> pure transition -> validate ->
-// atomic write -> commit with trailers -> push; on rejection, start again from the fresh
-// state and re-apply the intent (never a textual merge).
+// Correctness rests on git's compare-and-swap, never on the work tree, the index or the
+// local lock: the new commit is built from blobs of the fetched base with plumbing, and
+// its parent is that base, so its push can land only if main has not moved since the
+// base was read. A process that stalls after reading (its lock taken over meanwhile)
+// gets its push rejected and re-applies its intent to the fresh state, like any writer
+// that lost a race; it can never overwrite a newer commit.
+//
+//   lock -> [turn] -> fetch base -> read + apply + serialise -> commit object -> push
+//        -> landed: move local main (CAS), refresh the work tree view
+//        -> rejected: wait, then again from a fresh base (the intent, never a textual merge)
+//        -> unknown: fetch; landed if its op id is there, else again
 import { randomUUID } from 'node:crypto';
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { followsWin, formatLastWin, parseLastWin, RECENT_COMMITS, retryDelayMs, turnDelayMs, type LastWin } from '../domain/fairness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { failedError, notNowError, type BuildctlError } from '../errors.js';
+import { faultInGitOutput } from '../faults.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
-import { failedError, notNowError } from '../errors.js';
-import { writeFileAtomic } from './atomic-write.js';
 import { invalidDocument, parseDocumentText, serializeDocument, withoutBom } from './documents.js';
-import { git, GitError, gitReason } from './git.js';
+import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
+import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
-import { crashPoint } from './test-seam.js';
+import { treeReader, type TreeReader } from './objects.js';
+import { localRemoteDir } from './maintenance.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, type Store } from './store.js';
+import { crashPoint } from './test-seam.js';
+import { refreshView } from './view.js';
 
 export interface ReadDoc {
   /** The parsed document, or undefined when the file does not exist. Invalid: throws (exit 5). */
@@ -54,15 +66,37 @@ export interface TxRequest<R> {
   checkCommit?: (message: string) => void;
   /**
    * For a document that fails its schema: the value ops/ reads it as (an older layout it
-   * knows, see ops/tolerance.ts), or undefined to refuse it as invalid (exit 5).
+   * knows, see ops/tolerance.ts), or undefined to refuse it as invalid (exit 5). Never
+   * asked about a document over the bounds (size, depth, duplicate keys).
    */
   readInvalid?: (spec: DocSpec<unknown>, text: string) => Promise<unknown>;
 }
 
+/** One of main's latest commits, for the turn-taking rule. */
+export interface RecentCommit {
+  actor: string;
+  /** Commit time, ms since the epoch (whole seconds). */
+  at: number;
+}
+
+/**
+ * How a transaction paces itself under contention. The rules are ops' to give
+ * (domain/fairness.ts); the store only measures and waits. Without one, no waits.
+ */
+export interface Pacing {
+  /** The wait before the first attempt, from this clone's last win record; `recent` reads main's latest commits. */
+  turnDelayMs(lastWin: string | undefined, now: number, actor: string, recent: (count: number) => Promise<RecentCommit[]>): Promise<number>;
+  /** The wait after an attempt that lost, from the operation's age and its mean attempt time. */
+  retryDelayMs(ageMs: number, cycleMs: number): number;
+  /** The record kept after a win (`.git/buildctl/last-win`), handed to turnDelayMs next time. */
+  winRecord(at: number, cycleMs: number): string;
+}
+
 export interface TxOptions {
   maxAttempts?: number;
-  /** Jitter source for the waits between attempts (see domain/fairness.ts). */
-  random?: () => number;
+  pacing?: Pacing;
+  /** Where warnings go (the work tree view could not be refreshed). */
+  warn?: (line: string) => void;
 }
 
 export interface TxOutcome<R> {
@@ -79,22 +113,12 @@ export const TRAILER_OP = 'Buildctl-Op';
 export const TRAILER_ACTOR = 'Buildctl-Actor';
 export const TRAILER_OP_ID = 'Buildctl-Op-Id';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ').slice(0, 200);
 
 export const commitMessage = (summary: string, op: string, actor: string, opId: string, trailers: Readonly<Record<string, string>> = {}): string =>
   `${oneLine(summary)}\n\n${TRAILER_OP}: ${op}\n${TRAILER_ACTOR}: ${actor}\n${TRAILER_OP_ID}: ${opId}\n${Object.entries(trailers)
     .map(([name, value]) => `${name}: ${oneLine(value)}\n`)
     .join('')}`;
-
-/** The commit on origin/main (after `since`) that carries this op id, if it landed. */
-const findLandedOp = async (store: Store, since: string, opId: string): Promise<string | undefined> => {
-  const { stdout } = await git(store.dir, [
-    'log', '--format=%H', '--fixed-strings', `--grep=${TRAILER_OP_ID}: ${opId}`, `${since}..${ORIGIN_MAIN}`,
-  ]);
-  return stdout.trim().split('\n')[0] || undefined;
-};
 
 /**
  * Whether an op already landed on origin/main (as last fetched) in a commit made since
@@ -105,40 +129,163 @@ export const findLandedOpSince = async (store: Store, opId: string, sinceIso: st
   return stdout.trim().split('\n')[0] || undefined;
 };
 
-/**
- * Fairness rule 2 (domain/fairness.ts): straight after its own win, while other builders are
- * landing commits, a builder waits a random part of a cycle before it starts again.
- * Costs one small file read per transaction; main's log is read only right after a win.
- */
-/** This clone's last winning attempt (when, and how long its cycle took), if recorded. */
-export const readLastWin = async (store: Store): Promise<LastWin | undefined> =>
-  parseLastWin(await readFile(join(store.stateDir, 'last-win'), 'utf8').catch(() => undefined));
+const NO_PACING: Pacing = { turnDelayMs: async () => 0, retryDelayMs: () => 0, winRecord: () => '' };
 
-const takeTurn = async (store: Store, actor: string, random: () => number): Promise<void> => {
-  const win = await readLastWin(store);
-  const now = Date.now();
-  if (!followsWin(win, now)) return;
-  const { stdout } = await git(store.dir, ['log', `-${RECENT_COMMITS}`, `--format=%ct %(trailers:key=${TRAILER_ACTOR},valueonly,separator=)`, ORIGIN_MAIN], { allowFail: true });
-  const recent = stdout.split('\n').filter(Boolean).map((line) => {
-    const space = line.indexOf(' ');
-    return { at: Number(line.slice(0, space)) * 1000, actor: line.slice(space + 1).trim() };
-  });
-  const wait = turnDelayMs(win, now, actor, recent, random);
-  if (wait > 0) await sleep(wait);
+// ---------------------------------------------------------------------------------------
+// The steps. Each does one thing and returns what happened; `transact` strings them.
+
+/** The commit a transaction builds on, and the local main it found (for the view's CAS). */
+export interface Base {
+  commit: string;
+  localMain: string | undefined;
+}
+
+/** Step: fetch the remote's main. Its commit is the base. */
+export const fetchBase = async (store: Store, objects: ObjectReader): Promise<Base> => {
+  await fetchMain(store);
+  const [base, localMain] = await Promise.all([objects.readObject(ORIGIN_MAIN), objects.readObject(`refs/heads/${MAIN}`)]);
+  if (!base || base.type !== 'commit') throw new Error(`${ORIGIN_MAIN} is not a commit after a fetch`);
+  return { commit: base.sha, localMain: localMain?.type === 'commit' ? localMain.sha : undefined };
 };
 
-/** Remembers the winning attempt, for rule 2. Best effort: a failure only skips a yield. */
-const rememberWin = (store: Store, cycleMs: number): Promise<void> =>
-  writeFile(join(store.stateDir, 'last-win'), formatLastWin({ at: Date.now(), cycleMs })).catch(() => undefined);
+/** A document as the base has it. */
+interface BaseDoc {
+  text: string | undefined;
+  /** The file mode to keep on rewrite (100644 for a new file). */
+  mode: string;
+}
 
-type PushOutcome = { kind: 'pushed'; commit: string | undefined } | { kind: 'rejected' } | { kind: 'unknown'; error: GitError };
+export interface ChangedFile {
+  path: string;
+  mode: string;
+  text: string;
+}
+
+export type Staged<R> = { kind: 'unchanged'; result: R } | { kind: 'changed'; plan: Plan<R>; files: ChangedFile[] };
+
+/**
+ * Step: read the documents the operation asks for as blobs of the base, apply its pure
+ * transition, serialise what changed. Anything but a regular file at a document path, or
+ * a document that fails its schema or the bounds, is an invalid document (exit 5).
+ */
+export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>): Promise<Staged<R>> => {
+  const docs = new Map<string, Promise<BaseDoc>>();
+  const readBase = (path: string): Promise<BaseDoc> => {
+    let doc = docs.get(path);
+    if (!doc) {
+      doc = trees.readText(base.commit, path).then((read) => {
+        if (read.kind === 'invalid') throw invalidDocument(path, [read.problem]);
+        return read.kind === 'missing' ? { text: undefined, mode: '100644' } : { text: read.text, mode: read.mode };
+      });
+      docs.set(path, doc);
+    }
+    return doc;
+  };
+  const read: ReadDoc = async <T>(spec: DocSpec<T>) => {
+    const { text } = await readBase(spec.path);
+    if (text === undefined) return undefined;
+    const outcome = parseDocumentText(text, spec.schema);
+    if (outcome.ok) return outcome.value;
+    // The hook of request.readInvalid: an older layout that ops/ knows how to read.
+    const tolerated = outcome.bounded ? undefined : await request.readInvalid?.(spec as DocSpec<unknown>, text);
+    if (tolerated !== undefined) return tolerated as T;
+    throw invalidDocument(spec.path, outcome.problems);
+  };
+  const plan = await request.apply(read);
+  const befores = await Promise.all(plan.writes.map((write) => readBase(write.spec.path)));
+  // Own `__proto__` keys can only come from a document read: look for them only then.
+  const texts = await Promise.all(docs.values());
+  const keepProtoKeys = texts.some((doc) => doc.text?.includes('"__proto__"') === true);
+  const files: ChangedFile[] = [];
+  plan.writes.forEach((write, i) => {
+    const before = befores[i]!;
+    const text = serializeDocument(write.spec.path, write.value, write.spec.schema, { keepProtoKeys });
+    if (before.text === text) return; // unchanged: nothing written, nothing can be lost
+    checkNoLoss(write, before.text, text);
+    files.push({ path: write.spec.path, mode: before.mode, text });
+  });
+  return files.length === 0 ? { kind: 'unchanged', result: plan.result } : { kind: 'changed', plan, files };
+};
+
+/** Who commits: git's own answer (GIT_COMMITTER_*, user.name / user.email), without its time. */
+const committer = async (store: Store): Promise<{ who: string; zone: string }> => {
+  const run = await git(store.dir, ['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
+  const match = /^(.*>) \d+ ([+-]\d{4})\s*$/.exec(run.stdout);
+  if (run.code !== 0 || !match) {
+    throw failedError(`git has no identity to commit with in the store: ${gitReason(run.stderr) || run.stdout.trim()}`, {
+      code: 'no_git_identity',
+      hint: `run "buildctl init" again (it sets one), or: git -C ${store.dir} config user.name NAME && git -C ${store.dir} config user.email EMAIL`,
+    });
+  }
+  return { who: match[1]!, zone: match[2]! };
+};
+
+/**
+ * Step: blobs, trees and the commit (parent: the base) in one `git fast-import`. Raw
+ * bytes, so no attribute or filter applies; only the changed paths are touched. The
+ * import's branch is private and deleted in the same run: the commit is reachable only
+ * once its push lands.
+ */
+export const writeCommit = async (store: Store, base: Base, files: readonly ChangedFile[], message: string, ident: { who: string; zone: string }): Promise<string> => {
+  const branch = `refs/buildctl/tx/${process.pid}-${randomUUID()}`;
+  const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}\n`;
+  const input = [
+    `commit ${branch}\nmark :1\n`,
+    `committer ${ident.who} ${Math.floor(Date.now() / 1000)} ${ident.zone}\n`,
+    data(message),
+    `from ${base.commit}\n`,
+    ...files.map((file) => `M ${file.mode} inline ${file.path}\n${data(file.text)}`),
+    `\nreset ${branch}\nfrom ${'0'.repeat(base.commit.length)}\n\nget-mark :1\ndone\n`,
+  ].join('');
+  const { stdout } = await git(store.dir, ['fast-import', '--quiet', '--done'], { input });
+  const commit = stdout.trim();
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`git fast-import did not report the new commit: ${stdout}`);
+  return commit;
+};
+
+export type Pushed = { kind: 'landed' } | { kind: 'rejected' } | { kind: 'unknown'; error: GitError };
+
+/**
+ * Step: push the commit to main. It lands only if main is still its parent; otherwise the
+ * remote rejects it (`[rejected]`), or another push held or moved the ref at that moment.
+ */
+export const pushCommit = async (store: Store, commit: string): Promise<Pushed> => {
+  const run = await git(store.dir, ['push', '--porcelain', REMOTE, `${commit}:refs/heads/${MAIN}`], { allowFail: true });
+  if (run.code === 0) return { kind: 'landed' };
+  const output = `${run.stdout}\n${run.stderr}`;
+  const fault = faultInGitOutput(run.stderr, store.dir);
+  if (fault) throw fault;
+  // Another writer held or moved the ref at the same moment: contention, like a rejection.
+  if (/\[remote rejected\] \((failed to update ref|cannot lock ref|failed to lock|incorrect old value)/.test(output) || /\[remote rejected\].*(cannot lock ref|failed to lock)/.test(output)) {
+    // A ref lock a killed push left in a local remote blocks every push: clear it once stale.
+    const lock = blockingLockIn(output);
+    const remote = lock === undefined ? undefined : await localRemoteDir(store.dir);
+    if (lock !== undefined && remote !== undefined) await clearStaleRefLock(lock, [remote]);
+    return { kind: 'rejected' };
+  }
+  if (/\[remote rejected\]/.test(output)) {
+    throw failedError(`the remote refused the push: ${run.stdout.trim().split('\n').find((l) => l.includes('remote rejected')) ?? ''}`, {
+      code: 'push_refused',
+      hint: 'a hook or branch protection on the remote declined the commit; check the remote\'s rules for main',
+    });
+  }
+  if (/\[rejected\]/.test(output)) return { kind: 'rejected' };
+  return { kind: 'unknown', error: new GitError(['push'], run) };
+};
+
+/** Step: the commit on origin/main (after `since`) that carries this op id, if it landed. */
+export const findLanded = async (store: Store, since: string, opId: string): Promise<string | undefined> => {
+  const { stdout } = await git(store.dir, ['log', '--format=%H', '--fixed-strings', `--grep=${TRAILER_OP_ID}: ${opId}`, `${since}..${ORIGIN_MAIN}`]);
+  return stdout.trim().split('\n')[0] || undefined;
+};
 
 /** The ids of a collection in document text: array entries' id field, or the keys of a map (older layouts). */
 const collectionIds = (text: string | undefined, collection: Collection): Set<string> => {
   if (text === undefined) return new Set();
   let entries: unknown;
   try {
-    entries = (JSON.parse(withoutBom(text)) as Record<string, unknown> | null)?.[collection.field];
+    const doc = JSON.parse(withoutBom(text)) as unknown;
+    entries = doc !== null && typeof doc === 'object' && Object.hasOwn(doc, collection.field) ? (doc as Record<string, unknown>)[collection.field] : undefined;
   } catch {
     return new Set(); // unreadable before: the strict read of the operation has said so already
   }
@@ -171,133 +318,114 @@ const checkNoLoss = (write: Write, before: string | undefined, after: string): v
   );
 };
 
-const push = async (store: Store): Promise<PushOutcome> => {
-  const run = await git(store.dir, ['push', '--porcelain', REMOTE, `HEAD:refs/heads/${MAIN}`], { allowFail: true });
-  // The commit pushed is HEAD, by its full id (--porcelain shows abbreviated ones).
-  if (run.code === 0) return { kind: 'pushed', commit: (await git(store.dir, ['rev-parse', 'HEAD'])).stdout.trim() };
-  const output = `${run.stdout}\n${run.stderr}`;
-  // Another writer held or moved the ref at the same moment: contention, like a rejection.
-  if (/\[remote rejected\] \((failed to update ref|cannot lock ref|failed to lock|incorrect old value)/.test(output)) return { kind: 'rejected' };
-  if (/\[remote rejected\]/.test(output)) {
-    throw failedError(`the remote refused the push: ${run.stdout.trim().split('\n').find((l) => l.includes('remote rejected')) ?? ''}`, {
-      code: 'push_refused',
-      hint: 'a hook or branch protection on the remote declined the commit; check the remote\'s rules for main',
-    });
-  }
-  if (/\[rejected\]/.test(output)) return { kind: 'rejected' };
-  return { kind: 'unknown', error: new GitError(['push'], run) };
+/** main's latest commits as last fetched: who made them and when. */
+const recentCommits = async (store: Store, count: number): Promise<RecentCommit[]> => {
+  const { stdout } = await git(store.dir, ['log', `-${count}`, `--format=%ct %(trailers:key=${TRAILER_ACTOR},valueonly,separator=)`, ORIGIN_MAIN], { allowFail: true });
+  return stdout.split('\n').filter(Boolean).map((line) => {
+    const space = line.indexOf(' ');
+    return { at: Number(line.slice(0, space)) * 1000, actor: line.slice(space + 1).trim() };
+  });
 };
+
+const lastWinFile = (store: Store) => join(store.stateDir, 'last-win');
+
+/** This clone's last win record, as the pacing wrote it (ops/ reads it with domain/fairness.ts), if any. */
+export const readLastWinRecord = (store: Store): Promise<string | undefined> => readFile(lastWinFile(store), 'utf8').catch(() => undefined);
+
+/** Step: the pacing's turn before the first attempt (e.g. a builder that just won yields). */
+const takeTurn = async (store: Store, actor: string, pacing: Pacing): Promise<void> => {
+  const record = await readLastWinRecord(store);
+  const wait = await pacing.turnDelayMs(record, Date.now(), actor, (count) => recentCommits(store, count));
+  if (wait > 0) await sleep(wait);
+};
+
+/** Remembers the winning attempt for the pacing. Best effort: a failure only skips a yield. */
+const rememberWin = (store: Store, pacing: Pacing, cycleMs: number): Promise<void> =>
+  pacing === NO_PACING ? Promise.resolve() : writeFile(lastWinFile(store), pacing.winRecord(Date.now(), cycleMs)).catch(() => undefined);
+
+const pushKeepsFailing = (error: GitError): BuildctlError =>
+  failedError(`git push keeps failing: ${gitReason(error.result.stderr)}`, {
+    code: 'push_failed',
+    hint: 'check that this host may push to the store\'s remote (git -C <store> push --dry-run)',
+    cause: error,
+  });
 
 export const transact = async <R>(store: Store, request: TxRequest<R>, options: TxOptions = {}): Promise<TxOutcome<R>> => {
   const opId = request.opId ?? randomUUID();
   const maxAttempts = options.maxAttempts ?? 25;
-  const random = options.random ?? Math.random;
-  const marker = join(store.stateDir, 'tx-in-progress');
+  const pacing = options.pacing ?? NO_PACING;
+  const warn = options.warn ?? (() => undefined);
 
   return withLocalLock(store.stateDir, async () => {
     crashPoint('after-lock');
-    if (await readFile(marker).then(() => true, () => false)) {
-      // An earlier process died between writing files and committing: drop its leftovers.
-      await git(store.dir, ['clean', '-fdq']);
-      await rm(marker, { force: true });
-    }
-    await takeTurn(store, request.actor, random);
-    const started = Date.now();
-    let cyclesMs = 0; // time spent in attempts that lost, for the age-ordered wait
-    let retries = 0;
-    let unexplained = 0;
-    let pending: { plan: Plan<R> } | undefined;
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const attemptStarted = Date.now();
-      await fetchMain(store);
-      if (pending && unexplained > 0) {
-        // A push whose answer was lost may have landed since (the remote can finish after
-        // the connection dropped): never apply twice. A clean rejection moved nothing, so
-        // a retry after only those skips this look (it would make retries slower than
-        // fresh operations, which then keep winning).
-        const landed = await findLandedOp(store, 'HEAD^', opId);
-        if (landed) return { result: pending.plan.result, changed: true, commit: landed, opId, retries };
-      }
-      await git(store.dir, ['checkout', '-q', '-f', '-B', MAIN, ORIGIN_MAIN]);
+    await takeTurn(store, request.actor, pacing);
+    const objects = openObjectReader(store.dir);
+    const trees = treeReader(objects);
+    let ident: Promise<{ who: string; zone: string }> | undefined;
+    try {
+      const started = Date.now();
+      let cyclesMs = 0; // time spent in attempts that lost, for the age-ordered wait
+      let retries = 0;
+      let unexplained = 0;
+      /** The base of the first push whose answer was lost: it may have landed since. */
+      let unknownSince: { base: string; result: R } | undefined;
+      const done = (result: R, commit: string | undefined): TxOutcome<R> => ({ result, changed: commit !== undefined, commit, opId, retries });
 
-      const original = new Map<string, string | undefined>();
-      const readText = async (path: string): Promise<string | undefined> => {
-        if (original.has(path)) return original.get(path);
-        const text = await readFile(join(store.dir, path), 'utf8').catch((error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') return undefined;
-          throw error;
-        });
-        original.set(path, text);
-        return text;
-      };
-      const read: ReadDoc = async <T>(spec: DocSpec<T>) => {
-        const text = await readText(spec.path);
-        if (text === undefined) return undefined;
-        const outcome = parseDocumentText(text, spec.schema);
-        if (outcome.ok) return outcome.value;
-        // The hook of request.readInvalid: an older layout that ops/ knows how to read.
-        const tolerated = await request.readInvalid?.(spec as DocSpec<unknown>, text);
-        if (tolerated !== undefined) return tolerated as T;
-        throw invalidDocument(spec.path, outcome.problems);
-      };
-
-      const plan = await request.apply(read);
-      const changed: Array<{ path: string; text: string; isNew: boolean }> = [];
-      for (const write of plan.writes) {
-        const text = serializeDocument(write.spec.path, write.value, write.spec.schema);
-        const before = await readText(write.spec.path);
-        if (before === text) continue; // unchanged: nothing written, nothing can be lost
-        checkNoLoss(write, before, text);
-        changed.push({ path: write.spec.path, text, isNew: before === undefined });
-      }
-      if (changed.length === 0) return { result: plan.result, changed: false, commit: undefined, opId, retries };
-      const message = commitMessage(plan.summary, request.op, request.actor, opId, plan.trailers);
-      request.checkCommit?.(message);
-
-      await mkdir(store.stateDir, { recursive: true });
-      await writeFile(marker, `${opId}\n`);
-      for (const file of changed) await writeFileAtomic(join(store.dir, file.path), file.text);
-      crashPoint('after-write');
-      const changedPaths = changed.map((file) => file.path);
-      if (changed.some((file) => file.isNew)) await git(store.dir, ['add', '--', ...changedPaths]);
-      await git(store.dir, ['commit', '-q', '--no-verify', '-m', message, '--', ...changedPaths]);
-      await rm(marker, { force: true });
-      crashPoint('after-commit');
-
-      const pushed = await push(store);
-      if (pushed.kind === 'pushed') crashPoint('after-push');
-      if (pushed.kind === 'pushed') {
-        await rememberWin(store, Date.now() - attemptStarted);
-        return { result: plan.result, changed: true, commit: pushed.commit, opId, retries };
-      }
-      if (pushed.kind === 'unknown') {
-        // Unreachable, or the answer was lost. The next fetch tells which.
-        try {
-          await fetchMain(store);
-        } catch {
-          throw remoteUnreachable('push', pushed.error);
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const attemptStarted = Date.now();
+        const base = await fetchBase(store, objects);
+        if (unknownSince) {
+          // A push whose answer was lost can land after the connection dropped: never apply
+          // twice. A clean rejection moved nothing, so only such an op looks.
+          const landed = await findLanded(store, unknownSince.base, opId);
+          if (landed) return done(unknownSince.result, landed);
         }
-        const landed = await findLandedOp(store, 'HEAD^', opId);
-        if (landed) return { result: plan.result, changed: true, commit: landed, opId, retries };
-        if (++unexplained >= 3) {
-          throw failedError(`git push keeps failing: ${gitReason(pushed.error.result.stderr)}`, {
-            code: 'push_failed',
-            hint: 'check that this host may push to the store\'s remote (git -C <store> push --dry-run)',
-            cause: pushed.error,
-          });
+        const staged = await stage(trees, base, request);
+        crashPoint('after-read');
+        if (staged.kind === 'unchanged') {
+          // No commit; the view still catches up with what others landed.
+          if (base.localMain !== base.commit) await refreshView(store, base.localMain, base.commit, warn);
+          return done(staged.result, undefined);
         }
-      } else {
-        retries++;
+
+        ident ??= committer(store);
+        const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
+        request.checkCommit?.(message);
+        const commit = await writeCommit(store, base, staged.files, message, await ident);
+        crashPoint('after-commit-object');
+        const pushed = await pushCommit(store, commit);
+        if (pushed.kind === 'landed') {
+          crashPoint('after-push');
+          await rememberWin(store, pacing, Date.now() - attemptStarted);
+          await refreshView(store, base.localMain, commit, warn);
+          return done(staged.plan.result, commit);
+        }
+        if (pushed.kind === 'unknown') {
+          // Unreachable, or the answer was lost. The next fetch tells which.
+          try {
+            await fetchMain(store);
+          } catch {
+            throw remoteUnreachable('push', pushed.error);
+          }
+          const landed = await findLanded(store, base.commit, opId);
+          if (landed) return done(staged.plan.result, landed);
+          if (++unexplained >= 3) throw pushKeepsFailing(pushed.error);
+          unknownSince ??= { base: base.commit, result: staged.plan.result };
+        } else {
+          retries++;
+        }
+        cyclesMs += Date.now() - attemptStarted;
+        // No wait after the last attempt: the caller hears "contention" at once.
+        const wait = attempt < maxAttempts ? pacing.retryDelayMs(Date.now() - started, cyclesMs / attempt) : 0;
+        if (wait > 0) await sleep(wait);
       }
-      pending = { plan };
-      cyclesMs += Date.now() - attemptStarted;
-      // No wait after the last attempt: the caller hears "contention" at once.
-      if (attempt < maxAttempts) await sleep(retryDelayMs(Date.now() - started, cyclesMs / attempt, random));
+      throw notNowError(`gave up after ${maxAttempts} attempts: other builders kept changing the store first`, {
+        code: 'contention_exhausted',
+        hint: 'try again in a moment; nothing was changed',
+        details: { opId, retries },
+      });
+    } finally {
+      objects.close();
     }
-    throw notNowError(`gave up after ${maxAttempts} attempts: other builders kept changing the store first`, {
-      code: 'contention_exhausted',
-      hint: 'try again in a moment; nothing was changed',
-      details: { opId, retries },
-    });
   });
 };

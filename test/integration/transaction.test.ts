@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { setStatus } from '../../src/ops/status-set.js';
 import { docs } from '../../src/schemas/layout.js';
 import { storeAt } from '../../src/store/store.js';
+import { fairPacing } from '../../src/ops/mutate.js';
 import { transact } from '../../src/store/transaction.js';
 import { commitCount, gitSync, makeFleet, testContext, type Fleet } from '../helpers/fleet.js';
 
@@ -64,7 +65,7 @@ describe('transaction cycle against a real bare remote', () => {
             return { result: value, writes: [{ spec: docs.builders, value: { ...doc, builders } }], summary: `test.label ${value}` };
           },
         },
-        { random },
+        { pacing: fairPacing(random) },
       );
     // The jitter source is asked for a turn only when the builder yields (no push is rejected here).
     let asked = 0;
