@@ -11,7 +11,7 @@ import type { Settings } from './config.js';
 import { parseDuration } from './durations.js';
 import { dependenciesOf, requeueRunning, settleBlocked } from './jobs.js';
 import { isExpired } from './locks.js';
-import { recipientsOf } from './messages.js';
+import { hasAcked, hasRead, recipientsOf } from './messages.js';
 
 export interface HousekeepingInput {
   now: Date;
@@ -83,7 +83,7 @@ const failTimedOut = (jobs: Job[], now: Date, report: HousekeepingReport): Job[]
 
 /** Read by every recipient, and acknowledged by each where an ack was asked for. */
 export const isSettled = (message: Message, builders: readonly string[]): boolean =>
-  recipientsOf(message, builders).every((id) => message.read_by[id] !== undefined && (!message.ack_required || message.acked_by[id] !== undefined));
+  recipientsOf(message, builders).every((id) => hasRead(message, id) && (!message.ack_required || hasAcked(message, id)));
 
 const addTo = <T>(map: Map<string, T[]>, key: string, value: T): void => {
   const list = map.get(key);

@@ -9,10 +9,17 @@ import { checkText } from './text.js';
 export const isAddressedTo = (message: Message, id: string): boolean =>
   message.from !== id && (message.to.includes(id) || message.to.includes('all'));
 
-export const isUnreadBy = (message: Message, id: string): boolean => isAddressedTo(message, id) && message.read_by[id] === undefined;
+// read_by and acked_by are keyed by builder ids: a builder may be called "constructor" or
+// "toString", so only own keys count (never what Object.prototype has under that name).
+/** Whether `id` has read the message (an own key of read_by). */
+export const hasRead = (message: Message, id: string): boolean => Object.hasOwn(message.read_by, id);
+/** Whether `id` has acknowledged the message (an own key of acked_by). */
+export const hasAcked = (message: Message, id: string): boolean => Object.hasOwn(message.acked_by, id);
+
+export const isUnreadBy = (message: Message, id: string): boolean => isAddressedTo(message, id) && !hasRead(message, id);
 
 export const awaitsAckFrom = (message: Message, id: string): boolean =>
-  isAddressedTo(message, id) && message.ack_required && message.acked_by[id] === undefined;
+  isAddressedTo(message, id) && message.ack_required && !hasAcked(message, id);
 
 /** Everyone a message is for: its recipients, with `all` meaning every registered builder but the sender. */
 export const recipientsOf = (message: Message, builders: readonly string[]): string[] =>
@@ -20,7 +27,7 @@ export const recipientsOf = (message: Message, builders: readonly string[]): str
 
 /** The recipients who still owe an acknowledgement (none when no ack was asked for): what its sender waits on. */
 export const awaitingAckFrom = (message: Message, builders: readonly string[]): string[] =>
-  message.ack_required ? recipientsOf(message, builders).filter((id) => message.acked_by[id] === undefined) : [];
+  message.ack_required ? recipientsOf(message, builders).filter((id) => !hasAcked(message, id)) : [];
 
 export const mailboxCounts = (messages: readonly Message[], id: string): { unread: number; awaiting_ack: number } => ({
   unread: messages.filter((m) => isUnreadBy(m, id)).length,
@@ -192,7 +199,7 @@ export const markRead = (
   const stamp = input.now.toISOString();
   const changed = new Map<string, Message>();
   for (const m of targets) {
-    if (m.read_by[reader] === undefined && !changed.has(m.id)) changed.set(m.id, { ...m, read_by: { ...m.read_by, [reader]: stamp } });
+    if (!hasRead(m, reader) && !changed.has(m.id)) changed.set(m.id, { ...m, read_by: { ...m.read_by, [reader]: stamp } });
   }
   return { doc: replaceMessages(doc, changed), marked: [...changed.keys()] };
 };
@@ -207,7 +214,7 @@ export const ackMessage = (
 ): { doc: MessagesDoc; message: Message; outcome: 'acked' | 'already' } => {
   const by = checkBuilderId(input.by);
   const current = requireAddressedTo(requireMessage(doc, input.id), by);
-  if (current.acked_by[by] !== undefined) return { doc, message: current, outcome: 'already' };
+  if (hasAcked(current, by)) return { doc, message: current, outcome: 'already' };
   const note = input.note?.trim();
   if (note) {
     // A note is committed like a body: the same checks apply.
@@ -216,7 +223,7 @@ export const ackMessage = (
   const stamp = input.now.toISOString();
   const message: Message = {
     ...current,
-    read_by: current.read_by[by] === undefined ? { ...current.read_by, [by]: stamp } : current.read_by,
+    read_by: hasRead(current, by) ? current.read_by : { ...current.read_by, [by]: stamp },
     acked_by: { ...current.acked_by, [by]: note ? { at: stamp, note } : { at: stamp } },
   };
   return { doc: replaceMessages(doc, new Map([[message.id, message]])), message, outcome: 'acked' };
@@ -240,7 +247,7 @@ export const listMessages = (doc: MessagesDoc, input: ListMessagesInput): Messag
   return doc.messages.filter(
     (m) =>
       (reader === undefined || isAddressedTo(m, reader)) &&
-      (!input.unreadOnly || reader === undefined || m.read_by[reader] === undefined) &&
+      (!input.unreadOnly || reader === undefined || !hasRead(m, reader)) &&
       (input.from === undefined || m.from === input.from) &&
       (type === undefined || m.type === type) &&
       (input.since === undefined || Date.parse(m.created_at) >= input.since.getTime()),

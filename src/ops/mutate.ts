@@ -113,7 +113,7 @@ export const deliverOutbox = async (ctx: Context, store: Store): Promise<Deliver
             report.delivered.push(intent.op_id);
             continue;
           }
-          const plan = PLANS[intent.op];
+          const plan = Object.hasOwn(PLANS, intent.op) ? PLANS[intent.op] : undefined;
           if (!plan) {
             await drop(ctx, store, intent, `unknown queued operation "${intent.op}"`, report);
             continue;

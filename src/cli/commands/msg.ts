@@ -45,7 +45,7 @@ export const renderListEntry = (m: Message, options: { me: string | null; awaiti
     // A recipient is told what to do; the sender (or an operator looking at --all) whom it waits for.
     const me = options.me;
     if (me === null || !isAddressedTo(m, me)) lines.push(`  ${awaitingLine(options.awaiting) ?? ''}`);
-    else if (m.acked_by[me] === undefined) lines.push(`  ack required: buildctl msg ack ${m.id}`);
+    else if (!Object.hasOwn(m.acked_by, me)) lines.push(`  ack required: buildctl msg ack ${m.id}`);
   }
   return lines.join('\n');
 };

@@ -35,7 +35,7 @@ export const forOldReaders = (message: Message, legacyReaders: readonly string[]
   const entry: Json = { ...message, to };
   if (!all && message.to.length > 1) entry.recipients = [...message.to];
   entry.timestamp = legacyTime(message.created_at);
-  entry.read = old.every((id) => message.read_by[id] !== undefined);
+  entry.read = old.every((id) => Object.hasOwn(message.read_by, id));
   return entry;
 };
 
