@@ -1,14 +1,12 @@
 // The agent: every tick a heartbeat on the builder's ref, then housekeeping on main, then
 // one structured log line. `--once` is one tick (what cron runs); otherwise node-cron ticks
 // on the fleet's schedule until SIGTERM / SIGINT, which let the current tick finish.
-import { readFile, rename, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rename, stat } from 'node:fs/promises';
 import { effectiveSettings } from '../domain/config.js';
 import { BuildctlError, usageError } from '../errors.js';
 import { commonJsExports } from '../interop.js';
 import { redactCredentials } from '../redact.js';
 import { docs } from '../schemas/layout.js';
-import { parseDocument } from '../store/documents.js';
 import { withLocalLock } from '../store/local-lock.js';
 import { pruneRepositories, type MaintenanceReport } from '../store/maintenance.js';
 import { openStore } from '../store/store.js';
@@ -17,6 +15,7 @@ import { heartbeat, type HeartbeatResult } from './heartbeat.js';
 import { housekeepingOp, type HousekeepingOutcome } from './housekeeping.js';
 import { resolveActor } from './identity.js';
 import { deliverNotifications, type NotifyReport } from './notify.js';
+import { readLastFetched } from './read.js';
 
 export interface StepError {
   error: string;
@@ -115,8 +114,8 @@ const logTick = (logger: Logger, report: TickReport): void => {
 /** The schedule: --schedule, else the fleet's `schedule` setting from this clone's copy of main. */
 const scheduleOf = async (ctx: Context, given: string | undefined): Promise<string> => {
   if (given) return given;
-  const text = await readFile(join(ctx.storeDir, docs.config.path), 'utf8').catch(() => undefined);
-  return effectiveSettings(text === undefined ? undefined : parseDocument(docs.config.path, text, docs.config.schema)).schedule;
+  const [config] = await readLastFetched(await openStore(ctx.storeDir), docs.config);
+  return effectiveSettings(config).schedule;
 };
 
 export const runAgent = async (ctx: Context, options: AgentOptions): Promise<number> => {

@@ -1,22 +1,19 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { effectiveSettings } from '../domain/config.js';
 import { isOlderHeartbeatRef } from '../domain/legacy/heartbeat-ref.js';
 import { findBuilder, requireBuilder } from '../domain/fleet.js';
 import { metricsToText, rollMetrics } from '../domain/metrics.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
-import { docs, paths, type DocSpec } from '../schemas/layout.js';
+import { docs, paths } from '../schemas/layout.js';
 import { metricsLine, type MetricsLine } from '../schemas/metrics.js';
 import type { SystemSnapshot } from '../schemas/system.js';
-import { parseDocument, parseDocumentText, serializeDocument } from '../store/documents.js';
+import { parseDocumentText, serializeDocument } from '../store/documents.js';
 import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, readLastHeartbeatFile } from '../store/heartbeat-ref.js';
 import { withLocalLock } from '../store/local-lock.js';
-import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import type { Context } from './context.js';
 import { resolveActor } from './identity.js';
-import { readMainOrThrow } from './read.js';
+import { readLastFetched } from './read.js';
 import { collectSystemMetrics } from './system-metrics.js';
 
 export interface HeartbeatResult {
@@ -30,12 +27,6 @@ export interface HeartbeatResult {
   metrics_lines: number;
   metrics_bytes: number;
 }
-
-/** Reads a document from the clone's work tree (main as of this clone's last transaction). */
-const readLocal = async <T>(ctx: Context, spec: DocSpec<T>): Promise<T | undefined> => {
-  const text = await readFile(join(ctx.storeDir, spec.path), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : parseDocument(spec.path, text, spec.schema);
-};
 
 /**
  * Before a clone's first beat replaces the ref: if it is the older scripts' heartbeat
@@ -55,18 +46,14 @@ const takeOverOlderBranch = async (ctx: Context, store: Store, id: string, curre
 export const heartbeat = async (ctx: Context, options: { force?: boolean } = {}): Promise<HeartbeatResult> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
-  if (!findBuilder(await readLocal(ctx, docs.builders), id)) {
+  let [builders, config] = await readLastFetched(store, docs.builders, docs.config);
+  if (!findBuilder(builders, id)) {
     // This clone's copy of main may predate the registration: ask the remote once.
     await fetchMain(store);
-    const snapshot = openSnapshot(store);
-    try {
-      // Without a registry, builders found by their folders count (said once).
-      requireBuilder(await readMainOrThrow(snapshot, docs.builders, ctx.warn), id);
-    } finally {
-      snapshot.close();
-    }
+    [builders, config] = await readLastFetched(store, docs.builders, docs.config);
+    requireBuilder(builders, id);
   }
-  const settings = effectiveSettings(await readLocal(ctx, docs.config));
+  const settings = effectiveSettings(config);
 
   const system = await collectSystemMetrics(store.dir, store.stateDir);
   // One beat at a time per clone: two processes pushing against the same lease (the agent

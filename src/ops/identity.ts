@@ -1,15 +1,28 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveIdentity, type Identity } from '../domain/identity.js';
 import { docs } from '../schemas/layout.js';
-import { parseDocument } from '../store/documents.js';
+import { storeAt } from '../store/store.js';
 import type { Context } from './context.js';
+import { readLastFetched } from './read.js';
 
 const readTrimmed = (file: string): Promise<string | undefined> =>
   readFile(file, 'utf8').then(
     (text) => text.trim() || undefined,
     () => undefined,
   );
+
+/** A file in the store's work tree, which anyone who can push may fill: never through a link. */
+const readInStore = async (file: string): Promise<string | undefined> => {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    return (await handle.stat()).isFile() ? (await handle.readFile('utf8')).trim() || undefined : undefined;
+  } finally {
+    await handle.close();
+  }
+};
 
 /** The builder this process acts as (DESIGN.md, "Identity and location"). Throws when unknown. */
 export const resolveActor = async (ctx: Context): Promise<Identity> => {
@@ -19,12 +32,12 @@ export const resolveActor = async (ctx: Context): Promise<Identity> => {
     etcFile: ctx.asFlag || ctx.envBuilderId ? undefined : await readTrimmed(ctx.etcIdFile),
     storeFile: undefined as string | undefined,
   };
-  if (!direct.flag && !direct.env && !direct.etcFile) direct.storeFile = await readTrimmed(join(ctx.storeDir, '.build_server_id'));
+  if (!direct.flag && !direct.env && !direct.etcFile) direct.storeFile = await readInStore(join(ctx.storeDir, '.build_server_id'));
   const anyDirect = direct.flag || direct.env || direct.etcFile || direct.storeFile;
   let builders: Array<{ id: string; host?: string | null }> = [];
-  if (!anyDirect) {
-    const text = await readFile(join(ctx.storeDir, docs.builders.path), 'utf8').catch(() => undefined);
-    if (text !== undefined) builders = parseDocument(docs.builders.path, text, docs.builders.schema).builders;
+  if (!anyDirect && (await stat(join(ctx.storeDir, '.git')).then((info) => info.isDirectory(), () => false))) {
+    // The registry as this clone last fetched it, from git objects (never the work tree).
+    builders = (await readLastFetched(storeAt(ctx.storeDir), docs.builders))[0]?.builders ?? [];
   }
   return resolveIdentity({ ...direct, hostname: ctx.hostname, builders });
 };

@@ -3,7 +3,8 @@ import { BuildctlError } from '../errors.js';
 import type { BuildersDoc } from '../schemas/builders.js';
 import { docs, type DocSpec } from '../schemas/layout.js';
 import { invalidDocument } from '../store/documents.js';
-import type { DocRead, Snapshot } from '../store/snapshot.js';
+import { openSnapshot, type DocRead, type Snapshot } from '../store/snapshot.js';
+import type { Store } from '../store/store.js';
 
 export const LEGACY_NOTE = 'this store has legacy documents; "buildctl migrate" converts them';
 
@@ -73,6 +74,24 @@ export const viewReads = (snapshot: Snapshot, warn: (line: string) => void): Vie
 /** One document for a view (see viewReads); `warn` receives the notes. */
 export const readMainOrThrow = <T>(snapshot: Snapshot, spec: DocSpec<T>, warn: (line: string) => void = () => undefined): Promise<T | undefined> =>
   viewReads(snapshot, warn).mainOrThrow(spec);
+
+/**
+ * Documents of origin/main as this clone last fetched it, read as a view reads them (from
+ * git objects, never the work tree, which is only a view for people).
+ */
+export const readLastFetched = async <T extends readonly DocSpec<unknown>[]>(
+  store: Store,
+  ...specs: T
+): Promise<{ [K in keyof T]: T[K] extends DocSpec<infer D> ? D | undefined : never }> => {
+  const snapshot = openSnapshot(store);
+  try {
+    const values: unknown[] = [];
+    for (const spec of specs) values.push(await readMainOrThrow(snapshot, spec));
+    return values as { [K in keyof T]: T[K] extends DocSpec<infer D> ? D | undefined : never };
+  } finally {
+    snapshot.close();
+  }
+};
 
 export interface Freshness {
   /** Whether this call fetched from the remote. */

@@ -3,9 +3,9 @@
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { unreachableError, usageError } from '../errors.js';
-import { writeFileAtomic } from './atomic-write.js';
 import { git, GitError, gitReason } from './git.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, storeAt, type Store } from './store.js';
+import { committer, writeCommit } from './transaction.js';
 
 const isDir = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
 
@@ -72,9 +72,14 @@ export const configureClone = async (store: Store, identity: { name: string; ema
   return changed;
 };
 
+/** Puts the clone's view on origin/main (a fresh clone has no local main yet). */
+const checkOutMain = (store: Store) => git(store.dir, ['checkout', '-q', '-f', '-B', MAIN, ORIGIN_MAIN]);
+
 /**
  * Gives an empty remote its first commit (the seed documents) and puts the clone on main.
- * Returns false when the remote already has main (the clone is then reset to it).
+ * Returns false when the remote already has main (the clone is then put on it). The commit
+ * is built from objects like every transaction's (store/transaction.ts): nothing is
+ * written to the work tree but git's own checkout of the result.
  */
 export const ensureSeeded = async (store: Store, seed: Record<string, string>, actor: string): Promise<boolean> => {
   const heads = await git(store.dir, ['ls-remote', '--heads', REMOTE, MAIN], { allowFail: true });
@@ -87,21 +92,15 @@ export const ensureSeeded = async (store: Store, seed: Record<string, string>, a
   if (heads.stdout.trim() !== '') {
     await fetchMain(store);
     const onMain = await git(store.dir, ['rev-parse', '--verify', '--quiet', `refs/heads/${MAIN}`], { allowFail: true });
-    if (onMain.code !== 0) await git(store.dir, ['checkout', '-q', '-f', '-B', MAIN, ORIGIN_MAIN]);
+    if (onMain.code !== 0) await checkOutMain(store);
     return false;
   }
-  await git(store.dir, ['checkout', '-q', '--orphan', MAIN]).catch(() => undefined);
-  for (const [path, content] of Object.entries(seed)) await writeFileAtomic(join(store.dir, path), content);
-  await git(store.dir, ['add', '--', ...Object.keys(seed)]);
-  await git(store.dir, ['commit', '-q', '--no-verify', '-m', `store.init: seed the store\n\nBuildctl-Op: store.init\nBuildctl-Actor: ${actor}\n`]);
-  const push = await git(store.dir, ['push', '--quiet', REMOTE, `HEAD:refs/heads/${MAIN}`], { allowFail: true });
-  if (push.code !== 0) {
-    // Another init seeded it first: take theirs.
-    await fetchMain(store);
-    await git(store.dir, ['checkout', '-q', '-f', '-B', MAIN, ORIGIN_MAIN]);
-    return false;
-  }
+  const files = Object.entries(seed).map(([path, text]) => ({ path, mode: '100644', text }));
+  const commit = await writeCommit(store, undefined, files, `store.init: seed the store\n\nBuildctl-Op: store.init\nBuildctl-Actor: ${actor}\n`, await committer(store));
+  const push = await git(store.dir, ['push', '--quiet', REMOTE, `${commit}:refs/heads/${MAIN}`], { allowFail: true });
   await fetchMain(store);
+  await checkOutMain(store);
+  if (push.code !== 0) return false; // another init seeded it first: theirs it is
   await git(store.dir, ['branch', '--quiet', '--set-upstream-to', ORIGIN_MAIN.replace('refs/remotes/', ''), MAIN], { allowFail: true });
   return true;
 };

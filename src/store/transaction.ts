@@ -207,8 +207,14 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
   return files.length === 0 ? { kind: 'unchanged', result: plan.result } : { kind: 'changed', plan, files };
 };
 
+/** Who commits (`Name <email>`) and in which time zone. */
+export interface Ident {
+  who: string;
+  zone: string;
+}
+
 /** Who commits: git's own answer (GIT_COMMITTER_*, user.name / user.email), without its time. */
-const committer = async (store: Store): Promise<{ who: string; zone: string }> => {
+export const committer = async (store: Store): Promise<Ident> => {
   const run = await git(store.dir, ['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
   const match = /^(.*>) \d+ ([+-]\d{4})\s*$/.exec(run.stdout);
   if (run.code !== 0 || !match) {
@@ -221,25 +227,28 @@ const committer = async (store: Store): Promise<{ who: string; zone: string }> =
 };
 
 /**
- * Step: blobs, trees and the commit (parent: the base) in one `git fast-import`. Raw
- * bytes, so no attribute or filter applies; only the changed paths are touched. The
- * import's branch is private and deleted in the same run: the commit is reachable only
- * once its push lands.
+ * Step: blobs, trees and the commit (parent: the base; none for a store's first commit) in
+ * one `git fast-import`. Raw bytes, so no attribute or filter applies; only the changed
+ * paths are touched. The import's branch is private and deleted in the same run: the
+ * commit is reachable only once its push lands.
  */
-export const writeCommit = async (store: Store, base: Base, files: readonly ChangedFile[], message: string, ident: { who: string; zone: string }): Promise<string> => {
+export const writeCommit = async (store: Store, parent: string | undefined, files: readonly ChangedFile[], message: string, ident: Ident): Promise<string> => {
   const branch = `refs/buildctl/tx/${process.pid}-${randomUUID()}`;
   const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}\n`;
   const input = [
     `commit ${branch}\nmark :1\n`,
     `committer ${ident.who} ${Math.floor(Date.now() / 1000)} ${ident.zone}\n`,
     data(message),
-    `from ${base.commit}\n`,
+    parent === undefined ? '' : `from ${parent}\n`,
     ...files.map((file) => `M ${file.mode} inline ${file.path}\n${data(file.text)}`),
-    `\nreset ${branch}\nfrom ${'0'.repeat(base.commit.length)}\n\nget-mark :1\ndone\n`,
+    // A null "from" deletes the branch (its length is the object format's).
+    parent === undefined ? '' : `\nreset ${branch}\nfrom ${'0'.repeat(parent.length)}\n`,
+    '\nget-mark :1\ndone\n',
   ].join('');
   const { stdout } = await git(store.dir, ['fast-import', '--quiet', '--done'], { input });
   const commit = stdout.trim();
   if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`git fast-import did not report the new commit: ${stdout}`);
+  if (parent === undefined) await git(store.dir, ['update-ref', '-d', branch]);
   return commit;
 };
 
@@ -361,7 +370,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
     await takeTurn(store, request.actor, pacing);
     const objects = openObjectReader(store.dir);
     const trees = treeReader(objects);
-    let ident: Promise<{ who: string; zone: string }> | undefined;
+    let ident: Promise<Ident> | undefined;
     try {
       const started = Date.now();
       let cyclesMs = 0; // time spent in attempts that lost, for the age-ordered wait
@@ -391,7 +400,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
         ident ??= committer(store);
         const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
         request.checkCommit?.(message);
-        const commit = await writeCommit(store, base, staged.files, message, await ident);
+        const commit = await writeCommit(store, base.commit, staged.files, message, await ident);
         crashPoint('after-commit-object');
         const pushed = await pushCommit(store, commit);
         if (pushed.kind === 'landed') {
