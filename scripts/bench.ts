@@ -40,6 +40,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { vetCommitted } from '../src/domain/committed.js';
 import { effectiveSettings } from '../src/domain/config.js';
 import { metricsToText, rollMetrics } from '../src/domain/metrics.js';
@@ -712,7 +713,6 @@ const QUEUE_JOBS = 8 * 25; // the issue's queue, whatever the clone counts
 const SENDS_PER_CLONE = 25;
 const RETRY_LIMIT = 20;
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 const percentile = (samples: readonly number[], p: number): number => {
   const sorted = [...samples].sort((a, b) => a - b);

@@ -82,7 +82,7 @@ export const environmentFault = (error: unknown, where = 'the store'): BuildctlE
     const fault = FAULTS.find((candidate) => errno.code !== undefined && candidate.errno.includes(errno.code));
     if (fault) {
       const path = errno.path ?? where;
-      return failedError(`${fault.what}: ${errno.syscall ?? 'access'} ${path} (${errno.code})`, { code: fault.code, hint: fault.hint(where), cause: error });
+      return failedError(`${fault.what}: ${errno.syscall ?? 'access'} ${path} (${errno.code})`, { code: fault.code, hint: fault.hint(path), cause: error });
     }
   }
   return undefined;

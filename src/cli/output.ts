@@ -10,6 +10,7 @@ import { CommanderError, type Command } from 'commander';
 import type { Outcome } from '../ops/mutate.js';
 import { isBuildctlError, type BuildctlError } from '../errors.js';
 import type { Runtime } from './runtime.js';
+import { environmentFault } from '../faults.js';
 
 export type { Outcome };
 
@@ -79,7 +80,9 @@ export const errorReport = (error: unknown, path: string): ErrorReport | undefin
       stack: error.stack,
     };
   }
-  if (isBuildctlError(error)) return { exitCode: error.exitCode, code: error.code, message: error.message, hint: error.hint, details: error.details, stack: error.stack };
+  // A full disk, a read-only store or no git is the machine's fault, not a bug: said as one (src/faults.ts).
+  const known = isBuildctlError(error) ? error : environmentFault(error);
+  if (known) return { exitCode: known.exitCode, code: known.code, message: known.message, hint: known.hint, details: known.details, stack: error instanceof Error ? error.stack : known.stack };
   const message = error instanceof Error ? error.message : String(error);
   return {
     exitCode: 1,

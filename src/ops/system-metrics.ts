@@ -5,6 +5,7 @@
 import { cpus, loadavg } from 'node:os';
 import { readFile, statfs, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { commonJsExports } from '../interop.js';
 import type { SystemSnapshot } from '../schemas/system.js';
 
@@ -41,7 +42,7 @@ const cpuPercent = async (stateDir: string): Promise<number> => {
   const share = previous ? busyShare(previous, now) : undefined;
   if (share !== undefined) return share;
   // First beat (or the counters reset at a reboot): sample a short interval instead.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(200);
   return busyShare(now, readCounters()) ?? 0;
 };
 

@@ -8,10 +8,12 @@ import { heartbeatRefChanges, isOlderHeartbeatRef } from '../domain/legacy/heart
 import { classifyText, type ClassifyContext, type FileStatus } from '../domain/classify.js';
 import { scanForCredentials, type StoredCredential } from '../domain/credential-scan.js';
 import { BUILDER_ID_PATTERN } from '../schemas/common.js';
+import { MAX_DOCUMENT_BYTES, sizeProblem } from '../schemas/json-text.js';
 import { docs, kindOfPath } from '../schemas/layout.js';
 import type { Problem } from '../store/documents.js';
 import { fetchedHeartbeatRef } from '../store/heartbeat-ref.js';
-import { listHeartbeatRefs, listMainFiles, listStagedFiles, openSnapshot, type Snapshot } from '../store/snapshot.js';
+import { isRegularFile, MODE_TREE, notRegular } from '../store/objects.js';
+import { listHeartbeatRefs, listMainEntries, listStagedFiles, openSnapshot, type Snapshot } from '../store/snapshot.js';
 import { fetchAll, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, openStore } from '../store/store.js';
 import type { Context } from './context.js';
 import { findBuilderFolders } from './fleet-members.js';
@@ -60,6 +62,10 @@ export const classifyContextOf = async (snapshot: Snapshot, options: { discover:
   };
 };
 
+/** Directories that hold documents: a link or submodule there is as invalid as one at a document path. */
+const isDocumentDir = (path: string, fleet: readonly string[]): boolean =>
+  path === 'coordination' || path === 'coordination/archive' || path === 'shared' || fleet.includes(path);
+
 export const validateStore = async (ctx: Context, options: { fetch: boolean; staged?: boolean; verbose?: boolean }): Promise<ValidateReport> => {
   const store = await openStore(ctx.storeDir);
   const freshness = options.fetch && !options.staged ? await fetchOrFallBack(() => fetchAll(store), ctx.warn) : { fetched: false, fetch_error: null };
@@ -76,15 +82,30 @@ export const validateStore = async (ctx: Context, options: { fetch: boolean; sta
     const push = (file: string, kind: string | null, status: FileStatus, problems: Problem[], changes: string[]): void => {
       files.push({ file, kind, valid: status === 'valid', status, problems, changes });
     };
-    const paths = options.staged ? await listStagedFiles(store) : await listMainFiles(store);
-    for (const path of paths) {
+    // Main with modes and sizes, judged as every command reads it (store/objects.ts): only
+    // a regular file is a document, under real directories.
+    const entries = options.staged
+      ? (await listStagedFiles(store)).map((path) => ({ path, mode: '100644', sha: `:${path}`, size: 0 }))
+      : await listMainEntries(store);
+    for (const listed of entries) {
+      const { path } = listed;
       const kind = kindOfPath(path);
+      const label = options.staged ? `:${path}` : path;
       if (!kind) {
-        skipped.push(path);
+        if (listed.mode !== MODE_TREE && isDocumentDir(path, known.context.fleet)) push(label, null, 'invalid', [notRegular(path, listed.mode, 'a directory')], []);
+        else if (listed.mode !== MODE_TREE) skipped.push(path);
         continue;
       }
-      const classified = classifyText(path, (await snapshot.text(`${rev}:${path}`)) ?? '', known.context);
-      push(options.staged ? `:${path}` : path, classified.kind, classified.status, classified.problems, classified.changes);
+      if (!isRegularFile(listed.mode)) {
+        push(label, kind.name, 'invalid', [notRegular(path, listed.mode, 'a regular file')], []);
+        continue;
+      }
+      if (listed.size > MAX_DOCUMENT_BYTES) {
+        push(label, kind.name, 'invalid', [sizeProblem(listed.size)], []);
+        continue;
+      }
+      const classified = classifyText(path, (await snapshot.text(options.staged ? `${rev}:${path}` : listed.sha)) ?? '', known.context);
+      push(label, classified.kind, classified.status, classified.problems, classified.changes);
       const entry = kind.name.startsWith('messages') ? 'message' : kind.name.startsWith('jobs') ? 'job' : undefined;
       if (entry && !options.staged && classified.value !== undefined) credentials.push(...scanForCredentials(path, entry, classified.value));
     }

@@ -1,6 +1,10 @@
-// The store's local lock: the agent and an operator on one host never interleave a
-// transaction. proper-lockfile keeps the lock fresh while held; a lock left by a dead
-// process goes stale and is taken over.
+// The store's local lock: the agent and an operator on one host do not run transactions
+// at the same time and waste each other's cycles. It is an optimisation only: nothing
+// depends on it for correctness. A transaction's push lands only if main is still the
+// base it read (store/transaction.ts), so a holder that stalls, loses the lock to a
+// takeover and wakes up later has its push rejected and starts again like any other
+// writer that lost a race. proper-lockfile keeps the lock fresh while held; a lock left by
+// a dead process goes stale and is taken over.
 //
 // Waiting 10 s for staleness after every `kill -9` is avoidable: the lock directory holds
 // an `owner` file (pid, host, pid namespace, a random token) written the moment the
@@ -11,6 +15,7 @@ import * as fs from 'node:fs';
 import { mkdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { notNowError } from '../errors.js';
 import { commonJsExports } from '../interop.js';
 
@@ -130,8 +135,6 @@ export const takeOverFromDeadOwner = async (lockDir: string, staleMs: number): P
   }
 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, options: LocalLockOptions = {}): Promise<T> => {
   const { lock } = commonJsExports(await import('proper-lockfile'));
   await mkdir(stateDir, { recursive: true });
@@ -151,8 +154,9 @@ export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, o
         stale: staleMs,
         retries: 0,
         fs: lockFs(owner),
+        // Taken over while this process stalled: harmless (see above), so only said.
         onCompromised: (error) => {
-          process.stderr.write(`buildctl: warning: the store's local lock was compromised (${error.message})\n`);
+          process.stderr.write(`buildctl: warning: this process lost the store's local lock while it was stalled (${error.message}); its push still lands only on the state it read\n`);
         },
       });
       break;

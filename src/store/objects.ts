@@ -28,6 +28,12 @@ export const describeMode = (mode: string): string => {
 
 export const isRegularFile = (mode: string): boolean => REGULAR.has(mode);
 
+/** The problem with an entry that is not what a document path needs there. */
+export const notRegular = (at: string, mode: string, expected: 'a regular file' | 'a directory'): Problem => ({
+  path: '',
+  reason: `${at} is ${describeMode(mode)}, not ${expected}: buildctl never follows or reads it`,
+});
+
 /** Parses a raw tree object: `<mode> <name>\0<hash bytes>` repeated. */
 export const parseTree = (body: Buffer, hashBytes: number): Map<string, TreeEntry> => {
   const entries = new Map<string, TreeEntry>();
@@ -89,11 +95,9 @@ export const treeReader = (objects: ObjectReader): TreeReader => {
       const last = i === parts.length - 1;
       if (last) {
         if (isRegularFile(entry.mode)) return { kind: 'file', mode: entry.mode, sha: entry.sha };
-        return { kind: 'not-regular', problem: { path: '', reason: `${at} is ${describeMode(entry.mode)}, not a regular file: buildctl never follows or reads it` } };
+        return { kind: 'not-regular', problem: notRegular(at, entry.mode, 'a regular file') };
       }
-      if (entry.mode !== MODE_TREE) {
-        return { kind: 'not-regular', problem: { path: '', reason: `${at} is ${describeMode(entry.mode)}, not a directory: buildctl never follows or reads it` } };
-      }
+      if (entry.mode !== MODE_TREE) return { kind: 'not-regular', problem: notRegular(at, entry.mode, 'a directory') };
       tree = entry.sha;
     }
     return { kind: 'missing' };

@@ -70,16 +70,16 @@ export const listMainFiles = async (store: Store): Promise<string[]> => {
   return stdout.split('\0').filter((path) => path !== '');
 };
 
-/** Every entry on origin/main, directories included, with its mode and object id. */
-export const listMainEntries = async (store: Store): Promise<Array<{ path: string; mode: string; sha: string }>> => {
-  const { stdout } = await git(store.dir, ['ls-tree', '-r', '-t', '--full-tree', '-z', ORIGIN_MAIN]);
+/** Every entry on origin/main, directories included, with its mode, object id and size (blobs). */
+export const listMainEntries = async (store: Store): Promise<Array<{ path: string; mode: string; sha: string; size: number }>> => {
+  const { stdout } = await git(store.dir, ['ls-tree', '-r', '-t', '-l', '--full-tree', '-z', ORIGIN_MAIN]);
   return stdout
     .split('\0')
     .filter((line) => line !== '')
     .map((line) => {
       const tab = line.indexOf('\t');
-      const [mode = '', , sha = ''] = line.slice(0, tab).split(' ');
-      return { path: line.slice(tab + 1), mode: mode.replace(/^0+/, ''), sha };
+      const [mode = '', , sha = '', size = ''] = line.slice(0, tab).split(/ +/);
+      return { path: line.slice(tab + 1), mode: mode.replace(/^0+/, ''), sha, size: Number(size) || 0 };
     });
 };
 
