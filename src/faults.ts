@@ -20,7 +20,7 @@ const FAULTS: readonly Fault[] = [
   {
     code: 'disk_full',
     errno: ['ENOSPC', 'EDQUOT'],
-    text: /No space left on device|Disk quota exceeded/i,
+    text: /No space left on device|Disk quota exceeded|Out of diskspace/i,
     what: 'no space left on the device',
     hint: (where) => `free space on the file system that holds ${where} (df -h ${where}), then run the command again; nothing half-done was pushed`,
   },
@@ -29,7 +29,7 @@ const FAULTS: readonly Fault[] = [
     errno: ['EROFS'],
     text: /Read-only file system/i,
     what: 'the file system is read-only',
-    hint: (where) => `remount ${where} read-write (or point --store at a writable clone); nothing was changed`,
+    hint: (where) => `remount the file system that holds ${where} read-write (or point --store at a writable clone); nothing was changed`,
   },
   {
     code: 'permission_denied',

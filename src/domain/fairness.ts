@@ -23,6 +23,20 @@ export const RECENT_COMMITS = 16;
 export const retryDelayMs = (ageMs: number, cycleMs: number, random: () => number): number =>
   Math.max(0, HORIZON_CYCLES * Math.max(0, cycleMs) - Math.max(0, ageMs)) * (0.8 + 0.4 * random());
 
+/**
+ * An attempt this many times slower than the clone's last winning one was stalled (a
+ * paused process or VM, a blocked event loop), not slowed by contention.
+ */
+export const STALL_FACTOR = 10;
+
+/**
+ * The cycle the retry wait is measured in: the mean of the operation's attempts, unless a
+ * stall inflated it, when the clone's last winning cycle stands in. Without this, an
+ * operation that stalled for 10 s would wait out 8 cycles of 10 s before retrying.
+ */
+export const cycleEstimateMs = (meanAttemptMs: number, win: LastWin | undefined): number =>
+  win !== undefined && win.cycleMs > 0 && meanAttemptMs > STALL_FACTOR * win.cycleMs ? win.cycleMs : meanAttemptMs;
+
 /** What a builder remembers about its last push that landed. */
 export interface LastWin {
   /** When the push was accepted (ms since the epoch). */

@@ -4,7 +4,8 @@
 //   block runs, no lock is released, no answer is printed: what a `kill -9`, the OOM
 //   killer or a power cut leaves behind, at a point a test can choose.
 // - BUILDCTL_TEST_PAUSE_AT=<point> stops it with SIGSTOP, as a paused VM, a swapped-out
-//   process or a blocked event loop would; a SIGCONT from the test resumes it there.
+//   process or a blocked event loop would; a SIGCONT from the test resumes it there. It
+//   stops once per process: the attempts after waking run through.
 // The points: after-lock, after-read, after-commit-object, after-push, heartbeat-after-push.
 //
 // Unset (every real run), it is two property reads and comparisons. It reads process.env
@@ -12,5 +13,8 @@
 // in-process test set and clear it.
 export const crashPoint = (name: string): void => {
   if (process.env.BUILDCTL_TEST_DIE_AT === name) process.kill(process.pid, 'SIGKILL');
-  if (process.env.BUILDCTL_TEST_PAUSE_AT === name) process.kill(process.pid, 'SIGSTOP');
+  if (process.env.BUILDCTL_TEST_PAUSE_AT === name) {
+    delete process.env.BUILDCTL_TEST_PAUSE_AT; // once: the retry after waking runs through
+    process.kill(process.pid, 'SIGSTOP');
+  }
 };

@@ -86,8 +86,8 @@ export interface RecentCommit {
 export interface Pacing {
   /** The wait before the first attempt, from this clone's last win record; `recent` reads main's latest commits. */
   turnDelayMs(lastWin: string | undefined, now: number, actor: string, recent: (count: number) => Promise<RecentCommit[]>): Promise<number>;
-  /** The wait after an attempt that lost, from the operation's age and its mean attempt time. */
-  retryDelayMs(ageMs: number, cycleMs: number): number;
+  /** The wait after an attempt that lost, from the operation's age, its mean attempt time and the clone's last win record. */
+  retryDelayMs(ageMs: number, meanAttemptMs: number, lastWin: string | undefined): number;
   /** The record kept after a win (`.git/buildctl/last-win`), handed to turnDelayMs next time. */
   winRecord(at: number, cycleMs: number): string;
 }
@@ -338,7 +338,7 @@ const recentCommits = async (store: Store, count: number): Promise<RecentCommit[
 
 const lastWinFile = (store: Store) => join(store.stateDir, 'last-win');
 
-/** This clone's last win record, as the pacing wrote it (ops/ reads it with domain/fairness.ts), if any. */
+/** This clone's last win record, as the pacing wrote it (another process of the clone may have written it meanwhile), if any. */
 export const readLastWinRecord = (store: Store): Promise<string | undefined> => readFile(lastWinFile(store), 'utf8').catch(() => undefined);
 
 /** Step: the pacing's turn before the first attempt (e.g. a builder that just won yields). */
@@ -425,7 +425,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
         }
         cyclesMs += Date.now() - attemptStarted;
         // No wait after the last attempt: the caller hears "contention" at once.
-        const wait = attempt < maxAttempts ? pacing.retryDelayMs(Date.now() - started, cyclesMs / attempt) : 0;
+        const wait = attempt < maxAttempts ? pacing.retryDelayMs(Date.now() - started, cyclesMs / attempt, await readLastWinRecord(store)) : 0;
         if (wait > 0) await sleep(wait);
       }
       throw notNowError(`gave up after ${maxAttempts} attempts: other builders kept changing the store first`, {

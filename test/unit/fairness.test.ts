@@ -5,6 +5,8 @@ import {
   HORIZON_CYCLES,
   parseLastWin,
   retryDelayMs,
+  cycleEstimateMs,
+  STALL_FACTOR,
   turnDelayMs,
   TURN_WINDOW_CYCLES,
 } from '../../src/domain/fairness.js';
@@ -75,5 +77,20 @@ describe('turnDelayMs: a winner yields while others are landing commits', () => 
     const recent = [{ actor: 'build2', at: 100_000 }];
     expect(turnDelayMs(win, win.at + 1_000, 'build1', recent, always)).toBe(0);
     expect(turnDelayMs(undefined, now, 'build1', recent, always)).toBe(0);
+  });
+});
+
+describe('cycleEstimateMs: a stall is not contention', () => {
+  const win = { at: 1_700_000_000_000, cycleMs: 200 };
+  it('is the mean of the attempts while they look like cycles', () => {
+    expect(cycleEstimateMs(350, win)).toBe(350);
+    expect(cycleEstimateMs(STALL_FACTOR * 200, win)).toBe(STALL_FACTOR * 200);
+    expect(cycleEstimateMs(12_000, undefined)).toBe(12_000);
+  });
+  it('is the last winning cycle when a stall made the attempts far slower', () => {
+    expect(cycleEstimateMs(STALL_FACTOR * 200 + 1, win)).toBe(200);
+    expect(cycleEstimateMs(14_000, win)).toBe(200);
+    // So an operation that stalled 14 s retries at once instead of waiting 8 x 14 s.
+    expect(retryDelayMs(14_000, cycleEstimateMs(14_000, win), () => 0.5)).toBe(0);
   });
 });

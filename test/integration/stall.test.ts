@@ -1,0 +1,158 @@
+// Processes that do not behave: one that stalls after reading (SIGSTOP at a named point,
+// BUILDCTL_TEST_PAUSE_AT, as a paused VM or a blocked event loop would) while its local
+// lock is taken over, and process groups killed with SIGKILL (the CLI and its git
+// children, as a systemd stop or an OOM kill of the cgroup does). Nothing reported as
+// done is lost, and the next command always proceeds.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, gitSync, makeFleet, runCli, type CliRun, type Fleet } from '../helpers/fleet.js';
+
+let fleet: Fleet | undefined;
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  fleet?.cleanup();
+  fleet = undefined;
+});
+
+/** The CLI as its own process group (so the whole group can be stopped or killed), output collected. */
+const startCli = (args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliRun> } => {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', BUILDCTL_ID_FILE: join(tmpdir(), 'no-such-build-server-id'), ...env },
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliRun>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  return { child, done };
+};
+
+/** Waits for a condition, polling, up to a deadline (never a fixed sleep standing for "long enough"). */
+const waitFor = async (what: string, condition: () => boolean, deadlineMs = 30_000): Promise<void> => {
+  const deadline = Date.now() + deadlineMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+};
+
+/** Whether a process is stopped (state T in /proc). */
+const isStopped = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return / T /.test(stat.slice(stat.lastIndexOf(')')));
+  } catch {
+    return false;
+  }
+};
+
+const messageIds = (f: Fleet): string[] =>
+  (JSON.parse(gitSync(f.remote, ['show', 'main:coordination/messages.json'])).messages as Array<{ id: string }>).map((m) => m.id);
+
+describe('a writer that stalls after reading', () => {
+  it('loses nothing: its lock is taken over, a second send lands, then it wakes up; both messages end on main', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const f = fleet;
+    const store = f.stores.build1!;
+    const first = startCli(['--store', store, '--as', 'build1', 'msg', 'send', 'build2', 'first, then stalled'], { BUILDCTL_TEST_PAUSE_AT: 'after-read' });
+    await waitFor('the first send to stop after reading', () => first.child.pid !== undefined && isStopped(first.child.pid));
+
+    // The stalled process stops refreshing its local lock: a second send on the same clone
+    // waits for it to go stale (proper-lockfile, 10 s), takes it over and lands.
+    const second = await runCli(['--store', store, '--as', 'build1', 'msg', 'send', 'build2', 'second, while the first stalls']);
+    expect(second.code, second.stderr).toBe(0);
+    const secondId = second.stdout.trim();
+    expect(messageIds(f)).toEqual([secondId]);
+
+    process.kill(-first.child.pid!, 'SIGCONT');
+    const woke = await first.done;
+    expect(woke.code, woke.stderr).toBe(0);
+    const firstId = woke.stdout.trim();
+    // Its push of the stale state was rejected; it re-applied its intent to the new main.
+    expect(messageIds(f).sort()).toEqual([firstId, secondId].sort());
+    const subjects = gitSync(f.remote, ['log', '--format=%s', 'main']).split('\n').filter((s) => s.startsWith('msg.send'));
+    expect(subjects).toHaveLength(2);
+  });
+});
+
+describe('a process group killed with SIGKILL', () => {
+  /** Kills the CLI and every git child it has, like a cgroup kill. */
+  const killGroup = (child: ChildProcess) => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // finished first: a kill after the end is a point of the cycle too
+    }
+  };
+
+  it('while a git child holds a ref lock, and at random points of the cycle: the next command always proceeds, nothing lands twice', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const f = fleet;
+    const store = f.stores.build1!;
+    const send = (body: string) => ['--store', store, '--as', 'build1', 'msg', 'send', 'build2', body];
+    const bodies: string[] = [];
+
+    // 1. Deterministic: a reference-transaction hook holds the first ref update of the
+    //    cycle (locks taken, not yet committed) until the group is killed.
+    const hold = join(f.root, 'hold');
+    const ready = join(f.root, 'ready');
+    const hook = join(store, '.git', 'hooks', 'reference-transaction');
+    writeFileSync(hook, `#!/bin/sh\n[ "$1" = prepared ] || exit 0\n[ -e '${hold}' ] || exit 0\nrm -f '${hold}'\n: > '${ready}'\nexec sleep 120\n`);
+    chmodSync(hook, 0o755);
+    writeFileSync(hold, '');
+    const held = startCli(send('held'));
+    bodies.push('held');
+    await waitFor('a git child to hold a ref lock', () => existsSync(ready));
+    killGroup(held.child);
+    expect((await held.done).code).toBe(-1);
+    const after = await runCli(send('after the held kill'));
+    expect(after.code, after.stderr).toBe(0);
+    bodies.push('after the held kill');
+
+    // 2. Random points: measure one cycle, then kill at random moments within it.
+    const timed = Date.now();
+    expect((await runCli(send('timing'))).code).toBe(0);
+    bodies.push('timing');
+    const cycleMs = Date.now() - timed;
+    for (let i = 0; i < 6; i++) {
+      const body = `killed ${i}`;
+      bodies.push(body);
+      const run = startCli(send(body));
+      await sleep(Math.random() * cycleMs);
+      killGroup(run.child);
+      await run.done;
+      const next = await runCli(send(`next ${i}`));
+      expect(next.code, `after kill ${i}: ${next.stderr}`).toBe(0);
+      bodies.push(`next ${i}`);
+    }
+
+    // Every message that was reported sent is there once; a killed one at most once.
+    const messages = JSON.parse(gitSync(f.remote, ['show', 'main:coordination/messages.json'])).messages as Array<{ body: string }>;
+    const count = (body: string) => messages.filter((m) => m.body === body).length;
+    for (const body of bodies) {
+      if (body.startsWith('killed') || body === 'held') expect(count(body), body).toBeLessThanOrEqual(1);
+      else expect(count(body), body).toBe(1);
+    }
+    // And the clone is not wedged: a last command, a view and a validate all work.
+    const last = await runCli(['--store', store, '--as', 'build1', 'status', 'set', 'idle']);
+    expect(last.code, last.stderr).toBe(0);
+    const validate = await runCli(['--store', store, 'validate']);
+    expect(validate.code, validate.stdout).toBe(0);
+  });
+});
