@@ -12,7 +12,7 @@ export interface GitRun {
 }
 
 export interface GitOptions {
-  input?: string;
+  input?: string | Buffer;
   /** Return the result on a non-zero exit instead of throwing. */
   allowFail?: boolean;
   env?: Record<string, string>;

@@ -5,9 +5,11 @@
 // document, never followed: a link's target is not read, whatever it points at. Blobs
 // are raw bytes (no attribute, filter or encoding applies), and a blob over the size limit
 // is never even buffered.
+import { createHash } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
 import { MAX_DOCUMENT_BYTES, sizeProblem } from '../schemas/json-text.js';
 import type { Problem } from '../schemas/issues.js';
-import type { ObjectReader } from './git.js';
+import { git, type ObjectReader } from './git.js';
 
 export const MODE_TREE = '40000';
 const REGULAR = new Set(['100644', '100755']);
@@ -116,4 +118,126 @@ export const treeReader = (objects: ObjectReader): TreeReader => {
       return { kind: 'text', text: object.body.toString('utf8'), sha: object.sha, mode: located.mode };
     },
   };
+};
+
+// ---------------------------------------------------------------------------------------
+// Writing: the new blobs, trees and commit of a transaction, as one pack that a single
+// `git unpack-objects --strict` checks (fsck: sorted trees, valid links) and stores as
+// loose objects. Object ids are computed here the way git computes them, in the
+// repository's own hash (40 hex digits: SHA-1, 64: SHA-256).
+
+export interface NewFile {
+  path: string;
+  mode: string;
+  text: string;
+}
+
+interface NewObject {
+  type: 'commit' | 'tree' | 'blob';
+  body: Buffer;
+  id: string;
+}
+
+const algorithmOf = (hexLength: number): 'sha1' | 'sha256' => (hexLength === 64 ? 'sha256' : 'sha1');
+
+const newObject = (type: NewObject['type'], body: Buffer, algorithm: 'sha1' | 'sha256'): NewObject => ({
+  type,
+  body,
+  id: createHash(algorithm).update(`${type} ${body.length}\0`).update(body).digest('hex'),
+});
+
+/** git's tree order: names compared bytewise, a directory as if its name ended in "/". */
+const treeOrder = ([a, x]: [string, TreeEntry], [b, y]: [string, TreeEntry]): number =>
+  Buffer.compare(Buffer.from(x.mode === MODE_TREE ? `${a}/` : a), Buffer.from(y.mode === MODE_TREE ? `${b}/` : b));
+
+const encodeTree = (entries: Map<string, TreeEntry>): Buffer =>
+  Buffer.concat([...entries].sort(treeOrder).flatMap(([name, entry]) => [Buffer.from(`${entry.mode} ${name}\0`), Buffer.from(entry.sha, 'hex')]));
+
+/**
+ * The trees of `root` (undefined: an empty tree) with `files` put in place, bottom up,
+ * and the blobs: every object that is new. Only the trees on the changed paths change.
+ */
+const buildTrees = async (trees: TreeReader | undefined, root: string | undefined, files: readonly NewFile[], algorithm: 'sha1' | 'sha256'): Promise<{ root: string; objects: NewObject[] }> => {
+  const objects: NewObject[] = [];
+  const build = async (tree: string | undefined, changes: ReadonlyArray<{ rest: string[]; file: NewFile }>): Promise<string> => {
+    if (tree !== undefined && !trees) throw new Error('a tree reader is needed to change an existing tree');
+    const entries = new Map(tree === undefined ? [] : await trees!.entries(tree));
+    const below = new Map<string, Array<{ rest: string[]; file: NewFile }>>();
+    for (const change of changes) {
+      const [name, ...rest] = change.rest;
+      if (rest.length === 0) {
+        const blob = newObject('blob', Buffer.from(change.file.text), algorithm);
+        objects.push(blob);
+        entries.set(name!, { mode: change.file.mode, sha: blob.id });
+      } else {
+        below.set(name!, [...(below.get(name!) ?? []), { rest, file: change.file }]);
+      }
+    }
+    for (const [name, inner] of below) {
+      const current = entries.get(name);
+      // The transaction has checked the way: a directory or nothing (never a link or a file).
+      const sha = await build(current?.mode === MODE_TREE ? current.sha : undefined, inner);
+      entries.set(name, { mode: MODE_TREE, sha });
+    }
+    const made = newObject('tree', encodeTree(entries), algorithm);
+    objects.push(made);
+    return made.id;
+  };
+  const rootId = await build(root, files.map((file) => ({ rest: file.path.split('/'), file })));
+  return { root: rootId, objects };
+};
+
+const PACK_TYPES = { commit: 1, tree: 2, blob: 3 } as const;
+
+/** A version 2 pack of whole (undeltified) objects. */
+const packOf = (objects: readonly NewObject[], algorithm: 'sha1' | 'sha256'): Buffer => {
+  const header = Buffer.alloc(12);
+  header.write('PACK', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(objects.length, 8);
+  const parts: Buffer[] = [header];
+  for (const object of objects) {
+    let size = object.body.length;
+    const bytes = [(PACK_TYPES[object.type] << 4) | (size & 0x0f)];
+    size = Math.floor(size / 16);
+    while (size > 0) {
+      bytes[bytes.length - 1]! |= 0x80;
+      bytes.push(size & 0x7f);
+      size = Math.floor(size / 128);
+    }
+    parts.push(Buffer.from(bytes), deflateSync(object.body));
+  }
+  const body = Buffer.concat(parts);
+  return Buffer.concat([body, createHash(algorithm).update(body).digest()]);
+};
+
+export interface CommitSpec {
+  /** The parent commit and its tree; undefined for a store's first commit. */
+  parent: { commit: string; tree: string } | undefined;
+  files: readonly NewFile[];
+  message: string;
+  /** `Name <email>`, and the time zone as git writes it (+0100). */
+  who: string;
+  zone: string;
+  /** Commit time, seconds since the epoch. */
+  time: number;
+}
+
+/**
+ * Writes the commit of `spec` (its blobs, trees and the commit itself) into the
+ * repository with one `git unpack-objects --strict`: raw bytes, so no attribute or filter
+ * applies. Nothing refers to the commit until its push lands. Returns its id.
+ */
+export const writeCommitObjects = async (dir: string, trees: TreeReader | undefined, spec: CommitSpec, hexLength: number): Promise<string> => {
+  const algorithm = algorithmOf(hexLength);
+  const { root, objects } = await buildTrees(trees, spec.parent?.tree, spec.files, algorithm);
+  const signature = `${spec.who} ${spec.time} ${spec.zone}`;
+  const commit = newObject(
+    'commit',
+    Buffer.from(`tree ${root}\n${spec.parent ? `parent ${spec.parent.commit}\n` : ''}author ${signature}\ncommitter ${signature}\n\n${spec.message}`),
+    algorithm,
+  );
+  const unique = [...new Map([...objects, commit].map((object) => [object.id, object])).values()];
+  await git(dir, ['unpack-objects', '-q', '--strict'], { input: packOf(unique, algorithm) });
+  return commit.id;
 };

@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { unreachableError, usageError } from '../errors.js';
 import { git, GitError, gitReason } from './git.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, storeAt, type Store } from './store.js';
-import { committer, writeCommit } from './transaction.js';
+import { writeCommitObjects } from './objects.js';
+import { committer } from './transaction.js';
 
 const isDir = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
 
@@ -96,7 +97,10 @@ export const ensureSeeded = async (store: Store, seed: Record<string, string>, a
     return false;
   }
   const files = Object.entries(seed).map(([path, text]) => ({ path, mode: '100644', text }));
-  const commit = await writeCommit(store, undefined, files, `store.init: seed the store\n\nBuildctl-Op: store.init\nBuildctl-Actor: ${actor}\n`, await committer(store));
+  const ident = await committer(store);
+  const hexLength = (await git(store.dir, ['rev-parse', '--show-object-format'])).stdout.trim() === 'sha256' ? 64 : 40;
+  const message = `store.init: seed the store\n\nBuildctl-Op: store.init\nBuildctl-Actor: ${actor}\n`;
+  const commit = await writeCommitObjects(store.dir, undefined, { parent: undefined, files, message, ...ident, time: Math.floor(Date.now() / 1000) }, hexLength);
   const push = await git(store.dir, ['push', '--quiet', REMOTE, `${commit}:refs/heads/${MAIN}`], { allowFail: true });
   await fetchMain(store);
   await checkOutMain(store);

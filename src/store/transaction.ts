@@ -21,7 +21,7 @@ import { invalidDocument, parseDocumentText, serializeDocument, withoutBom } fro
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
-import { treeReader, type TreeReader } from './objects.js';
+import { treeReader, writeCommitObjects, type NewFile, type TreeReader } from './objects.js';
 import { localRemoteDir } from './maintenance.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
@@ -137,6 +137,8 @@ const NO_PACING: Pacing = { turnDelayMs: async () => 0, retryDelayMs: () => 0, w
 /** The commit a transaction builds on, and the local main it found (for the view's CAS). */
 export interface Base {
   commit: string;
+  /** The base commit's root tree. */
+  tree: string;
   localMain: string | undefined;
 }
 
@@ -144,8 +146,9 @@ export interface Base {
 export const fetchBase = async (store: Store, objects: ObjectReader): Promise<Base> => {
   await fetchMain(store);
   const [base, localMain] = await Promise.all([objects.readObject(ORIGIN_MAIN), objects.readObject(`refs/heads/${MAIN}`)]);
-  if (!base || base.type !== 'commit') throw new Error(`${ORIGIN_MAIN} is not a commit after a fetch`);
-  return { commit: base.sha, localMain: localMain?.type === 'commit' ? localMain.sha : undefined };
+  const tree = base?.type === 'commit' ? /^tree ([0-9a-f]+)\n/.exec(base.body?.toString('latin1') ?? '')?.[1] : undefined;
+  if (!base || tree === undefined) throw new Error(`${ORIGIN_MAIN} is not a commit after a fetch`);
+  return { commit: base.sha, tree, localMain: localMain?.type === 'commit' ? localMain.sha : undefined };
 };
 
 /** A document as the base has it. */
@@ -155,11 +158,7 @@ interface BaseDoc {
   mode: string;
 }
 
-export interface ChangedFile {
-  path: string;
-  mode: string;
-  text: string;
-}
+export type ChangedFile = NewFile;
 
 export type Staged<R> = { kind: 'unchanged'; result: R } | { kind: 'changed'; plan: Plan<R>; files: ChangedFile[] };
 
@@ -227,30 +226,12 @@ export const committer = async (store: Store): Promise<Ident> => {
 };
 
 /**
- * Step: blobs, trees and the commit (parent: the base; none for a store's first commit) in
- * one `git fast-import`. Raw bytes, so no attribute or filter applies; only the changed
- * paths are touched. The import's branch is private and deleted in the same run: the
- * commit is reachable only once its push lands.
+ * Step: the new blobs, the trees on the changed paths and the commit, whose parent is the
+ * base, written with one `git unpack-objects` (store/objects.ts). Raw bytes: no attribute
+ * or filter applies. Nothing refers to the commit until its push lands.
  */
-export const writeCommit = async (store: Store, parent: string | undefined, files: readonly ChangedFile[], message: string, ident: Ident): Promise<string> => {
-  const branch = `refs/buildctl/tx/${process.pid}-${randomUUID()}`;
-  const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}\n`;
-  const input = [
-    `commit ${branch}\nmark :1\n`,
-    `committer ${ident.who} ${Math.floor(Date.now() / 1000)} ${ident.zone}\n`,
-    data(message),
-    parent === undefined ? '' : `from ${parent}\n`,
-    ...files.map((file) => `M ${file.mode} inline ${file.path}\n${data(file.text)}`),
-    // A null "from" deletes the branch (its length is the object format's).
-    parent === undefined ? '' : `\nreset ${branch}\nfrom ${'0'.repeat(parent.length)}\n`,
-    '\nget-mark :1\ndone\n',
-  ].join('');
-  const { stdout } = await git(store.dir, ['fast-import', '--quiet', '--done'], { input });
-  const commit = stdout.trim();
-  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`git fast-import did not report the new commit: ${stdout}`);
-  if (parent === undefined) await git(store.dir, ['update-ref', '-d', branch]);
-  return commit;
-};
+export const writeCommit = (store: Store, trees: TreeReader, base: Base, files: readonly ChangedFile[], message: string, ident: Ident): Promise<string> =>
+  writeCommitObjects(store.dir, trees, { parent: { commit: base.commit, tree: base.tree }, files, message, who: ident.who, zone: ident.zone, time: Math.floor(Date.now() / 1000) }, base.commit.length);
 
 export type Pushed = { kind: 'landed' } | { kind: 'rejected' } | { kind: 'unknown'; error: GitError };
 
@@ -370,7 +351,9 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
     await takeTurn(store, request.actor, pacing);
     const objects = openObjectReader(store.dir);
     const trees = treeReader(objects);
-    let ident: Promise<Ident> | undefined;
+    // Who commits, asked beside the first fetch (off the critical path); awaited only to commit.
+    const ident = committer(store);
+    ident.catch(() => undefined);
     try {
       const started = Date.now();
       let cyclesMs = 0; // time spent in attempts that lost, for the age-ordered wait
@@ -397,10 +380,9 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
           return done(staged.result, undefined);
         }
 
-        ident ??= committer(store);
         const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
         request.checkCommit?.(message);
-        const commit = await writeCommit(store, base.commit, staged.files, message, await ident);
+        const commit = await writeCommit(store, trees, base, staged.files, message, await ident);
         crashPoint('after-commit-object');
         const pushed = await pushCommit(store, commit);
         if (pushed.kind === 'landed') {
