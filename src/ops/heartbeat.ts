@@ -9,11 +9,12 @@ import type { SystemSnapshot } from '../schemas/system.js';
 import { parseDocumentText, serializeDocument } from '../store/documents.js';
 import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, readLastHeartbeatFile } from '../store/heartbeat-ref.js';
 import { withLocalLock } from '../store/local-lock.js';
+import { openSnapshot, type Snapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import type { Context } from './context.js';
 import { resolveActor } from './identity.js';
-import { readLastFetched } from './read.js';
+import { readMainOrThrow } from './read.js';
 import { collectSystemMetrics } from './system-metrics.js';
 
 export interface HeartbeatResult {
@@ -46,71 +47,87 @@ const takeOverOlderBranch = async (ctx: Context, store: Store, id: string, curre
 export const heartbeat = async (ctx: Context, options: { force?: boolean } = {}): Promise<HeartbeatResult> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
-  let [builders, config] = await readLastFetched(store, docs.builders, docs.config);
-  if (!findBuilder(builders, id)) {
-    // This clone's copy of main may predate the registration: ask the remote once.
-    await fetchMain(store);
-    [builders, config] = await readLastFetched(store, docs.builders, docs.config);
-    requireBuilder(builders, id);
+  const systemMetrics = collectSystemMetrics(store.dir, store.stateDir);
+  systemMetrics.catch(() => undefined); // awaited below; a refusal first must not leave it unhandled
+  // The registry, the settings and (under the lock) the last metrics, all from git objects
+  // through one reader; without a registry, builders found by their folders count (said once).
+  const registry = async (snapshot: Snapshot) => ({
+    builders: await readMainOrThrow(snapshot, docs.builders, ctx.warn),
+    config: await readMainOrThrow(snapshot, docs.config),
+  });
+  let snapshot = openSnapshot(store);
+  try {
+    let state = await registry(snapshot);
+    if (!findBuilder(state.builders, id)) {
+      // This clone's copy of main may predate the registration: ask the remote once.
+      await fetchMain(store);
+      snapshot.close();
+      snapshot = openSnapshot(store);
+      state = await registry(snapshot);
+      requireBuilder(state.builders, id);
+    }
+    const settings = effectiveSettings(state.config);
+    const system = await systemMetrics;
+    const reader = snapshot;
+    // One beat at a time per clone: two processes pushing against the same lease (the agent
+    // and a `job run` keeping its job alive) would otherwise look like a duplicate agent, and
+    // each would roll the metrics from the same previous beat.
+    return await withLocalLock(
+      store.stateDir,
+      async () => {
+        // Refs are looked up afresh on every read: this is the beat the last holder published.
+        const previous = await readLastHeartbeatFile((revPath) => reader.text(revPath), id, paths.metrics(id));
+        const now = ctx.now();
+        const lines: MetricsLine[] = [];
+        for (const text of (previous ?? '').split('\n')) {
+          if (text.trim() === '') continue;
+          const parsed = parseDocumentText(text, metricsLine);
+          if (parsed.ok) lines.push(parsed.value);
+        }
+        const memPct = system.memory_total_mb > 0 ? (system.memory_used_mb / system.memory_total_mb) * 100 : 0;
+        const rolled = rollMetrics(
+          lines,
+          { kind: 'sample', t: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), cpu: system.cpu_pct, mem: Math.round(memPct * 10) / 10, disk: system.disk_free_gb, load: system.load_avg[0] },
+          now,
+          settings.metricsWindowMs,
+        );
+        const beat: HeartbeatDoc = {
+          id,
+          timestamp: now.toISOString(),
+          host: ctx.hostname,
+          pid: process.pid,
+          version: VERSION,
+          uptime_seconds: system.uptime_seconds,
+          system,
+        };
+        const metricsText = metricsToText(rolled);
+        let replaced: string | null = null;
+        const published = await publishHeartbeat(store, {
+          builder: id,
+          now,
+          force: options.force,
+          onTakeOver: async (current) => {
+            replaced = await takeOverOlderBranch(ctx, store, id, current);
+          },
+          files: {
+            [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), beat, docs.heartbeat(id).schema),
+            [paths.metrics(id)]: metricsText,
+          },
+        });
+        return {
+          id,
+          timestamp: beat.timestamp,
+          commit: published.commit,
+          took_over: published.tookOver,
+          replaced_legacy_branch: replaced,
+          system,
+          metrics_lines: rolled.length,
+          metrics_bytes: Buffer.byteLength(metricsText),
+        };
+      },
+      { name: 'heartbeat', waitMs: 30_000, busyMessage: 'another process of this clone has been publishing a heartbeat for 30 s' },
+    );
+  } finally {
+    snapshot.close();
   }
-  const settings = effectiveSettings(config);
-
-  const system = await collectSystemMetrics(store.dir, store.stateDir);
-  // One beat at a time per clone: two processes pushing against the same lease (the agent
-  // and a `job run` keeping its job alive) would otherwise look like a duplicate agent, and
-  // each would roll the metrics from the same previous beat.
-  return withLocalLock(
-    store.stateDir,
-    async () => {
-      const previous = await readLastHeartbeatFile(store, id, paths.metrics(id));
-      const now = ctx.now();
-      const lines: MetricsLine[] = [];
-      for (const text of (previous ?? '').split('\n')) {
-        if (text.trim() === '') continue;
-        const parsed = parseDocumentText(text, metricsLine);
-        if (parsed.ok) lines.push(parsed.value);
-      }
-      const memPct = system.memory_total_mb > 0 ? (system.memory_used_mb / system.memory_total_mb) * 100 : 0;
-      const rolled = rollMetrics(
-        lines,
-        { kind: 'sample', t: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), cpu: system.cpu_pct, mem: Math.round(memPct * 10) / 10, disk: system.disk_free_gb, load: system.load_avg[0] },
-        now,
-        settings.metricsWindowMs,
-      );
-      const beat: HeartbeatDoc = {
-        id,
-        timestamp: now.toISOString(),
-        host: ctx.hostname,
-        pid: process.pid,
-        version: VERSION,
-        uptime_seconds: system.uptime_seconds,
-        system,
-      };
-      const metricsText = metricsToText(rolled);
-      let replaced: string | null = null;
-      const published = await publishHeartbeat(store, {
-        builder: id,
-        now,
-        force: options.force,
-        onTakeOver: async (current) => {
-          replaced = await takeOverOlderBranch(ctx, store, id, current);
-        },
-        files: {
-          [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), beat, docs.heartbeat(id).schema),
-          [paths.metrics(id)]: metricsText,
-        },
-      });
-      return {
-        id,
-        timestamp: beat.timestamp,
-        commit: published.commit,
-        took_over: published.tookOver,
-        replaced_legacy_branch: replaced,
-        system,
-        metrics_lines: rolled.length,
-        metrics_bytes: Buffer.byteLength(metricsText),
-      };
-    },
-    { name: 'heartbeat', waitMs: 30_000, busyMessage: 'another process of this clone has been publishing a heartbeat for 30 s' },
-  );
 };

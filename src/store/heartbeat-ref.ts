@@ -36,11 +36,14 @@ export interface PublishResult {
   tookOver: boolean;
 }
 
-/** A file from this clone's last heartbeat commit (falling back to the fetched ref). */
-export const readLastHeartbeatFile = async (store: Store, builder: string, path: string): Promise<string | undefined> => {
+/**
+ * A file from this clone's last heartbeat commit (falling back to the fetched ref), read
+ * through `text` (a snapshot's reader: one cat-file process for the whole beat).
+ */
+export const readLastHeartbeatFile = async (text: (revPath: string) => Promise<string | undefined>, builder: string, path: string): Promise<string | undefined> => {
   for (const ref of [localRef(builder), `${ORIGIN_HEARTBEAT_PREFIX}${builder}`]) {
-    const run = await git(store.dir, ['cat-file', 'blob', `${ref}:${path}`], { allowFail: true });
-    if (run.code === 0) return run.stdout;
+    const found = await text(`${ref}:${path}`);
+    if (found !== undefined) return found;
   }
   return undefined;
 };
