@@ -340,74 +340,101 @@ const pushKeepsFailing = (error: GitError): BuildctlError =>
     cause: error,
   });
 
+/**
+ * Step, after a push with no clear answer (the connection dropped, the other side died):
+ * fetch and look for the op id since `base`. Unreachable: exit 4.
+ */
+export const settleUnknown = async (store: Store, base: string, opId: string, error: GitError): Promise<string | undefined> => {
+  try {
+    await fetchMain(store);
+  } catch {
+    throw remoteUnreachable('push', error);
+  }
+  return findLanded(store, base, opId);
+};
+
+/** What one attempt came to. `done`: landed (or found landed), or nothing to change. */
+type Attempt<R> = { kind: 'done'; result: R; commit: string | undefined } | { kind: 'rejected' } | { kind: 'unknown'; base: string; result: R; error: GitError };
+
+interface Cycle<R> {
+  store: Store;
+  request: TxRequest<R>;
+  opId: string;
+  objects: ObjectReader;
+  trees: TreeReader;
+  ident: Promise<Ident>;
+  warn: (line: string) => void;
+  /** Called with the attempt's duration when its push landed. */
+  won: (cycleMs: number) => Promise<void>;
+}
+
+/** One attempt: fetch the base, read and apply, write the commit, push, refresh the view. */
+const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result: R } | undefined): Promise<Attempt<R>> => {
+  const { store, request, opId, warn } = cycle;
+  const started = Date.now();
+  const base = await fetchBase(store, cycle.objects);
+  if (unknownSince) {
+    // A push whose answer was lost can land after the connection dropped: never apply
+    // twice. A clean rejection moved nothing, so only such an op looks.
+    const landed = await findLanded(store, unknownSince.base, opId);
+    if (landed) return { kind: 'done', result: unknownSince.result, commit: landed };
+  }
+  const staged = await stage(cycle.trees, base, request);
+  crashPoint('after-read');
+  if (staged.kind === 'unchanged') {
+    // No commit; the view still catches up with what others landed.
+    if (base.localMain !== base.commit) await refreshView(store, base.localMain, base.commit, warn);
+    return { kind: 'done', result: staged.result, commit: undefined };
+  }
+  const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
+  request.checkCommit?.(message);
+  const commit = await writeCommit(store, cycle.trees, base, staged.files, message, await cycle.ident);
+  crashPoint('after-commit-object');
+  const pushed = await pushCommit(store, commit);
+  if (pushed.kind === 'rejected') return pushed;
+  if (pushed.kind === 'unknown') {
+    const landed = await settleUnknown(store, base.commit, opId, pushed.error);
+    return landed ? { kind: 'done', result: staged.plan.result, commit: landed } : { kind: 'unknown', base: base.commit, result: staged.plan.result, error: pushed.error };
+  }
+  crashPoint('after-push');
+  await cycle.won(Date.now() - started);
+  await refreshView(store, base.localMain, commit, warn);
+  return { kind: 'done', result: staged.plan.result, commit };
+};
+
 export const transact = async <R>(store: Store, request: TxRequest<R>, options: TxOptions = {}): Promise<TxOutcome<R>> => {
   const opId = request.opId ?? randomUUID();
   const maxAttempts = options.maxAttempts ?? 25;
   const pacing = options.pacing ?? NO_PACING;
-  const warn = options.warn ?? (() => undefined);
 
   return withLocalLock(store.stateDir, async () => {
     crashPoint('after-lock');
     await takeTurn(store, request.actor, pacing);
     const objects = openObjectReader(store.dir);
-    const trees = treeReader(objects);
     // Who commits, asked beside the first fetch (off the critical path); awaited only to commit.
     const ident = committer(store);
     ident.catch(() => undefined);
+    const cycle: Cycle<R> = { store, request, opId, objects, trees: treeReader(objects), ident, warn: options.warn ?? (() => undefined), won: (ms) => rememberWin(store, pacing, ms) };
     try {
       const started = Date.now();
-      let cyclesMs = 0; // time spent in attempts that lost, for the age-ordered wait
+      let lostMs = 0; // time spent in attempts that lost, for the age-ordered wait
       let retries = 0;
       let unexplained = 0;
-      /** The base of the first push whose answer was lost: it may have landed since. */
+      /** The first push whose answer was lost: it may have landed since. */
       let unknownSince: { base: string; result: R } | undefined;
-      const done = (result: R, commit: string | undefined): TxOutcome<R> => ({ result, changed: commit !== undefined, commit, opId, retries });
-
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      for (let number = 1; number <= maxAttempts; number++) {
         const attemptStarted = Date.now();
-        const base = await fetchBase(store, objects);
-        if (unknownSince) {
-          // A push whose answer was lost can land after the connection dropped: never apply
-          // twice. A clean rejection moved nothing, so only such an op looks.
-          const landed = await findLanded(store, unknownSince.base, opId);
-          if (landed) return done(unknownSince.result, landed);
-        }
-        const staged = await stage(trees, base, request);
-        crashPoint('after-read');
-        if (staged.kind === 'unchanged') {
-          // No commit; the view still catches up with what others landed.
-          if (base.localMain !== base.commit) await refreshView(store, base.localMain, base.commit, warn);
-          return done(staged.result, undefined);
-        }
-
-        const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
-        request.checkCommit?.(message);
-        const commit = await writeCommit(store, trees, base, staged.files, message, await ident);
-        crashPoint('after-commit-object');
-        const pushed = await pushCommit(store, commit);
-        if (pushed.kind === 'landed') {
-          crashPoint('after-push');
-          await rememberWin(store, pacing, Date.now() - attemptStarted);
-          await refreshView(store, base.localMain, commit, warn);
-          return done(staged.plan.result, commit);
-        }
-        if (pushed.kind === 'unknown') {
-          // Unreachable, or the answer was lost. The next fetch tells which.
-          try {
-            await fetchMain(store);
-          } catch {
-            throw remoteUnreachable('push', pushed.error);
-          }
-          const landed = await findLanded(store, base.commit, opId);
-          if (landed) return done(staged.plan.result, landed);
-          if (++unexplained >= 3) throw pushKeepsFailing(pushed.error);
-          unknownSince ??= { base: base.commit, result: staged.plan.result };
+        const outcome = await attempt(cycle, unknownSince);
+        if (outcome.kind === 'done') return { result: outcome.result, changed: outcome.commit !== undefined, commit: outcome.commit, opId, retries };
+        if (outcome.kind === 'unknown') {
+          if (++unexplained >= 3) throw pushKeepsFailing(outcome.error);
+          unknownSince ??= { base: outcome.base, result: outcome.result };
         } else {
           retries++;
         }
-        cyclesMs += Date.now() - attemptStarted;
+        lostMs += Date.now() - attemptStarted;
         // No wait after the last attempt: the caller hears "contention" at once.
-        const wait = attempt < maxAttempts ? pacing.retryDelayMs(Date.now() - started, cyclesMs / attempt, await readLastWinRecord(store)) : 0;
+        const wait = number < maxAttempts ? pacing.retryDelayMs(Date.now() - started, lostMs / number, await readLastWinRecord(store)) : 0;
         if (wait > 0) await sleep(wait);
       }
       throw notNowError(`gave up after ${maxAttempts} attempts: other builders kept changing the store first`, {

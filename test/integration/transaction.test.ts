@@ -5,7 +5,9 @@ import { setStatus } from '../../src/ops/status-set.js';
 import { docs } from '../../src/schemas/layout.js';
 import { storeAt } from '../../src/store/store.js';
 import { fairPacing } from '../../src/ops/mutate.js';
-import { transact } from '../../src/store/transaction.js';
+import { openObjectReader } from '../../src/store/git.js';
+import { treeReader } from '../../src/store/objects.js';
+import { committer, fetchBase, pushCommit, stage, transact, writeCommit, type TxRequest } from '../../src/store/transaction.js';
 import { commitCount, gitSync, makeFleet, testContext, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
@@ -123,5 +125,45 @@ describe('transaction cycle against a real bare remote', () => {
     expect(calls).toBe(1);
     expect(JSON.parse(remoteFile(fleet, 'coordination/config.json')).lock_ttl).toBe('31s');
     expect(gitSync(fleet.remote, ['log', '--format=%s', 'main']).match(/test\.once/g)).toHaveLength(1);
+  });
+
+  it('steps alone: a commit built on a base that main has left is rejected; nothing it read can overwrite the newer commit', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const store1 = storeAt(fleet.stores.build1!);
+    const objects = openObjectReader(store1.dir);
+    try {
+      const trees = treeReader(objects);
+      const label = (value: string): TxRequest<string> => ({
+        op: 'test.label',
+        actor: 'build1',
+        apply: async (read) => {
+          const doc = (await read(docs.builders))!;
+          const builders = doc.builders.map((b) => (b.id === 'build1' ? { ...b, labels: [...b.labels, value] } : b));
+          return { result: value, writes: [{ spec: docs.builders, value: { ...doc, builders } }], summary: `test.label ${value}` };
+        },
+      });
+      const stale = await fetchBase(store1, objects);
+      const staged = await stage(trees, stale, label('stale'));
+      expect(staged.kind).toBe('changed');
+      // Meanwhile another writer lands a commit.
+      await setStatus(testContext(fleet.stores.build2!, 'build2'), { state: 'building', job: 'other' });
+      if (staged.kind !== 'changed') return;
+      const commit = await writeCommit(store1, trees, stale, staged.files, 'test.label stale\n', await committer(store1));
+      expect(await pushCommit(store1, commit)).toEqual({ kind: 'rejected' });
+      expect(JSON.parse(remoteFile(fleet, 'build2/status.json')).current_job).toBe('other');
+      // The same intent on a fresh base lands, and keeps the other writer's commit.
+      const fresh = await fetchBase(store1, objects);
+      const again = await stage(trees, fresh, label('fresh'));
+      if (again.kind !== 'changed') throw new Error('expected a change');
+      expect(await pushCommit(store1, await writeCommit(store1, trees, fresh, again.files, 'test.label fresh\n', await committer(store1)))).toEqual({ kind: 'landed' });
+      expect(JSON.parse(remoteFile(fleet, 'build2/status.json')).current_job).toBe('other');
+      expect(JSON.parse(remoteFile(fleet, 'coordination/builders.json')).builders[0].labels).toEqual(['fresh']);
+      // Nothing to change: stage says so, and nothing would be written.
+      const same = await fetchBase(store1, objects);
+      const unchanged = await stage(trees, same, { op: 'test.none', actor: 'build1', apply: async (read) => ({ result: 0, writes: [{ spec: docs.builders, value: (await read(docs.builders))! }], summary: 'test.none' }) });
+      expect(unchanged).toEqual({ kind: 'unchanged', result: 0 });
+    } finally {
+      objects.close();
+    }
   });
 });
