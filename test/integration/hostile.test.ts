@@ -3,7 +3,7 @@
 // files, JSON built to crash parsers or to lose keys. Every command, `validate` included,
 // refuses it the same way (exit 5, naming the path), reads nothing outside the store,
 // writes nothing outside it, and loses nothing.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commitCount, gitSync, makeFleet, runCli, type CliRun, type Fleet } from '../helpers/fleet.js';
@@ -77,6 +77,8 @@ describe('links, directories and submodules where documents belong', () => {
     const target = join(f.root, 'outside');
     mkdirSync(target);
     writeFileSync(join(target, 'keep.txt'), 'not the store\n');
+    // The clone's view has a real directory there first: the refresh must replace it by the link, not write through it.
+    if (linked === 'build1') expect((await cli(f, 'build1', ['status', 'set', 'idle'])).code).toBe(0);
     const hostile = hostileClone(f);
     const { rmSync } = await import('node:fs');
     if (existsSync(join(hostile.dir, linked))) {
@@ -99,6 +101,7 @@ describe('links, directories and submodules where documents belong', () => {
       expect(sent.code, sent.stderr).toBe(0);
       const again = await cli(f, 'build1', ['msg', 'send', 'build2', 'me too']);
       expect(again.code, again.stderr).toBe(0);
+      expect(lstatSync(join(f.stores.build1!, linked)).isSymbolicLink()).toBe(true);
     }
     expect(readdirSync(target)).toEqual(['keep.txt']);
   });
