@@ -75,9 +75,12 @@ describe('environment faults', () => {
     }
     closeSync(fd);
     const commits = commitCount(f.remote);
-    const sent = await runCli(['--store', store, '--as', 'build1', 'msg', 'send', 'build2', 'on a full disk', '--json']);
+    const sent = await runCli(['--store', store, '--as', 'build1', 'msg', 'send', 'build2', 'on a full disk']);
     expectFault(sent, /no space left on the device/);
-    expect(sent.stdout).not.toMatch(/"id"/);
+    expect(sent.stdout).toBe(''); // no message id: nothing is reported sent
+    const json = await runCli(['--store', store, '--as', 'build1', 'msg', 'send', 'build2', 'on a full disk', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'disk_full' } });
     expect(commitCount(f.remote)).toBe(commits);
 
     rmSync(filler);

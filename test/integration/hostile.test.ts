@@ -125,7 +125,7 @@ describe('links, directories and submodules where documents belong', () => {
     expectInvalid(await cli(f, 'build1', ['lock', 'acquire', 'deploy']), 'coordination/locks.json', /is a submodule \(gitlink\), not a regular file/);
     const validate = await cli(f, 'build1', ['validate', '--json']);
     expect(validate.code).toBe(5);
-    const files = (JSON.parse(validate.stdout) as { files: Array<{ file: string; status: string }> }).files.filter((entry) => entry.status !== 'valid');
+    const files = (JSON.parse(validate.stdout) as { validation: { files: Array<{ file: string; status: string }> } }).validation.files.filter((entry) => entry.status !== 'valid');
     expect(files.map((entry) => entry.file).sort()).toEqual(['coordination/jobs.json', 'coordination/locks.json']);
     expect(commitCount(f.remote)).toBe(commits);
   });
