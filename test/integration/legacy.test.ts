@@ -248,14 +248,13 @@ describe.skipIf(!present)('a store of the older layout', () => {
     expect(validate.stdout).toContain('broken   build2/heartbeat.json: the file is empty');
   });
 
-  it('migrates the 1,401-message storm in one commit, in reasonable time', async () => {
+  // How long it takes is the bench's to say (no wall time in the suite): here, that it lands whole.
+  it('migrates the 1,401-message storm in one commit', async () => {
     const { store, remote } = await legacyStore({ 'coordination/builders.json': BUILDERS, 'coordination/messages.json': fixture('522c3acd__coordination__messages.json') });
-    const started = performance.now();
+    const commits = commitCount(remote);
     const report = await migrateStore(testContext(store), { dryRun: false });
-    const ms = performance.now() - started;
-    console.log(`migrating 522c3acd (1,401 messages, 1 MB) took ${Math.round(ms)} ms`);
     expect(report.files).toHaveLength(1);
-    expect(ms).toBeLessThan(8000);
+    expect(commitCount(remote)).toBe(commits + 1);
     const written = JSON.parse(gitSync(remote, ['show', 'main:coordination/messages.json']));
     expect(written.messages).toHaveLength(1401);
   });
