@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { shQuote } from '../domain/shell.js';
 import { failedError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
 import { openStore } from '../store/store.js';
@@ -60,9 +61,6 @@ const refuseNewlines = (values: readonly string[]): void => {
     }
   }
 };
-
-/** POSIX sh single quotes: the only character needing care is the quote itself. */
-const shQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
 /** systemd ExecStart/Environment quoting: backslash escapes in double quotes; % and $ doubled. */
 const unitQuote = (value: string): string =>
