@@ -3,6 +3,9 @@
 // (The commits come in as records the store read; only their type is imported.)
 import type { CommitRecord } from '../store/commit-log.js';
 
+/** How many of the newest events `log` shows (and the MCP tool returns) unless told otherwise. */
+export const DEFAULT_LOG_LIMIT = 50;
+
 export interface AuditEvent {
   commit: string;
   at: string;

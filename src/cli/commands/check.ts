@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readJson } from '../output.js';
+import { checkJson } from '../results.js';
 import { buildContext, printJson, type Runtime } from '../runtime.js';
 
 export const registerCheck = (program: Command, runtime: Runtime): void => {
@@ -29,7 +29,7 @@ Examples:
       const { checkFleet } = await import('../../ops/check.js');
       const report = await checkFleet(buildContext(runtime, command), { fetch: options.fetch });
       runtime.exitCode = report.exit_code;
-      if (options.json) return printJson(runtime, readJson('check', report));
+      if (options.json) return printJson(runtime, checkJson(report));
       runtime.out(report.summary);
       if (options.verbose) for (const f of report.findings) runtime.out(`${f.severity.toUpperCase().padEnd(8)} ${f.code}: ${f.message}`);
     });

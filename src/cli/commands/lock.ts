@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatAge, formatTime } from '../../domain/format.js';
-import { mutationJson, readJson } from '../output.js';
+import { lockChangeJson, locksJson } from '../results.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 
 export const registerLock = (program: Command, runtime: Runtime): void => {
@@ -16,7 +16,7 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .action(async (name: string, options: { ttl?: string; wait?: string; json?: boolean }, command: Command) => {
       const { acquireLockOp } = await import('../../ops/locks.js');
       const result = await acquireLockOp(buildContext(runtime, command), { name, ttl: options.ttl, wait: options.wait });
-      if (options.json) return printJson(runtime, mutationJson('lock', result.lock, result));
+      if (options.json) return printJson(runtime, lockChangeJson(result));
       runtime.out(String(result.lock.token));
     });
 
@@ -29,7 +29,7 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .action(async (name: string, options: { ttl?: string; json?: boolean }, command: Command) => {
       const { renewLockOp } = await import('../../ops/locks.js');
       const result = await renewLockOp(buildContext(runtime, command), { name, ttl: options.ttl });
-      if (options.json) return printJson(runtime, mutationJson('lock', result.lock, result));
+      if (options.json) return printJson(runtime, lockChangeJson(result));
       runtime.out(`${name} renewed until ${formatTime(result.lock.expires_at)} (token ${result.lock.token})`);
     });
 
@@ -41,7 +41,7 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const { releaseLockOp } = await import('../../ops/locks.js');
       const released = await releaseLockOp(buildContext(runtime, command), name);
-      if (options.json) return printJson(runtime, mutationJson('lock', released.lock, released));
+      if (options.json) return printJson(runtime, lockChangeJson(released));
       runtime.out(`released ${name} (token ${released.lock.token})`);
     });
 
@@ -53,7 +53,7 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .action(async (options: { fetch: boolean; json?: boolean }, command: Command) => {
       const { listLocksOp } = await import('../../ops/locks.js');
       const locks = await listLocksOp(buildContext(runtime, command), options);
-      if (options.json) return printJson(runtime, readJson('locks', locks));
+      if (options.json) return printJson(runtime, locksJson(locks));
       if (locks.length === 0) return runtime.out('no locks held');
       runtime.out(
         table(
@@ -72,7 +72,7 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
     .action(async (name: string, options: { reason: string; json?: boolean }, command: Command) => {
       const { breakLockOp } = await import('../../ops/locks.js');
       const result = await breakLockOp(buildContext(runtime, command), { name, reason: options.reason });
-      if (options.json) return printJson(runtime, mutationJson('lock', result.lock, result));
+      if (options.json) return printJson(runtime, lockChangeJson(result));
       runtime.out(`broke ${name} (held by ${result.lock.owner}, token ${result.lock.token})`);
     });
 

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import type { AuditEvent } from '../../domain/audit.js';
+import { DEFAULT_LOG_LIMIT, type AuditEvent } from '../../domain/audit.js';
 import { formatTime, plural } from '../../domain/format.js';
-import { readJson } from '../output.js';
+import { eventsJson } from '../results.js';
 import { buildContext, positiveInteger, printJson, table, type Runtime } from '../runtime.js';
-
-const DEFAULT_LIMIT = 50;
 
 /** The summary without the op name it starts with, then what the plan's trailers add. */
 const whatOf = (event: AuditEvent): string => {
@@ -23,7 +21,7 @@ export const registerLog = (program: Command, runtime: Runtime): void => {
     .option('--builder <id>', 'only what this builder did')
     .option('--op <op>', 'only this operation (job.claim) or family (job, lock, msg, housekeeping)')
     .option('--since <when>', 'only since then: a duration back from now (24h, 7d) or a time (2026-11-28T22:00:00Z)')
-    .option('--limit <n>', `the newest n events (default ${DEFAULT_LIMIT})`, positiveInteger('the limit'))
+    .option('--limit <n>', `the newest n events (default ${DEFAULT_LOG_LIMIT})`, positiveInteger('the limit'))
     .option('--all', 'every matching event, however many')
     .option('--no-fetch', 'use the last fetched state')
     .option('--json', 'print as JSON')
@@ -37,10 +35,10 @@ Examples:
   buildctl log --op lock.break --all --json`)
     .action(async (options: { builder?: string; op?: string; since?: string; limit?: number; all?: boolean; fetch: boolean; json?: boolean }, command: Command) => {
       const { auditLog } = await import('../../ops/log.js');
-      const limit = options.all ? undefined : (options.limit ?? DEFAULT_LIMIT);
+      const limit = options.all ? undefined : (options.limit ?? DEFAULT_LOG_LIMIT);
       const log = await auditLog(buildContext(runtime, command), { builder: options.builder, op: options.op, since: options.since, limit, fetch: options.fetch });
       if (log.matched > log.events.length) runtime.err(`buildctl: showing the newest ${log.events.length} of ${plural(log.matched, 'event')} (--limit N or --all for more)`);
-      if (options.json) return printJson(runtime, readJson('events', log.events));
+      if (options.json) return printJson(runtime, eventsJson(log));
       if (log.events.length === 0) return runtime.out('no events match');
       runtime.out(renderLog(log.events));
     });

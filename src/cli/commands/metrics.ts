@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatTime, plural } from '../../domain/format.js';
 import type { MetricField } from '../../domain/metrics.js';
 import type { BuilderMetrics } from '../../ops/metrics.js';
-import { readJson } from '../output.js';
+import { metricsJson } from '../results.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 import { sparkline } from '../sparkline.js';
 
@@ -57,7 +57,7 @@ Examples:
     .action(async (id: string, options: { since: string; fetch: boolean; json?: boolean }, command: Command) => {
       const { builderMetrics } = await import('../../ops/metrics.js');
       const metrics = await builderMetrics(buildContext(runtime, command), id, { since: options.since, fetch: options.fetch });
-      if (options.json) return printJson(runtime, readJson('metrics', metrics));
+      if (options.json) return printJson(runtime, metricsJson(metrics));
       runtime.out(renderMetrics(metrics, { sparklines: process.stdout.isTTY === true }));
     });
 };

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { formatAge, formatTime, plural } from '../../domain/format.js';
 import { isAddressedTo } from '../../domain/messages.js';
 import type { Message } from '../../schemas/messages.js';
-import { mutationJson, readJson } from '../output.js';
+import { messageChangeJson, messagesChangeJson, messagesJson, threadJson } from '../results.js';
 import { buildContext, positiveInteger, printJson, type Runtime } from '../runtime.js';
 
 /** How long a body preview in `msg list` is, in lines after the subject. */
@@ -101,7 +101,7 @@ export const registerMsg = (program: Command, runtime: Runtime): void => {
   ).action(async (to: string, words: string[], options: SendFlags, command: Command) => {
     const { sendMessageOp } = await import('../../ops/messages.js');
     const sent = await sendMessageOp(buildContext(runtime, command), { to: to.split(','), body: await bodyFrom(words), ...sendFields(options) });
-    if (options.json) return printJson(runtime, mutationJson('message', sent.message, sent));
+    if (options.json) return printJson(runtime, messageChangeJson(sent));
     runtime.out(sent.message.id);
   });
 
@@ -141,7 +141,7 @@ Exit codes: 0 done; with --exit-code, 1 when any message is listed (the old chec
         fetch: options.fetch,
       });
       if (options.exitCode && messages.length > 0) runtime.exitCode = 1;
-      if (options.json) return printJson(runtime, readJson('messages', messages));
+      if (options.json) return printJson(runtime, messagesJson({ messages }));
       if (messages.length === 0) {
         const what = options.archived ? 'archived messages' : options.sent ? 'sent messages' : options.all || options.read ? 'messages' : 'unread messages';
         return runtime.out(me && !options.all ? `no ${what} for ${me}` : `no ${what}`);
@@ -159,7 +159,7 @@ Exit codes: 0 done; with --exit-code, 1 when any message is listed (the old chec
     .action(async (ids: string[], options: { all?: boolean; json?: boolean }, command: Command) => {
       const { readMessagesOp } = await import('../../ops/messages.js');
       const result = await readMessagesOp(buildContext(runtime, command), { ids, all: options.all ?? false });
-      if (options.json) return printJson(runtime, mutationJson('messages', result.messages, result));
+      if (options.json) return printJson(runtime, messagesChangeJson(result));
       runtime.out(result.messages.length === 0 ? 'nothing to mark: already read' : `marked read: ${result.messages.map((m) => m.id).join(', ')}`);
     });
 
@@ -172,7 +172,7 @@ Exit codes: 0 done; with --exit-code, 1 when any message is listed (the old chec
     .action(async (id: string, options: { note?: string; json?: boolean }, command: Command) => {
       const { ackMessageOp } = await import('../../ops/messages.js');
       const result = await ackMessageOp(buildContext(runtime, command), { id, note: options.note });
-      if (options.json) return printJson(runtime, mutationJson('message', result.message, result));
+      if (options.json) return printJson(runtime, messageChangeJson(result));
       runtime.out(result.outcome === 'already' ? `${id} was already acknowledged` : `acknowledged ${id}`);
     });
 
@@ -186,7 +186,7 @@ Exit codes: 0 done; with --exit-code, 1 when any message is listed (the old chec
       const { showMessageOp } = await import('../../ops/messages.js');
       const ctx = buildContext(runtime, command);
       const found = await showMessageOp(ctx, id, options);
-      if (options.json) return printJson(runtime, { message: found.message, ancestors: found.ancestors, replies: found.replies });
+      if (options.json) return printJson(runtime, threadJson(found));
       const parts = [...found.ancestors.map((m) => `(earlier) ${m.id} from ${m.from}: ${m.subject}`), renderMessage(found.message, ctx.now(), found.awaiting)];
       for (const reply of found.replies) parts.push(`(reply) ${reply.id} from ${reply.from}: ${reply.subject}`);
       runtime.out(parts.join('\n'));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatAge, formatTime, plural } from '../../domain/format.js';
 import type { FleetStatus } from '../../ops/status.js';
-import { mutationJson, readJson } from '../output.js';
+import { fleetJson, statusChangeJson } from '../results.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 import { watchLoop } from '../watch.js';
 
@@ -76,14 +76,14 @@ With --watch: 0 when interrupted (Ctrl-C or SIGTERM).`)
           title: (now) => `buildctl status, every ${formatAge(intervalMs)} (Ctrl-C to stop); updated ${formatTime(now)}`,
           frame: async () => {
             const view = await fleetStatus(ctx, { fetch: options.fetch });
-            return { json: readJson('fleet', view), text: renderStatus(view) };
+            return { json: fleetJson(view), text: renderStatus(view) };
           },
         });
         return;
       }
       const view = await fleetStatus(ctx, { fetch: options.fetch });
       if (view.problems.length > 0) runtime.exitCode = 5;
-      if (options.json) return printJson(runtime, readJson('fleet', view));
+      if (options.json) return printJson(runtime, fleetJson(view));
       runtime.out(renderStatus(view));
     });
 
@@ -97,7 +97,7 @@ With --watch: 0 when interrupted (Ctrl-C or SIGTERM).`)
       const { setStatus } = await import('../../ops/status-set.js');
       const result = await setStatus(buildContext(runtime, command), { state, job: options.job });
       // `status` has --json too, and commander gives a flag after the subcommand to the parent.
-      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, mutationJson('status', result.status, result));
+      if (command.optsWithGlobals<{ json?: boolean }>().json) return printJson(runtime, statusChangeJson(result));
       const s = result.status;
       runtime.out(`${s.id} is ${s.state}${s.current_job ? ` (${s.current_job})` : ''}${result.changed ? '' : ': nothing changed'}`);
     });
