@@ -17,6 +17,7 @@ claim, push contention exhausted); 4 remote unreachable; 5 store data invalid.
 Quick messages: sm <targets> <body...> (also installed as sendmessages), e.g.
 "sm 2 build done" to build2, "sm all --ack maintenance at 22:00"; see sm --help.
 Shell completion: buildctl completion bash|zsh|fish (see its --help).
+AI coding agents: buildctl guide (the session checklist), buildctl mcp (an MCP server).
 
 Environment: BUILDCTL_STORE (store directory, default ~/.buildctl/store),
 BUILD_SERVER_ID (this builder's id; else /etc/build_server_id, .build_server_id in the
@@ -44,6 +45,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   log: async () => (await import('./commands/log.js')).registerLog,
   notify: async () => (await import('./commands/notify.js')).registerNotify,
   serve: async () => (await import('./commands/serve.js')).registerServe,
+  guide: async () => (await import('./commands/guide.js')).registerGuide,
+  mcp: async () => (await import('./commands/mcp.js')).registerMcp,
   completion: async () => (await import('./commands/completion.js')).registerCompletion,
 };
 

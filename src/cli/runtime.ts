@@ -42,7 +42,10 @@ export const createRuntime = (env: NodeJS.ProcessEnv): Runtime => {
   };
 };
 
-export const defaultStoreDir = (env: NodeJS.ProcessEnv): string => env.BUILDCTL_STORE || join(homedir(), '.buildctl', 'store');
+/** Where the store is when neither --store nor BUILDCTL_STORE names one. */
+export const builtInStoreDir = (): string => join(homedir(), '.buildctl', 'store');
+
+export const defaultStoreDir = (env: NodeJS.ProcessEnv): string => env.BUILDCTL_STORE || builtInStoreDir();
 
 export const buildContext = (runtime: Runtime, command: Command): Context => {
   const options = command.optsWithGlobals<GlobalOptions>();

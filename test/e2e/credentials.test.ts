@@ -123,6 +123,7 @@ const EXEMPT: Record<string, string> = {
   'notify remove <name>': 'an existing target, removed', 'notify test <name>': 'an existing target; nothing is stored',
   'serve --port': 'read only (a server)', 'serve --host': 'read only (a server)', 'serve --interval': 'read only (a duration)',
   'serve --token': 'the dashboard\'s own token: kept in memory, never stored', 'serve --token-file': 'a local path, never stored',
+  'guide --agents-md': 'a local path; nothing is committed',
 };
 
 /** Every input of every command (arguments and options that take a value), e.g. `job add --branch`. */

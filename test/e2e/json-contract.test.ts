@@ -97,7 +97,7 @@ describe('--json: one contract', () => {
     await mutation('build1', ['agent', 'install', '--cron', '--dry-run'], 'agent', { commit: null });
   });
 
-  it('status, heartbeat, validate, migrate, check, metrics, log', async () => {
+  it('status, heartbeat, validate, migrate, check, metrics, log, guide', async () => {
     await mutation('build1', ['heartbeat'], 'heartbeat', { changed: true, commit: 'sha' });
     expect((await read('build1', ['status'], ['fleet'])).fleet).toMatchObject({ me: 'build1' });
     expect((await mutation('build1', ['status', 'set', 'idle'], 'status', { changed: true, commit: 'sha' })).state).toBe('idle');
@@ -107,6 +107,10 @@ describe('--json: one contract', () => {
     expect((await read(null, ['check'], ['check'], 1)).check).toMatchObject({ status: 'warning', exit_code: 1 });
     expect((await read(null, ['metrics', 'build1'], ['metrics'])).metrics).toMatchObject({ builder: 'build1' });
     expect(((await read(null, ['log'], ['events'])).events as unknown[]).length).toBeGreaterThan(3);
+    expect((await read('build1', ['guide'], ['guide'])).guide).toMatchObject({ builder: 'build1' });
+    const agentsMd = join(fleet.root, 'AGENTS.md');
+    expect(await mutation('build1', ['guide', '--agents-md', agentsMd], 'agents_md', { changed: true, commit: null })).toEqual({ path: agentsMd, action: 'created' });
+    await mutation('build1', ['guide', '--agents-md', agentsMd], 'agents_md', { changed: false, commit: null });
   });
 
   it('locks: acquire, renew, list, release, break', async () => {

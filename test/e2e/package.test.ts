@@ -4,6 +4,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runProcess, tempDir } from '../helpers/fleet.js';
 
@@ -92,6 +94,19 @@ describe('the packed package', () => {
       expect(fleet.fleet.builders.map((b) => b.id)).toEqual(['build1', 'build2']);
     } finally {
       child.kill('SIGTERM');
+    }
+  });
+
+  it('serves MCP from the prefix: the SDK is in the bundle', async () => {
+    const transport = new StdioClientTransport({ command: join(prefix, 'bin', 'buildctl'), args: ['--as', 'build2', 'mcp'], env: env(), cwd: root.dir, stderr: 'pipe' });
+    const client = new Client({ name: 'package-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('inbox');
+      const inbox = await client.callTool({ name: 'inbox', arguments: {} });
+      expect(inbox.structuredContent).toMatchObject({ messages: [{ body: 'installed from the tarball' }] });
+    } finally {
+      await client.close();
     }
   });
 });

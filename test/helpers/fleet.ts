@@ -67,21 +67,25 @@ export const runProcess = (file: string, args: readonly string[], options: { cwd
   });
 
 /**
- * Runs the built CLI in a scrubbed environment (no BUILD_SERVER_ID, no BUILDCTL_STORE from
- * the host, no global git identity), as a builder or operator would from a shell.
+ * The environment the built CLI runs in, in tests and the bench: scrubbed (no
+ * BUILD_SERVER_ID, no BUILDCTL_STORE from the host, no global git identity), as a builder
+ * or operator would have it in a shell.
  */
-export const runCli = (args: string[], options: { env?: Record<string, string>; cwd?: string; bin?: string; input?: string | Buffer } = {}): Promise<CliRun> => {
-  const home = options.env?.HOME ?? tmpdir();
-  const env: Record<string, string> = {
+export const cliEnv = (extra: Record<string, string> = {}): Record<string, string> => {
+  const home = extra.HOME ?? tmpdir();
+  return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_CONFIG_NOSYSTEM: '1',
     BUILDCTL_ID_FILE: join(home, 'no-such-build-server-id'),
-    ...options.env,
+    ...extra,
   };
-  return runProcess(process.execPath, [options.bin ?? CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env, ...(options.input === undefined ? {} : { input: options.input }) });
 };
+
+/** Runs the built CLI to completion in cliEnv's environment. */
+export const runCli = (args: string[], options: { env?: Record<string, string>; cwd?: string; bin?: string; input?: string | Buffer } = {}): Promise<CliRun> =>
+  runProcess(process.execPath, [options.bin ?? CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env: cliEnv(options.env), ...(options.input === undefined ? {} : { input: options.input }) });
 
 export interface Fleet {
   root: string;
