@@ -2,7 +2,7 @@
 # Bootstraps a builder, idempotently: run it again at any time (after pulling a new version
 # of buildctl, say) and every step says "ok, unchanged" or what it changed.
 #
-#   setup_builder.sh <id> [--remote URL] [--store DIR] [--prefix DIR] [--no-cron]
+#   setup_builder.sh <id> [--remote URL] [--store DIR] [--prefix DIR] [--no-cron] [--agents-md PATH]
 #
 # 1. checks Node.js (>= 20.19) and git (>= 2.30);
 # 2. installs buildctl's dependencies and builds it, in the repository this script lives in;
@@ -11,7 +11,8 @@
 #    BUILDCTL_ID_FILE names another host-wide file, as the CLI reads it);
 # 5. registers the builder with this host name and sets the store's git identity;
 # 6. installs the buildctl, sm and sendmessages launchers into <prefix>/bin;
-# 7. installs the crontab line running "buildctl agent --once" every minute (unless --no-cron).
+# 7. installs the crontab line running "buildctl agent --once" every minute (unless --no-cron);
+# then, with --agents-md, writes the session checklist (buildctl guide) into an AGENTS.md.
 set -euo pipefail
 
 readonly NODE_MIN=20.19
@@ -19,7 +20,7 @@ readonly GIT_MIN=2.30
 
 usage() {
   cat <<'EOF'
-usage: setup_builder.sh <id> [--remote URL] [--store DIR] [--prefix DIR] [--no-cron]
+usage: setup_builder.sh <id> [--remote URL] [--store DIR] [--prefix DIR] [--no-cron] [--agents-md PATH]
 
 Sets up this host as builder <id>, idempotently (safe to run again).
 
@@ -28,6 +29,9 @@ Sets up this host as builder <id>, idempotently (safe to run again).
   --store DIR     the store clone (default: $BUILDCTL_STORE or ~/.buildctl/store); baked into the launchers
   --prefix DIR    where the launchers go: DIR/bin (default: /usr/local)
   --no-cron       do not install the crontab line (see "buildctl agent install --systemd")
+  --agents-md PATH  write the session checklist ("buildctl guide") into PATH/AGENTS.md (PATH a
+                  directory: an AI agent's workspace) or the file PATH, as a marked block;
+                  the rest of the file is kept, a later run replaces only the block
 
 Environment: BUILDCTL_ID_FILE names the host-wide id file (default /etc/build_server_id).
 EOF
@@ -53,6 +57,7 @@ REMOTE=''
 STORE_ARG=''
 PREFIX='/usr/local'
 CRON=1
+AGENTS_MD=''
 need_value() {
   if [ "$#" -lt 2 ] || [ -z "$2" ]; then die_usage "$1 needs a value"; fi
 }
@@ -66,6 +71,8 @@ while [ "$#" -gt 0 ]; do
     --prefix) need_value "$@"; PREFIX=$2; shift 2 ;;
     --prefix=*) PREFIX=${1#*=}; shift ;;
     --no-cron) CRON=0; shift ;;
+    --agents-md) need_value "$@"; AGENTS_MD=$2; shift 2 ;;
+    --agents-md=*) AGENTS_MD=${1#*=}; shift ;;
     --) shift; break ;;
     -*) die_usage "unknown option: $1" ;;
     *)
@@ -81,7 +88,7 @@ if [ -z "$ID" ]; then die_usage 'missing the builder id'; fi
 if ! [[ "$ID" =~ ^[a-z][a-z0-9-]{0,31}$ ]] || [ "$ID" = all ]; then
   die_usage "invalid builder id \"$ID\": a lowercase letter, then lowercase letters, digits or \"-\", at most 32 (\"all\" is reserved)"
 fi
-for value in "$REMOTE" "$STORE_ARG" "$PREFIX"; do
+for value in "$REMOTE" "$STORE_ARG" "$PREFIX" "$AGENTS_MD"; do
   case "$value" in *$'\n'*) die_usage 'arguments must not contain line breaks' ;; esac
 done
 
@@ -280,6 +287,14 @@ else
   fi
 fi
 
+# ---- the session checklist for an AI agent's workspace (--agents-md) -------------------
+if [ -n "$AGENTS_MD" ]; then
+  if ! agents_out=$("$BIN/buildctl" --store "$STORE" guide --agents-md "$AGENTS_MD"); then
+    die "could not write the session checklist to $AGENTS_MD (see above)" 'give a writable directory or file with --agents-md, then run this again'
+  fi
+  step AGENTS.md "$agents_out"
+fi
+
 cat <<EOF
 
 Builder $ID is set up: store $STORE, launchers in $BIN.
@@ -290,4 +305,7 @@ Check it:
       the agent's log, one JSON line per tick
   $BIN/sm all hello from $ID
       a message to every builder
+  $BIN/buildctl guide
+      the checklist for a session here (an AI agent's or yours); "buildctl mcp" serves
+      the same operations to an agent as MCP tools
 EOF

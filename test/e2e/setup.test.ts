@@ -160,6 +160,33 @@ describe('scripts/setup_builder.sh', () => {
     expect(JSON.parse(list.stdout)).toMatchObject({ builders: [{ id: 'build1' }] });
   });
 
+  it('--agents-md writes the session checklist into the workspace\'s AGENTS.md, keeping the rest; a second run changes nothing', async () => {
+    const home = join(root.dir, 'home4');
+    const workspace = join(home, 'work');
+    mkdirSync(workspace, { recursive: true });
+    const agentsMd = join(workspace, 'AGENTS.md');
+    writeFileSync(agentsMd, '# Repository rules\n\nNever push to main.\n');
+    const env = sandboxEnv(home);
+    const store = join(home, 'store');
+    const args = ['build5', '--store', store, '--prefix', join(root.dir, 'prefix4'), '--no-cron', '--agents-md', workspace];
+
+    const first = await run(join(repo, 'scripts', 'setup_builder.sh'), args, env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`[AGENTS.md] updated ${agentsMd}: the checklist block for build5`);
+    expect(first.stdout).toContain('buildctl guide');
+    const written = readFileSync(agentsMd, 'utf8');
+    expect(written.startsWith('# Repository rules\n\nNever push to main.\n\n<!-- buildctl guide: begin')).toBe(true);
+    // The store is not the default one, so the commands name it; the id is in the host-wide file, so they need no --as.
+    expect(written).toContain(`\`buildctl --store ${store} status\``);
+    expect(written).not.toContain('--as');
+
+    const second = await run(join(repo, 'scripts', 'setup_builder.sh'), args, env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain(`[AGENTS.md] ${agentsMd}: the checklist block is up to date`);
+    expect(readFileSync(agentsMd, 'utf8')).toBe(written);
+  });
+
   it('refuses to turn a host that is another builder into this one', async () => {
     const home = join(root.dir, 'home3');
     mkdirSync(home);
