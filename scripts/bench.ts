@@ -11,6 +11,9 @@
 //   big-status  the same `status` on a store that has seen 5,000 jobs and 20,000 messages,
 //               most of them archived                                        vs  `node -e 0`
 //   big-msg-list `buildctl msg list --no-fetch` on that store                 vs  `node -e 0`
+//   mcp-start   `buildctl mcp` from its start to its first answers: initialize and
+//               tools/list (what an MCP client waits for)                       vs  `node -e 0`
+//   mcp-status  one fleet_status call (fetch false) to a running `buildctl mcp`  vs  `node -e 0`
 //   tick        `buildctl agent --once` wall time (a timing, no reference)
 //   secrets     the credential check of a 10,000-character message body (a timing)
 //   notify-tick `buildctl agent --once` with a webhook target and one event to send per
@@ -30,8 +33,8 @@
 // --clones N[,N] (clone counts for the contention rows, default 2,4,8), --day-minutes N
 // (default 1440), --day-budget S (seconds of beating before the day stops early and says
 // so; default 1200: a whole day takes about 12 minutes on 2 cores), --only NAME[,NAME]
-// (names above; `contention` = claims + sends, `big` = both big-store rows, `ratios` =
-// every ratio row), --json (one JSON document on stdout instead of the table), --json-file
+// (names above; `contention` = claims + sends, `big` = both big-store rows, `mcp` = both
+// MCP rows, `ratios` = every ratio row), --json (one JSON document on stdout instead of the table), --json-file
 // PATH (the same document into a file, beside the table). Progress goes to stderr. New
 // ratio benchmarks are entries in BENCHMARKS below.
 import { spawn, spawnSync } from 'node:child_process';
@@ -62,7 +65,7 @@ import { pruneRepositories } from '../src/store/maintenance.js';
 import { storeAt } from '../src/store/store.js';
 import { transact, type Write } from '../src/store/transaction.js';
 import { MAIN_REFSPEC, ORIGIN_MAIN } from '../src/store/store.js';
-import { commitCount, makeFleet, runCli, testContext, type Fleet } from '../test/helpers/fleet.js';
+import { cliEnv, commitCount, makeFleet, runCli, testContext, type Fleet } from '../test/helpers/fleet.js';
 import { startServe } from '../test/helpers/dashboard.js';
 import { startReceiver, webhookSecret } from '../test/helpers/receiver.js';
 import { addTargetOp } from '../src/ops/notify.js';
@@ -76,11 +79,12 @@ process.env.GIT_CONFIG_NOSYSTEM = '1';
 
 const cli = resolve(import.meta.dirname, '..', 'cli.js');
 
-const RATIO_NAMES = ['status', 'mutation', 'in-process', 'big-status', 'big-msg-list'];
+const RATIO_NAMES = ['status', 'mutation', 'in-process', 'big-status', 'big-msg-list', 'mcp-start', 'mcp-status'];
 const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'secrets', 'notify-tick', 'serve', 'claims', 'sends', 'day']);
 const GROUPS: Record<string, string[]> = {
   ratios: RATIO_NAMES,
   big: ['big-status', 'big-msg-list'],
+  mcp: ['mcp-start', 'mcp-status'],
   contention: ['claims', 'sends'],
 };
 
@@ -218,6 +222,71 @@ const referenceFromNode = async (dir: string, n: number): Promise<void> => {
   await git(dir, push);
 };
 
+/**
+ * `buildctl mcp` driven as an MCP client drives it: JSON-RPC lines on its stdin, answers on
+ * its stdout (no SDK client in between, so only the server is measured).
+ */
+interface McpSession {
+  request: (method: string, params?: Record<string, unknown>) => Promise<unknown>;
+  /** initialize, then the initialized notification. */
+  initialize: () => Promise<void>;
+  /** Ends its stdin and waits for it to exit. */
+  close: () => Promise<void>;
+}
+
+const startMcp = (fleet: Fleet, args: string[]): McpSession => {
+  const child = spawn(process.execPath, [cli, ...args, 'mcp'], { cwd: fleet.root, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
+  let buffer = '';
+  let stderr = '';
+  let nextId = 1;
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n')) {
+      const message = JSON.parse(buffer.slice(0, end)) as { id?: number; result?: unknown; error?: { message: string } };
+      buffer = buffer.slice(end + 1);
+      const waiter = message.id === undefined ? undefined : waiting.get(message.id);
+      if (!waiter || message.id === undefined) continue;
+      waiting.delete(message.id);
+      if (message.error) waiter.reject(new Error(`buildctl mcp: ${message.error.message}`));
+      else waiter.resolve(message.result);
+    }
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.on('close', (code) => {
+      for (const waiter of waiting.values()) waiter.reject(new Error(`buildctl mcp exited ${code}: ${stderr.trim()}`));
+      resolve();
+    }),
+  );
+  const send = (message: Record<string, unknown>) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  const request = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      send({ id, method, params });
+    });
+  return {
+    request,
+    initialize: async () => {
+      await request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } });
+      send({ method: 'notifications/initialized' });
+    },
+    close: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
+};
+
+/** The one server `mcp-status` calls, started by its prepare. */
+let statusServer: McpSession | undefined;
+
+const fleetStatusCall = async (session: McpSession): Promise<void> => {
+  const result = (await session.request('tools/call', { name: 'fleet_status', arguments: { fetch: false } })) as { isError?: boolean; structuredContent?: { fleet?: unknown } };
+  if (result.isError || !result.structuredContent?.fleet) throw new Error(`fleet_status failed: ${JSON.stringify(result)}`);
+};
+
 interface Row {
   name: string;
   what: string;
@@ -249,6 +318,8 @@ interface Benchmark {
   round: (setup: Setup, n: number) => Promise<{ measured: number; parts: Record<string, number> }>;
   /** Run once before the rounds (warm caches, warm the process). */
   prepare?: (setup: Setup) => Promise<void>;
+  /** Run once after the rounds (stop what prepare started). */
+  finish?: () => Promise<void>;
 }
 
 const BUILDERS = ['build1', 'build2', 'build3', 'build4'];
@@ -327,6 +398,45 @@ const BENCHMARKS: Benchmark[] = [
       const fleet = await big();
       const run = () => buildctl(fleet, ['--store', fleet.stores.build1 as string, '--as', 'build1', 'status', '--no-fetch', '--json']);
       return nodeVersus(fleet, run, n);
+    },
+  },
+  {
+    name: 'mcp-start',
+    what: 'buildctl mcp, from its start to the answers to initialize and tools/list',
+    reference: 'node -e 0',
+    target: 4,
+    round: async ({ fleet }, n) => {
+      let session: McpSession | undefined;
+      const round = await nodeVersus(
+        fleet,
+        async () => {
+          session = startMcp(fleet, ['--store', fleet.stores.build1 as string, '--as', 'build1']);
+          await session.initialize();
+          await session.request('tools/list');
+        },
+        n,
+      );
+      await session?.close();
+      return round;
+    },
+  },
+  {
+    name: 'mcp-status',
+    what: 'one fleet_status call (fetch false) to a running buildctl mcp (4 builders)',
+    reference: 'node -e 0',
+    target: 1,
+    prepare: async ({ fleet }) => {
+      statusServer = startMcp(fleet, ['--store', fleet.stores.build1 as string, '--as', 'build1']);
+      await statusServer.initialize();
+    },
+    round: async ({ fleet }, n) => {
+      const session = statusServer;
+      if (!session) throw new Error('mcp-status: the server did not start');
+      return nodeVersus(fleet, () => fleetStatusCall(session), n);
+    },
+    finish: async () => {
+      await statusServer?.close();
+      statusServer = undefined;
     },
   },
   {
@@ -1214,14 +1324,18 @@ const runDay = async (): Promise<DayResult> => {
 };
 
 const runBenchmark = async (bench: Benchmark, setup: Setup): Promise<Row> => {
-  await bench.prepare?.(setup);
   const measured: number[] = [];
   const parts: Record<string, number[]> = {};
-  for (let n = 0; n < warmup + runs; n++) {
-    const round = await bench.round(setup, n);
-    if (n < warmup) continue;
-    measured.push(round.measured);
-    for (const [key, ms] of Object.entries(round.parts)) (parts[key] ??= []).push(ms);
+  try {
+    await bench.prepare?.(setup);
+    for (let n = 0; n < warmup + runs; n++) {
+      const round = await bench.round(setup, n);
+      if (n < warmup) continue;
+      measured.push(round.measured);
+      for (const [key, ms] of Object.entries(round.parts)) (parts[key] ??= []).push(ms);
+    }
+  } finally {
+    await bench.finish?.();
   }
   const partMedians = Object.fromEntries(Object.entries(parts).map(([key, samples]) => [key, median(samples)]));
   const referenceSamples = measured.map((_, i) => Object.values(parts).reduce((sum, samples) => sum + (samples[i] ?? 0), 0));
