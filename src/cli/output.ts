@@ -6,13 +6,26 @@
 //   the same exit code as without --json.
 // Errors without --json are one `buildctl: ...` line and a `hint: ...` line on stderr,
 // commander's own (an unknown option, a missing --reason) included.
+// The document of each operation that the MCP server (`buildctl mcp`) offers too is shaped
+// here once: its tools return what the commands print.
 import { CommanderError, type Command } from 'commander';
+import type { CheckReport } from '../ops/check.js';
+import type { AuditLog } from '../ops/log.js';
+import type { BuilderMetrics } from '../ops/metrics.js';
 import type { Outcome } from '../ops/mutate.js';
+import type { FleetStatus } from '../ops/status.js';
+import type { LockView } from '../domain/locks.js';
 import { isBuildctlError, type BuildctlError } from '../errors.js';
+import type { Job } from '../schemas/jobs.js';
+import type { Lock } from '../schemas/locks.js';
+import type { Message } from '../schemas/messages.js';
+import type { StatusDoc } from '../schemas/status.js';
 import type { Runtime } from './runtime.js';
 import { environmentFault } from '../faults.js';
 
 export type { Outcome };
+
+export type JsonDocument = Record<string, unknown>;
 
 export const mutationJson = (noun: string, value: unknown, outcome: Outcome): Record<string, unknown> => ({
   [noun]: value,
@@ -22,6 +35,30 @@ export const mutationJson = (noun: string, value: unknown, outcome: Outcome): Re
 });
 
 export const readJson = (noun: string, value: unknown): Record<string, unknown> => ({ [noun]: value });
+
+// ---- each operation's document: reads ------------------------------------------------
+export const fleetJson = (view: FleetStatus): JsonDocument => readJson('fleet', view);
+export const messagesJson = (list: { messages: Message[] }): JsonDocument => readJson('messages', list.messages);
+export const threadJson = (found: { message: Message; ancestors: Message[]; replies: Message[] }): JsonDocument => ({
+  message: found.message,
+  ancestors: found.ancestors,
+  replies: found.replies,
+});
+export const locksJson = (locks: LockView[]): JsonDocument => readJson('locks', locks);
+export const checkJson = (report: CheckReport): JsonDocument => readJson('check', report);
+export const eventsJson = (log: AuditLog): JsonDocument => readJson('events', log.events);
+export const metricsJson = (metrics: BuilderMetrics): JsonDocument => readJson('metrics', metrics);
+// The contract's shapes for jobs (README, "Scripting with --json"). `job list` and `job
+// show` still print their older shapes until their command is converted (branch i14).
+export const jobsJson = (jobs: Job[]): JsonDocument => readJson('jobs', jobs);
+export const jobJson = (job: Job): JsonDocument => readJson('job', job);
+
+// ---- each operation's document: changes ----------------------------------------------
+export const messageChangeJson = (result: { message: Message } & Outcome): JsonDocument => mutationJson('message', result.message, result);
+export const messagesChangeJson = (result: { messages: Message[] } & Outcome): JsonDocument => mutationJson('messages', result.messages, result);
+export const statusChangeJson = (result: { status: StatusDoc } & Outcome): JsonDocument => mutationJson('status', result.status, result);
+export const lockChangeJson = (result: { lock: Lock } & Outcome): JsonDocument => mutationJson('lock', result.lock, result);
+export const jobChangeJson = (result: { job: Job } & Outcome): JsonDocument => mutationJson('job', result.job, result);
 
 export const errorJson = (error: Pick<BuildctlError, 'code' | 'message' | 'hint' | 'details'>): Record<string, unknown> => ({
   error: { code: error.code, message: error.message, hint: error.hint ?? null, details: error.details ?? null },

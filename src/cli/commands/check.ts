@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkJson } from '../results.js';
+import { checkJson } from '../output.js';
 import { buildContext, printJson, type Runtime } from '../runtime.js';
 
 export const registerCheck = (program: Command, runtime: Runtime): void => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatAge, formatTime } from '../../domain/format.js';
-import { lockChangeJson, locksJson } from '../results.js';
+import { lockChangeJson, locksJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 
 export const registerLock = (program: Command, runtime: Runtime): void => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_LOG_LIMIT, type AuditEvent } from '../../domain/audit.js';
 import { formatTime, plural } from '../../domain/format.js';
-import { eventsJson } from '../results.js';
+import { eventsJson } from '../output.js';
 import { buildContext, positiveInteger, printJson, table, type Runtime } from '../runtime.js';
 
 /** The summary without the op name it starts with, then what the plan's trailers add. */

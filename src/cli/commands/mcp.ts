@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { buildContext, builtInStoreDir, type Runtime } from '../runtime.js';
+import { buildContext, type Runtime } from '../runtime.js';
 
 export const registerMcp = (program: Command, runtime: Runtime): void => {
   program
@@ -25,6 +25,6 @@ claude_desktop_config.json):
 See also: buildctl guide (the checklist a session follows).`)
     .action(async (options: { allowWrites?: boolean }, command: Command) => {
       const { serveMcp } = await import('../mcp/server.js');
-      await serveMcp(runtime, buildContext(runtime, command), { allowWrites: options.allowWrites === true, defaultStore: builtInStoreDir() });
+      await serveMcp(runtime, buildContext(runtime, command), { allowWrites: options.allowWrites === true });
     });
 };

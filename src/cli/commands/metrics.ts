@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatTime, plural } from '../../domain/format.js';
 import type { MetricField } from '../../domain/metrics.js';
 import type { BuilderMetrics } from '../../ops/metrics.js';
-import { metricsJson } from '../results.js';
+import { metricsJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 import { sparkline } from '../sparkline.js';
 

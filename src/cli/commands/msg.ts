@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { formatAge, formatTime, plural } from '../../domain/format.js';
 import { isAddressedTo } from '../../domain/messages.js';
 import type { Message } from '../../schemas/messages.js';
-import { messageChangeJson, messagesChangeJson, messagesJson, threadJson } from '../results.js';
+import { messageChangeJson, messagesChangeJson, messagesJson, threadJson } from '../output.js';
 import { buildContext, positiveInteger, printJson, type Runtime } from '../runtime.js';
 
 /** How long a body preview in `msg list` is, in lines after the subject. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatAge, formatTime, plural } from '../../domain/format.js';
 import type { FleetStatus } from '../../ops/status.js';
-import { fleetJson, statusChangeJson } from '../results.js';
+import { fleetJson, statusChangeJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 import { watchLoop } from '../watch.js';
 

@@ -25,16 +25,13 @@ import type { Context } from '../../ops/context.js';
 import { resolveActor } from '../../ops/identity.js';
 import { redactCredentials } from '../../redact.js';
 import { VERSION } from '../../version.js';
-import { errorJson, errorReport } from '../output.js';
-import { messagesJson, fleetJson, type JsonDocument } from '../results.js';
-import type { Runtime } from '../runtime.js';
+import { errorJson, errorReport, fleetJson, messagesJson, type JsonDocument } from '../output.js';
+import { builtInStoreDir, type Runtime } from '../runtime.js';
 import toolSchemas from '../../../schemas/mcp_tools.json' with { type: 'json' };
 import { TOOLS, type Tool } from './tools.js';
 
 export interface McpOptions {
   allowWrites: boolean;
-  /** Where a fresh shell finds the store with no option (for the checklist's commands). */
-  defaultStore: string;
 }
 
 /** A tool's input schema, as `npm run schemas` generated it from the tool's zod schema. */
@@ -125,7 +122,7 @@ export const serveMcp = async (runtime: Runtime, baseCtx: Context, options: McpO
     identity = { id: resolved.id };
     ctx = { ...baseCtx, asFlag: resolved.id };
     const { sessionGuide } = await import('../../ops/guide.js');
-    guide = await sessionGuide(ctx, { defaultStore: options.defaultStore }).catch(() => undefined);
+    guide = await sessionGuide(ctx, { defaultStore: builtInStoreDir() }).catch(() => undefined);
   } catch (error) {
     const report = errorReport(error, 'buildctl mcp');
     identity = { error: report?.message ?? String(error) };

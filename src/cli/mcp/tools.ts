@@ -1,9 +1,9 @@
 // The tools `buildctl mcp` offers: one per operation, each calling the same ops function as
 // its CLI command (validation, credential refusal, transaction) and returning the same JSON
-// document as that command's --json (cli/results.ts). Inputs are zod schemas built from the
-// documents' own field schemas (schemas/): the server checks arguments with them, and
-// clients see them as JSON Schema, generated from them by `npm run schemas` like the
-// documents' schemas (schemas/mcp_tools.json, see tool-schemas.ts).
+// document as that command's --json (shaped once, in cli/output.ts). Inputs are zod schemas
+// built from the documents' own field schemas (schemas/): the server checks arguments with
+// them, and clients see them as JSON Schema, generated from them by `npm run schemas` like
+// the documents' schemas (schemas/mcp_tools.json, see tool-schemas.ts).
 //
 // Descriptions are written for a model choosing a tool: what it does, when to use it, and
 // what it never does. Operators' commands (lock break, builder remove, config set, migrate,
@@ -19,7 +19,7 @@ import { jobId, jobStatus, jobType } from '../../schemas/jobs.js';
 import { lockName } from '../../schemas/locks.js';
 import { messageId, messageType } from '../../schemas/messages.js';
 import { builderState } from '../../schemas/status.js';
-import * as results from '../results.js';
+import * as shapes from '../output.js';
 
 export interface Tool {
   name: string;
@@ -30,7 +30,7 @@ export interface Tool {
   /** What the arguments must be (their JSON Schema is generated from it: tool-schemas.ts). */
   input: z.ZodMiniType;
   /** Checks the arguments against the input schema, then runs the operation. */
-  call: (ctx: Context, args: unknown) => Promise<results.JsonDocument>;
+  call: (ctx: Context, args: unknown) => Promise<shapes.JsonDocument>;
 }
 
 interface ToolSpec<S extends z.ZodMiniType> {
@@ -39,7 +39,7 @@ interface ToolSpec<S extends z.ZodMiniType> {
   description: string;
   write: boolean;
   input: S;
-  run: (ctx: Context, input: z.output<S>) => Promise<results.JsonDocument>;
+  run: (ctx: Context, input: z.output<S>) => Promise<shapes.JsonDocument>;
 }
 
 /** Arguments that do not match the input schema: bad input (exit 2's kind), nothing is run. */
@@ -81,7 +81,7 @@ export const TOOLS: readonly Tool[] = [
       "The whole fleet in one view: every builder's health (healthy, stale, dead or unknown, from its heartbeat's age), state, current job and system metrics; the job queue's counts; the locks held; and this builder's unread mail (`me`, `mail`). Use it first in a session, and whenever you need to know who is doing what. Read-only. The same JSON as `buildctl status --json`.",
     write: false,
     input: z.strictObject({ fetch }),
-    run: async (ctx, input) => results.fleetJson(await (await import('../../ops/status.js')).fleetStatus(ctx, { fetch: input.fetch ?? true })),
+    run: async (ctx, input) => shapes.fleetJson(await (await import('../../ops/status.js')).fleetStatus(ctx, { fetch: input.fetch ?? true })),
   }),
   tool({
     name: 'inbox',
@@ -110,7 +110,7 @@ export const TOOLS: readonly Tool[] = [
         limit: input.limit,
         fetch: input.fetch ?? true,
       });
-      return results.messagesJson(list);
+      return shapes.messagesJson(list);
     },
   }),
   tool({
@@ -120,7 +120,7 @@ export const TOOLS: readonly Tool[] = [
       'One message with its thread: the messages it answers (`ancestors`, oldest first) and the replies to it (`replies`); archived messages are found too. Use it when a message has reply_to or you need the whole conversation. Read-only: it marks nothing read. The same JSON as `buildctl msg show ID --json`.',
     write: false,
     input: z.strictObject({ id: described(messageId, 'the message id, e.g. msg_1764380406_a1b2c3'), fetch }),
-    run: async (ctx, input) => results.threadJson(await (await import('../../ops/messages.js')).showMessageOp(ctx, input.id, { fetch: input.fetch ?? true })),
+    run: async (ctx, input) => shapes.threadJson(await (await import('../../ops/messages.js')).showMessageOp(ctx, input.id, { fetch: input.fetch ?? true })),
   }),
   tool({
     name: 'job_list',
@@ -129,7 +129,7 @@ export const TOOLS: readonly Tool[] = [
       "The job queue in the order jobs were added, or only the jobs of one status. Use status running to find the job this builder is running (its `assigned_to`), queued to see what waits. Read-only: to take a job, use job_claim. Returns `{ jobs: [...] }`.",
     write: false,
     input: z.strictObject({ status: optional(jobStatus, 'only jobs with this status'), fetch }),
-    run: async (ctx, input) => results.jobsJson(await (await import('../../ops/jobs.js')).listJobsOp(ctx, { status: input.status, fetch: input.fetch ?? true })),
+    run: async (ctx, input) => shapes.jobsJson(await (await import('../../ops/jobs.js')).listJobsOp(ctx, { status: input.status, fetch: input.fetch ?? true })),
   }),
   tool({
     name: 'job_show',
@@ -137,7 +137,7 @@ export const TOOLS: readonly Tool[] = [
     description: 'One job in full: type, priority, branch, commit, status, assignee, attempts, times and result (artifacts, duration, reason). Read-only. Returns `{ job: {...} }`.',
     write: false,
     input: z.strictObject({ id: described(jobId, 'the job id, e.g. job_1764380406_a1b2c3'), fetch }),
-    run: async (ctx, input) => results.jobJson(await (await import('../../ops/jobs.js')).showJobOp(ctx, input.id, { fetch: input.fetch ?? true })),
+    run: async (ctx, input) => shapes.jobJson(await (await import('../../ops/jobs.js')).showJobOp(ctx, input.id, { fetch: input.fetch ?? true })),
   }),
   tool({
     name: 'lock_list',
@@ -146,7 +146,7 @@ export const TOOLS: readonly Tool[] = [
       'Every named lock: its holder (`owner`), fencing token, expiry, seconds left and whether it has expired. Use it to find the locks this builder holds (release them before the session ends) or who holds a lock you need. Read-only. The same JSON as `buildctl lock list --json`.',
     write: false,
     input: z.strictObject({ fetch }),
-    run: async (ctx, input) => results.locksJson(await (await import('../../ops/locks.js')).listLocksOp(ctx, { fetch: input.fetch ?? true })),
+    run: async (ctx, input) => shapes.locksJson(await (await import('../../ops/locks.js')).listLocksOp(ctx, { fetch: input.fetch ?? true })),
   }),
   tool({
     name: 'check',
@@ -155,7 +155,7 @@ export const TOOLS: readonly Tool[] = [
       "The fleet's health verdict, ok, warning or critical, with one finding per problem: dead or stale builders, jobs past their timeout, expired locks not reaped, messages awaiting an ack for long, invalid documents, an unreachable remote. Use it to decide whether something needs a human operator. Read-only; a warning or critical verdict is a normal result, not a tool error. The same JSON as `buildctl check --json`.",
     write: false,
     input: z.strictObject({ fetch }),
-    run: async (ctx, input) => results.checkJson(await (await import('../../ops/check.js')).checkFleet(ctx, { fetch: input.fetch ?? true })),
+    run: async (ctx, input) => shapes.checkJson(await (await import('../../ops/check.js')).checkFleet(ctx, { fetch: input.fetch ?? true })),
   }),
   tool({
     name: 'audit_log',
@@ -172,7 +172,7 @@ export const TOOLS: readonly Tool[] = [
     }),
     run: async (ctx, input) => {
       const { auditLog } = await import('../../ops/log.js');
-      return results.eventsJson(await auditLog(ctx, { builder: input.builder, op: input.op, since: input.since, limit: input.limit ?? DEFAULT_LOG_LIMIT, fetch: input.fetch ?? true }));
+      return shapes.eventsJson(await auditLog(ctx, { builder: input.builder, op: input.op, since: input.since, limit: input.limit ?? DEFAULT_LOG_LIMIT, fetch: input.fetch ?? true }));
     },
   }),
   tool({
@@ -183,7 +183,7 @@ export const TOOLS: readonly Tool[] = [
     write: false,
     input: z.strictObject({ builder: described(builderId, 'the builder id, e.g. build1'), since: since('samples'), fetch }),
     run: async (ctx, input) =>
-      results.metricsJson(await (await import('../../ops/metrics.js')).builderMetrics(ctx, input.builder, { since: input.since ?? '24h', fetch: input.fetch ?? true })),
+      shapes.metricsJson(await (await import('../../ops/metrics.js')).builderMetrics(ctx, input.builder, { since: input.since ?? '24h', fetch: input.fetch ?? true })),
   }),
 
   // ---- changes (only with --allow-writes) ----------------------------------------------
@@ -202,7 +202,7 @@ export const TOOLS: readonly Tool[] = [
       reply_to: optional(messageId, 'the id of the message this answers'),
     }),
     run: async (ctx, input) =>
-      results.messageChangeJson(
+      shapes.messageChangeJson(
         await (await import('../../ops/messages.js')).sendMessageOp(ctx, { to: input.to, body: input.body, type: input.type, subject: input.subject, ackRequired: input.ack ?? false, replyTo: input.reply_to }),
       ),
   }),
@@ -216,7 +216,7 @@ export const TOOLS: readonly Tool[] = [
       ids: optional(z.array(messageId), 'the message ids to mark'),
       all: optional(z.boolean(), 'true: every message addressed to this builder'),
     }),
-    run: async (ctx, input) => results.messagesChangeJson(await (await import('../../ops/messages.js')).readMessagesOp(ctx, { ids: input.ids ?? [], all: input.all ?? false })),
+    run: async (ctx, input) => shapes.messagesChangeJson(await (await import('../../ops/messages.js')).readMessagesOp(ctx, { ids: input.ids ?? [], all: input.all ?? false })),
   }),
   tool({
     name: 'msg_ack',
@@ -225,7 +225,7 @@ export const TOOLS: readonly Tool[] = [
       "Acknowledge a message for this builder (it marks it read too), with an optional short note of what you did. Use it for messages with ack_required once you have acted on them: their sender waits for it. Only this builder's own acknowledgement. The same JSON as `buildctl msg ack --json`.",
     write: true,
     input: z.strictObject({ id: described(messageId, 'the message id'), note: optional(z.string(), 'a short note, e.g. "rolled back at 22:05"') }),
-    run: async (ctx, input) => results.messageChangeJson(await (await import('../../ops/messages.js')).ackMessageOp(ctx, { id: input.id, note: input.note })),
+    run: async (ctx, input) => shapes.messageChangeJson(await (await import('../../ops/messages.js')).ackMessageOp(ctx, { id: input.id, note: input.note })),
   }),
   tool({
     name: 'status_set',
@@ -234,7 +234,7 @@ export const TOOLS: readonly Tool[] = [
       "Set this builder's state: idle (free for work), building (with the job id), success or failed (closing its current job into last_build). job_claim, job_complete and job_fail set it already; use this to go idle at the end of a session, or to correct it. Changes only this builder's own status. The same JSON as `buildctl status set --json`.",
     write: true,
     input: z.strictObject({ state: described(builderState, 'idle, building, success or failed'), job: optional(jobId, 'the job it is building or has finished') }),
-    run: async (ctx, input) => results.statusChangeJson(await (await import('../../ops/status-set.js')).setStatus(ctx, { state: input.state, job: input.job })),
+    run: async (ctx, input) => shapes.statusChangeJson(await (await import('../../ops/status-set.js')).setStatus(ctx, { state: input.state, job: input.job })),
   }),
   tool({
     name: 'job_claim',
@@ -243,7 +243,7 @@ export const TOOLS: readonly Tool[] = [
       "Take the most urgent queued job this builder may run (priority 1 first, then the oldest; its target or labels must match this builder), optionally only of one type, and mark this builder building it, in one commit: exactly one builder wins each job. When there is nothing to claim it fails with code nothing_to_claim, which is normal: do not retry in a tight loop. Returns `{ job, changed, queued, commit }`.",
     write: true,
     input: z.strictObject({ type: optional(jobType, 'only jobs of this type, e.g. build') }),
-    run: async (ctx, input) => results.jobChangeJson(await (await import('../../ops/jobs.js')).claimJobOp(ctx, { type: input.type })),
+    run: async (ctx, input) => shapes.jobChangeJson(await (await import('../../ops/jobs.js')).claimJobOp(ctx, { type: input.type })),
   }),
   tool({
     name: 'job_complete',
@@ -252,7 +252,7 @@ export const TOOLS: readonly Tool[] = [
       "Mark this builder's running job completed, recording the artifacts it produced (paths or URLs, never with credentials in them); this builder's status records it as its last build (success). Only the job's assignee may complete it: it never finishes another builder's job. Returns `{ job, changed, queued, commit }`.",
     write: true,
     input: z.strictObject({ id: described(jobId, 'the job id'), artifacts: optional(z.array(z.string()), 'what it produced: paths or URLs') }),
-    run: async (ctx, input) => results.jobChangeJson(await (await import('../../ops/jobs.js')).finishJobOp(ctx, 'complete', { id: input.id, artifacts: input.artifacts })),
+    run: async (ctx, input) => shapes.jobChangeJson(await (await import('../../ops/jobs.js')).finishJobOp(ctx, 'complete', { id: input.id, artifacts: input.artifacts })),
   }),
   tool({
     name: 'job_fail',
@@ -261,7 +261,7 @@ export const TOOLS: readonly Tool[] = [
       "Mark this builder's running job failed, with the reason (what went wrong, in a line). Only the job's assignee may fail it: it never touches another builder's job. Returns `{ job, changed, queued, commit }`.",
     write: true,
     input: z.strictObject({ id: described(jobId, 'the job id'), reason: described(z.string(), 'what went wrong, in a line') }),
-    run: async (ctx, input) => results.jobChangeJson(await (await import('../../ops/jobs.js')).finishJobOp(ctx, 'fail', { id: input.id, reason: input.reason })),
+    run: async (ctx, input) => shapes.jobChangeJson(await (await import('../../ops/jobs.js')).finishJobOp(ctx, 'fail', { id: input.id, reason: input.reason })),
   }),
   tool({
     name: 'lock_acquire',
@@ -281,7 +281,7 @@ export const TOOLS: readonly Tool[] = [
           hint: 'wait at most 45s and call again, or hold the lock around a command with "buildctl lock run NAME --wait 5m -- COMMAND"',
         });
       }
-      return results.lockChangeJson(await (await import('../../ops/locks.js')).acquireLockOp(ctx, { name: input.name, ttl: input.ttl, wait: input.wait }));
+      return shapes.lockChangeJson(await (await import('../../ops/locks.js')).acquireLockOp(ctx, { name: input.name, ttl: input.ttl, wait: input.wait }));
     },
   }),
   tool({
@@ -291,7 +291,7 @@ export const TOOLS: readonly Tool[] = [
       "Extend a lock this builder holds by `ttl` from now. Fails with not_lock_owner or lock_expired when this builder no longer holds it: then stop the work it guards, another builder may have it. The same JSON as `buildctl lock renew --json`.",
     write: true,
     input: z.strictObject({ name: described(lockName, 'the lock name'), ttl: optional(duration, "new time to live from now (default the fleet's lock_ttl)") }),
-    run: async (ctx, input) => results.lockChangeJson(await (await import('../../ops/locks.js')).renewLockOp(ctx, { name: input.name, ttl: input.ttl })),
+    run: async (ctx, input) => shapes.lockChangeJson(await (await import('../../ops/locks.js')).renewLockOp(ctx, { name: input.name, ttl: input.ttl })),
   }),
   tool({
     name: 'lock_release',
@@ -300,6 +300,6 @@ export const TOOLS: readonly Tool[] = [
       "Free a lock this builder holds. Another builder's lock is refused (not_lock_owner): this server never releases or breaks the locks of others (an operator does, with buildctl lock break). The same JSON as `buildctl lock release --json`.",
     write: true,
     input: z.strictObject({ name: described(lockName, 'the lock name') }),
-    run: async (ctx, input) => results.lockChangeJson(await (await import('../../ops/locks.js')).releaseLockOp(ctx, input.name)),
+    run: async (ctx, input) => shapes.lockChangeJson(await (await import('../../ops/locks.js')).releaseLockOp(ctx, input.name)),
   }),
 ];
