@@ -4,6 +4,7 @@
 // come back as tool errors carrying the CLI's error document, with nothing written (the
 // remote's refs unmoved); two servers on two clones coordinate through the store.
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -339,6 +340,32 @@ describe('buildctl mcp: two servers on two clones coordinate through the store',
     const release = await call(b2, 'lock_release', { name: 'deploy' });
     expect(release.document).toMatchObject({ error: { code: 'not_lock_owner' } });
     await ok(b1, 'lock_release', { name: 'deploy' });
+  });
+});
+
+describe('buildctl mcp: an unreachable remote, and credentials in the store', () => {
+  it('a send while the remote cannot be reached is queued, and the warning comes with the result', async () => {
+    const store = join(fleet.root, 'offline', 'store');
+    expect((await runCli(['--store', store, 'init', '--remote', fleet.remote])).code).toBe(0);
+    // Nothing listens on port 9 of the loopback.
+    gitSync(store, ['remote', 'set-url', 'origin', 'http://127.0.0.1:9/fleet.git']);
+    const offline = await startServer({ store, as: 'build1', args: ['--allow-writes'] });
+    expect((await ok(offline, 'fleet_status')).fleet).toMatchObject({ fetched: false, fetch_error: expect.stringContaining('cannot reach') });
+    const before = refs();
+    const result = await offline.callTool({ name: 'msg_send', arguments: { to: ['build2'], body: 'kept for later' } });
+    expect(result.structuredContent).toMatchObject({ changed: true, queued: true, commit: null });
+    expect((result.content as Array<{ text: string }>)[1]?.text).toMatch(/^queued: cannot reach the store's remote/);
+    expect(refs()).toBe(before);
+  });
+
+  it('a URL with a password in a stored message comes back redacted, as the CLI prints it', async () => {
+    const TOKEN = 'S3cr3tT0kenForMcp';
+    const sent = await runCli(['--store', fleet.stores.build2!, '--as', 'build2', '--allow-secret-like', 'msg', 'send', 'build1', `mirror at https://ci:${TOKEN}@mirror.example/fleet.git`]);
+    expect(sent.code, sent.stderr).toBe(0);
+    const inbox = await call(readOnly, 'inbox');
+    expect(inbox.text).toContain('https://ci:***@mirror.example/fleet.git');
+    expect(JSON.stringify(inbox.document)).not.toContain(TOKEN);
+    expect(inbox.document).toEqual((await cliJson('build1', fleet.stores.build1!, ['msg', 'list'])).body);
   });
 });
 
