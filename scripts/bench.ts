@@ -279,12 +279,33 @@ const startMcp = (fleet: Fleet, args: string[]): McpSession => {
   };
 };
 
-/** The one server `mcp-status` calls, started by its prepare. */
-let statusServer: McpSession | undefined;
-
 const fleetStatusCall = async (session: McpSession): Promise<void> => {
   const result = (await session.request('tools/call', { name: 'fleet_status', arguments: { fetch: false } })) as { isError?: boolean; structuredContent?: { fleet?: unknown } };
   if (result.isError || !result.structuredContent?.fleet) throw new Error(`fleet_status failed: ${JSON.stringify(result)}`);
+};
+
+/** One server, started by prepare and stopped by finish, answering a fleet_status call per round. */
+const mcpStatusBenchmark = (): Benchmark => {
+  let server: McpSession | undefined;
+  return {
+    name: 'mcp-status',
+    what: 'one fleet_status call (fetch false) to a running buildctl mcp (4 builders)',
+    reference: 'node -e 0',
+    target: 1,
+    prepare: async ({ fleet }) => {
+      server = startMcp(fleet, ['--store', fleet.stores.build1 as string, '--as', 'build1']);
+      await server.initialize();
+    },
+    round: async ({ fleet }, n) => {
+      const session = server;
+      if (!session) throw new Error('mcp-status: the server did not start');
+      return nodeVersus(fleet, () => fleetStatusCall(session), n);
+    },
+    finish: async () => {
+      await server?.close();
+      server = undefined;
+    },
+  };
 };
 
 interface Row {
@@ -420,25 +441,7 @@ const BENCHMARKS: Benchmark[] = [
       return round;
     },
   },
-  {
-    name: 'mcp-status',
-    what: 'one fleet_status call (fetch false) to a running buildctl mcp (4 builders)',
-    reference: 'node -e 0',
-    target: 1,
-    prepare: async ({ fleet }) => {
-      statusServer = startMcp(fleet, ['--store', fleet.stores.build1 as string, '--as', 'build1']);
-      await statusServer.initialize();
-    },
-    round: async ({ fleet }, n) => {
-      const session = statusServer;
-      if (!session) throw new Error('mcp-status: the server did not start');
-      return nodeVersus(fleet, () => fleetStatusCall(session), n);
-    },
-    finish: async () => {
-      await statusServer?.close();
-      statusServer = undefined;
-    },
-  },
+  mcpStatusBenchmark(),
   {
     name: 'big-msg-list',
     what: 'buildctl msg list --no-fetch, store that has seen 5,000 jobs / 20,000 messages',

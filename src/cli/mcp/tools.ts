@@ -66,7 +66,7 @@ const tool = <S extends z.ZodMiniType>(spec: ToolSpec<S>): Tool => ({
 const described = <T extends z.ZodMiniType>(schema: T, description: string): T => schema.check(z.describe(description));
 const optional = <T extends z.ZodMiniType>(schema: T, description: string) => z.optional(described(schema, description));
 
-const fetch = optional(z.boolean(), "false: answer from this clone's last fetched state, without contacting the remote (faster, possibly stale). Default true.");
+const fetchArgument = optional(z.boolean(), "false: answer from this clone's last fetched state, without contacting the remote (faster, possibly stale). Default true.");
 const since = (what: string) => optional(z.string(), `only ${what} since then: a duration back from now (90m, 24h, 7d) or an ISO time (2026-11-28T22:00:00Z)`);
 
 /** The longest --wait a tool call may take: MCP clients time a request out after about a minute. */
@@ -80,7 +80,7 @@ export const TOOLS: readonly Tool[] = [
     description:
       "The whole fleet in one view: every builder's health (healthy, stale, dead or unknown, from its heartbeat's age), state, current job and system metrics; the job queue's counts; the locks held; and this builder's unread mail (`me`, `mail`). Use it first in a session, and whenever you need to know who is doing what. Read-only. The same JSON as `buildctl status --json`.",
     write: false,
-    input: z.strictObject({ fetch }),
+    input: z.strictObject({ fetch: fetchArgument }),
     run: async (ctx, input) => shapes.fleetJson(await (await import('../../ops/status.js')).fleetStatus(ctx, { fetch: input.fetch ?? true })),
   }),
   tool({
@@ -95,7 +95,7 @@ export const TOOLS: readonly Tool[] = [
       type: optional(messageType, 'only of this type'),
       since: since('messages sent'),
       limit: optional(z.int().check(z.gte(1), z.lte(1000)), 'at most this many, after ordering'),
-      fetch,
+      fetch: fetchArgument,
     }),
     run: async (ctx, input) => {
       const { listMessagesOp } = await import('../../ops/messages.js');
@@ -119,7 +119,7 @@ export const TOOLS: readonly Tool[] = [
     description:
       'One message with its thread: the messages it answers (`ancestors`, oldest first) and the replies to it (`replies`); archived messages are found too. Use it when a message has reply_to or you need the whole conversation. Read-only: it marks nothing read. The same JSON as `buildctl msg show ID --json`.',
     write: false,
-    input: z.strictObject({ id: described(messageId, 'the message id, e.g. msg_1764380406_a1b2c3'), fetch }),
+    input: z.strictObject({ id: described(messageId, 'the message id, e.g. msg_1764380406_a1b2c3'), fetch: fetchArgument }),
     run: async (ctx, input) => shapes.threadJson(await (await import('../../ops/messages.js')).showMessageOp(ctx, input.id, { fetch: input.fetch ?? true })),
   }),
   tool({
@@ -128,7 +128,7 @@ export const TOOLS: readonly Tool[] = [
     description:
       "The job queue in the order jobs were added, or only the jobs of one status. Use status running to find the job this builder is running (its `assigned_to`), queued to see what waits. Read-only: to take a job, use job_claim. Returns `{ jobs: [...] }`.",
     write: false,
-    input: z.strictObject({ status: optional(jobStatus, 'only jobs with this status'), fetch }),
+    input: z.strictObject({ status: optional(jobStatus, 'only jobs with this status'), fetch: fetchArgument }),
     run: async (ctx, input) => shapes.jobsJson(await (await import('../../ops/jobs.js')).listJobsOp(ctx, { status: input.status, fetch: input.fetch ?? true })),
   }),
   tool({
@@ -136,7 +136,7 @@ export const TOOLS: readonly Tool[] = [
     title: 'A job',
     description: 'One job in full: type, priority, branch, commit, status, assignee, attempts, times and result (artifacts, duration, reason). Read-only. Returns `{ job: {...} }`.',
     write: false,
-    input: z.strictObject({ id: described(jobId, 'the job id, e.g. job_1764380406_a1b2c3'), fetch }),
+    input: z.strictObject({ id: described(jobId, 'the job id, e.g. job_1764380406_a1b2c3'), fetch: fetchArgument }),
     run: async (ctx, input) => shapes.jobJson(await (await import('../../ops/jobs.js')).showJobOp(ctx, input.id, { fetch: input.fetch ?? true })),
   }),
   tool({
@@ -145,7 +145,7 @@ export const TOOLS: readonly Tool[] = [
     description:
       'Every named lock: its holder (`owner`), fencing token, expiry, seconds left and whether it has expired. Use it to find the locks this builder holds (release them before the session ends) or who holds a lock you need. Read-only. The same JSON as `buildctl lock list --json`.',
     write: false,
-    input: z.strictObject({ fetch }),
+    input: z.strictObject({ fetch: fetchArgument }),
     run: async (ctx, input) => shapes.locksJson(await (await import('../../ops/locks.js')).listLocksOp(ctx, { fetch: input.fetch ?? true })),
   }),
   tool({
@@ -154,7 +154,7 @@ export const TOOLS: readonly Tool[] = [
     description:
       "The fleet's health verdict, ok, warning or critical, with one finding per problem: dead or stale builders, jobs past their timeout, expired locks not reaped, messages awaiting an ack for long, invalid documents, an unreachable remote. Use it to decide whether something needs a human operator. Read-only; a warning or critical verdict is a normal result, not a tool error. The same JSON as `buildctl check --json`.",
     write: false,
-    input: z.strictObject({ fetch }),
+    input: z.strictObject({ fetch: fetchArgument }),
     run: async (ctx, input) => shapes.checkJson(await (await import('../../ops/check.js')).checkFleet(ctx, { fetch: input.fetch ?? true })),
   }),
   tool({
@@ -168,7 +168,7 @@ export const TOOLS: readonly Tool[] = [
       op: optional(z.string(), 'only this operation (job.claim) or family (job, lock, msg, status, housekeeping)'),
       since: since('events'),
       limit: optional(z.int().check(z.gte(1), z.lte(10_000)), 'the newest this many matching events (default 50)'),
-      fetch,
+      fetch: fetchArgument,
     }),
     run: async (ctx, input) => {
       const { auditLog } = await import('../../ops/log.js');
@@ -181,7 +181,7 @@ export const TOOLS: readonly Tool[] = [
     description:
       "A builder's recent system metrics from its heartbeats: one-minute samples of the last hour and hourly min / avg / max of cpu %, memory %, free disk (GB) and load, since `since` (default 24h), with a summary. Use it to judge whether a builder is overloaded or running out of disk. Read-only. The same JSON as `buildctl metrics ID --json`.",
     write: false,
-    input: z.strictObject({ builder: described(builderId, 'the builder id, e.g. build1'), since: since('samples'), fetch }),
+    input: z.strictObject({ builder: described(builderId, 'the builder id, e.g. build1'), since: since('samples'), fetch: fetchArgument }),
     run: async (ctx, input) =>
       shapes.metricsJson(await (await import('../../ops/metrics.js')).builderMetrics(ctx, input.builder, { since: input.since ?? '24h', fetch: input.fetch ?? true })),
   }),
