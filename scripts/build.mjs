@@ -42,7 +42,9 @@ const zodForDependencies = {
     const resolveIn = async (args) => {
       const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: { plain: true } });
       if (found.errors.length > 0) return { errors: found.errors };
-      return { path: found.path, namespace: DEPENDENCY_ZOD };
+      // Keep what zod's package.json says (sideEffects: false but for a few files), or none of
+      // its unused modules (40 locales...) could be left out.
+      return { path: found.path, namespace: DEPENDENCY_ZOD, sideEffects: found.sideEffects };
     };
     build.onResolve({ filter: /^zod(\/.*)?$/ }, (args) => {
       if (args.pluginData?.plain || args.namespace === DEPENDENCY_ZOD || !args.importer.includes('/node_modules/')) return undefined;
