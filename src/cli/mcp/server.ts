@@ -47,10 +47,15 @@ const safeDocument = (document: JsonDocument): { text: string; value: JsonDocume
   return { text, value: JSON.parse(text) as JsonDocument };
 };
 
-/** Same as the CLI's --json error: {error: {code, message, hint, details}}. */
-const errorDocument = (error: unknown, tool: string): JsonDocument => {
-  const report = errorReport(error, `buildctl mcp ${tool}`);
-  return errorJson(report ?? { code: 'unexpected', message: String(error), hint: undefined, details: undefined });
+/**
+ * Same as the CLI's --json error: {error: {code, message, hint, details}}. An unexpected
+ * error's stack goes to stderr, which MCP clients keep as the server's log.
+ */
+const errorDocument = (runtime: Runtime, error: unknown, tool: string): JsonDocument => {
+  const report = errorReport(error, `buildctl mcp ${tool}`) ?? { code: 'unexpected', message: String(error), hint: undefined, details: undefined, stack: undefined };
+  if (report.code !== 'unexpected') return errorJson(report);
+  runtime.err(`buildctl mcp: ${tool}: ${report.stack ?? report.message}`);
+  return errorJson({ ...report, hint: "the stack trace is on the server's stderr (the MCP client's log of it): please report it with that output" });
 };
 
 const toolResult = (document: JsonDocument, warnings: readonly string[], isError: boolean): CallToolResult => {
@@ -160,14 +165,15 @@ export const serveMcp = async (runtime: Runtime, baseCtx: Context, options: McpO
       const hint = write
         ? 'this server offers read tools only: the operator starts it with "buildctl mcp --allow-writes" to offer it'
         : `the tools are: ${[...offered.keys()].join(', ')}`;
-      throw new McpError(ErrorCode.InvalidParams, `${write ? `${name} changes the store and is not offered` : `unknown tool "${name}"`} (${hint})`, errorJson({ code: write ? 'read_only' : 'unknown_tool', message: `unknown tool "${name}"`, hint, details: undefined }).error);
+      const message = write ? `${name} changes the store and is not offered` : `unknown tool "${name}"`;
+      throw new McpError(ErrorCode.InvalidParams, `${message} (${hint})`, errorJson({ code: write ? 'read_only' : 'unknown_tool', message, hint, details: undefined }).error);
     }
     const warnings: string[] = [];
     const callCtx: Context = { ...ctx, warn: (line) => (warnings.push(line), ctx.warn(line)) };
     return track(
       found.call(callCtx, request.params.arguments).then(
         (document) => toolResult(document, warnings, false),
-        (error: unknown) => toolResult(errorDocument(error, name), warnings, true),
+        (error: unknown) => toolResult(errorDocument(runtime, error, name), warnings, true),
       ),
     );
   });
@@ -184,7 +190,7 @@ export const serveMcp = async (runtime: Runtime, baseCtx: Context, options: McpO
       const { text } = safeDocument(await track(resource.read(ctx)));
       return { contents: [{ uri: resource.uri, mimeType: 'application/json', text }] };
     } catch (error) {
-      const document = errorDocument(error, resource.name);
+      const document = errorDocument(runtime, error, resource.name);
       const report = document.error as { message: string; hint: string | null };
       throw new McpError(ErrorCode.InternalError, `${report.message}${report.hint ? ` (${report.hint})` : ''}`, document.error);
     }
