@@ -10,6 +10,7 @@
 // here once: its tools return what the commands print.
 import { CommanderError, type Command } from 'commander';
 import type { CheckReport } from '../ops/check.js';
+import type { JobView } from '../ops/jobs.js';
 import type { AuditLog } from '../ops/log.js';
 import type { BuilderMetrics } from '../ops/metrics.js';
 import type { Outcome } from '../ops/mutate.js';
@@ -48,10 +49,8 @@ export const locksJson = (locks: LockView[]): JsonDocument => readJson('locks', 
 export const checkJson = (report: CheckReport): JsonDocument => readJson('check', report);
 export const eventsJson = (log: AuditLog): JsonDocument => readJson('events', log.events);
 export const metricsJson = (metrics: BuilderMetrics): JsonDocument => readJson('metrics', metrics);
-// The contract's shapes for jobs (README, "Scripting with --json"). `job list` and `job
-// show` still print their older shapes until their command is converted (branch i14).
 export const jobsJson = (jobs: Job[]): JsonDocument => readJson('jobs', jobs);
-export const jobJson = (job: Job): JsonDocument => readJson('job', job);
+export const jobViewJson = (view: JobView): JsonDocument => ({ ...readJson('job', view.job), archive: view.archive, waits: view.waits, never_runs: view.never_runs });
 
 // ---- each operation's document: changes ----------------------------------------------
 export const messageChangeJson = (result: { message: Message } & Outcome): JsonDocument => mutationJson('message', result.message, result);

@@ -82,8 +82,8 @@ export const buildGuide = (input: GuideInput): Guide => {
         steps: [
           step(
             'claim',
-            `Take the most urgent job ${me} may run; this marks ${me} building it.`,
-            [bc('job claim')],
+            `Take the most urgent job ${me} may run; this marks ${me} building it. Or let job run claim one, run a command for it and complete or fail it by the exit code.`,
+            [bc('job claim'), bc('job run -- COMMAND ARGS...')],
             ['job_claim'],
             'Exit 3 (nothing_to_claim): there is nothing for this builder now; do not retry in a tight loop.',
           ),

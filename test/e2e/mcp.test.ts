@@ -4,6 +4,7 @@
 // come back as tool errors carrying the CLI's error document, with nothing written (the
 // remote's refs unmoved); two servers on two clones coordinate through the store.
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -77,13 +78,6 @@ const shape = (value: unknown): unknown => {
   return value === null ? null : typeof value;
 };
 
-/**
- * The job commands print their older --json shapes until they are converted to the contract
- * (branch i14): a list as a bare array, a job as the bare object. Wrap them under their noun
- * to compare; once converted, they already are.
- */
-const underNoun = (body: unknown, noun: string): unknown => (body && typeof body === 'object' && !Array.isArray(body) && noun in body ? body : { [noun]: body });
-
 const refs = () => gitSync(fleet.remote, ['for-each-ref', '--format=%(refname) %(objectname)']);
 const remoteMain = () => gitSync(fleet.remote, ['rev-parse', 'main']).trim();
 const lastTrailers = () => gitSync(fleet.remote, ['log', '-1', '--format=%(trailers:key=Buildctl-Op,valueonly,separator=)|%(trailers:key=Buildctl-Actor,valueonly,separator=)', 'main']).trim();
@@ -150,7 +144,7 @@ describe('buildctl mcp: results are the CLI\'s --json', () => {
     sent = (await cliJson('build1', s1, ['msg', 'send', 'build2', '--ack', 'deploy window at 22:00\nsee the runbook'])).body.message as Record<string, unknown>;
     reply = (await cliJson('build2', fleet.stores.build2!, ['msg', 'send', 'build1', '--reply-to', String(sent.id), 'ok for 22:00'])).body.message as Record<string, unknown>;
     await cliJson(null, s1, ['job', 'add', '--type', 'build', '--target', 'build1', '--branch', 'main']);
-    jobId = String(((await cliJson('build1', s1, ['job', 'claim'])).body as { id?: string; job?: { id: string } }).id ?? '');
+    jobId = ((await cliJson('build1', s1, ['job', 'claim'])).body.job as { id: string }).id;
     await cliJson('build1', s1, ['lock', 'acquire', 'cache', '--ttl', '10m']);
   }, 60_000);
 
@@ -173,13 +167,14 @@ describe('buildctl mcp: results are the CLI\'s --json', () => {
     expect((viaMcp.ancestors as Array<{ id: string }>).map((m) => m.id)).toEqual([sent.id]);
   });
 
-  it('job_list and job_show: the documents under their noun (the contract)', async () => {
+  it('job_list and job_show', async () => {
     expect(jobId).toMatch(/^job_/);
     const list = await ok(readOnly, 'job_list', { status: 'running' });
-    expect(list).toEqual(underNoun((await cliJson(null, fleet.stores.build1!, ['job', 'list', '--status', 'running'])).body, 'jobs'));
+    expect(list).toEqual((await cliJson(null, fleet.stores.build1!, ['job', 'list', '--status', 'running'])).body);
     expect(list.jobs).toEqual([expect.objectContaining({ id: jobId, assigned_to: 'build1' })]);
     const show = await ok(readOnly, 'job_show', { id: jobId });
-    expect(show).toEqual(underNoun((await cliJson(null, fleet.stores.build1!, ['job', 'show', jobId])).body, 'job'));
+    expect(show).toEqual((await cliJson(null, fleet.stores.build1!, ['job', 'show', jobId])).body);
+    expect(show).toMatchObject({ job: { id: jobId }, archive: null });
   });
 
   it('the resources: the fleet status and my inbox, as the tools return them', async () => {
@@ -227,8 +222,10 @@ describe('buildctl mcp: write tools change the store as the CLI does', () => {
     const claimed = landed(await ok(b2, 'job_claim', { type: 'package' }), 'job', 'job.claim', 'build2');
     expect(claimed).toMatchObject({ type: 'package', status: 'running', assigned_to: 'build2' });
     expect(remoteJson('build2/status.json')).toMatchObject({ state: 'building', current_job: claimed.id });
-    const completed = landed(await ok(b2, 'job_complete', { id: claimed.id, artifacts: ['dist/app.tgz'] }), 'job', 'job.complete', 'build2');
-    expect(completed).toMatchObject({ status: 'completed', result: { artifacts: ['dist/app.tgz'] } });
+    const artifact = join(fleet.root, 'app.tgz');
+    writeFileSync(artifact, 'the package');
+    const completed = landed(await ok(b2, 'job_complete', { id: claimed.id, artifacts: [artifact], artifact_urls: ['https://files.example/app.tgz'] }), 'job', 'job.complete', 'build2');
+    expect(completed).toMatchObject({ status: 'completed', result: { artifacts: [{ path: artifact, size: 11, url: 'https://files.example/app.tgz', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }] } });
 
     await cliJson(null, fleet.stores.build2!, ['job', 'add', '--type', 'test', '--target', 'build2']);
     const second = landed(await ok(b2, 'job_claim'), 'job', 'job.claim', 'build2');
@@ -301,6 +298,7 @@ describe('buildctl mcp: refusals are tool errors with the CLI\'s error, and noth
     expect((bad.document.error as { message: string }).message).toBe('invalid arguments for msg_send: to: expected array, got string; unknown keys: colour');
     const wait = await call(b1, 'lock_acquire', { name: 'deploy', wait: '5m' });
     expect(wait.document).toMatchObject({ error: { code: 'wait_too_long' } });
+    expect((await call(b1, 'job_claim', { wait: '10m' })).document).toMatchObject({ error: { code: 'wait_too_long', hint: expect.stringContaining('buildctl job claim --wait') } });
     expect(refs()).toBe(before);
   });
 

@@ -3,7 +3,7 @@ import { formatAge, formatTime } from '../../domain/format.js';
 import type { JobRunReport } from '../../ops/job-run.js';
 import type { JobView } from '../../ops/jobs.js';
 import type { Job } from '../../schemas/jobs.js';
-import { mutationJson, readJson, type Outcome } from '../output.js';
+import { jobChangeJson, jobsJson, jobViewJson, type Outcome } from '../output.js';
 import { buildContext, collect, printJson, table, type Runtime } from '../runtime.js';
 
 const jobLine = (job: Job): string =>
@@ -83,7 +83,7 @@ const integer = (what: string) => (text: string): number => {
 const collectIds = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').map((id) => id.trim()).filter((id) => id !== '')];
 
 const printMutation = (runtime: Runtime, json: boolean | undefined, job: Job, outcome: Outcome): void =>
-  json ? printJson(runtime, mutationJson('job', job, outcome)) : runtime.out(jobLine(job));
+  json ? printJson(runtime, jobChangeJson({ job, ...outcome })) : runtime.out(jobLine(job));
 
 /** Stderr line after job run: how the command ended, what the job became, where the log is. */
 const runSummary = (report: JobRunReport): string => {
@@ -150,7 +150,7 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
         timeout: options.timeout as string | undefined,
       });
       if (result.outcome === 'existing') runtime.err(`buildctl: a live job with key ${result.job.key} exists: ${jobLine(result.job)}`);
-      if (options.json) return printJson(runtime, mutationJson('job', result.job, result));
+      if (options.json) return printJson(runtime, jobChangeJson(result));
       runtime.out(result.job.id);
     });
 
@@ -164,7 +164,7 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
     .action(async (options: { status?: string; archived?: boolean; fetch: boolean; json?: boolean }, command: Command) => {
       const { listJobsOp } = await import('../../ops/jobs.js');
       const jobs = await listJobsOp(buildContext(runtime, command), options);
-      if (options.json) return printJson(runtime, readJson('jobs', jobs));
+      if (options.json) return printJson(runtime, jobsJson(jobs));
       const what = `${options.status ? `${options.status} ` : ''}${options.archived ? 'archived ' : ''}jobs`;
       if (jobs.length === 0) return runtime.out(`no ${what}`);
       runtime.out(
@@ -192,7 +192,7 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
     .action(async (id: string, options: { fetch: boolean; json?: boolean }, command: Command) => {
       const { showJobOp } = await import('../../ops/jobs.js');
       const view = await showJobOp(buildContext(runtime, command), id, options);
-      if (options.json) return printJson(runtime, { ...readJson('job', view.job), archive: view.archive, waits: view.waits, never_runs: view.never_runs });
+      if (options.json) return printJson(runtime, jobViewJson(view));
       runtime.out(renderJobView(view));
     });
 
@@ -235,7 +235,7 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
         stderr: process.stderr,
       });
       runtime.err(runSummary(report));
-      if (options.json) printJson(runtime, { ...mutationJson('job', report.job, report.outcome), run: report.run });
+      if (options.json) printJson(runtime, { ...jobChangeJson({ job: report.job, ...report.outcome }), run: report.run });
       runtime.exitCode = report.exitCode;
     });
 

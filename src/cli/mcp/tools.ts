@@ -72,6 +72,19 @@ const since = (what: string) => optional(z.string(), `only ${what} since then: a
 /** The longest --wait a tool call may take: MCP clients time a request out after about a minute. */
 const MAX_TOOL_WAIT_MS = 45_000;
 
+const checkToolWait = (wait: string | undefined, instead: string): void => {
+  if (wait === undefined || parseDuration(wait, 'wait') <= MAX_TOOL_WAIT_MS) return;
+  throw usageError(`a wait of ${wait} is longer than a tool call may take (45s)`, {
+    code: 'wait_too_long',
+    hint: `wait at most 45s and call again, or wait from a shell: ${instead}`,
+  });
+};
+
+const artifactArguments = {
+  artifacts: optional(z.array(z.string()), "files it produced, on this builder: absolute paths, or relative to the server's working directory"),
+  artifact_urls: optional(z.array(z.string()), 'where the n-th artifact was published (a URL without credentials)'),
+};
+
 export const TOOLS: readonly Tool[] = [
   // ---- reads -------------------------------------------------------------------------
   tool({
@@ -126,18 +139,24 @@ export const TOOLS: readonly Tool[] = [
     name: 'job_list',
     title: 'Job queue',
     description:
-      "The job queue in the order jobs were added, or only the jobs of one status. Use status running to find the job this builder is running (its `assigned_to`), queued to see what waits. Read-only: to take a job, use job_claim. Returns `{ jobs: [...] }`.",
+      "The job queue in the order jobs were added, or only the jobs of one status; archived true lists the jobs housekeeping archived instead. Use status running to find the job this builder is running (its `assigned_to`), queued to see what waits. Read-only: to take a job, use job_claim. The same JSON as `buildctl job list --json`.",
     write: false,
-    input: z.strictObject({ status: optional(jobStatus, 'only jobs with this status'), fetch: fetchArgument }),
-    run: async (ctx, input) => shapes.jobsJson(await (await import('../../ops/jobs.js')).listJobsOp(ctx, { status: input.status, fetch: input.fetch ?? true })),
+    input: z.strictObject({
+      status: optional(jobStatus, 'only jobs with this status'),
+      archived: optional(z.boolean(), 'true: the archived jobs (finished and retired) instead of the queue'),
+      fetch: fetchArgument,
+    }),
+    run: async (ctx, input) =>
+      shapes.jobsJson(await (await import('../../ops/jobs.js')).listJobsOp(ctx, { status: input.status, archived: input.archived ?? false, fetch: input.fetch ?? true })),
   }),
   tool({
     name: 'job_show',
     title: 'A job',
-    description: 'One job in full: type, priority, branch, commit, status, assignee, attempts, times and result (artifacts, duration, reason). Read-only. Returns `{ job: {...} }`.',
+    description:
+      'One job in full (archived ones too): type, priority, branch, commit, dependencies, status, assignee, attempts, times and result (artifacts, duration, reason, log); for a queued job, what it waits for (`waits`) and why no builder could ever run it (`never_runs`). Read-only. The same JSON as `buildctl job show ID --json`.',
     write: false,
     input: z.strictObject({ id: described(jobId, 'the job id, e.g. job_1764380406_a1b2c3'), fetch: fetchArgument }),
-    run: async (ctx, input) => shapes.jobJson(await (await import('../../ops/jobs.js')).showJobOp(ctx, input.id, { fetch: input.fetch ?? true })),
+    run: async (ctx, input) => shapes.jobViewJson(await (await import('../../ops/jobs.js')).showJobOp(ctx, input.id, { fetch: input.fetch ?? true })),
   }),
   tool({
     name: 'lock_list',
@@ -240,28 +259,38 @@ export const TOOLS: readonly Tool[] = [
     name: 'job_claim',
     title: 'Claim the next job',
     description:
-      "Take the most urgent queued job this builder may run (priority 1 first, then the oldest; its target or labels must match this builder), optionally only of one type, and mark this builder building it, in one commit: exactly one builder wins each job. When there is nothing to claim it fails with code nothing_to_claim, which is normal: do not retry in a tight loop. Returns `{ job, changed, queued, commit }`.",
+      "Take the most urgent queued job this builder may run (priority 1 first, then the oldest; its target or labels must match this builder and its dependencies must be done), optionally only of one type, and mark this builder building it, in one commit: exactly one builder wins each job. When there is nothing to claim it fails with code nothing_to_claim, which is normal: do not retry in a tight loop (`wait` keeps looking, at most 45s). The same JSON as `buildctl job claim --json`.",
     write: true,
-    input: z.strictObject({ type: optional(jobType, 'only jobs of this type, e.g. build') }),
-    run: async (ctx, input) => shapes.jobChangeJson(await (await import('../../ops/jobs.js')).claimJobOp(ctx, { type: input.type })),
+    input: z.strictObject({
+      type: optional(jobType, 'only jobs of this type, e.g. build'),
+      wait: optional(duration, 'keep looking this long while nothing is eligible, at most 45s'),
+    }),
+    run: async (ctx, input) => {
+      checkToolWait(input.wait, 'buildctl job claim --wait 10m');
+      return shapes.jobChangeJson(await (await import('../../ops/jobs.js')).claimJobOp(ctx, { type: input.type, wait: input.wait }));
+    },
   }),
   tool({
     name: 'job_complete',
     title: 'Complete my job',
     description:
-      "Mark this builder's running job completed, recording the artifacts it produced (paths or URLs, never with credentials in them); this builder's status records it as its last build (success). Only the job's assignee may complete it: it never finishes another builder's job. Returns `{ job, changed, queued, commit }`.",
+      "Mark this builder's running job completed, describing the files it produced (each file's size and sha256 are recorded, never the file; with artifact_urls, where each was published); this builder's status records it as its last build (success). Only the job's assignee may complete it: it never finishes another builder's job. The same JSON as `buildctl job complete --json`.",
     write: true,
-    input: z.strictObject({ id: described(jobId, 'the job id'), artifacts: optional(z.array(z.string()), 'what it produced: paths or URLs') }),
-    run: async (ctx, input) => shapes.jobChangeJson(await (await import('../../ops/jobs.js')).finishJobOp(ctx, 'complete', { id: input.id, artifacts: input.artifacts })),
+    input: z.strictObject({ id: described(jobId, 'the job id'), ...artifactArguments }),
+    run: async (ctx, input) =>
+      shapes.jobChangeJson(await (await import('../../ops/jobs.js')).finishJobOp(ctx, 'complete', { id: input.id, artifacts: input.artifacts, artifactUrls: input.artifact_urls })),
   }),
   tool({
     name: 'job_fail',
     title: 'Fail my job',
     description:
-      "Mark this builder's running job failed, with the reason (what went wrong, in a line). Only the job's assignee may fail it: it never touches another builder's job. Returns `{ job, changed, queued, commit }`.",
+      "Mark this builder's running job failed, with the reason (what went wrong, in a line), and optionally the files it left (logs, a core dump: described, never stored). Only the job's assignee may fail it: it never touches another builder's job. The same JSON as `buildctl job fail --json`.",
     write: true,
-    input: z.strictObject({ id: described(jobId, 'the job id'), reason: described(z.string(), 'what went wrong, in a line') }),
-    run: async (ctx, input) => shapes.jobChangeJson(await (await import('../../ops/jobs.js')).finishJobOp(ctx, 'fail', { id: input.id, reason: input.reason })),
+    input: z.strictObject({ id: described(jobId, 'the job id'), reason: described(z.string(), 'what went wrong, in a line'), ...artifactArguments }),
+    run: async (ctx, input) =>
+      shapes.jobChangeJson(
+        await (await import('../../ops/jobs.js')).finishJobOp(ctx, 'fail', { id: input.id, reason: input.reason, artifacts: input.artifacts, artifactUrls: input.artifact_urls }),
+      ),
   }),
   tool({
     name: 'lock_acquire',
@@ -275,12 +304,7 @@ export const TOOLS: readonly Tool[] = [
       wait: optional(duration, 'keep trying this long while another builder holds it, at most 45s'),
     }),
     run: async (ctx, input) => {
-      if (input.wait !== undefined && parseDuration(input.wait, 'wait') > MAX_TOOL_WAIT_MS) {
-        throw usageError(`a wait of ${input.wait} is longer than a tool call may take (45s)`, {
-          code: 'wait_too_long',
-          hint: 'wait at most 45s and call again, or hold the lock around a command with "buildctl lock run NAME --wait 5m -- COMMAND"',
-        });
-      }
+      checkToolWait(input.wait, 'buildctl lock run NAME --wait 5m -- COMMAND');
       return shapes.lockChangeJson(await (await import('../../ops/locks.js')).acquireLockOp(ctx, { name: input.name, ttl: input.ttl, wait: input.wait }));
     },
   }),
