@@ -3,6 +3,8 @@
 import { hostname, homedir } from 'node:os';
 import { join } from 'node:path';
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
+import { parseDuration } from '../domain/durations.js';
+import { usageError } from '../errors.js';
 import type { Context } from '../ops/context.js';
 import { redactCredentials } from '../redact.js';
 
@@ -47,9 +49,28 @@ export const builtInStoreDir = (): string => join(homedir(), '.buildctl', 'store
 
 export const defaultStoreDir = (env: NodeJS.ProcessEnv): string => env.BUILDCTL_STORE || builtInStoreDir();
 
+/**
+ * TEST ONLY: BUILDCTL_TEST_CLOCK_OFFSET ("+1h", "-10m", "90s") shifts this process's clock,
+ * the `now()` every operation uses, so a real-git test can run builders whose clocks are
+ * wrong (test/integration/clocks.test.ts). Unset in every real run. git's own commit times
+ * and the store's private stamps (last fetch, last prune) keep the real clock.
+ */
+export const testClockOffsetMs = (env: NodeJS.ProcessEnv): number => {
+  const text = env.BUILDCTL_TEST_CLOCK_OFFSET?.trim();
+  if (!text) return 0;
+  const match = /^([+-]?)(.+)$/.exec(text);
+  const sign = match?.[1] === '-' ? -1 : 1;
+  try {
+    return sign * parseDuration(match?.[2] ?? '', 'BUILDCTL_TEST_CLOCK_OFFSET');
+  } catch {
+    throw usageError(`invalid BUILDCTL_TEST_CLOCK_OFFSET "${text}"`, { code: 'invalid_test_clock', hint: 'a test-only setting: a signed duration such as +1h or -10m; unset it' });
+  }
+};
+
 export const buildContext = (runtime: Runtime, command: Command): Context => {
   const options = command.optsWithGlobals<GlobalOptions>();
   const env = runtime.env;
+  const offsetMs = testClockOffsetMs(env);
   return {
     storeDir: options.store ?? defaultStoreDir(env),
     asFlag: options.as,
@@ -57,7 +78,7 @@ export const buildContext = (runtime: Runtime, command: Command): Context => {
     // BUILDCTL_ID_FILE lets tests and sandboxes point away from the host-wide file.
     etcIdFile: env.BUILDCTL_ID_FILE || '/etc/build_server_id',
     hostname: hostname(),
-    now: () => new Date(),
+    now: offsetMs === 0 ? () => new Date() : () => new Date(Date.now() + offsetMs),
     monotonic: () => performance.now(),
     warn: (line) => runtime.err(`buildctl: ${line}`),
     allowSecretLike: options.allowSecretLike === true,

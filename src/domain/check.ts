@@ -7,11 +7,11 @@ import type { HeartbeatDoc } from '../schemas/heartbeat.js';
 import type { Job } from '../schemas/jobs.js';
 import type { Lock } from '../schemas/locks.js';
 import type { Message } from '../schemas/messages.js';
+import type { Observations } from '../schemas/observations.js';
+import { clockOffsetMs, displayLeftMs, judgeBeat, type BeatSight } from './clocks.js';
 import type { Settings } from './config.js';
 import { parseDuration } from './durations.js';
 import { formatAge, plural } from './format.js';
-import { healthOf } from './health.js';
-import { isExpired } from './locks.js';
 import { awaitingAckFrom } from './messages.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'critical';
@@ -31,8 +31,12 @@ export interface CheckInput {
   settings: Settings;
   builders: readonly BuilderEntry[];
   heartbeats: ReadonlyMap<string, HeartbeatDoc>;
-  /** When this clone last fetched the heartbeats (null: never), for the skew estimate. */
-  observedAt: Date | null;
+  /** What this clone has watched (domain/clocks.ts): health held within it, and the clock offsets. */
+  observations: Observations;
+  /** What identifies each builder's current beat (default: its timestamp). */
+  sights?: ReadonlyMap<string, BeatSight> | undefined;
+  /** The start of this clone's latest look at the heartbeats (none: never looked). */
+  lookedFrom: Date | undefined;
   jobs: readonly Job[];
   locks: readonly Lock[];
   messages: readonly Message[];
@@ -53,15 +57,6 @@ export interface CheckResult {
   findings: Finding[];
 }
 
-/**
- * First estimate of how far a builder's clock runs ahead: its heartbeat's own timestamp
- * minus when this clone fetched it. A beat cannot have been written after it was fetched,
- * so anything positive is the writer's clock ahead of ours (or ours behind). A clock
- * running behind looks like an old heartbeat, which health already reports. Refined skew
- * detection (observations per commit, DESIGN.md "Health and time") replaces this function.
- */
-export const estimateClockSkewMs = (beatTimestamp: string, observedAt: Date): number => Date.parse(beatTimestamp) - observedAt.getTime();
-
 const ago = (now: Date, iso: string): string => `${formatAge(now.getTime() - Date.parse(iso))} ago`;
 
 export const evaluateCheck = (input: CheckInput): CheckResult => {
@@ -71,15 +66,19 @@ export const evaluateCheck = (input: CheckInput): CheckResult => {
 
   if (input.fetchError !== null) add('critical', 'remote_unreachable', 'remote', `remote unreachable (${input.fetchError}); judged on the last fetched state`);
 
+  const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
   for (const builder of input.builders.filter((b) => b.enabled)) {
     const beat = input.heartbeats.get(builder.id);
-    const health = healthOf(beat?.timestamp, now, settings);
+    const seen = own(input.observations.heartbeats.entries, builder.id);
+    const sight = input.sights?.get(builder.id) ?? (beat ? { version: `beat:${beat.timestamp}`, beat_at: beat.timestamp } : undefined);
+    const { health } = judgeBeat(sight, seen, input.lookedFrom, now, settings);
     if (!beat) add('warning', 'builder_silent', builder.id, `${builder.id} has never sent a heartbeat`);
     else if (health === 'dead') add('critical', 'builder_dead', builder.id, `${builder.id} dead: last heartbeat ${ago(now, beat.timestamp)}`);
     else if (health === 'stale') add('warning', 'builder_stale', builder.id, `${builder.id} stale: last heartbeat ${ago(now, beat.timestamp)}`);
-    if (beat && input.observedAt) {
-      const skew = estimateClockSkewMs(beat.timestamp, input.observedAt);
-      if (skew > settings.maxClockSkewMs) add('warning', 'clock_skew', builder.id, `${builder.id}'s clock runs about ${formatAge(skew)} ahead (max_clock_skew ${formatAge(settings.maxClockSkewMs)})`);
+    // The offset as this clone's looks bound it (domain/clocks.ts), ahead or behind.
+    const offset = clockOffsetMs(seen);
+    if (offset !== null && Math.abs(offset) > settings.maxClockSkewMs) {
+      add('warning', 'clock_skew', builder.id, `${builder.id}'s clock runs about ${formatAge(Math.abs(offset))} ${offset > 0 ? 'ahead' : 'behind'} (max_clock_skew ${formatAge(settings.maxClockSkewMs)})`);
     }
   }
 
@@ -99,7 +98,7 @@ export const evaluateCheck = (input: CheckInput): CheckResult => {
 
   for (const lock of input.locks) {
     // Housekeeping reaps expired locks on its next tick: only one left for longer is a finding.
-    if (isExpired(lock, now) && now.getTime() - Date.parse(lock.expires_at) > settings.staleAfterMs) {
+    if (-displayLeftMs(lock, own(input.observations.locks.entries, lock.name), now) > settings.staleAfterMs) {
       add('warning', 'lock_expired', lock.name, `lock ${lock.name} (${lock.owner}) expired ${ago(now, lock.expires_at)} and was not reaped: is any agent running housekeeping?`);
     }
   }

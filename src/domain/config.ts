@@ -16,7 +16,7 @@ export const CONFIG_DEFAULTS = {
   message_retention: '30d',
   subject_max: 100,
   body_max: 10000,
-  max_clock_skew: '1m',
+  max_clock_skew: '30s',
   check_job_running: '6h',
   check_unacked_after: '1h',
   legacy_readers: [] as readonly string[],
@@ -36,6 +36,7 @@ export interface Settings {
   messageRetentionMs: number;
   subjectMax: number;
   bodyMax: number;
+  /** A builder whose clock is further off than this from an observer's is shown (status), logged (agent) and a warning (check). */
   maxClockSkewMs: number;
   checkJobRunningMs: number;
   checkUnackedAfterMs: number;

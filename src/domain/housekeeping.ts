@@ -1,24 +1,29 @@
 // Housekeeping: what any builder's agent does to main on its tick. One pure function of the
-// documents, the builders' health and the time; the operation writes its result as one
-// commit, and only when something changed.
+// documents, what this clone has watched and the time; the operation writes its result as
+// one commit, and only when something changed. Every destructive step (declare dead,
+// requeue, time out, reap, free) follows this clone's own watch (domain/clocks.ts), never
+// another host's timestamps.
 import type { BuildersDoc } from '../schemas/builders.js';
 import type { DashboardDoc, Health } from '../schemas/dashboard.js';
 import { JOB_STATUSES, type Job, type JobStatus, type JobsDoc } from '../schemas/jobs.js';
 import type { LocksDoc } from '../schemas/locks.js';
 import type { Message, MessagesDoc } from '../schemas/messages.js';
+import type { Sighting } from '../schemas/observations.js';
 import type { StatusDoc } from '../schemas/status.js';
 import type { Settings } from './config.js';
-import { parseDuration } from './durations.js';
 import { dependenciesOf, requeueRunning, settleBlocked } from './jobs.js';
-import { isExpired } from './locks.js';
+import { isTimedOut, judgeLock } from './clocks.js';
+import { assigneeStatusAfter } from './status.js';
 import { hasAcked, hasRead, recipientsOf } from './messages.js';
 
 export interface HousekeepingInput {
   now: Date;
   settings: Settings;
   builders: BuildersDoc;
-  /** Health of each registered builder (from its heartbeat). */
+  /** Health of each registered builder for actions (domain/clocks.ts `judgeBeat`): dead only when this clone watched it silent. */
   health: ReadonlyMap<string, Health>;
+  /** What this clone has watched of locks and running jobs, by name and id (domain/clocks.ts). */
+  seen: { locks: Readonly<Record<string, Sighting>>; jobs: Readonly<Record<string, Sighting>> };
   statuses: ReadonlyMap<string, StatusDoc>;
   jobs: JobsDoc;
   locks: LocksDoc;
@@ -45,6 +50,8 @@ export interface HousekeepingResult {
   locks: LocksDoc;
   messages: MessagesDoc;
   dashboard: DashboardDoc;
+  /** Assignees' status documents that follow their requeued, dead or timed-out job. */
+  statuses: Map<string, StatusDoc>;
   /** Entries leaving the hot files, by archive month (YYYY-MM). */
   archive: { jobs: Map<string, Job[]>; messages: Map<string, Message[]> };
   report: HousekeepingReport;
@@ -66,13 +73,15 @@ const requeueOrphans = (jobs: Job[], dead: ReadonlySet<string>, now: Date, repor
     return next;
   });
 
-/** Running jobs past their timeout fail as timed out. */
-const failTimedOut = (jobs: Job[], now: Date, report: HousekeepingReport): Job[] =>
+const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
+
+/** Running jobs that this clone watched run for longer than their timeout fail as timed out. */
+const failTimedOut = (jobs: Job[], seen: HousekeepingInput['seen'], now: Date, report: HousekeepingReport): Job[] =>
   jobs.map((job) => {
-    if (job.status !== 'running' || !job.timeout || !job.started_at) return job;
-    if (!olderThan(job.started_at, parseDuration(job.timeout, 'timeout'), now)) return job;
+    if (!isTimedOut(job, own(seen.jobs, job.id), now)) return job;
     report.timed_out_jobs.push(job.id);
-    const duration = Math.round((now.getTime() - Date.parse(job.started_at)) / 1000);
+    // Shown, not decided on: the claimer's clock wrote started_at.
+    const duration = Math.max(0, Math.round((now.getTime() - Date.parse(job.started_at ?? '')) / 1000) || 0);
     return {
       ...job,
       status: 'failed',
@@ -129,7 +138,17 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
   report.dead_builders = [...dead];
 
   let jobs = requeueOrphans(input.jobs.jobs, dead, now, report);
-  jobs = failTimedOut(jobs, now, report);
+  jobs = failTimedOut(jobs, input.seen, now, report);
+
+  // One truth per builder: an assignee whose job went back to the queue, died or timed out
+  // no longer shows it as its current job (same commit as the job).
+  const statuses = new Map<string, StatusDoc>();
+  input.jobs.jobs.forEach((before, i) => {
+    const after = jobs[i];
+    if (!after || after === before || !before.assigned_to) return;
+    const next = assigneeStatusAfter(statuses.get(before.assigned_to) ?? input.statuses.get(before.assigned_to), before, after, now);
+    if (next) statuses.set(before.assigned_to, next);
+  });
   const settled = settleBlocked({ ...input.jobs, jobs }, now);
   jobs = settled.doc.jobs;
   report.blocked_jobs = settled.blocked;
@@ -155,7 +174,7 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
   }
 
   const keptLocks = input.locks.locks.filter((lock) => {
-    if (isExpired(lock, now)) {
+    if (judgeLock(lock, own(input.seen.locks, lock.name), now).expired) {
       report.reaped_locks.push(lock.name);
       return false;
     }
@@ -166,7 +185,7 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
     return true;
   });
 
-  const { dashboard, changed } = buildDashboard(input, keptJobs, input.dashboard);
+  const { dashboard, changed } = buildDashboard({ ...input, statuses: new Map([...input.statuses, ...statuses]) }, keptJobs, input.dashboard);
   report.dashboard_changed = changed;
   const changedJobs = keptJobs.length !== input.jobs.jobs.length || keptJobs.some((job, i) => job !== input.jobs.jobs[i]);
   return {
@@ -174,6 +193,7 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
     locks: keptLocks.length === input.locks.locks.length ? input.locks : { ...input.locks, locks: keptLocks },
     messages: keptMessages.length === input.messages.messages.length ? input.messages : { ...input.messages, messages: keptMessages },
     dashboard,
+    statuses,
     archive,
     report,
   };

@@ -10,8 +10,14 @@
 //
 // Error kinds: a malformed name, owner or TTL is `usage` (exit 2); a lock held by
 // another, not held, or expired is `not_now` (exit 3): the same command may succeed later.
+//
+// Time: a holder judges its own lock by its own timestamps (it wrote them), but a lock held
+// by another is taken over only when this clone itself has seen that generation unchanged
+// for its whole TTL (domain/clocks.ts): the holder's clock may be hours off.
 import { notNowError, usageError } from '../errors.js';
 import { lockName, type Lock, type LocksDoc } from '../schemas/locks.js';
+import type { Sighting } from '../schemas/observations.js';
+import { displayLeftMs, judgeLock, lockTtlMs, type LockJudgement } from './clocks.js';
 import { formatAge, formatTime } from './format.js';
 import { checkBuilderId } from './ids.js';
 import { checkText } from './text.js';
@@ -37,7 +43,7 @@ const checkTtl = (ttlMs: number): number => {
 
 export const findLock = (doc: LocksDoc, name: string): Lock | undefined => doc.locks.find((lock) => lock.name === name);
 
-/** A lock is expired at and after its expires_at: from then on it is free to take. */
+/** By its own timestamps, a lock is expired at and after its expires_at (the holder's view of its own lock). */
 export const isExpired = (lock: Lock, now: Date): boolean => Date.parse(lock.expires_at) <= now.getTime();
 
 /**
@@ -56,12 +62,24 @@ const withoutLock = (doc: LocksDoc, name: string): LocksDoc => ({ ...doc, locks:
 
 const expiry = (now: Date, ttlMs: number): string => new Date(now.getTime() + ttlMs).toISOString();
 
-const heldByAnother = (lock: Lock, now: Date, sameOwner = false) =>
-  notNowError(`lock "${lock.name}" is held by ${lock.owner}${sameOwner ? ' (another holder on this builder)' : ''} until ${formatTime(lock.expires_at)} (${formatAge(Date.parse(lock.expires_at) - now.getTime())} left)`, {
+const heldByAnother = (lock: Lock, judged: LockJudgement, sameOwner = false) => {
+  const left = formatAge(judged.leftMs);
+  const who = `${lock.owner}${sameOwner ? ' (another holder on this builder)' : ''}`;
+  const message = judged.expiredByItsClock && !sameOwner
+    ? `lock "${lock.name}" is held by ${who}: its expiry (${formatTime(lock.expires_at)}) has passed by ${lock.owner}'s clock, but this clone has seen it unchanged for only ${formatAge(judged.watchedMs)} of its ${formatAge(lockTtlMs(lock))} TTL (free to take in ${left})`
+    : `lock "${lock.name}" is held by ${who} until ${formatTime(lock.expires_at)} (${left} left)`;
+  return notNowError(message, {
     code: 'lock_held',
-    hint: `wait for it (--wait), or if ${lock.owner} is gone: buildctl lock break ${lock.name} --reason "..."`,
-    details: { owner: lock.owner, token: lock.token, expires_at: lock.expires_at },
+    hint: `wait for it (--wait ${formatAge(judged.leftMs + 5000)}), or if ${lock.owner} is gone: buildctl lock break ${lock.name} --reason "..."`,
+    details: { owner: lock.owner, token: lock.token, expires_at: lock.expires_at, free_in_seconds: Math.ceil(judged.leftMs / 1000) },
   });
+};
+
+/** The owner's own view of its valid lock (its own clock): time left by its expiry. */
+const ownJudgement = (lock: Lock, now: Date): LockJudgement => {
+  const left = Math.max(0, Date.parse(lock.expires_at) - now.getTime());
+  return { expired: false, watchedMs: 0, leftMs: left, expiredByItsClock: false };
+};
 
 const notHeld = (name: string) =>
   notNowError(`lock "${name}" is not held`, { code: 'lock_not_held', hint: 'see the locks with "buildctl lock list"' });
@@ -73,20 +91,28 @@ const ownedByAnother = (lock: Lock, owner: string) =>
     details: { owner: lock.owner, token: lock.token, expires_at: lock.expires_at },
   });
 
-export interface AcquireInput {
+export interface LeaseInput {
   name: string;
   owner: string;
   ttlMs: number;
   now: Date;
+}
+
+export interface AcquireInput extends LeaseInput {
   /**
    * A holder that must be the only one (`lock run`): a valid lock of the same owner is held
    * too (another process of this builder has it), never renewed for a second holder.
    */
   exclusive?: boolean | undefined;
+  /**
+   * This clone's sightings of locks, by name (domain/clocks.ts): another's lock is free to
+   * take only when this clone has seen it unchanged for its whole TTL.
+   */
+  seen: Readonly<Record<string, Sighting>>;
 }
 
 /** Renew and release by a holder that knows its token: a lock taken again since (same owner, new token) is not its. */
-export interface HolderInput extends AcquireInput {
+export interface HolderInput extends LeaseInput {
   token?: number | undefined;
 }
 
@@ -102,8 +128,10 @@ const checkToken = (lock: Lock, token: number | undefined): void => {
 export type AcquireOutcome = 'acquired' | 'renewed' | 'taken_over';
 
 /**
- * Takes a free or expired lock with a new fencing token, or renews it when `owner`
- * already holds it (same token). `previous` is the expired lock that was replaced.
+ * Takes a free lock with a new fencing token, or renews it when `owner` already holds it
+ * (same token). Another builder's lock is taken over (new token; `previous` is the lock
+ * replaced) only when this clone watched it unchanged for its whole TTL; the owner's own
+ * lock that expired by its own clock is acquired anew.
  */
 export const acquireLock = (
   doc: LocksDoc,
@@ -114,10 +142,14 @@ export const acquireLock = (
   const ttlMs = checkTtl(input.ttlMs);
   const stamp = input.now.toISOString();
   const current = findLock(doc, name);
-  if (current && !isExpired(current, input.now)) {
-    if (current.owner !== owner || input.exclusive) throw heldByAnother(current, input.now, current.owner === owner);
+  if (current && current.owner === owner && !isExpired(current, input.now)) {
+    if (input.exclusive) throw heldByAnother(current, ownJudgement(current, input.now), true);
     const lock: Lock = { ...current, renewed_at: stamp, expires_at: expiry(input.now, ttlMs) };
     return { doc: withLock(doc, lock), lock, outcome: 'renewed' };
+  }
+  if (current && current.owner !== owner) {
+    const judged = judgeLock(current, Object.hasOwn(input.seen, name) ? input.seen[name] : undefined, input.now);
+    if (!judged.expired) throw heldByAnother(current, judged);
   }
   const token = nextToken(doc);
   const lock: Lock = { name, owner, token, acquired_at: stamp, renewed_at: stamp, expires_at: expiry(input.now, ttlMs) };
@@ -204,13 +236,17 @@ export interface LockView {
   expired: boolean;
 }
 
-/** Rows for `lock list` and `status`, by name. An expired lock stays listed (as expired) until reaped. */
-export const listLocks = (locks: readonly Lock[], now: Date): LockView[] =>
+/**
+ * Rows for `lock list` and `status`, by name. An expired lock stays listed (as expired) until
+ * reaped. Time left is the holder's expiry time held within what this clone saw (`seen`),
+ * so a holder whose clock is off does not show a lock hours too long or already gone.
+ */
+export const listLocks = (locks: readonly Lock[], now: Date, seen: Readonly<Record<string, Sighting>> = {}): LockView[] =>
   [...locks]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((lock) => {
       // A lock with 0.4 s left is still held and shows 1 s left, never 0.
-      const leftMs = Date.parse(lock.expires_at) - now.getTime();
+      const leftMs = displayLeftMs(lock, Object.hasOwn(seen, lock.name) ? seen[lock.name] : undefined, now);
       return {
         name: lock.name,
         owner: lock.owner,
@@ -218,6 +254,6 @@ export const listLocks = (locks: readonly Lock[], now: Date): LockView[] =>
         acquired_at: lock.acquired_at,
         expires_at: lock.expires_at,
         seconds_left: Math.max(0, Math.ceil(leftMs / 1000)),
-        expired: isExpired(lock, now),
+        expired: leftMs <= 0,
       };
     });

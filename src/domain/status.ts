@@ -1,6 +1,6 @@
 // A builder's own status document (<id>/status.json).
 import { usageError } from '../errors.js';
-import { jobId } from '../schemas/jobs.js';
+import { jobId, type Job } from '../schemas/jobs.js';
 import type { BuilderState, LastBuild, StatusDoc } from '../schemas/status.js';
 import { BUILDER_STATES } from '../schemas/status.js';
 import type { SystemSnapshot } from '../schemas/system.js';
@@ -58,3 +58,27 @@ export const setBuilderState = (current: StatusDoc | undefined, input: SetStateI
 
 const definedOnly = <T extends object>(value: T): Partial<T> =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/**
+ * When a running job ends or goes back to the queue (complete, fail, cancel, housekeeping's
+ * requeue or time-out), its assignee's status follows in the same commit: the job leaves
+ * current_job (and becomes last_build when it finished). Only when that status still shows
+ * the job; undefined when nothing changes.
+ */
+export const assigneeStatusAfter = (status: StatusDoc | undefined, before: Job, after: Job, now: Date): StatusDoc | undefined => {
+  const assignee = before.assigned_to;
+  if (before.status !== 'running' || !assignee || !status || status.current_job !== before.id) return undefined;
+  const state = after.status === 'completed' ? 'success' : after.status === 'cancelled' || after.status === 'queued' ? 'idle' : 'failed';
+  const next = setBuilderState(status, {
+    id: assignee,
+    state,
+    job: before.id,
+    now,
+    details: {
+      duration_seconds: after.result?.duration_seconds,
+      artifacts: after.result?.artifacts?.map((a) => (typeof a === 'string' ? a : a.path)),
+      reason: after.result?.reason,
+    },
+  });
+  return next === status ? undefined : next;
+};

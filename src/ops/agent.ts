@@ -84,6 +84,7 @@ const rotateLog = async (logFile: string): Promise<boolean> => {
 
 type Logger = {
   info: (object: object, message: string) => void;
+  warn: (object: object, message: string) => void;
   error: (object: object, message: string) => void;
   flush: () => void;
   /** Before each tick: rotate the log file when it has grown past LOG_ROTATE_BYTES. */
@@ -97,6 +98,7 @@ export const makeLogger = async (logFile: string | undefined): Promise<Logger> =
   const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime, hooks: { streamWrite: redactCredentials } }, destination);
   return {
     info: (o, m) => logger.info(o, m),
+    warn: (o, m) => logger.warn(o, m),
     error: (o, m) => logger.error(o, m),
     flush: () => logger.flush(),
     rotate: async () => {
@@ -109,6 +111,11 @@ const logTick = (logger: Logger, report: TickReport): void => {
   const line = { builder: report.builder, duration_ms: report.duration_ms, heartbeat: report.heartbeat, housekeeping: report.housekeeping, notifications: report.notifications, maintenance: report.maintenance, exit_code: report.exit_code };
   if (report.exit_code === 0) logger.info(line, 'tick');
   else logger.error(line, 'tick failed');
+  // A builder whose clock is far off is worth its own line: it is the first thing to fix.
+  const skew = stepError(report.housekeeping) ? [] : report.housekeeping.clock_skew;
+  for (const { builder, offset_seconds } of skew) {
+    logger.warn({ builder, clock_offset_seconds: offset_seconds }, `clock skew: ${builder}'s clock is ${Math.abs(offset_seconds)}s ${offset_seconds > 0 ? 'ahead of' : 'behind'} this host's (beyond max_clock_skew)`);
+  }
 };
 
 /** The schedule: --schedule, else the fleet's `schedule` setting from this clone's copy of main. */

@@ -1,13 +1,17 @@
 // The agent's housekeeping on main: one transaction, and a commit only when something changed.
+// It is also this clone's regular look at the fleet: every heartbeat, lock and running job
+// it sees is recorded (ops/observe.ts), and only what this clone itself watched long enough
+// is acted on (domain/clocks.ts).
+import { judgeBeat, skewedClocks } from '../domain/clocks.js';
 import { plural } from '../domain/format.js';
-import { healthOf } from '../domain/health.js';
 import { recordEvents } from '../domain/events.js';
 import { appendToArchive, housekeep, type HousekeepingInput, type HousekeepingReport } from '../domain/housekeeping.js';
 import type { Health } from '../schemas/dashboard.js';
+import type { HeartbeatDoc } from '../schemas/heartbeat.js';
 import { docs } from '../schemas/layout.js';
 import type { NotifyEvent } from '../schemas/notify.js';
 import type { StatusDoc } from '../schemas/status.js';
-import { openSnapshot } from '../store/snapshot.js';
+import { heartbeatCommits, openSnapshot } from '../store/snapshot.js';
 import { fetchRefs, HEARTBEAT_REFSPEC, type Store } from '../store/store.js';
 import type { Write } from '../store/transaction.js';
 import type { Context } from './context.js';
@@ -15,12 +19,15 @@ import { mutate } from './mutate.js';
 import { readFleet } from './fleet-read.js';
 import { readHeartbeat } from './heartbeats-read.js';
 import { eventIdOf } from './notify.js';
+import { beatSights, recordLook } from './observe.js';
 
 export interface HousekeepingOutcome extends HousekeepingReport {
   changed: boolean;
   commit: string | null;
   /** Events this commit recorded (fleets with notification targets): this builder sends them. */
   events: NotifyEvent[];
+  /** Builders whose clock is further off than max_clock_skew from this clone's. */
+  clock_skew: Array<{ builder: string; offset_seconds: number }>;
 }
 
 const summaryOf = (r: HousekeepingReport, events: number): string => {
@@ -54,8 +61,12 @@ const trailersOf = (r: HousekeepingReport): Record<string, string> => {
 
 export const housekeepingOp = async (ctx: Context, store: Store, actor: string): Promise<HousekeepingOutcome> => {
   // Health needs every builder's latest beat; the transaction itself fetches main.
+  const from = ctx.now();
   await fetchRefs(store, [HEARTBEAT_REFSPEC], { prune: true });
+  const look = { from, at: ctx.now() };
+  const commits = await heartbeatCommits(store);
   const snapshot = openSnapshot(store);
+  let clockSkew: HousekeepingOutcome['clock_skew'] = [];
   try {
     const outcome = await mutate(ctx, store, {
       op: 'housekeeping',
@@ -66,23 +77,36 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         const now = ctx.now();
         const { builders, settings } = await readFleet(read);
         const [jobs, locks, messages, dashboard] = await Promise.all([read(docs.jobs), read(docs.locks), read(docs.messages), read(docs.dashboard)]);
-        const health = new Map<string, Health>();
+        const beats = new Map<string, HeartbeatDoc>();
         const statuses = new Map<string, StatusDoc>();
-        for (const { id } of builders.builders) {
+        const ids = builders.builders.map((b) => b.id);
+        for (const id of ids) {
           const beat = await readHeartbeat(snapshot, id);
-          // An unreadable heartbeat says nothing about liveness: unknown, never dead.
-          health.set(id, beat.status === 'ok' ? healthOf(beat.value.timestamp, now, settings) : 'unknown');
+          if (beat.status === 'ok') beats.set(id, beat.value);
           const status = await read(docs.status(id));
           if (status) statuses.set(id, status);
         }
+        const jobsDoc = jobs ?? { jobs: [] };
+        const locksDoc = locks ?? { locks: [], last_token: 0 };
+        // An unreadable heartbeat still counts as a beat when its commit changes; one that is
+        // neither readable nor on a ref says nothing about liveness: unknown, never dead.
+        const sights = beatSights(new Map([...commits].filter(([id]) => ids.includes(id))), beats);
+        const observations = await recordLook(ctx, store, {
+          heartbeats: { look, beats: sights },
+          main: { look: { from: now, at: now }, locks: locksDoc.locks, jobs: jobsDoc.jobs },
+        });
+        const seenBeat = (id: string) => (Object.hasOwn(observations.heartbeats.entries, id) ? observations.heartbeats.entries[id] : undefined);
+        const health = new Map<string, Health>(ids.map((id) => [id, judgeBeat(sights.get(id), seenBeat(id), look.from, now, settings).actionHealth]));
+        clockSkew = skewedClocks(observations, ids, settings.maxClockSkewMs);
         const input: HousekeepingInput = {
           now,
           settings,
           builders,
           health,
+          seen: { locks: observations.locks.entries, jobs: observations.jobs.entries },
           statuses,
-          jobs: jobs ?? { jobs: [] },
-          locks: locks ?? { locks: [], last_token: 0 },
+          jobs: jobsDoc,
+          locks: locksDoc,
           messages: messages ?? { messages: [] },
           dashboard,
         };
@@ -94,6 +118,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
           { spec: docs.locks, value: result.locks, removes: [...r.reaped_locks, ...r.freed_locks] },
           { spec: docs.messages, value: result.messages, removes: r.archived_messages },
           { spec: docs.dashboard, value: result.dashboard },
+          ...[...result.statuses].map(([id, status]) => ({ spec: docs.status(id), value: status })),
         ];
         for (const [month, entries] of result.archive.jobs) {
           const spec = docs.jobsArchive(month);
@@ -118,7 +143,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         return { result: { report: result.report, events }, writes, summary: summaryOf(result.report, events.length), trailers };
       },
     });
-    return { ...outcome.result.report, events: outcome.result.events, changed: outcome.changed, commit: outcome.commit ?? null };
+    return { ...outcome.result.report, events: outcome.result.events, changed: outcome.changed, commit: outcome.commit ?? null, clock_skew: clockSkew };
   } finally {
     snapshot.close();
   }

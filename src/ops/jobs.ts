@@ -20,11 +20,10 @@ import {
   type RunRecord,
 } from '../domain/jobs.js';
 import { vetCommitted } from '../domain/committed.js';
-import { setBuilderState } from '../domain/status.js';
+import { assigneeStatusAfter, setBuilderState } from '../domain/status.js';
 import { BuildctlError, usageError } from '../errors.js';
 import type { ArtifactManifest, Job, JobsDoc } from '../schemas/jobs.js';
 import { docs } from '../schemas/layout.js';
-import type { StatusDoc } from '../schemas/status.js';
 import { openSnapshot, type Snapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
 import type { ReadDoc, Write } from '../store/transaction.js';
@@ -185,31 +184,12 @@ export const claimJobOp = async (ctx: Context, options: ClaimOptions): Promise<C
 
 // ---- finish --------------------------------------------------------------------------
 
-/**
- * When a running job ends, its assignee's status follows: the job leaves current_job and
- * becomes last_build. Only the assignee's own document, and only if it still shows the job.
- */
-const closeAssigneeStatus = async (
-  read: ReadDoc,
-  before: Job,
-  after: Job,
-  now: Date,
-): Promise<Write[]> => {
-  const assignee = before.assigned_to;
-  if (before.status !== 'running' || !assignee) return [];
-  const spec = docs.status(assignee);
-  const status: StatusDoc | undefined = await read(spec);
-  if (!status || status.current_job !== before.id) return [];
-  const state = after.status === 'completed' ? 'success' : after.status === 'cancelled' || after.status === 'queued' ? 'idle' : 'failed';
-  const artifacts = after.result?.artifacts?.map((a) => (typeof a === 'string' ? a : a.path));
-  const next = setBuilderState(status, {
-    id: assignee,
-    state,
-    job: before.id,
-    now,
-    details: { duration_seconds: after.result?.duration_seconds, artifacts, reason: after.result?.reason },
-  });
-  return [{ spec, value: next }];
+/** When a running job ends, its assignee's status follows (domain/status.ts), in the same commit. */
+const closeAssigneeStatus = async (read: ReadDoc, before: Job, after: Job, now: Date): Promise<Write[]> => {
+  if (before.status !== 'running' || !before.assigned_to) return [];
+  const spec = docs.status(before.assigned_to);
+  const next = assigneeStatusAfter(await read(spec), before, after, now);
+  return next ? [{ spec, value: next }] : [];
 };
 
 type Finish = 'complete' | 'fail' | 'cancel' | 'retry' | 'release';

@@ -4,12 +4,14 @@ import { acquireLock, breakLock, EMPTY_LOCKS, listLocks, releaseLock, renewLock,
 import { BuildctlError } from '../errors.js';
 import { docs } from '../schemas/layout.js';
 import type { Lock, LocksDoc } from '../schemas/locks.js';
+import { loadObservations } from '../store/observations.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
 import type { Context } from './context.js';
 import { mutate, txOutcome, type Outcome } from './mutate.js';
 import { readActingBuilder, readFleet } from './fleet-read.js';
 import { adminActor, resolveActor } from './identity.js';
+import { recordLook } from './observe.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
 
 export interface LockResult extends Outcome {
@@ -31,7 +33,11 @@ const acquireOnce = async (ctx: Context, store: Store, id: string, name: string,
     input: { name, ttl },
     apply: async (read) => {
       const { settings } = await readActingBuilder(read, id);
-      const step = acquireLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, ttlMs: ttlOf(ttl, settings.lockTtlMs), now: ctx.now(), exclusive });
+      const doc = (await read(docs.locks)) ?? EMPTY_LOCKS;
+      // The base was just fetched: this is a look, and a take-over needs this clone's own watch.
+      const now = ctx.now();
+      const observations = await recordLook(ctx, store, { main: { look: { from: now, at: now }, locks: doc.locks } });
+      const step = acquireLock(doc, { name, owner: id, ttlMs: ttlOf(ttl, settings.lockTtlMs), now, exclusive, seen: observations.locks.entries });
       return {
         result: { lock: step.lock, outcome: step.outcome, sentAt },
         writes: [{ spec: docs.locks, value: step.doc }],
@@ -135,11 +141,14 @@ export const breakLockOp = async (ctx: Context, options: { name: string; reason:
 
 export const listLocksOp = async (ctx: Context, options: { fetch: boolean }): Promise<LockView[]> => {
   const store = await openStore(ctx.storeDir);
-  if (options.fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
+  const from = ctx.now();
+  const fetched = options.fetch && (await fetchOrFallBack(() => fetchMain(store), ctx.warn)).fetched;
   const snapshot = openSnapshot(store);
   try {
     const doc: LocksDoc = (await readMainOrThrow(snapshot, docs.locks, ctx.warn)) ?? EMPTY_LOCKS;
-    return listLocks(doc.locks, ctx.now());
+    const now = ctx.now();
+    const observations = fetched ? await recordLook(ctx, store, { main: { look: { from, at: now }, locks: doc.locks } }) : await loadObservations(store, ctx.warn);
+    return listLocks(doc.locks, now, observations.locks.entries);
   } finally {
     snapshot.close();
   }

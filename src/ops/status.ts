@@ -11,18 +11,29 @@ import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
 import type { Problem } from '../store/documents.js';
 import { listIntents } from '../store/outbox.js';
-import { openSnapshot, type DocRead } from '../store/snapshot.js';
-import { fetchAll, lastFetchAt, openStore } from '../store/store.js';
+import type { BeatSight } from '../domain/clocks.js';
+import type { Observations } from '../schemas/observations.js';
+import { loadObservations } from '../store/observations.js';
+import { heartbeatCommits, openSnapshot, type DocRead } from '../store/snapshot.js';
+import { fetchAgeMs, fetchAll, lastFetchAt, openStore } from '../store/store.js';
 import type { Context } from './context.js';
 import { tryResolveActor } from './identity.js';
 import { readHeartbeat } from './heartbeats-read.js';
+import { beatSights, recordLook } from './observe.js';
 import { fetchOrFallBack, viewReads, type Freshness } from './read.js';
 
 export interface FleetStatus extends FleetView, Freshness {
   generated_at: string;
   store: string;
-  /** When this clone last fetched from its remote. */
+  /** When this clone last fetched main (every command does). */
   last_fetch_at: string | null;
+  /**
+   * When this clone last fetched the heartbeat refs (only `status`, `check` and the agent's
+   * ticks do): health is as of then, so after `--no-fetch` this says how old that part is.
+   */
+  heartbeats_fetched_at: string | null;
+  /** How long ago each part was fetched, in seconds, on this host's clock (null: never). */
+  fetch_age_seconds: { main: number | null; heartbeats: number | null };
   me: string | null;
   /** Operations queued in this clone's outbox while the remote was unreachable. */
   outbox: { queued: number };
@@ -33,10 +44,16 @@ export interface FleetStatus extends FleetView, Freshness {
 }
 
 /** Everything the fleet view and `check` read: the documents of main, every heartbeat, this clone's outbox. */
-export interface FleetDocs extends Freshness {
+export interface FleetDocs extends Freshness, Pick<FleetStatus, 'heartbeats_fetched_at' | 'fetch_age_seconds'> {
   store: string;
   last_fetch_at: string | null;
   me: string | null;
+  /** What this clone has watched (recorded now when this call fetched). */
+  observations: Observations;
+  /** What identifies each builder's current beat. */
+  sights: Map<string, BeatSight>;
+  /** The start of this clone's latest look at the heartbeats: health is as of then. */
+  lookedFrom: Date | undefined;
   settings: Settings;
   builders: BuilderEntry[];
   statuses: Map<string, StatusDoc>;
@@ -50,7 +67,9 @@ export interface FleetDocs extends Freshness {
 
 export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): Promise<FleetDocs> => {
   const store = await openStore(ctx.storeDir);
+  const from = ctx.now();
   const freshness: Freshness = options.fetch ? await fetchOrFallBack(() => fetchAll(store), ctx.warn) : { fetched: false, fetch_error: null };
+  const look = { from, at: ctx.now() };
   const problems: FleetStatus['problems'] = [];
   const take = <T>(read: DocRead<T>): T | undefined => {
     if (read.status === 'invalid') for (const p of read.problems) problems.push({ file: read.source, ...p });
@@ -81,17 +100,31 @@ export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): 
         if (value) heartbeats.set(id, value);
       }),
     );
+    const ids = new Set(fleet.map((b) => b.id));
+    const sights = beatSights(new Map([...(await heartbeatCommits(store))].filter(([id]) => ids.has(id))), heartbeats);
+    const heldLocks = take(locks)?.locks ?? [];
+    // A fetch is a look: it is recorded. Without one, the view is as of the last look.
+    const observations = freshness.fetched
+      ? await recordLook(ctx, store, { heartbeats: { look, beats: sights }, main: { look, locks: heldLocks } })
+      : await loadObservations(store, ctx.warn);
+    const lookedFrom = observations.heartbeats.looked_from;
+    const seconds = (ms: number | undefined): number | null => (ms === undefined ? null : Math.round(ms / 1000));
     return {
       store: store.dir,
       ...freshness,
       last_fetch_at: (await lastFetchAt(store)) ?? null,
+      heartbeats_fetched_at: (await lastFetchAt(store, 'heartbeats')) ?? null,
+      fetch_age_seconds: { main: seconds(await fetchAgeMs(store, 'main')), heartbeats: seconds(await fetchAgeMs(store, 'heartbeats')) },
       me: (await tryResolveActor(ctx))?.id ?? null,
       settings: effectiveSettings(take(config)),
       builders: fleet,
       statuses,
       heartbeats,
+      observations,
+      sights,
+      lookedFrom: lookedFrom === null ? undefined : new Date(lookedFrom),
       jobs: take(jobs)?.jobs ?? [],
-      locks: take(locks)?.locks ?? [],
+      locks: heldLocks,
       messages: take(messages)?.messages ?? [],
       outbox: { queued: (await listIntents(store)).length },
       problems,
@@ -113,6 +146,9 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     jobs: d.jobs,
     locks: d.locks,
     messages: d.messages,
+    observations: d.observations,
+    lookedFrom: d.lookedFrom,
+    sights: d.sights,
   });
   const waits = queueWaits(d.jobs, d.builders);
   return {
@@ -121,6 +157,8 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     fetched: d.fetched,
     fetch_error: d.fetch_error,
     last_fetch_at: d.last_fetch_at,
+    heartbeats_fetched_at: d.heartbeats_fetched_at,
+    fetch_age_seconds: d.fetch_age_seconds,
     me: d.me,
     outbox: d.outbox,
     ...view,

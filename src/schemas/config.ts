@@ -14,7 +14,7 @@ export const configShape = {
   message_retention: z.optional(duration),
   subject_max: z.optional(z.int().check(z.gte(1), z.lte(1000))),
   body_max: z.optional(z.int().check(z.gte(1), z.lte(1_000_000))),
-  /** `buildctl check`: a clock further ahead than this is a warning. */
+  /** A builder clock further off than this from an observer's is shown (status), logged (agent) and a warning (check). */
   max_clock_skew: z.optional(duration),
   /** `buildctl check`: a job running longer than this (without a timeout of its own) is a warning. */
   check_job_running: z.optional(duration),

@@ -101,3 +101,14 @@ export const listStagedFiles = async (store: Store): Promise<string[]> => {
 /** Every remote-tracking ref with its commit, as one string: it changes whenever a fetch brought anything. */
 export const remoteRefsFingerprint = async (store: Store): Promise<string> =>
   (await git(store.dir, ['for-each-ref', '--format=%(refname) %(objectname)', 'refs/remotes/origin/'])).stdout;
+
+/** Each builder's heartbeat commit, as last fetched: a new commit is a new beat. */
+export const heartbeatCommits = async (store: Store): Promise<Map<string, string>> => {
+  const { stdout } = await git(store.dir, ['for-each-ref', '--format=%(objectname) %(refname)', ORIGIN_HEARTBEAT_PREFIX]);
+  const commits = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const [sha, ref] = line.split(' ');
+    if (sha && ref?.startsWith(ORIGIN_HEARTBEAT_PREFIX)) commits.set(ref.slice(ORIGIN_HEARTBEAT_PREFIX.length), sha);
+  }
+  return commits;
+};

@@ -60,7 +60,7 @@ const remoteUnreachable = (action: string, error: GitError) =>
     cause: error,
   });
 
-/** Fetches the given refspecs from origin; records the time of the last good fetch. */
+/** Fetches the given refspecs from origin; records the time of the last good fetch of each part (main, heartbeats). */
 export const fetchRefs = async (store: Store, refspecs: readonly string[], options: { prune?: boolean } = {}): Promise<void> => {
   const args = ['fetch', '--quiet', '--no-tags', ...(options.prune ? ['--prune'] : []), REMOTE, ...refspecs];
   try {
@@ -83,11 +83,20 @@ export const fetchRefs = async (store: Store, refspecs: readonly string[], optio
     throw error;
   }
   await mkdir(store.stateDir, { recursive: true });
-  await writeFile(join(store.stateDir, 'last-fetch'), `${new Date().toISOString()}\n`);
+  const stamp = `${new Date().toISOString()}\n`;
+  for (const part of FETCH_PARTS) if (refspecs.includes(part.refspec)) await writeFile(join(store.stateDir, part.file), stamp);
 };
 
 export const MAIN_REFSPEC = `+refs/heads/${MAIN}:${ORIGIN_MAIN}`;
 export const HEARTBEAT_REFSPEC = `+${HEARTBEAT_PREFIX}*:${ORIGIN_HEARTBEAT_PREFIX}*`;
+
+export type FetchPart = 'main' | 'heartbeats';
+
+/** Each part of the remote a fetch may bring, and where the time of its last good fetch is kept. */
+const FETCH_PARTS: ReadonlyArray<{ part: FetchPart; refspec: string; file: string }> = [
+  { part: 'main', refspec: MAIN_REFSPEC, file: 'last-fetch' },
+  { part: 'heartbeats', refspec: HEARTBEAT_REFSPEC, file: 'last-fetch-heartbeats' },
+];
 
 export const fetchMain = (store: Store): Promise<void> => fetchRefs(store, [MAIN_REFSPEC]);
 
@@ -98,10 +107,23 @@ export const fetchAll = (store: Store): Promise<void> => fetchRefs(store, [MAIN_
 export const originMainCommit = async (store: Store): Promise<string | undefined> =>
   (await git(store.dir, ['rev-parse', '--verify', '--quiet', ORIGIN_MAIN], { allowFail: true })).stdout.trim() || undefined;
 
-/** When this clone last heard from its remote, if ever. */
-export const lastFetchAt = async (store: Store): Promise<string | undefined> => {
-  const text = await readFile(join(store.stateDir, 'last-fetch'), 'utf8').catch(() => undefined);
+/**
+ * When this clone last fetched a part of its remote, if ever. Commands fetch main only; the
+ * heartbeat refs come with `status` and the agent's ticks, so the two ages differ.
+ */
+export const lastFetchAt = async (store: Store, part: FetchPart = 'main'): Promise<string | undefined> => {
+  const file = FETCH_PARTS.find((p) => p.part === part)?.file ?? 'last-fetch';
+  const text = await readFile(join(store.stateDir, file), 'utf8').catch(() => undefined);
   return text?.trim() || undefined;
 };
 
 export { remoteUnreachable };
+
+/**
+ * How long ago this clone last fetched a part, on the clock that stamped it (this host's):
+ * a view says exactly how old each part is, whatever a caller's own clock says.
+ */
+export const fetchAgeMs = async (store: Store, part: FetchPart = 'main'): Promise<number | undefined> => {
+  const at = Date.parse((await lastFetchAt(store, part)) ?? '');
+  return Number.isNaN(at) ? undefined : Math.max(0, Date.now() - at);
+};

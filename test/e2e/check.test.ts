@@ -1,6 +1,8 @@
 // `buildctl check` against a real fleet: each condition it reports, set up the way the
 // fleet would show it (a builder's heartbeat ref, documents on main, an unreachable
-// remote), with the monitoring exit code it must give.
+// remote), with the monitoring exit code it must give. Time passes on build1 (the
+// checking clone) through the test-only BUILDCTL_TEST_CLOCK_OFFSET, and only forward:
+// silence and expiry are what this clone itself watched (DESIGN.md, "Health and time").
 import { renameSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFleet, pushHandEdit, pushHeartbeatRef, runCli, type Fleet } from '../helpers/fleet.js';
@@ -9,29 +11,40 @@ let fleet: Fleet;
 const MINUTE = 60_000;
 const iso = (offsetMs: number): string => new Date(Date.now() + offsetMs).toISOString();
 
-const cli = (args: string[], as = 'build1') => runCli(['--store', fleet.stores.build1!, '--as', as, ...args]);
-const check = async () => {
+/** How far build1's clock (every CLI run of this file) is ahead of the real one, in ms. */
+let clock = 0;
+const cli = (args: string[], as = 'build1') =>
+  runCli(['--store', fleet.stores.build1!, '--as', as, ...args], { env: { BUILDCTL_TEST_CLOCK_OFFSET: `+${clock}ms` } });
+
+/** A heartbeat of `id`, stamped `offsetMs` from now on the real clock (its own clock). */
+const beat = (id: string, offsetMs: number) => {
+  const t = iso(offsetMs);
+  pushHeartbeatRef(fleet, id, {
+    heartbeat: { id, timestamp: t, host: id, pid: 1, version: '0.1.0' },
+    metrics: `${JSON.stringify({ kind: 'sample', t: t.replace(/\.\d{3}Z$/, 'Z'), cpu: 1, mem: 2, disk: 3, load: 0.1 })}\n`,
+  });
+};
+/** Both builders beat now, on clocks that agree with build1's. */
+const alive = () => {
+  beat('build1', clock);
+  beat('build2', clock);
+};
+
+const check = async (options: { beat?: boolean } = {}) => {
+  if (options.beat !== false) alive();
   const run = await cli(['check', '--json']);
   const { check: report } = JSON.parse(run.stdout) as { check: { status: string; exit_code: number; summary: string; findings: Array<{ severity: string; code: string; subject: string }> } };
   expect(report.exit_code).toBe(run.code);
   return { code: run.code, status: report.status, codes: report.findings.map((f) => `${f.severity}:${f.code}:${f.subject}`), summary: report.summary };
 };
 
-/** build2's heartbeat, stamped `offsetMs` from now on build2's clock. */
-const beat2 = (offsetMs: number) => {
-  const t = iso(offsetMs);
-  pushHeartbeatRef(fleet, 'build2', {
-    heartbeat: { id: 'build2', timestamp: t, host: 'b2', pid: 1, version: '0.1.0' },
-    metrics: `${JSON.stringify({ kind: 'sample', t: t.replace(/\.\d{3}Z$/, 'Z'), cpu: 1, mem: 2, disk: 3, load: 0.1 })}\n`,
-  });
-};
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const job = (fields: Record<string, unknown>) => ({ type: 'build', priority: 5, status: 'queued', assigned_to: null, attempts: 0, max_attempts: 3, created_at: iso(-10 * 60 * MINUTE), ...fields });
 
 beforeAll(async () => {
   fleet = await makeFleet(['build1', 'build2']);
   expect((await cli(['heartbeat'])).code).toBe(0);
-  beat2(0);
+  beat('build2', 0);
 });
 afterAll(() => fleet.cleanup());
 
@@ -47,15 +60,24 @@ describe('buildctl check', () => {
     expect((await cli(['builder', 'add', 'build3', '--disabled'])).code).toBe(0);
     expect((await check()).code).toBe(0);
 
-    beat2(-4 * MINUTE); // past stale_after (3m), not dead_after (5m)
-    expect(await check()).toMatchObject({ code: 1, codes: ['warning:builder_stale:build2'] });
-    beat2(-10 * MINUTE);
-    const dead = await check();
+    expect((await check()).code).toBe(0); // a look: both beat just now
+    clock += 4 * MINUTE;
+    beat('build1', clock);
+    // build2 has not beaten for 4 minutes of build1's own watch: past stale_after (3m), not dead_after (5m)
+    expect(await check({ beat: false })).toMatchObject({ code: 1, codes: ['warning:builder_stale:build2'] });
+    clock += 6 * MINUTE;
+    beat('build1', clock);
+    const dead = await check({ beat: false });
     expect(dead).toMatchObject({ code: 2, status: 'critical', codes: ['critical:builder_dead:build2'] });
     expect(dead.summary).toMatch(/^CRITICAL: build2 dead: last heartbeat 10m ago$/);
-    beat2(10 * MINUTE); // stamped ten minutes after this clone fetched it: build2's clock is ahead
-    expect(await check()).toMatchObject({ code: 1, codes: ['warning:clock_skew:build2'] });
-    beat2(0);
+    // A new beat stamped ten minutes ahead of build1's clock: alive, and its clock is ahead.
+    beat('build1', clock);
+    beat('build2', clock + 10 * MINUTE);
+    expect(await check({ beat: false })).toMatchObject({ code: 1, codes: ['warning:clock_skew:build2'] });
+    // A beat stamped ten minutes behind, seen between two looks: behind, and still alive.
+    beat('build1', clock);
+    beat('build2', clock - 10 * MINUTE);
+    expect(await check({ beat: false })).toMatchObject({ code: 1, codes: ['warning:clock_skew:build2'] });
     expect((await check()).code).toBe(0);
   });
 
@@ -74,12 +96,15 @@ describe('buildctl check', () => {
   });
 
   it('an expired lock nobody reaped (warning), a message awaiting an ack too long (warning)', async () => {
-    const lock = { name: 'deploy', owner: 'build2', token: 4, acquired_at: iso(-20 * MINUTE), renewed_at: iso(-20 * MINUTE), expires_at: iso(-10 * MINUTE) };
+    // A 30 s lock, stamped by its holder's clock (20 minutes behind: it "expired" long ago).
+    const lock = { name: 'deploy', owner: 'build2', token: 4, acquired_at: iso(-20 * MINUTE), renewed_at: iso(-20 * MINUTE), expires_at: iso(-20 * MINUTE + 30_000) };
     pushHandEdit(fleet, { 'coordination/locks.json': json({ locks: [lock], last_token: 4 }) });
-    expect(await check()).toMatchObject({ code: 1, codes: ['warning:lock_expired:deploy'] });
-    // Just expired: housekeeping's next tick reaps it, no finding yet.
-    pushHandEdit(fleet, { 'coordination/locks.json': json({ locks: [{ ...lock, expires_at: iso(-10_000) }], last_token: 4 }) });
+    expect((await check()).code).toBe(0); // first seen now: 30 s left by this clone's watch
+    clock += 40_000;
+    // Just expired by this clone's watch: housekeeping's next tick reaps it, no finding yet.
     expect((await check()).code).toBe(0);
+    clock += 3 * MINUTE;
+    expect(await check()).toMatchObject({ code: 1, codes: ['warning:lock_expired:deploy'] });
     pushHandEdit(fleet, { 'coordination/locks.json': json({ locks: [], last_token: 4 }) });
 
     const message = { id: 'msg-old', from: 'build1', to: ['build2'], type: 'request', subject: 'rotate keys', body: 'rotate keys', created_at: iso(-2 * 60 * MINUTE), ack_required: true, reply_to: null, read_by: {}, acked_by: {} };
@@ -100,12 +125,13 @@ describe('buildctl check', () => {
     renameSync(fleet.remote, `${fleet.remote}.away`);
     try {
       expect((await cli(['msg', 'send', 'build2', 'queued while away'])).code).toBe(0);
-      expect(await check()).toMatchObject({ code: 2, codes: ['critical:remote_unreachable:remote', 'warning:outbox_not_empty:outbox'] });
+      expect(await check({ beat: false })).toMatchObject({ code: 2, codes: ['critical:remote_unreachable:remote', 'warning:outbox_not_empty:outbox'] });
     } finally {
       renameSync(`${fleet.remote}.away`, fleet.remote);
     }
     expect(await check()).toMatchObject({ code: 1, codes: ['warning:outbox_not_empty:outbox'] });
     expect((await cli(['outbox', 'flush'])).code).toBe(0);
+    alive();
     const after = await cli(['check', '--verbose']);
     expect([after.code, after.stdout.split('\n')[0]]).toEqual([0, 'OK: 2 builders healthy, 0 jobs running, 0 queued']);
   });

@@ -64,7 +64,7 @@ const cliJson = async (as: string | null, store: string, args: string[]): Promis
 };
 
 // Values that change between two reads a moment apart: when they were made, ages and time left.
-const VOLATILE = new Set(['generated_at', 'last_fetch_at', 'heartbeat_age_seconds', 'seconds_left', 'since']);
+const VOLATILE = new Set(['generated_at', 'last_fetch_at', 'heartbeat_age_seconds', 'seconds_left', 'since', 'heartbeats_fetched_at', 'fetch_age_seconds', 'silent_seconds', 'clock_offset_seconds']);
 const stable = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(stable);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, VOLATILE.has(k) ? '(volatile)' : stable(v)]));

@@ -13,6 +13,7 @@ let fleet: Fleet | undefined;
 afterEach(() => fleet?.cleanup());
 
 const minutesAgo = (n: number) => () => new Date(Date.now() - n * 60_000);
+const minutesLater = (n: number) => () => new Date(Date.now() + n * 60_000);
 const daysAgo = (n: number) => () => new Date(Date.now() - n * 86_400_000);
 const remoteJson = (f: Fleet, path: string) => JSON.parse(gitSync(f.remote, ['show', `main:${path}`]));
 
@@ -47,7 +48,12 @@ describe('agent tick', () => {
     await heartbeat(b2Past);
     await acquireLockOp(testContext(fleet.stores.build2!, 'build2'), { name: 'deploy', ttl: '1h' });
 
-    const report = await tick(b1);
+    // build1's first look: build2's beat is ten minutes old by build2's clock, but build1 has
+    // watched it for no time at all: nothing happens yet (DESIGN.md, "Health and time").
+    const first = await tick(b1);
+    expect(first.housekeeping).toMatchObject({ dead_builders: [], requeued_jobs: [], freed_locks: [] });
+    // Six minutes later on build1's own clock, with no new beat seen meanwhile: dead.
+    const report = await tick(testContext(fleet.stores.build1!, 'build1', { now: minutesLater(6) }));
     expect(report.housekeeping).toMatchObject({
       dead_builders: ['build2'],
       requeued_jobs: [retryable.id],
@@ -65,14 +71,16 @@ describe('agent tick', () => {
     expect(files).toEqual(expect.arrayContaining(['coordination/jobs.json', 'coordination/locks.json']));
   });
 
-  it('reaps an expired lock and fails a running job past its timeout', async () => {
-    fleet = await makeFleet(['build1']);
-    const now = testContext(fleet.stores.build1!, 'build1');
-    const earlier = testContext(fleet.stores.build1!, 'build1', { now: minutesAgo(3) });
-    await acquireLockOp(earlier, { name: 'short', ttl: '30s' });
-    const { job } = await addJobOp(earlier, { type: 'test', timeout: '1m' });
-    await claimJobOp(earlier, {});
-    const report = await tick(now);
+  it('reaps an expired lock and fails a running job past its timeout, both watched by the ticking clone', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const b2 = testContext(fleet.stores.build2!, 'build2');
+    await acquireLockOp(b2, { name: 'short', ttl: '30s' });
+    const { job } = await addJobOp(b2, { type: 'test', timeout: '1m' });
+    await claimJobOp(b2, {});
+    await heartbeat(b2);
+    const first = await tick(testContext(fleet.stores.build1!, 'build1'));
+    expect(first.housekeeping).toMatchObject({ reaped_locks: [], timed_out_jobs: [] });
+    const report = await tick(testContext(fleet.stores.build1!, 'build1', { now: minutesLater(2) }));
     expect(report.housekeeping).toMatchObject({ reaped_locks: ['short'], timed_out_jobs: [job.id], requeued_jobs: [] });
     const stored = jobsDoc.parse(remoteJson(fleet, 'coordination/jobs.json')).jobs[0];
     expect(stored).toMatchObject({ status: 'failed', result: { reason: 'timed out after 1m' } });

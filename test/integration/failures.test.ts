@@ -47,7 +47,7 @@ describe('bad data and a dead remote', () => {
 
     const status = await runCli(['--store', store, '--as', 'build2', 'status']);
     expect(status.code).toBe(0);
-    expect(status.stdout).toContain('REMOTE UNREACHABLE, showing the last known state: last fetched');
+    expect(status.stdout).toContain('REMOTE UNREACHABLE, showing the last known state: main last fetched');
     expect(status.stdout).toMatch(/build1\s+unknown/);
     const json = JSON.parse((await runCli(['--store', store, '--as', 'build2', 'status', '--json'])).stdout).fleet;
     expect(json.fetched).toBe(false);

@@ -53,10 +53,19 @@ describe('notifications from the agent', () => {
   it('a builder dies: two agents see it at once, exactly one notification, sent by the one whose commit recorded it', async () => {
     const { f, hook, b1 } = await fleetWithWebhook(['build1', 'build2', 'build3']);
     const b2 = ctxOf(f, 'build2');
-    // build3 beat ten minutes ago and went silent.
+    // build3 beat ten minutes ago and went silent. The agents' first look decides nothing
+    // (they have not watched it yet); a minute later on their clocks (dead_after 40s here,
+    // so their signatures stay within the receiver's tolerance), both find it dead.
+    await setConfig(b1, 'stale_after', '20s');
+    await setConfig(b1, 'dead_after', '40s');
     await heartbeat(ctxOf(f, 'build3', { now: () => new Date(Date.now() - 10 * 60_000) }));
-    const reports = await Promise.all([tick(b1), tick(b2)]);
     await Promise.all([tick(b1), tick(b2)]);
+    const later = (id: string) => ctxOf(f, id, { now: () => new Date(Date.now() + 60_000) });
+    // Their clocks jump a minute: build1 and build2 beat first, so that neither finds the
+    // other silent for that minute (a jump no real clock makes between two beats).
+    await Promise.all([heartbeat(later('build1')), heartbeat(later('build2'))]);
+    const reports = await Promise.all([tick(later('build1')), tick(later('build2'))]);
+    await Promise.all([tick(later('build1')), tick(later('build2'))]);
 
     const dead = hook.received.filter((r) => typeOf(r) === 'buildctl.builder.dead');
     expect(dead).toHaveLength(1);

@@ -19,7 +19,7 @@ describe('defaults', () => {
       message_retention: '30d',
       subject_max: 100,
       body_max: 10000,
-      max_clock_skew: '1m',
+      max_clock_skew: '30s',
       check_job_running: '6h',
       check_unacked_after: '1h',
       legacy_readers: [], // not in DESIGN.md: the rollout setting of issue 12
@@ -44,7 +44,7 @@ describe('effectiveSettings', () => {
       messageRetentionMs: 30 * DAY,
       subjectMax: 100,
       bodyMax: 10000,
-      maxClockSkewMs: MINUTE,
+      maxClockSkewMs: 30_000,
       checkJobRunningMs: 6 * 60 * MINUTE,
       checkUnackedAfterMs: 60 * MINUTE,
       legacyReaders: [],

@@ -1,4 +1,5 @@
 // Notifiable events as a pure function of housekeeping's before and after state.
+import { jobRunVersion, lockVersion } from '../../src/domain/clocks.js';
 import { describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../src/domain/config.js';
 import { EVENT_KEEP_MS, recordEvents } from '../../src/domain/events.js';
@@ -33,6 +34,7 @@ const input = (fields: Partial<HousekeepingInput> = {}): HousekeepingInput => ({
   settings: effectiveSettings(undefined),
   builders: { builders: ['build1', 'build2', 'build3'].map((id) => ({ id, labels: [], enabled: true })) },
   health: new Map<string, Health>([['build1', 'healthy'], ['build2', 'healthy'], ['build3', 'healthy']]),
+  seen: { locks: {}, jobs: {} },
   statuses: new Map(),
   jobs: { jobs: [] },
   locks: { locks: [], last_token: 0 },
@@ -81,9 +83,14 @@ describe('recordEvents: jobs, locks, messages', () => {
   });
 
   it('a job failed by its builder, a job that timed out, an expired lock reaped, a lock an operator broke', () => {
+    const j2 = job('j2', { status: 'running', assigned_to: 'build1', attempts: 1, started_at: ago(20 * MIN), timeout: '10m' });
+    const cache = lock('cache', { owner: 'build1', token: 3, expires_at: ago(MIN) });
+    // This clone watched the run and the lock long enough to act (domain/clocks.ts).
+    const watched = (version: string) => ({ version, first_seen: ago(20 * MIN), after: null });
     const before = input({
-      jobs: { jobs: [job('j1', { status: 'failed', assigned_to: 'build3', attempts: 1, completed_at: ago(MIN), result: { reason: 'tests failed' } }), job('j2', { status: 'running', assigned_to: 'build1', attempts: 1, started_at: ago(20 * MIN), timeout: '10m' })] },
-      locks: { locks: [lock('cache', { owner: 'build1', token: 3, expires_at: ago(MIN) })], last_token: 9, broken: [{ name: 'deploy', owner: 'build2', token: 9, broken_at: ago(MIN), by: 'ops', reason: 'build2 reinstalled' }] },
+      jobs: { jobs: [job('j1', { status: 'failed', assigned_to: 'build3', attempts: 1, completed_at: ago(MIN), result: { reason: 'tests failed' } }), j2] },
+      locks: { locks: [cache], last_token: 9, broken: [{ name: 'deploy', owner: 'build2', token: 9, broken_at: ago(MIN), by: 'ops', reason: 'build2 reinstalled' }] },
+      seen: { locks: { cache: watched(lockVersion(cache)) }, jobs: { j2: watched(jobRunVersion(j2)) } },
     });
     const r = tick(before);
     expect(kinds(r)).toEqual(['job.failed j1', 'job.failed j2', 'lock.reaped cache', 'lock.broken deploy']);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../src/domain/config.js';
 import { appendToArchive, buildDashboard, housekeep, isSettled, type HousekeepingInput } from '../../src/domain/housekeeping.js';
+import { jobRunVersion, lockVersion } from '../../src/domain/clocks.js';
 import type { Health } from '../../src/schemas/dashboard.js';
 import type { Job } from '../../src/schemas/jobs.js';
 import type { Message } from '../../src/schemas/messages.js';
@@ -46,6 +47,7 @@ const input = (fields: Partial<HousekeepingInput> = {}): HousekeepingInput => ({
     ['build2', 'dead'],
     ['build3', 'unknown'],
   ]),
+  seen: { locks: {}, jobs: {} },
   statuses: new Map(),
   jobs: { jobs: [] },
   locks: { locks: [], last_token: 0 },
@@ -102,24 +104,73 @@ describe('housekeep: dependencies', () => {
   });
 });
 
-describe('housekeep: timeouts and locks', () => {
+describe('housekeep: timeouts and locks, on this clone\'s own watch', () => {
+  const running = (startedAt: string) => job('t', { status: 'running', assigned_to: 'build1', attempts: 1, timeout: '1m', started_at: startedAt });
+  const watchedFor = (version: string, ms: number) => ({ version, first_seen: ago(ms), after: null });
+
   it.each([
-    ['59s', false],
-    ['61s', true],
-  ])('a job with timeout 1m started %s ago -> timed out: %s', (startedAgo, timedOut) => {
-    const started = ago(startedAgo === '61s' ? 61_000 : 59_000);
-    const result = housekeep(input({ jobs: { jobs: [job('t', { status: 'running', assigned_to: 'build1', attempts: 1, timeout: '1m', started_at: started })] } }));
+    ['59s', 59_000, false],
+    ['61s', 61_000, true],
+  ])('a job with timeout 1m that this clone watched run for %s -> timed out: %s', (_label, watched, timedOut) => {
+    const j = running(ago(watched));
+    const result = housekeep(input({ jobs: { jobs: [j] }, seen: { locks: {}, jobs: { t: watchedFor(jobRunVersion(j), watched) } } }));
     expect(result.report.timed_out_jobs).toEqual(timedOut ? ['t'] : []);
     expect(result.jobs.jobs[0]?.status).toBe(timedOut ? 'failed' : 'running');
   });
 
-  it('reaps expired locks and frees the locks of dead builders, keeping the rest', () => {
+  it('never times a job out by its claimer\'s clock alone: started_at 2h ago, watched for 10s', () => {
+    const j = running(ago(2 * 3_600_000));
+    const result = housekeep(input({ jobs: { jobs: [j] }, seen: { locks: {}, jobs: { t: watchedFor(jobRunVersion(j), 10_000) } } }));
+    expect(result.report.timed_out_jobs).toEqual([]);
+    const unwatched = housekeep(input({ jobs: { jobs: [j] } }));
+    expect(unwatched.report.timed_out_jobs).toEqual([]);
+  });
+
+  it('reaps locks watched unchanged for their TTL and frees the locks of dead builders, keeping the rest', () => {
     const lock = (name: string, owner: string, expires: string) => ({ name, owner, token: 1, acquired_at: ago(MIN), renewed_at: ago(MIN), expires_at: expires });
-    const locks = [lock('expired', 'build1', ago(1000)), lock('orphan', 'build2', ago(-MIN)), lock('held', 'build1', ago(-MIN))];
-    const result = housekeep(input({ locks: { locks, last_token: 3 } }));
-    expect(result.locks.locks.map((l) => l.name)).toEqual(['held']);
+    const locks = [
+      lock('expired', 'build1', ago(1000)), // a 59 s lock, watched for a minute
+      lock('orphan', 'build2', ago(-MIN)), // build2 is dead
+      lock('held', 'build1', ago(-MIN)), // a 2 min lock, watched for a minute
+      lock('fast-clock', 'build1', ago(1000)), // its holder's clock says expired, but watched for 5 s only
+    ];
+    const seen = {
+      locks: {
+        expired: watchedFor(lockVersion(locks[0]!), MIN),
+        held: watchedFor(lockVersion(locks[2]!), MIN),
+        'fast-clock': watchedFor(lockVersion(locks[3]!), 5000),
+      },
+      jobs: {},
+    };
+    const result = housekeep(input({ locks: { locks, last_token: 3 }, seen }));
+    expect(result.locks.locks.map((l) => l.name)).toEqual(['held', 'fast-clock']);
     expect(result.locks.last_token).toBe(3);
     expect(result.report).toMatchObject({ reaped_locks: ['expired'], freed_locks: ['orphan'] });
+  });
+});
+
+describe('housekeep: one truth per builder', () => {
+  it('moves the assignee\'s status off a job it requeues or times out, in the same result', () => {
+    const jobs = [
+      job('orphan', { status: 'running', assigned_to: 'build2', attempts: 1, started_at: ago(MIN) }),
+      job('slow', { status: 'running', assigned_to: 'build1', attempts: 1, timeout: '1m', started_at: ago(2 * MIN) }),
+    ];
+    const statuses = new Map([
+      ['build2', { id: 'build2', state: 'building' as const, current_job: 'orphan', last_build: null, updated_at: ago(MIN) }],
+      ['build1', { id: 'build1', state: 'building' as const, current_job: 'slow', last_build: null, updated_at: ago(2 * MIN) }],
+    ]);
+    const seen = { locks: {}, jobs: { slow: { version: jobRunVersion(jobs[1]!), first_seen: ago(2 * MIN), after: null } } };
+    const result = housekeep(input({ jobs: { jobs }, statuses, seen }));
+    expect(result.report).toMatchObject({ requeued_jobs: ['orphan'], timed_out_jobs: ['slow'] });
+    expect(result.statuses.get('build2')).toMatchObject({ state: 'idle', current_job: null });
+    expect(result.statuses.get('build1')).toMatchObject({ state: 'failed', current_job: null, last_build: { job: 'slow', status: 'failed', reason: 'timed out after 1m' } });
+    expect(result.dashboard.builders.find((b) => b.id === 'build2')).toMatchObject({ state: 'idle', current_job: null });
+  });
+
+  it('leaves a status that already shows another job alone', () => {
+    const jobs = [job('orphan', { status: 'running', assigned_to: 'build2', attempts: 1, started_at: ago(MIN) })];
+    const statuses = new Map([['build2', { id: 'build2', state: 'building' as const, current_job: 'other', last_build: null, updated_at: ago(MIN) }]]);
+    expect(housekeep(input({ jobs: { jobs }, statuses })).statuses.size).toBe(0);
   });
 });
 

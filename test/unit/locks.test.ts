@@ -9,18 +9,23 @@ import {
   findLock,
   isExpired,
   listLocks,
-  reapExpiredLocks,
   releaseLock,
   renewLock,
 } from '../../src/domain/locks.js';
-import { locksDoc, type LocksDoc } from '../../src/schemas/locks.js';
+import { lockVersion } from '../../src/domain/clocks.js';
+import { locksDoc, type Lock, type LocksDoc } from '../../src/schemas/locks.js';
+import type { Sighting } from '../../src/schemas/observations.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const at = (seconds: number): Date => new Date(T0 + seconds * 1000);
 const TTL = 30_000;
 
+/** An observer that saw every lock of `doc` the moment it was taken or renewed (its watch began then). */
+const watchedFromTheStart = (doc: LocksDoc): Record<string, Sighting> =>
+  Object.fromEntries(doc.locks.map((lock: Lock) => [lock.name, { version: lockVersion(lock), first_seen: lock.renewed_at, after: null }]));
+
 const acquire = (doc: LocksDoc, owner: string, seconds: number, name = 'deploy', ttlMs = TTL) =>
-  acquireLock(doc, { name, owner, ttlMs, now: at(seconds) });
+  acquireLock(doc, { name, owner, ttlMs, now: at(seconds), seen: watchedFromTheStart(doc) });
 
 const errorOf = buildctlErrorFrom;
 
@@ -90,7 +95,7 @@ describe('acquireLock', () => {
     step(acquire(doc, 'build2', 2)); // after release
     step(acquire(doc, 'build1', 3, 'cache')); // another name shares the counter
     step(acquire(doc, 'build3', 40)); // after expiry
-    doc = reapExpiredLocks(doc, at(100)).doc;
+    doc = { ...doc, locks: doc.locks.filter((l) => l.name !== 'deploy') }; // reaped
     step(acquire(doc, 'build1', 100)); // after reaping
     doc = breakLock(doc, { name: 'deploy', reason: 'stuck', by: 'ops', now: at(101) }).doc;
     step(acquire(doc, 'build2', 102)); // after a break
@@ -109,7 +114,7 @@ describe('acquireLock', () => {
     ['zero ttl', { ttlMs: 0 }, 'invalid_ttl'],
     ['negative ttl', { ttlMs: -5 }, 'invalid_ttl'],
   ] as const)('refuses a bad %s as usage', (_what, input, code) => {
-    const error = errorOf(() => acquireLock(EMPTY_LOCKS, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(0), ...input }));
+    const error = errorOf(() => acquireLock(EMPTY_LOCKS, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(0), seen: {}, ...input }));
     expect([error.kind, error.exitCode, error.code]).toEqual(['usage', 2, code]);
     expect(error.hint).toBeTruthy();
   });
@@ -164,11 +169,11 @@ describe('releaseLock', () => {
 describe('a holder that must be the only one, and knows its token (lock run)', () => {
   it('exclusive: a valid lock of the same owner counts as held (another process of that builder has it)', () => {
     const { doc } = acquire(EMPTY_LOCKS, 'build1', 0);
-    const error = errorOf(() => acquireLock(doc, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(5), exclusive: true }));
+    const error = errorOf(() => acquireLock(doc, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(5), exclusive: true, seen: {} }));
     expect([error.exitCode, error.code]).toEqual([3, 'lock_held']);
     expect(error.message).toContain('another holder on this builder');
     // Once it expired it is free, for the exclusive holder too, with a new token.
-    expect(acquireLock(doc, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(31), exclusive: true }).lock.token).toBe(2);
+    expect(acquireLock(doc, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(31), exclusive: true, seen: {} }).lock.token).toBe(2);
   });
 
   it('renew and release with a token touch only that acquisition', () => {
@@ -218,23 +223,10 @@ describe('breakLock', () => {
   });
 });
 
-describe('reapExpiredLocks and listLocks', () => {
+describe('listLocks', () => {
   let doc = acquire(EMPTY_LOCKS, 'build1', 0, 'short', 10_000).doc;
   doc = acquire(doc, 'build2', 0, 'long', 120_000).doc;
   doc = acquire(doc, 'build3', 0, 'edge', 30_000).doc;
-
-  it('reaps only the locks expired at `now`, keeping last_token', () => {
-    const r = reapExpiredLocks(doc, at(30));
-    expect(r.reaped.map((l) => l.name).sort()).toEqual(['edge', 'short']);
-    expect(r.doc.locks.map((l) => l.name)).toEqual(['long']);
-    expect(r.doc.last_token).toBe(3);
-  });
-
-  it('returns the same document when nothing expired', () => {
-    const r = reapExpiredLocks(doc, at(5));
-    expect(r.reaped).toEqual([]);
-    expect(r.doc).toBe(doc);
-  });
 
   it('lists holder, token, seconds left and expired, by name', () => {
     expect(listLocks(doc.locks, at(20)).map((r) => [r.name, r.owner, r.token, r.seconds_left, r.expired])).toEqual([

@@ -2,7 +2,8 @@
 // filter, metrics since a time, --since, the check verdict and the clock-skew estimate.
 import { describe, expect, it } from 'vitest';
 import { auditEvents } from '../../src/domain/audit.js';
-import { estimateClockSkewMs, evaluateCheck, type CheckInput } from '../../src/domain/check.js';
+import { evaluateCheck, type CheckInput } from '../../src/domain/check.js';
+import { emptyObservations, type Observations } from '../../src/schemas/observations.js';
 import { effectiveSettings } from '../../src/domain/config.js';
 import { awaitingAckFrom, inboxOrder } from '../../src/domain/messages.js';
 import { metricsSince } from '../../src/domain/metrics.js';
@@ -128,7 +129,8 @@ describe('check', () => {
     settings,
     builders: [{ id: 'build1', labels: [], enabled: true }],
     heartbeats: new Map([['build1', { id: 'build1', timestamp: ago(MINUTE) }]]),
-    observedAt: NOW,
+    observations: emptyObservations(),
+    lookedFrom: undefined,
     jobs: [],
     locks: [],
     messages: [],
@@ -138,15 +140,19 @@ describe('check', () => {
     ...fields,
   });
 
-  it('estimates skew as how far a heartbeat is stamped after this clone fetched it', () => {
-    expect(estimateClockSkewMs('2026-03-01T12:05:00Z', NOW)).toBe(5 * MINUTE);
-    expect(estimateClockSkewMs('2026-03-01T11:59:00Z', NOW)).toBe(-MINUTE);
-  });
+  /** This clone's observations with build1's clock offset bounded to [low, high] ms. */
+  const offsetSeen = (low: number, high: number | null): Observations => {
+    const o = emptyObservations();
+    o.heartbeats.entries.build1 = { version: 'beat:x', first_seen: ago(MINUTE), after: ago(2 * MINUTE), beat_at: ago(MINUTE), offset_ms: { low, high } };
+    return o;
+  };
 
   it.each([
     ['healthy', {}, 'ok', 0],
-    ['a beat stamped 2m ahead', { heartbeats: new Map([['build1', { id: 'build1', timestamp: ago(-2 * MINUTE) }]]) }, 'warning', 1],
-    ['a beat stamped 30s ahead (within max_clock_skew)', { heartbeats: new Map([['build1', { id: 'build1', timestamp: ago(-30_000) }]]) }, 'ok', 0],
+    ['a clock seen 2m ahead', { observations: offsetSeen(2 * MINUTE, 3 * MINUTE) }, 'warning', 1],
+    ['a clock seen 2m behind', { observations: offsetSeen(-3 * MINUTE, -2 * MINUTE) }, 'warning', 1],
+    ['a clock within max_clock_skew (30s)', { observations: offsetSeen(20_000, 40_000) }, 'ok', 0],
+    ['a clock that may be right', { observations: offsetSeen(-MINUTE, MINUTE) }, 'ok', 0],
     ['a dead builder and a warning: critical wins', { heartbeats: new Map([['build1', { id: 'build1', timestamp: ago(10 * MINUTE) }]]), outboxQueued: 2 }, 'critical', 2],
     ['a disabled dead builder', { builders: [{ id: 'build1', labels: [], enabled: false }], heartbeats: new Map() }, 'ok', 0],
   ] as const)('%s: %s (exit %d)', (_what, fields, status, code) => {

@@ -16,7 +16,7 @@ Exit codes follow the monitoring convention, NOT buildctl's usual table:
 
 Critical: a dead builder; a running job past its own timeout; a broken or invalid
 document; the remote unreachable. Warning: a stale builder or one that never sent a
-heartbeat; a clock ahead by more than max_clock_skew (1m); a dead job; a job without a
+heartbeat; a clock off by more than max_clock_skew (30s); a dead job; a job without a
 timeout running longer than check_job_running (6h); an expired lock not reaped after
 stale_after; a message awaiting an ack longer than check_unacked_after (1h); a non-empty
 outbox in this clone; a legacy document. Disabled builders are not checked.

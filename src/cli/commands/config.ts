@@ -26,9 +26,10 @@ export const registerConfig = (program: Command, runtime: Runtime): void => {
     .addHelpText('after', `
 Settings: stale_after (3m), dead_after (5m), schedule ("* * * * *"), metrics_window (7d),
 lock_ttl (30s), job_max_attempts (3), job_retention (7d), message_retention (30d),
-subject_max (100), body_max (10000), legacy_readers (none: builders still running the
-older scripts, comma-separated; "none" empties it); for "buildctl check": max_clock_skew
-(1m), check_job_running (6h), check_unacked_after (1h); for notifications:
+subject_max (100), body_max (10000), max_clock_skew (30s: a builder clock further off is
+shown by status, logged by the agent and a warning of check), legacy_readers (none:
+builders still running the older scripts, comma-separated; "none" empties it); for
+"buildctl check": check_job_running (6h), check_unacked_after (1h); for notifications:
 notify_timeout (10s), notify_rate_limit (20 per target per hour), notify_storm (5).
 Notification targets: buildctl notify add|remove.`)
     .action(async (key: string, value: string, options: { json?: boolean }, command: Command) => {

@@ -8,7 +8,7 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
 
   lock
     .command('acquire')
-    .description('take a lock (or renew your own); prints its fencing token. Exit 3 when another builder holds it')
+    .description("take a lock (or renew your own); prints its fencing token. Exit 3 when another builder holds it, saying how long until this clone may take it (only after watching it unchanged for its TTL: builders' clocks differ)")
     .argument('<name>', 'lock name')
     .option('--ttl <duration>', 'how long it holds without renewal (default: lock_ttl, 30s)')
     .option('--wait <duration>', 'keep trying this long while another builder holds it, e.g. 2m')

@@ -7,10 +7,16 @@ import { watchLoop } from '../watch.js';
 
 const ageOf = (seconds: number | null): string => (seconds === null ? '-' : formatAge(seconds * 1000));
 
+/** A clock offset as a signed age: +10m (ahead of this host), -1h (behind). */
+const offsetText = (seconds: number): string => `${seconds < 0 ? '-' : '+'}${formatAge(Math.abs(seconds) * 1000)}`;
+
+/** How old each part of the view is: main (every command fetches it) and the heartbeats (status, check and the agent do). */
 const freshnessLine = (status: FleetStatus): string => {
   if (status.fetched) return 'fetched just now';
-  const last = status.last_fetch_at;
-  const since = last ? `last fetched ${formatAge(Date.parse(status.generated_at) - Date.parse(last))} ago (${formatTime(last)})` : 'never fetched';
+  const { main: mainAge, heartbeats: beatsAge } = status.fetch_age_seconds;
+  const main = mainAge !== null && status.last_fetch_at ? `main last fetched ${ageOf(mainAge)} ago (${formatTime(status.last_fetch_at)})` : 'never fetched';
+  const beats = beatsAge !== null ? `heartbeats ${ageOf(beatsAge)} ago${beatsAge - (mainAge ?? 0) > 1 ? ', health as of then' : ''}` : 'heartbeats never fetched';
+  const since = mainAge !== null ? `${main}, ${beats}` : main;
   return status.fetch_error ? `REMOTE UNREACHABLE, showing the last known state: ${since}` : `not fetched: ${since}`;
 };
 
@@ -21,21 +27,31 @@ export const renderStatus = (status: FleetStatus): string => {
   if (status.builders.length === 0) {
     lines.push('no builders registered (add one with: buildctl builder add ID)');
   } else {
+    // The CLOCK column appears only when a builder's clock is off by more than max_clock_skew.
+    const skewed = status.builders.some((b) => b.clock_skewed);
     lines.push(
       table(
-        ['BUILDER', 'HEALTH', 'STATE', 'JOB', 'BEAT', 'CPU', 'MEM', 'DISK FREE'],
+        ['BUILDER', 'HEALTH', 'STATE', 'JOB', 'BEAT', ...(skewed ? ['CLOCK'] : []), 'CPU', 'MEM', 'DISK FREE'],
         status.builders.map((b) => [
           b.enabled ? b.id : `${b.id} (disabled)`,
           b.health,
           b.state ?? '-',
           b.current_job ?? '-',
           b.heartbeat_age_seconds === null ? '-' : `${ageOf(b.heartbeat_age_seconds)} ago`,
+          ...(skewed ? [b.clock_skewed && b.clock_offset_seconds !== null ? offsetText(b.clock_offset_seconds) : '-'] : []),
           b.system ? `${Math.round(b.system.cpu_pct)}%` : '-',
           b.system ? `${(b.system.memory_used_mb / 1000).toFixed(1)}/${(b.system.memory_total_mb / 1000).toFixed(1)} GB` : '-',
           b.system ? `${b.system.disk_free_gb} GB` : '-',
         ]),
       ),
     );
+    const off = status.builders.filter((b) => b.clock_skewed && b.clock_offset_seconds !== null);
+    if (off.length > 0) {
+      lines.push(
+        `Clocks: ${off.map((b) => `${b.id} ${offsetText(b.clock_offset_seconds ?? 0)}`).join(', ')} from this host's clock (beyond max_clock_skew); ` +
+          'health and locks go by what this clone saw, not by those clocks, but fix them (NTP)',
+      );
+    }
   }
   const q = status.queue;
   lines.push(`Jobs: ${q.queued} queued, ${q.running} running, ${q.completed} completed, ${q.failed} failed, ${q.cancelled} cancelled, ${q.dead} dead`);
@@ -56,12 +72,16 @@ export const renderStatus = (status: FleetStatus): string => {
 export const registerStatus = (program: Command, runtime: Runtime): void => {
   const status = program
     .command('status')
-    .description('fleet view: health, state, job, metrics, queue counts, held locks, my unread mail')
+    .description('fleet view: health, state, job, metrics, queue counts, held locks, my unread mail; clock offsets beyond max_clock_skew')
     .option('--no-fetch', 'show the last fetched state without contacting the remote (fast)')
     .option('--watch', 'redraw the view every --interval until interrupted (Ctrl-C); in place on a terminal, as plain blocks otherwise')
     .option('--interval <duration>', 'time between redraws with --watch (at least 1s)', '10s')
     .option('--json', 'print as JSON (with --watch: one JSON document per line)')
     .addHelpText('after', `
+Health is judged on this clone's own clock: a builder is dead only when this clone saw no
+new beat from it for longer than dead_after; with --no-fetch the view is as of the last
+look, and the header says how old main and the heartbeats each are.
+
 Exit codes: 0 done; 5 a document could not be read (the view leaves it out and says which).
 With --watch: 0 when interrupted (Ctrl-C or SIGTERM).`)
     .action(async (options: { fetch: boolean; watch?: boolean; interval: string; json?: boolean }, command: Command) => {
