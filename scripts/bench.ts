@@ -50,7 +50,7 @@ import { metricsToText, rollMetrics } from '../src/domain/metrics.js';
 import { isBuildctlError } from '../src/errors.js';
 import { heartbeat } from '../src/ops/heartbeat.js';
 import { housekeepingOp } from '../src/ops/housekeeping.js';
-import { claimJobOp } from '../src/ops/jobs.js';
+import { claimJobOp, finishJobOp } from '../src/ops/jobs.js';
 import { sendMessageOp } from '../src/ops/messages.js';
 import { initStore } from '../src/ops/init.js';
 import { fleetStatus } from '../src/ops/status.js';
@@ -913,7 +913,9 @@ const resetMain = async (fleet: Fleet, kind: 'claims' | 'sends', run: string): P
           max_attempts: 3,
           created_at: created,
         }));
-        return { result: null, writes: [{ spec: docs.jobs, value: { jobs }, removes: before.map((j) => j.id) }], summary: `bench.reset ${run}` };
+        // Every builder idle again: a builder builds one job at a time, and the old jobs are gone.
+        const idle = CONTENTION_BUILDERS.map((id) => ({ spec: docs.status(id), value: { id, state: 'idle', current_job: null, last_build: null, updated_at: created } }));
+        return { result: null, writes: [{ spec: docs.jobs, value: { jobs }, removes: before.map((j) => j.id) }, ...idle], summary: `bench.reset ${run}` };
       }
       const before = (await read(docs.messages))?.messages ?? [];
       return { result: null, writes: [{ spec: docs.messages, value: { messages: [] }, removes: before.map((m) => m.id) }], summary: `bench.reset ${run}` };
@@ -941,6 +943,12 @@ const buildctlContention = async (fleet: Fleet, kind: 'claims' | 'sends', clones
           if (kind === 'claims') {
             const { job } = await claimJobOp(ctx, {});
             claimed.set(job.id, [...(claimed.get(job.id) ?? []), id]);
+            // One job at a time: the builder finishes it before its next claim (two commits a job).
+            latencies.push(performance.now() - t0);
+            const t1 = performance.now();
+            await finishJobOp(ctx, 'complete', { id: job.id });
+            latencies.push(performance.now() - t1);
+            continue;
           } else {
             const to = [ids[(c + 1) % ids.length] as string];
             await sendMessageOp(ctx, { to, body: `contention ${run} ${id} ${j}` });
@@ -970,10 +978,10 @@ const buildctlContention = async (fleet: Fleet, kind: 'claims' | 'sends', clones
     for (const [jobId, claimers] of claimed) {
       duplicated += claimers.length - 1;
       const job = byId.get(jobId);
-      if (!job || job.status !== 'running' || job.assigned_to !== claimers[0]) lost++;
+      if (!job || job.status !== 'completed' || job.assigned_to !== claimers[0]) lost++;
     }
-    // A job running on the remote that no claimer was told about is lost too.
-    lost += jobs.filter((j) => j.status === 'running' && !claimed.has(j.id)).length;
+    // A job taken on the remote that no claimer was told about is lost too.
+    lost += jobs.filter((j) => j.status !== 'queued' && !claimed.has(j.id)).length;
   } else {
     const messages = (JSON.parse(await remoteFile(fleet.remote, docs.messages.path)) as { messages: Array<{ body: string }> }).messages;
     const seen = new Map<string, number>();

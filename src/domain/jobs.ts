@@ -18,6 +18,7 @@ import { notNowError, usageError } from '../errors.js';
 import type { BuilderEntry } from '../schemas/builders.js';
 import { label as labelSchema } from '../schemas/common.js';
 import { JOB_STATUSES, jobId, jobType, type ArtifactManifest, type Job, type JobResult, type JobsDoc, type JobStatus, type RunOutcome } from '../schemas/jobs.js';
+import type { StatusDoc } from '../schemas/status.js';
 import { parseDuration } from './durations.js';
 import { checkBuilderId } from './ids.js';
 import { checkOptionalText, checkText } from './text.js';
@@ -429,6 +430,40 @@ export const claimJob = (doc: JobsDoc, input: ClaimInput): { doc: JobsDoc; job: 
     attempts: candidate.attempts + 1,
   };
   return { doc: replaceJob(doc, job), job };
+};
+
+/**
+ * What this builder is building now: a running job of the queue assigned to it, else the job
+ * its own status shows as `building` (a build outside the queue, set with `status set`).
+ * A status that still names a queue job that is no longer its running job is out of date,
+ * and builds nothing.
+ */
+export const buildingNow = (doc: JobsDoc, builder: string, status: Pick<StatusDoc, 'state' | 'current_job'> | undefined): string | undefined => {
+  const running = doc.jobs.find((job) => job.status === 'running' && job.assigned_to === builder);
+  if (running) return running.id;
+  if (status?.state !== 'building' || !status.current_job) return undefined;
+  return findJob(doc, status.current_job) === undefined ? status.current_job : undefined;
+};
+
+/**
+ * One truth per builder: a builder builds one job at a time, and a disabled one takes none.
+ * Throws the refusal (exit 3) before a claim, naming the job it is building.
+ */
+export const checkMayClaim = (doc: JobsDoc, me: Pick<BuilderEntry, 'id' | 'enabled'>, status: Pick<StatusDoc, 'state' | 'current_job'> | undefined): void => {
+  if (!me.enabled) {
+    throw notNowError(`${me.id} is disabled: a disabled builder takes no jobs`, {
+      code: 'builder_disabled',
+      hint: `enable it with: buildctl builder add ${me.id} --enabled`,
+    });
+  }
+  const building = buildingNow(doc, me.id, status);
+  if (building !== undefined) {
+    throw notNowError(`${me.id} is already building ${building}: one job at a time`, {
+      code: 'already_building',
+      hint: `finish it first (buildctl job complete ${building}, or job fail ${building} --reason "..."); if it is not running any more: buildctl status set idle`,
+      details: { job: building },
+    });
+  }
 };
 
 /** The refusal an operation throws when claimJob finds nothing (exit 3: try again later). */

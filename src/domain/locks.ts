@@ -15,7 +15,7 @@
 // by another is taken over only when this clone itself has seen that generation unchanged
 // for its whole TTL (domain/clocks.ts): the holder's clock may be hours off.
 import { notNowError, usageError } from '../errors.js';
-import { lockName, type Lock, type LocksDoc } from '../schemas/locks.js';
+import { lockName, type BrokenLock, type Lock, type LocksDoc } from '../schemas/locks.js';
 import type { Sighting } from '../schemas/observations.js';
 import { displayLeftMs, judgeLock, lockTtlMs, type LockJudgement } from './clocks.js';
 import { formatAge, formatTime } from './format.js';
@@ -83,6 +83,31 @@ const ownJudgement = (lock: Lock, now: Date): LockJudgement => {
 
 const notHeld = (name: string) =>
   notNowError(`lock "${name}" is not held`, { code: 'lock_not_held', hint: 'see the locks with "buildctl lock list"' });
+
+/**
+ * The last break of `owner`'s hold on `name` that it has not acquired the lock again since
+ * (locks.json `broken`, kept for notifications too: acquiring marks it `reacquired`).
+ */
+const breakOf = (doc: LocksDoc, name: string, owner: string): BrokenLock | undefined =>
+  (doc.broken ?? []).filter((b) => b.name === name && b.owner === owner && b.reacquired !== true).at(-1);
+
+/** The holder's release or renew of a lock broken under it: who broke it, when and why (exit 3). */
+const brokenUnder = (record: BrokenLock, current: Lock | undefined) =>
+  notNowError(
+    `lock "${record.name}" was broken by ${record.by} at ${formatTime(record.broken_at)} while ${record.owner} held it (token ${record.token}): ${record.reason}` +
+      (current ? `; ${current.owner} holds it now (token ${current.token})` : '; nobody holds it now'),
+    {
+      code: 'lock_broken',
+      hint: current ? `it is not yours any more; wait for it: buildctl lock acquire ${record.name} --wait ...` : `acquire it again if you still need it: buildctl lock acquire ${record.name} (a new token)`,
+      details: { name: record.name, owner: record.owner, token: record.token, by: record.by, broken_at: record.broken_at, reason: record.reason, holder: current?.owner ?? null },
+    },
+  );
+
+/** Marks the owner's earlier broken holds of `name` as behind it once it holds the lock again. */
+const reacquiredBy = (doc: LocksDoc, name: string, owner: string): LocksDoc =>
+  doc.broken?.some((b) => b.name === name && b.owner === owner && b.reacquired !== true)
+    ? { ...doc, broken: doc.broken.map((b) => (b.name === name && b.owner === owner ? { ...b, reacquired: true } : b)) }
+    : doc;
 
 const ownedByAnother = (lock: Lock, owner: string) =>
   notNowError(`lock "${lock.name}" is held by ${lock.owner}, not ${owner}`, {
@@ -154,7 +179,7 @@ export const acquireLock = (
   const token = nextToken(doc);
   const lock: Lock = { name, owner, token, acquired_at: stamp, renewed_at: stamp, expires_at: expiry(input.now, ttlMs) };
   return {
-    doc: { ...withLock(doc, lock), last_token: token },
+    doc: { ...withLock(reacquiredBy(doc, name, owner), lock), last_token: token },
     lock,
     outcome: current ? 'taken_over' : 'acquired',
     previous: current,
@@ -170,6 +195,8 @@ export const renewLock = (doc: LocksDoc, input: HolderInput): { doc: LocksDoc; l
   const owner = checkBuilderId(input.owner, 'lock owner');
   const ttlMs = checkTtl(input.ttlMs);
   const current = findLock(doc, name);
+  const broken = breakOf(doc, name, owner);
+  if (broken && current?.owner !== owner) throw brokenUnder(broken, current);
   if (!current) throw notHeld(name);
   if (current.owner !== owner) throw ownedByAnother(current, owner);
   checkToken(current, input.token);
@@ -189,6 +216,8 @@ export const releaseLock = (doc: LocksDoc, input: { name: string; owner: string;
   const name = checkLockName(input.name);
   const owner = checkBuilderId(input.owner, 'lock owner');
   const current = findLock(doc, name);
+  const broken = breakOf(doc, name, owner);
+  if (broken && current?.owner !== owner) throw brokenUnder(broken, current);
   if (!current) throw notHeld(name);
   if (current.owner !== owner) throw ownedByAnother(current, owner);
   checkToken(current, input.token);

@@ -3,6 +3,7 @@ import { parseDuration } from '../domain/durations.js';
 import {
   addJob,
   cancelJob,
+  checkMayClaim,
   claimJob,
   completeJob,
   describeWait,
@@ -105,10 +106,15 @@ const claimOnce = async (ctx: Context, store: Store, id: string, type: string | 
     apply: async (read) => {
       const { me } = await readActingBuilder(read, id);
       const now = ctx.now();
-      const step = claimJob((await read(docs.jobs)) ?? EMPTY_JOBS, { builder: id, builderLabels: me.labels, type, now });
-      if (!step.job) throw nothingToClaimError(id, type);
+      const jobs = (await read(docs.jobs)) ?? EMPTY_JOBS;
       const statusSpec = docs.status(id);
-      const status = setBuilderState(await read(statusSpec), { id, state: 'building', job: step.job.id, now });
+      const current = await read(statusSpec);
+      // One job at a time, none when disabled (domain/jobs.ts): refused here, in the claim's
+      // own transaction, so every caller of the claim (job claim, job run) is held to it.
+      checkMayClaim(jobs, me, current);
+      const step = claimJob(jobs, { builder: id, builderLabels: me.labels, type, now });
+      if (!step.job) throw nothingToClaimError(id, type);
+      const status = setBuilderState(current, { id, state: 'building', job: step.job.id, now });
       return {
         result: step.job,
         writes: [

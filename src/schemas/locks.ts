@@ -21,9 +21,23 @@ export const locksDoc = z.looseObject({
   last_token: z._default(z.int().check(z.gte(0)), 0),
   /**
    * The last locks an operator broke (`lock break`), newest last, at most BROKEN_KEPT:
-   * who held it, who broke it and why. Housekeeping notifies each break once from here.
+   * who held it, who broke it and why. Housekeeping notifies each break once from here, and
+   * the old holder's release or renew says who broke it (`reacquired`: the holder has
+   * taken the lock again since, so that break is behind it).
    */
-  broken: z.optional(z.array(z.looseObject({ name: lockName, owner: builderId, token: z.int().check(z.gte(1)), broken_at: timestamp, by: z.string(), reason: z.string() }))),
+  broken: z.optional(
+    z.array(
+      z.looseObject({
+        name: lockName,
+        owner: builderId,
+        token: z.int().check(z.gte(1)),
+        broken_at: timestamp,
+        by: z.string(),
+        reason: z.string(),
+        reacquired: z.optional(z.boolean()),
+      }),
+    ),
+  ),
 });
 
 export type Lock = z.infer<typeof lock>;

@@ -40,12 +40,12 @@ beforeAll(async () => {
   const { setStatus } = await import('../../src/ops/status-set.js');
   const as1 = testContext(fleet.stores.build1!, 'build1');
   const as2 = testContext(fleet.stores.build2!, 'build2');
-  // build2 runs one job and has completed another; one job waits, for build2 only.
-  ids.running = (await addJobOp(as1, { type: 'build', priority: 1, target: 'build2' })).job.id;
-  await claimJobOp(as2, {});
+  // build2 has completed one job and runs another (one at a time); one job waits, for build2 only.
   ids.completed = (await addJobOp(as1, { type: 'build', priority: 1, target: 'build2' })).job.id;
   await claimJobOp(as2, {});
   await finishJobOp(as2, 'complete', { id: ids.completed });
+  ids.running = (await addJobOp(as1, { type: 'build', priority: 1, target: 'build2' })).job.id;
+  await claimJobOp(as2, {});
   ids.queued = (await addJobOp(as1, { type: 'package', priority: 100, target: 'build2' })).job.id;
   await acquireLockOp(as2, { name: 'deploy', ttl: '1h' });
   await setStatus(as1, { state: 'idle' });

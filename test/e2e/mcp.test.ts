@@ -318,6 +318,9 @@ describe('buildctl mcp: refusals are tool errors with the CLI\'s error, and noth
 
 describe('buildctl mcp: two servers on two clones coordinate through the store', () => {
   it('a claim by one is seen by the other, which cannot claim it too; a lock held by one is refused to the other', async () => {
+    // One job at a time: build1 finishes the job it has been running before both race for the next.
+    const busy = (await cliJson(null, fleet.stores.build1!, ['job', 'list', '--status', 'running'])).body.jobs as Array<{ id: string; assigned_to: string }>;
+    for (const mine of busy.filter((j) => j.assigned_to === 'build1')) await cliJson('build1', fleet.stores.build1!, ['job', 'complete', mine.id]);
     await cliJson(null, fleet.stores.build1!, ['job', 'add', '--type', 'deploy', '--key', 'deploy-22']);
     const [first, second] = await Promise.all([call(b1, 'job_claim', { type: 'deploy' }), call(b2, 'job_claim', { type: 'deploy' })]);
     // Exactly one wins; the other is told there is nothing to claim (not now).

@@ -10,6 +10,39 @@ const as = (who: string, args: string[], offset = '0s') =>
 const remoteJson = (path: string) => JSON.parse(gitSync(fleet.remote, ['show', `main:${path}`]));
 
 describe('one truth per builder', () => {
+  it('job claim while building is refused (exit 3) naming the running job, and status keeps it', async () => {
+    fleet = await makeFleet(['build1']);
+    const first = (await as('build1', ['job', 'add', '--type', 'build'])).stdout.trim();
+    const second = (await as('build1', ['job', 'add', '--type', 'build'])).stdout.trim();
+    expect((await as('build1', ['job', 'claim'])).code).toBe(0);
+    const again = await as('build1', ['job', 'claim']);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain(`build1 is already building ${first}`);
+    expect(again.stderr).toContain(`hint: finish it first (buildctl job complete ${first}`);
+    expect(remoteJson('build1/status.json')).toMatchObject({ state: 'building', current_job: first });
+    expect(remoteJson('coordination/jobs.json').jobs.find((j: { id: string }) => j.id === second)).toMatchObject({ status: 'queued' });
+    // Finished, the next claim goes through.
+    expect((await as('build1', ['job', 'complete', first])).code).toBe(0);
+    expect((await as('build1', ['job', 'claim'])).code).toBe(0);
+    expect(remoteJson('build1/status.json')).toMatchObject({ state: 'building', current_job: second });
+  });
+
+  it('a disabled builder is refused a claim with a hint that says so; builder add --enabled enables it again', async () => {
+    fleet = await makeFleet(['build1']);
+    await as('build1', ['job', 'add', '--type', 'build']);
+    expect((await as('build1', ['builder', 'add', 'build1', '--disabled'])).stdout).toContain('updated builder build1');
+    const refused = await as('build1', ['job', 'claim']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('build1 is disabled');
+    expect(refused.stderr).toContain('hint: enable it with: buildctl builder add build1 --enabled');
+    const enabled = await as('build1', ['builder', 'add', 'build1', '--enabled']);
+    expect([enabled.code, enabled.stdout.trim()]).toEqual([0, 'updated builder build1']);
+    expect(remoteJson('coordination/builders.json').builders[0]).toMatchObject({ id: 'build1', enabled: true });
+    expect((await as('build1', ['job', 'claim'])).code).toBe(0);
+    const both = await as('build1', ['builder', 'add', 'build1', '--enabled', '--disabled']);
+    expect(both.code).toBe(2);
+  });
+
   it('a job timed out by housekeeping leaves its assignee\'s status in the same commit', async () => {
     fleet = await makeFleet(['build1', 'build2']);
     const id = (await as('build1', ['job', 'add', '--type', 'build', '--target', 'build2', '--timeout', '1m'])).stdout.trim();
@@ -22,5 +55,23 @@ describe('one truth per builder', () => {
     expect(head[0]).toMatch(/^housekeeping: 1 job timed out/);
     expect(head).toEqual(expect.arrayContaining(['coordination/jobs.json', 'build2/status.json']));
     expect(remoteJson('build2/status.json')).toMatchObject({ state: 'failed', current_job: null, last_build: { job: id, status: 'failed', reason: 'timed out after 1m' } });
+  });
+
+  it("after lock break, the old owner's release says who broke it, when and why", async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    expect((await as('build1', ['lock', 'acquire', 'deploy', '--ttl', '10m'])).code).toBe(0);
+    expect((await as('build2', ['lock', 'break', 'deploy', '--reason', 'build1 is being reinstalled'])).code).toBe(0);
+    const release = await as('build1', ['lock', 'release', 'deploy']);
+    expect(release.code).toBe(3);
+    expect(release.stderr).toMatch(/lock "deploy" was broken by build2 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ while build1 held it \(token 1\): build1 is being reinstalled; nobody holds it now/);
+    const json = JSON.parse((await as('build1', ['lock', 'release', 'deploy', '--json'])).stdout);
+    expect(json.error).toMatchObject({ code: 'lock_broken', details: { by: 'build2', reason: 'build1 is being reinstalled', owner: 'build1', token: 1 } });
+    // Taken by another since: said too. Acquired again by build1: behind it.
+    expect((await as('build2', ['lock', 'acquire', 'deploy'])).code).toBe(0);
+    expect((await as('build1', ['lock', 'release', 'deploy'])).stderr).toContain('build2 holds it now (token 2)');
+    expect((await as('build2', ['lock', 'release', 'deploy'])).code).toBe(0);
+    expect((await as('build1', ['lock', 'acquire', 'deploy'])).code).toBe(0);
+    expect((await as('build1', ['lock', 'release', 'deploy'])).code).toBe(0);
+    expect((await as('build1', ['lock', 'release', 'deploy'])).stderr).toContain('lock "deploy" is not held');
   });
 });

@@ -37,15 +37,17 @@ describe('agent tick', () => {
   });
 
   it("requeues a dead builder's running job from another builder's tick, then makes it dead after max_attempts", async () => {
-    fleet = await makeFleet(['build1', 'build2']);
+    fleet = await makeFleet(['build1', 'build2', 'build3']);
     const b1 = testContext(fleet.stores.build1!, 'build1');
-    // build2 beat ten minutes ago and then went silent, while running two jobs.
+    // build2 and build3 beat ten minutes ago and then went silent, each running a job.
     const b2Past = testContext(fleet.stores.build2!, 'build2', { now: minutesAgo(10) });
+    const b3Past = testContext(fleet.stores.build3!, 'build3', { now: minutesAgo(10) });
     const { job: retryable } = await addJobOp(b1, { type: 'build', target: 'build2', maxAttempts: 3 });
-    const { job: lastTry } = await addJobOp(b1, { type: 'build', target: 'build2', maxAttempts: 1 });
+    const { job: lastTry } = await addJobOp(b1, { type: 'build', target: 'build3', maxAttempts: 1 });
     await claimJobOp(b2Past, {});
-    await claimJobOp(b2Past, {});
+    await claimJobOp(b3Past, {});
     await heartbeat(b2Past);
+    await heartbeat(b3Past);
     await acquireLockOp(testContext(fleet.stores.build2!, 'build2'), { name: 'deploy', ttl: '1h' });
 
     // build1's first look: build2's beat is ten minutes old by build2's clock, but build1 has
@@ -55,7 +57,7 @@ describe('agent tick', () => {
     // Six minutes later on build1's own clock, with no new beat seen meanwhile: dead.
     const report = await tick(testContext(fleet.stores.build1!, 'build1', { now: minutesLater(6) }));
     expect(report.housekeeping).toMatchObject({
-      dead_builders: ['build2'],
+      dead_builders: ['build2', 'build3'],
       requeued_jobs: [retryable.id],
       dead_jobs: [lastTry.id],
       freed_locks: ['deploy'],

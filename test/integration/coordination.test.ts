@@ -37,7 +37,7 @@ const changedFiles = (f: Fleet, ref = 'main'): string[] =>
 const BUILDERS = ['build1', 'build2', 'build3', 'build4'];
 
 describe('concurrent coordination through a real remote', () => {
-  it('N clones claiming from one queue: every job is claimed exactly once', async () => {
+  it('N clones claiming from one queue (each finishing a job before its next): every job is claimed exactly once', async () => {
     fleet = await makeFleet(BUILDERS);
     const f = fleet;
     const added: string[] = [];
@@ -47,7 +47,10 @@ describe('concurrent coordination through a real remote', () => {
       const mine: string[] = [];
       for (;;) {
         try {
-          mine.push((await claimJobOp(ctxOf(f, id), {})).job.id);
+          const { job } = await claimJobOp(ctxOf(f, id), {});
+          mine.push(job.id);
+          // One job at a time: a builder finishes a job before it claims the next.
+          await finishJobOp(ctxOf(f, id), 'complete', { id: job.id });
         } catch (error) {
           if (error instanceof BuildctlError && error.code === 'nothing_to_claim') return mine;
           throw error;
@@ -66,9 +69,9 @@ describe('concurrent coordination through a real remote', () => {
     for (const [index, id] of BUILDERS.entries()) {
       const mine = claimed[index]!;
       // What the remote says each job's assignee is matches who was told it won.
-      for (const jobId of mine) expect(jobs.find((j) => j.id === jobId)).toMatchObject({ status: 'running', assigned_to: id, attempts: 1 });
+      for (const jobId of mine) expect(jobs.find((j) => j.id === jobId)).toMatchObject({ status: 'completed', assigned_to: id, attempts: 1 });
       if (mine.length > 0) {
-        expect(remoteJson(f, `${id}/status.json`)).toMatchObject({ id, state: 'building', current_job: mine.at(-1) });
+        expect(remoteJson(f, `${id}/status.json`)).toMatchObject({ id, state: 'success', current_job: null, last_build: { job: mine.at(-1) } });
       }
     }
     // One claim commit per job: losers re-applied their intent, never committed a duplicate.

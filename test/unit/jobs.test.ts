@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildctlErrorFrom } from '../helpers/errors.js';
 import {
+  buildingNow,
+  checkMayClaim,
   addJob,
   type AddJobInput,
   cancelJob,
@@ -323,5 +325,30 @@ describe('queries', () => {
     expect(findJob(doc, 'j2')?.id).toBe('j2');
     expect(findJob(doc, 'zz')).toBeUndefined();
     expect(errorOf(() => requireJob(doc, 'zz')).code).toBe('unknown_job');
+  });
+});
+
+describe('checkMayClaim: one job at a time, none for a disabled builder', () => {
+  const job = (id: string, status: Job['status'], assignedTo: string | null = null): Job => ({ id, type: 'build', priority: 5, status, assigned_to: assignedTo, labels: [], attempts: 0, max_attempts: 3, created_at: '2026-01-01T00:00:00Z' });
+  const me = { id: 'build1', enabled: true };
+
+  it.each([
+    ['a running job of the queue', { jobs: [job('j1', 'running', 'build1')] }, undefined, 'j1'],
+    ['a build outside the queue its status shows', { jobs: [] }, { state: 'building' as const, current_job: 'manual-7' }, 'manual-7'],
+  ])('refuses while building %s (exit 3, naming it)', (_what, doc, status, name) => {
+    const error = buildctlErrorFrom(() => checkMayClaim(doc, me, status));
+    expect([error.code, error.exitCode, error.details]).toEqual(['already_building', 3, { job: name }]);
+    expect(error.message).toBe(`build1 is already building ${name}: one job at a time`);
+  });
+
+  it('lets a builder claim when its status names a queue job that is no longer its running job', () => {
+    expect(() => checkMayClaim({ jobs: [job('j1', 'completed', 'build1'), job('j2', 'running', 'build2')] }, me, { state: 'building', current_job: 'j1' })).not.toThrow();
+    expect(() => checkMayClaim({ jobs: [] }, me, { state: 'idle', current_job: null })).not.toThrow();
+    expect(buildingNow({ jobs: [job('j2', 'running', 'build2')] }, 'build1', { state: 'building', current_job: 'j2' })).toBeUndefined();
+  });
+
+  it('refuses a disabled builder, with a hint to enable it', () => {
+    const error = buildctlErrorFrom(() => checkMayClaim({ jobs: [] }, { id: 'build1', enabled: false }, undefined));
+    expect([error.code, error.exitCode, error.hint]).toEqual(['builder_disabled', 3, 'enable it with: buildctl builder add build1 --enabled']);
   });
 });

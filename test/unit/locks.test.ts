@@ -242,3 +242,23 @@ describe('listLocks', () => {
     expect(edge && isExpired(edge, at(30))).toBe(true);
   });
 });
+
+describe('a lock broken under its holder', () => {
+  it('the holder\'s release and renew say who broke it, when and why, until it holds the lock again', () => {
+    const held = acquire(EMPTY_LOCKS, 'build1', 0);
+    const broken = breakLock(held.doc, { name: 'deploy', reason: 'host reinstalled', now: at(5), by: 'build3' }).doc;
+    const release = errorOf(() => releaseLock(broken, { name: 'deploy', owner: 'build1', now: at(6) }));
+    expect([release.code, release.exitCode]).toEqual(['lock_broken', 3]);
+    expect(release.message).toBe('lock "deploy" was broken by build3 at 2026-03-01 10:00:05Z while build1 held it (token 1): host reinstalled; nobody holds it now');
+    expect(release.details).toMatchObject({ by: 'build3', reason: 'host reinstalled', owner: 'build1', token: 1, holder: null });
+    expect(errorOf(() => renewLock(broken, { name: 'deploy', owner: 'build1', ttlMs: TTL, now: at(6) })).code).toBe('lock_broken');
+    const other = acquire(broken, 'build2', 7);
+    expect(errorOf(() => releaseLock(other.doc, { name: 'deploy', owner: 'build1', now: at(8) })).message).toContain('build2 holds it now (token 2)');
+    // build1 taking it again puts the break behind it (kept for notifications, marked).
+    const mine = acquire(releaseLock(other.doc, { name: 'deploy', owner: 'build2', now: at(9) }).doc, 'build1', 10);
+    expect(mine.doc.broken).toEqual([expect.objectContaining({ name: 'deploy', owner: 'build1', reacquired: true })]);
+    const released = releaseLock(mine.doc, { name: 'deploy', owner: 'build1', now: at(11) });
+    expect(released.released.token).toBe(3);
+    expect(errorOf(() => releaseLock(released.doc, { name: 'deploy', owner: 'build1', now: at(12) })).code).toBe('lock_not_held');
+  });
+});

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { mutationJson, readJson } from '../output.js';
 import { buildContext, collect, printJson, table, type Runtime } from '../runtime.js';
 
@@ -13,12 +13,14 @@ export const registerBuilder = (program: Command, runtime: Runtime): void => {
     .option('--ip <address>', 'its address, for operators')
     .option('--manager <who>', 'who or what runs it')
     .option('--label <label>', 'a label jobs can require (repeatable)', collect)
-    .option('--disabled', 'register it disabled')
+    .option('--disabled', 'disable it: it takes no jobs (job claim is refused) until enabled again')
+    .addOption(new Option('--enabled', 'enable it again (a new builder is enabled)').conflicts('disabled'))
     .option('--json', 'print the result as JSON')
-    .action(async (id: string, options: { host?: string; ip?: string; manager?: string; label?: string[]; disabled?: boolean; json?: boolean }, command: Command) => {
+    .action(async (id: string, options: { host?: string; ip?: string; manager?: string; label?: string[]; disabled?: boolean; enabled?: boolean; json?: boolean }, command: Command) => {
       const { addBuilders } = await import('../../ops/builders.js');
+      const enabled = options.enabled ? true : options.disabled ? false : undefined;
       const added = await addBuilders(buildContext(runtime, command), [
-        { id, host: options.host, ip: options.ip, manager: options.manager, labels: options.label, enabled: options.disabled ? false : undefined },
+        { id, host: options.host, ip: options.ip, manager: options.manager, labels: options.label, enabled },
       ]);
       const [entry] = added.results;
       if (options.json) return printJson(runtime, mutationJson('builder', entry?.builder ?? null, added));

@@ -22,7 +22,7 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
 
   lock
     .command('renew')
-    .description('extend your lock (exit 3 when it is not yours or has expired)')
+    .description('extend your lock (exit 3 when it is not yours, has expired, or was broken: then it says who broke it, when and why)')
     .argument('<name>', 'lock name')
     .option('--ttl <duration>', 'new time to live from now (default: lock_ttl)')
     .option('--json', 'print the lock as JSON')
@@ -35,7 +35,7 @@ export const registerLock = (program: Command, runtime: Runtime): void => {
 
   lock
     .command('release')
-    .description('free your lock (exit 3 when another builder holds it)')
+    .description('free your lock (exit 3 when another builder holds it, or it was broken: then it says who broke it, when and why)')
     .argument('<name>', 'lock name')
     .option('--json', 'print the released lock as JSON')
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
