@@ -47,6 +47,8 @@ export interface BuilderRow {
   clock_offset_seconds: number | null;
   /** The offset is beyond max_clock_skew. */
   clock_skewed: boolean;
+  /** Its latest beat says another agent beats as the same id (what that one's beat said). */
+  duplicate_agent: { host: string | null; other_host: string | null; other_pid: number | null; detected_at: string } | null;
   state: string | null;
   current_job: string | null;
   system: SystemSnapshot | null;
@@ -82,6 +84,9 @@ export const buildFleetView = (inputs: FleetInputs): FleetView => {
       silent_seconds: judged.silent === undefined ? null : Math.round(judged.silent.low / 1000),
       clock_offset_seconds: offset === null ? null : Math.round(offset / 1000),
       clock_skewed: offset !== null && Math.abs(offset) > settings.maxClockSkewMs,
+      duplicate_agent: beat?.duplicate
+        ? { host: beat.host ?? null, other_host: beat.duplicate.other_host, other_pid: beat.duplicate.other_pid, detected_at: beat.duplicate.detected_at }
+        : null,
       state: status?.state ?? null,
       current_job: status?.current_job ?? null,
       system: beat?.system ?? status?.system ?? null,

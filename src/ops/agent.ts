@@ -58,8 +58,10 @@ export const tick = async (ctx: Context): Promise<TickReport> => {
       const notifications = await deliverNotifications(ctx, store, stepError(housekeeping) ? [] : housekeeping.events).catch(asStepError);
       const maintenance = await pruneRepositories(store, { now: ctx.now() });
       const failures = [beat, housekeeping].filter(stepError);
-      // A dead remote is the most common failure and the one cron should tell apart (4).
-      const exitCode = failures.some((f) => f.exit_code === 4) ? 4 : (failures[0]?.exit_code ?? 0);
+      // A dead remote is the most common failure and the one cron should tell apart (4); a
+      // duplicate agent beat, but is a failure to fix (1).
+      const duplicate = !stepError(beat) && beat.duplicate !== null;
+      const exitCode = failures.some((f) => f.exit_code === 4) ? 4 : (failures[0]?.exit_code ?? (duplicate ? 1 : 0));
       return { builder: id, duration_ms: Date.now() - started, heartbeat: beat, housekeeping, notifications, maintenance, exit_code: exitCode };
     },
     { name: 'agent', waitMs: 0, busyMessage: 'another agent tick is running on this store; this one is skipped' },
@@ -111,6 +113,10 @@ const logTick = (logger: Logger, report: TickReport): void => {
   const line = { builder: report.builder, duration_ms: report.duration_ms, heartbeat: report.heartbeat, housekeeping: report.housekeeping, notifications: report.notifications, maintenance: report.maintenance, exit_code: report.exit_code };
   if (report.exit_code === 0) logger.info(line, 'tick');
   else logger.error(line, 'tick failed');
+  if (!stepError(report.heartbeat) && report.heartbeat.duplicate) {
+    const d = report.heartbeat.duplicate;
+    logger.error({ builder: report.builder, duplicate: d }, `duplicate agent: another agent beats as ${report.builder} (host ${d.other_host ?? '?'}, pid ${d.other_pid ?? '?'}); stop the one that is not ${report.builder}`);
+  }
   // A builder whose clock is far off is worth its own line: it is the first thing to fix.
   const skew = stepError(report.housekeeping) ? [] : report.housekeeping.clock_skew;
   for (const { builder, offset_seconds } of skew) {

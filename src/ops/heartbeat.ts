@@ -7,7 +7,8 @@ import { docs, paths } from '../schemas/layout.js';
 import { metricsLine, type MetricsLine } from '../schemas/metrics.js';
 import type { SystemSnapshot } from '../schemas/system.js';
 import { parseDocumentText, serializeDocument } from '../store/documents.js';
-import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, readLastHeartbeatFile } from '../store/heartbeat-ref.js';
+import { BuildctlError } from '../errors.js';
+import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, readLastHeartbeatFile, type OtherBeat } from '../store/heartbeat-ref.js';
 import { withLocalLock } from '../store/local-lock.js';
 import { openSnapshot, type Snapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, type Store } from '../store/store.js';
@@ -24,6 +25,12 @@ export interface HeartbeatResult {
   took_over: boolean;
   /** The ref was the older scripts' heartbeat branch: where its tip was kept. */
   replaced_legacy_branch: string | null;
+  /**
+   * Another agent is beating as this id (a copied id file): what its last beat said. This
+   * beat took the ref back and says so in the beat itself, so the fleet keeps seeing the
+   * builder alive while both sides (and `status`) report the duplicate until one stops.
+   */
+  duplicate: NonNullable<HeartbeatDoc['duplicate']> | null;
   system: SystemSnapshot;
   metrics_lines: number;
   metrics_bytes: number;
@@ -41,6 +48,13 @@ const takeOverOlderBranch = async (ctx: Context, store: Store, id: string, curre
   const kept = await keepLegacyRef(store, id, current);
   ctx.warn(`heartbeat/${id} was the older scripts' heartbeat branch (${fetched.commits} commit${fetched.commits === 1 ? '' : 's'}): replaced by this heartbeat; its tip ${current.slice(0, 12)} is kept as ${kept}`);
   return kept;
+};
+
+/** The other agent's beat, when `error` is a duplicate-agent refusal. */
+const duplicateOf = (error: unknown): OtherBeat | undefined => {
+  if (!(error instanceof BuildctlError) || error.code !== 'duplicate_agent') return undefined;
+  const other = error.details?.other as OtherBeat | undefined;
+  return other && typeof other.commit === 'string' && other.commit !== '' ? other : undefined;
 };
 
 /** One heartbeat: metrics now, published on this builder's heartbeat ref. Main is not touched. */
@@ -102,24 +116,40 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
         };
         const metricsText = metricsToText(rolled);
         let replaced: string | null = null;
-        const published = await publishHeartbeat(store, {
-          builder: id,
-          now,
-          force: options.force,
-          onTakeOver: async (current) => {
-            replaced = await takeOverOlderBranch(ctx, store, id, current);
-          },
-          files: {
-            [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), beat, docs.heartbeat(id).schema),
-            [paths.metrics(id)]: metricsText,
-          },
-        });
+        const publish = (doc: HeartbeatDoc, lease?: string) =>
+          publishHeartbeat(store, {
+            builder: id,
+            now,
+            force: options.force,
+            ...(lease === undefined ? {} : { lease }),
+            onTakeOver: async (current) => {
+              replaced = await takeOverOlderBranch(ctx, store, id, current);
+            },
+            files: {
+              [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), doc, docs.heartbeat(id).schema),
+              [paths.metrics(id)]: metricsText,
+            },
+          });
+        let published: Awaited<ReturnType<typeof publish>>;
+        let duplicate: HeartbeatResult['duplicate'] = null;
+        try {
+          published = await publish(beat);
+        } catch (error) {
+          const other = duplicateOf(error);
+          if (!other) throw error;
+          // Neither side may lock the other out (the real builder could be either): take the
+          // ref back, saying so in the beat, and report it. Whichever agent is stopped, the
+          // other's next beat lands plainly and the report ends, without anyone running --force.
+          duplicate = { detected_at: now.toISOString(), other_host: other.host, other_pid: other.pid, other_beat_at: other.beat_at };
+          published = await publish({ ...beat, duplicate }, other.commit);
+        }
         return {
           id,
           timestamp: beat.timestamp,
           commit: published.commit,
           took_over: published.tookOver,
           replaced_legacy_branch: replaced,
+          duplicate,
           system,
           metrics_lines: rolled.length,
           metrics_bytes: Buffer.byteLength(metricsText),

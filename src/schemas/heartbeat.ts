@@ -14,6 +14,19 @@ export const heartbeatDoc = z.looseObject({
   version: z.optional(z.string()),
   uptime_seconds: z.optional(nonNegative),
   system: z.optional(systemSnapshot),
+  /**
+   * Set when this beat took the ref back from another agent beating as the same id (a copied
+   * id file): what that other agent's last beat said. Both agents report it every beat until
+   * one stops; `status` shows it.
+   */
+  duplicate: z.optional(
+    z.looseObject({
+      detected_at: timestamp,
+      other_host: z.nullable(z.string()),
+      other_pid: z.nullable(z.int()),
+      other_beat_at: z.nullable(z.string()),
+    }),
+  ),
 });
 
 export type HeartbeatDoc = z.infer<typeof heartbeatDoc>;

@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedError, unreachableError } from '../errors.js';
+import { heartbeatDoc } from '../schemas/heartbeat.js';
 import { git, GitError, gitReason } from './git.js';
 import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
@@ -24,10 +25,18 @@ export interface PublishOptions {
   now: Date;
   /** Take the ref over whatever it points at (after resolving a duplicate agent). */
   force?: boolean;
-  /** Replace the ref only if it still points here (migrating an older ref it has looked at). */
+  /** Replace the ref only if it still points here (migrating an older ref it has looked at, or taking it back from a duplicate agent). */
   lease?: string;
   /** Called before the ref is taken over from its current commit (first beat of a clone, --force). */
   onTakeOver?: (current: string) => Promise<void>;
+}
+
+/** What the other agent's beat on our ref says (a duplicate_agent error's details). */
+export interface OtherBeat {
+  commit: string;
+  host: string | null;
+  pid: number | null;
+  beat_at: string | null;
 }
 
 export interface PublishResult {
@@ -84,17 +93,19 @@ const makeCommit = async (store: Store, builder: string, files: HeartbeatFiles, 
   return commit;
 };
 
-/** Reads host and pid from the heartbeat that beat ours to the ref, for the error message. */
-const describeOtherBeat = async (store: Store, builder: string): Promise<string> => {
+/** The heartbeat that beat ours to the ref: its commit, and host, pid and time as it says them. */
+const describeOtherBeat = async (store: Store, builder: string, commit: string): Promise<OtherBeat> => {
   const ref = `${ORIGIN_HEARTBEAT_PREFIX}${builder}`;
   await git(store.dir, ['fetch', '--quiet', '--no-tags', REMOTE, `+${HEARTBEAT_PREFIX}${builder}:${ref}`], { allowFail: true });
-  const run = await git(store.dir, ['cat-file', 'blob', `${ref}:${builder}/heartbeat.json`], { allowFail: true });
+  const run = await git(store.dir, ['cat-file', 'blob', `${commit}:${builder}/heartbeat.json`], { allowFail: true });
+  let parsed: unknown;
   try {
-    const beat = JSON.parse(run.stdout) as { host?: string; pid?: number; timestamp?: string };
-    return ` (its last beat: host ${beat.host ?? '?'}, pid ${beat.pid ?? '?'}, at ${beat.timestamp ?? '?'})`;
+    parsed = JSON.parse(run.stdout);
   } catch {
-    return '';
+    parsed = undefined;
   }
+  const beat = heartbeatDoc.safeParse(parsed);
+  return beat.success ? { commit, host: beat.data.host ?? null, pid: beat.data.pid ?? null, beat_at: beat.data.timestamp } : { commit, host: null, pid: null, beat_at: null };
 };
 
 export const publishHeartbeat = async (store: Store, options: PublishOptions): Promise<PublishResult> => {
@@ -102,7 +113,8 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
   await mkdir(store.stateDir, { recursive: true });
   const remoteRef = `${HEARTBEAT_PREFIX}${builder}`;
   // Lease file: line 1 the commit this clone last pushed, line 2 a push whose answer never came.
-  const [confirmed, inFlight] = (await readFile(leaseFile(store, builder), 'utf8').catch(() => '')).split('\n').map((l) => l.trim());
+  const readLease = async () => (await readFile(leaseFile(store, builder), 'utf8').catch(() => '')).split('\n').map((l) => l.trim());
+  const [confirmed, inFlight] = await readLease();
   let expected = options.lease ?? (options.force || !confirmed ? undefined : confirmed);
   const tookOver = expected === undefined;
   if (expected === undefined) expected = await remoteValue(store, builder);
@@ -116,20 +128,24 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
     });
   };
   let run = await tryPush(expected);
-  if (run.code !== 0 && isLeaseFailure(run.stdout + run.stderr) && inFlight) {
-    // Our previous push may have landed without us hearing back: then the ref is still ours.
+  if (run.code !== 0 && isLeaseFailure(run.stdout + run.stderr)) {
     const current = await remoteValue(store, builder);
-    if (current === inFlight) run = await tryPush(current);
-  }
-  if (run.code !== 0) {
-    if (isLeaseFailure(run.stdout + run.stderr)) {
-      const other = await describeOtherBeat(store, builder);
+    // Our previous push may have landed without us hearing back, or another process of this
+    // clone beat meanwhile (its commit is in the lease file now): either way the ref is ours.
+    const [nowConfirmed] = await readLease();
+    if (current !== '' && (current === inFlight || (current === nowConfirmed && current !== expected))) run = await tryPush(current);
+    if (run.code !== 0 && isLeaseFailure(run.stdout + run.stderr)) {
+      const other = await describeOtherBeat(store, builder, current);
       await writeFile(leaseFile(store, builder), `${expected}\n`);
-      throw failedError(`another agent is heartbeating as ${builder}: the heartbeat ref moved since this clone's last beat${other}`, {
+      const said = other.host || other.pid ? ` (its last beat: host ${other.host ?? '?'}, pid ${other.pid ?? '?'}, at ${other.beat_at ?? '?'})` : '';
+      throw failedError(`another agent is heartbeating as ${builder}: the heartbeat ref moved since this clone's last beat${said}`, {
         code: 'duplicate_agent',
-        hint: `two builders must not share an id: check BUILD_SERVER_ID and /etc/build_server_id on each host; once only one remains, run "buildctl heartbeat --force --as ${builder}" there`,
+        hint: `two builders must not share an id: check BUILD_SERVER_ID and /etc/build_server_id on each host, and stop the agent that is not ${builder}`,
+        details: { other },
       });
     }
+  }
+  if (run.code !== 0) {
     throw unreachableError(`cannot push the heartbeat: ${gitReason(run.stderr)}`, {
       code: 'remote_unreachable',
       hint: 'check the network and the remote; the next heartbeat will try again',

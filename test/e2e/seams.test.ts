@@ -74,4 +74,33 @@ describe('one truth per builder', () => {
     expect((await as('build1', ['lock', 'release', 'deploy'])).code).toBe(0);
     expect((await as('build1', ['lock', 'release', 'deploy'])).stderr).toContain('lock "deploy" is not held');
   });
+
+  it('a second agent beating as build1 is reported on both sides and in status, and never locks the real one out', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const real = (args: string[]) => runCli(['--store', fleet.stores.build1!, '--as', 'build1', ...args]);
+    // A copied id file: build2's host believes it is build1.
+    const impostor = (args: string[]) => runCli(['--store', fleet.stores.build2!, '--as', 'build1', ...args]);
+    const ref = () => gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim();
+    expect((await real(['heartbeat'])).code).toBe(0);
+    expect((await impostor(['heartbeat'])).code).toBe(0); // its first beat cannot know yet
+
+    const back = await real(['heartbeat', '--json']);
+    expect(back.code).toBe(1);
+    expect(back.stderr).toContain('another agent is heartbeating as build1');
+    expect(JSON.parse(back.stdout).commit).toBe(ref()); // the real one's beat landed
+    const other = await impostor(['heartbeat']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('another agent is heartbeating as build1');
+    const status = await runCli(['--store', fleet.stores.build2!, '--as', 'build2', 'status']);
+    expect(status.stdout).toContain('DUPLICATE AGENT: two agents beat as build1');
+    expect(status.stdout).toMatch(/build1\s+healthy/);
+
+    // The impostor is stopped: the real one's beats land, and the report ends by itself.
+    expect((await real(['heartbeat'])).code).toBe(1); // takes the ref back once more
+    const plain = await real(['heartbeat', '--json']);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(JSON.parse(plain.stdout).commit).toBe(ref());
+    const after = JSON.parse((await runCli(['--store', fleet.stores.build2!, '--as', 'build2', 'status', '--json'])).stdout).fleet;
+    expect(after.builders.find((b: { id: string }) => b.id === 'build1')).toMatchObject({ duplicate_agent: null, health: 'healthy' });
+  });
 });

@@ -44,17 +44,18 @@ describe('heartbeats on per-builder refs', () => {
     expect(view.builders.find((b) => b.id === 'build2')?.health).toBe('unknown');
   });
 
-  it('reports a second agent beating as the same id, and --force takes the ref back', async () => {
+  it('reports a second agent beating as the same id, takes the ref back saying so, and --force still takes it plainly', async () => {
     fleet = await makeFleet(['build1', 'build2']);
     // A second clone wrongly configured as build1.
     const impostor = join(fleet.root, 'impostor', 'store');
     await initStore(testContext(impostor), { remote: fleet.remote, builders: [] });
     await heartbeat(testContext(fleet.stores.build1!, 'build1'));
     await heartbeat(testContext(impostor, 'build1', { hostname: 'other-host' }));
-    const error = await heartbeat(testContext(fleet.stores.build1!, 'build1')).catch((e: unknown) => e);
-    expect(isBuildctlError(error) && error.code).toBe('duplicate_agent');
-    expect(String((error as Error).message)).toContain('another agent is heartbeating as build1');
-    expect(String((error as Error).message)).toContain('other-host');
+    const back = await heartbeat(testContext(fleet.stores.build1!, 'build1'));
+    expect(back.duplicate).toMatchObject({ other_host: 'other-host', other_pid: process.pid });
+    expect(gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim()).toBe(back.commit);
+    const stored = JSON.parse(gitSync(fleet.remote, ['show', 'heartbeat/build1:build1/heartbeat.json']));
+    expect(stored.duplicate).toMatchObject({ other_host: 'other-host' });
     const forced = await heartbeat(testContext(fleet.stores.build1!, 'build1'), { force: true });
     expect(gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim()).toBe(forced.commit);
   });

@@ -45,6 +45,10 @@ export const renderStatus = (status: FleetStatus): string => {
         ]),
       ),
     );
+    for (const b of status.builders.filter((row) => row.duplicate_agent)) {
+      const d = b.duplicate_agent;
+      lines.push(`DUPLICATE AGENT: two agents beat as ${b.id} (on ${d?.host ?? '?'} and on ${d?.other_host ?? '?'}${d?.other_pid ? `, pid ${d.other_pid}` : ''}); stop the one that is not ${b.id}`);
+    }
     const off = status.builders.filter((b) => b.clock_skewed && b.clock_offset_seconds !== null);
     if (off.length > 0) {
       lines.push(
@@ -72,7 +76,7 @@ export const renderStatus = (status: FleetStatus): string => {
 export const registerStatus = (program: Command, runtime: Runtime): void => {
   const status = program
     .command('status')
-    .description('fleet view: health, state, job, metrics, queue counts, held locks, my unread mail; clock offsets beyond max_clock_skew')
+    .description('fleet view: health, state, job, metrics, queue counts, held locks, my unread mail; clock offsets beyond max_clock_skew; duplicate agents')
     .option('--no-fetch', 'show the last fetched state without contacting the remote (fast)')
     .option('--watch', 'redraw the view every --interval until interrupted (Ctrl-C); in place on a terminal, as plain blocks otherwise')
     .option('--interval <duration>', 'time between redraws with --watch (at least 1s)', '10s')
