@@ -4,6 +4,7 @@ import { usageError } from '../errors.js';
 import { CONFIG_KEYS, configShape, type ConfigDoc, type ConfigKey } from '../schemas/config.js';
 import { issuesToProblems } from '../schemas/issues.js';
 import { parseDuration } from './durations.js';
+import { formatAge } from './format.js';
 
 export const CONFIG_DEFAULTS = {
   stale_after: '3m',
@@ -83,14 +84,19 @@ export const effectiveSettings = (doc: ConfigDoc | undefined): Settings => {
 
 const isConfigKey = (key: string): key is ConfigKey => (CONFIG_KEYS as string[]).includes(key);
 
-/** Returns the config with KEY set to the value parsed from its command-line text. */
-export const setConfigValue = (doc: ConfigDoc | undefined, key: string, text: string): ConfigDoc => {
-  if (!isConfigKey(key)) {
-    throw usageError(`unknown setting "${key}"`, {
-      code: 'unknown_setting',
-      hint: key === 'notify_targets' ? 'notification targets are changed with "buildctl notify add" and "buildctl notify remove"' : `settings are: ${CONFIG_KEYS.join(', ')}`,
-    });
-  }
+/**
+ * What the rules need to know about a cron expression, from the scheduler that will run it
+ * (node-cron, passed in by the operation: this module stays pure).
+ */
+export interface ScheduleRules {
+  /** Why the expression is not one the agent can run, or undefined when it is. */
+  explain: (expression: string) => string | undefined;
+  /** The longest time between two ticks of a valid expression, in ms. */
+  longestGapMs: (expression: string) => number;
+}
+
+/** Parses one value from its command-line text with the key's schema (exit 2 when invalid). */
+const parseValue = (key: ConfigKey, text: string): ConfigValue => {
   const fieldSchema = configShape[key];
   const numeric = typeof CONFIG_DEFAULTS[key] === 'number';
   const list = Array.isArray(CONFIG_DEFAULTS[key]);
@@ -105,14 +111,63 @@ export const setConfigValue = (doc: ConfigDoc | undefined, key: string, text: st
       hint: `the default is ${JSON.stringify(CONFIG_DEFAULTS[key])}`,
     });
   }
-  const next: ConfigDoc = { ...(doc ?? {}), [key]: result.data };
+  return result.data as ConfigValue;
+};
+
+/**
+ * Returns the config with every KEY VALUE pair set, checked together: a change that is only
+ * valid with another (stale_after raised past dead_after, with dead_after raised too) is
+ * given in one call and lands in one commit. Nothing is set unless every pair is valid.
+ */
+export const setConfigValues = (doc: ConfigDoc | undefined, pairs: ReadonlyArray<readonly [string, string]>, rules: ScheduleRules): ConfigDoc => {
+  if (pairs.length === 0) throw usageError('nothing to set', { code: 'invalid_setting', hint: 'give KEY VALUE, e.g. buildctl config set stale_after 2m' });
+  const seen = new Set<string>();
+  let next: ConfigDoc = { ...(doc ?? {}) };
+  for (const [key, text] of pairs) {
+    if (!isConfigKey(key)) {
+      throw usageError(`unknown setting "${key}"`, {
+        code: 'unknown_setting',
+        hint: key === 'notify_targets' ? 'notification targets are changed with "buildctl notify add" and "buildctl notify remove"' : `settings are: ${CONFIG_KEYS.join(', ')}`,
+      });
+    }
+    if (seen.has(key)) throw usageError(`${key} is given twice`, { code: 'invalid_setting', hint: 'give each setting once' });
+    seen.add(key);
+    const value = parseValue(key, text);
+    if (key === 'schedule') {
+      // Every long-running agent would exit 2 at its start on an expression it cannot run.
+      const why = rules.explain(String(value));
+      if (why !== undefined) {
+        throw usageError(`invalid value "${text}" for schedule: ${why}`, {
+          code: 'invalid_schedule',
+          hint: 'a cron expression: five fields (minute hour day month weekday), e.g. "* * * * *" (every minute) or "*/5 * * * *"; a sixth field in front gives seconds',
+        });
+      }
+    }
+    next = { ...next, [key]: value };
+  }
   // stale must come before dead, or health could never be "stale".
   const settings = effectiveSettings(next);
   if (settings.deadAfterMs <= settings.staleAfterMs) {
     throw usageError(`dead_after (${next.dead_after ?? CONFIG_DEFAULTS.dead_after}) must be longer than stale_after (${next.stale_after ?? CONFIG_DEFAULTS.stale_after})`, {
       code: 'invalid_setting',
-      hint: 'raise dead_after or lower stale_after',
+      hint: 'raise dead_after or lower stale_after (both can be set in one call: buildctl config set stale_after 6m dead_after 10m)',
     });
   }
   return next;
 };
+
+/**
+ * What a valid config still deserves a word about: an agent beats once a tick, so ticks
+ * further apart than dead_after get a builder that beats only from its agent declared dead
+ * between two of its beats. (Not refused: `job run` and `heartbeat` beat on their own.)
+ */
+export const scheduleWarnings = (doc: ConfigDoc | undefined, rules: ScheduleRules): string[] => {
+  const settings = effectiveSettings(doc);
+  const gap = rules.longestGapMs(settings.schedule);
+  return gap >= settings.deadAfterMs
+    ? [`schedule "${settings.schedule}" leaves up to ${formatAge(gap)} between ticks, not less than dead_after (${formatAge(settings.deadAfterMs)}): a builder that beats only from its agent will be declared dead between its beats; tick more often, or raise dead_after (and stale_after)`]
+    : [];
+};
+
+/** Returns the config with KEY set to the value parsed from its command-line text. */
+export const setConfigValue = (doc: ConfigDoc | undefined, key: string, text: string, rules: ScheduleRules): ConfigDoc => setConfigValues(doc, [[key, text]], rules);

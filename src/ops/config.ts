@@ -1,4 +1,5 @@
-import { configEntries, setConfigValue, type ConfigValue } from '../domain/config.js';
+import { configEntries, scheduleWarnings, setConfigValues, type ConfigValue, type ScheduleRules } from '../domain/config.js';
+import { commonJsExports } from '../interop.js';
 import type { ConfigKey } from '../schemas/config.js';
 import { docs } from '../schemas/layout.js';
 import { openSnapshot } from '../store/snapshot.js';
@@ -21,17 +22,45 @@ export const showConfig = async (ctx: Context, options: { fetch: boolean }): Pro
   }
 };
 
-export const setConfig = async (ctx: Context, key: string, value: string): Promise<{ setting: { key: string; value: ConfigValue } } & Outcome> => {
+/** How many ticks ahead the longest gap between ticks is looked for (300 covers a day of 5-minute ticks, a year of daily ones). */
+const GAP_RUNS = 300;
+
+/** node-cron, the agent's own scheduler, judges the expressions (loaded only when needed). */
+const cronRules = async (): Promise<ScheduleRules> => {
+  const cron = commonJsExports(await import('node-cron'));
+  return {
+    explain: (expression) => {
+      const checked = cron.validateDetailed(expression);
+      return checked.valid ? undefined : checked.errors.map((e) => e.message).join('; ') || 'not a cron expression';
+    },
+    longestGapMs: (expression) => {
+      const task = cron.createTask(expression, () => undefined);
+      try {
+        const runs = task.getNextRuns(GAP_RUNS).map((d) => d.getTime());
+        return runs.slice(1).reduce((gap, t, i) => Math.max(gap, t - (runs[i] ?? t)), 0);
+      } finally {
+        void task.destroy();
+      }
+    },
+  };
+};
+
+export type Setting = { key: string; value: ConfigValue };
+
+/** Sets one or more settings, checked together, in one commit. */
+export const setConfig = async (ctx: Context, pairs: ReadonlyArray<readonly [string, string]>): Promise<{ settings: Setting[] } & Outcome> => {
   const store = await openStore(ctx.storeDir);
+  const rules = await cronRules();
   const outcome = await mutate(ctx, store, {
     op: 'config.set',
     actor: await adminActor(ctx),
-    input: { key, value },
+    input: { settings: pairs.map(([key, value]) => ({ key, value })) },
     apply: async (read) => {
-      const next = setConfigValue(await read(docs.config), key, value);
-      const stored = next[key as ConfigKey] as ConfigValue;
-      return { result: stored, writes: [{ spec: docs.config, value: next }], summary: `config.set ${key}` };
+      const next = setConfigValues(await read(docs.config), pairs, rules);
+      const stored = pairs.map(([key]) => ({ key, value: next[key as ConfigKey] as ConfigValue }));
+      return { result: { stored, warnings: scheduleWarnings(next, rules) }, writes: [{ spec: docs.config, value: next }], summary: `config.set ${pairs.map(([key]) => key).join(' ')}` };
     },
   });
-  return { setting: { key, value: outcome.result }, ...txOutcome(outcome) };
+  for (const warning of outcome.result.warnings) ctx.warn(`warning: ${warning}`);
+  return { settings: outcome.result.stored, ...txOutcome(outcome) };
 };

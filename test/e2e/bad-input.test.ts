@@ -184,6 +184,9 @@ const ROWS: Record<string, Row> = {
   'config set unknown key': { args: ['config', 'set', 'colour', 'blue'], code: 2, message: /unknown setting "colour"/ },
   'config set 1.5 attempts': { args: ['config', 'set', 'job_max_attempts', '1.5'], code: 2, message: /invalid value "1\.5" for job_max_attempts/ },
   'config set dead before stale': { args: ['config', 'set', 'dead_after', '1m'], code: 2, message: /dead_after \(1m\) must be longer than stale_after \(3m\)/ },
+  'config set schedule 61 * * * *': { args: ['config', 'set', 'schedule', '61 * * * *'], code: 2, message: /invalid value "61 \* \* \* \*" for schedule: 61 is a invalid expression for minute/ },
+  'config set schedule in words': { args: ['config', 'set', 'schedule', 'every minute please'], code: 2, message: /invalid value "every minute please" for schedule: expected 5 or 6 fields/ },
+  'config set a key without a value': { args: ['config', 'set', 'lock_ttl', '45s', 'stale_after'], code: 2, message: /"stale_after" has no value/ },
   'config set subject_max abc': { args: ['config', 'set', 'subject_max', 'abc'], code: 2, message: /invalid value "abc" for subject_max/ },
   // ---- validate, agent ---------------------------------------------------------------
   'validate unknown option': { args: ['validate', '--fix'], code: 2, message: /unknown option '--fix'/ },

@@ -67,6 +67,7 @@ const ROWS: Row[] = [
   { covers: 'status set --job', args: ['status', 'set', 'building', '--job', gh('status')], secret: gh('status'), said: 'a GitHub token in the job' },
   { covers: 'notify add --url', args: ['notify', 'add', 'ops', '--type', 'webhook', '--url', 'https://ci:Wh00k-Pw@hooks.example.com/buildctl', '--secret-env', 'OPS_SECRET'], secret: 'Wh00k-Pw', said: 'a password in a URL in the url' },
   { covers: 'config set <value>', args: ['config', 'set', 'schedule', 'password=C0nfig-Pw!'], secret: 'C0nfig-Pw!', said: 'a value assigned to password in the value' },
+  { covers: 'config set [more...]', args: ['config', 'set', 'lock_ttl', '45s', 'schedule', 'password=M0re-Pw!'], secret: 'M0re-Pw!', said: 'a value assigned to password in the value' },
 ];
 
 /**

@@ -92,7 +92,7 @@ describe('--json: one contract', () => {
     expect(((await read(null, ['builder', 'list'], ['builders'])).builders as unknown[]).length).toBe(4);
     await mutation(null, ['builder', 'remove', 'build9'], 'builder', { changed: true, commit: 'sha' });
     expect((await read(null, ['config', 'show'], ['config'])).config).toMatchObject({ stale_after: '3m' });
-    expect(await mutation(null, ['config', 'set', 'lock_ttl', '45s'], 'setting', { changed: true, commit: 'sha' })).toEqual({ key: 'lock_ttl', value: '45s' });
+    expect(await mutation(null, ['config', 'set', 'lock_ttl', '45s'], 'settings', { changed: true, commit: 'sha' })).toEqual([{ key: 'lock_ttl', value: '45s' }]);
     await mutation(null, ['hooks', 'install'], 'hook', { changed: true, commit: null });
     await mutation('build1', ['agent', 'install', '--cron', '--dry-run'], 'agent', { commit: null });
   });

@@ -103,4 +103,23 @@ describe('one truth per builder', () => {
     const after = JSON.parse((await runCli(['--store', fleet.stores.build2!, '--as', 'build2', 'status', '--json'])).stdout).fleet;
     expect(after.builders.find((b: { id: string }) => b.id === 'build1')).toMatchObject({ duplicate_agent: null, health: 'healthy' });
   });
+
+  it('config set takes several KEY VALUE pairs, checked together, in one commit', async () => {
+    fleet = await makeFleet(['build1']);
+    const before = Number(gitSync(fleet.remote, ['rev-list', '--count', 'main']).trim());
+    const alone = await as('build1', ['config', 'set', 'stale_after', '6m']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('dead_after (5m) must be longer than stale_after (6m)');
+    const both = await as('build1', ['config', 'set', 'stale_after', '6m', 'dead_after', '10m', '--json']);
+    expect(both.code, both.stderr).toBe(0);
+    expect(JSON.parse(both.stdout)).toMatchObject({ settings: [{ key: 'stale_after', value: '6m' }, { key: 'dead_after', value: '10m' }], changed: true });
+    expect(Number(gitSync(fleet.remote, ['rev-list', '--count', 'main']).trim())).toBe(before + 1);
+    expect(remoteJson('coordination/config.json')).toMatchObject({ stale_after: '6m', dead_after: '10m' });
+    // A schedule the agents cannot run is refused; one whose ticks are further apart than dead_after is set with a warning.
+    const bad = await as('build1', ['config', 'set', 'schedule', '61 * * * *']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('invalid value "61 * * * *" for schedule')]);
+    const sparse = await as('build1', ['config', 'set', 'schedule', '*/15 * * * *']);
+    expect(sparse.code).toBe(0);
+    expect(sparse.stderr).toContain('warning: schedule "*/15 * * * *" leaves up to 15m between ticks, not less than dead_after (10m)');
+  });
 });

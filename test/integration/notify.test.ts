@@ -56,8 +56,7 @@ describe('notifications from the agent', () => {
     // build3 beat ten minutes ago and went silent. The agents' first look decides nothing
     // (they have not watched it yet); a minute later on their clocks (dead_after 40s here,
     // so their signatures stay within the receiver's tolerance), both find it dead.
-    await setConfig(b1, 'stale_after', '20s');
-    await setConfig(b1, 'dead_after', '40s');
+    await setConfig(b1, [['stale_after', '20s'], ['dead_after', '40s']]);
     await heartbeat(ctxOf(f, 'build3', { now: () => new Date(Date.now() - 10 * 60_000) }));
     await Promise.all([tick(b1), tick(b2)]);
     const later = (id: string) => ctxOf(f, id, { now: () => new Date(Date.now() + 60_000) });
@@ -102,7 +101,7 @@ describe('notifications from the agent', () => {
 
   it('a hung endpoint costs a tick at most notify_timeout; after the last retry the delivery is given up, and check says so', async () => {
     const { f, hook, b1 } = await fleetWithWebhook(['build1', 'build2']);
-    await setConfig(b1, 'notify_timeout', '1s');
+    await setConfig(b1, [['notify_timeout', '1s']]);
     hook.answer('hang');
     await sendMessageOp(b1, { to: ['build2'], type: 'error', body: 'disk full on the artifact store' });
     // Were the endpoint awaited without a bound, this tick would never end (and the test would time out).

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS, configEntries, effectiveSettings, setConfigValue } from '../../src/domain/config.js';
+import { CONFIG_DEFAULTS, configEntries, effectiveSettings, scheduleWarnings, setConfigValue, setConfigValues, type ScheduleRules } from '../../src/domain/config.js';
 import { CONFIG_KEYS, type ConfigDoc } from '../../src/schemas/config.js';
 import { buildctlErrorFrom } from '../helpers/errors.js';
 
 const MINUTE = 60_000;
+
+/** A stand-in for the scheduler's own judgement (node-cron in ops/config.ts): five or six fields, ticks a minute apart. */
+const rules: ScheduleRules = {
+  explain: (expression) => (/^\S+( \S+){4,5}$/.test(expression) ? undefined : 'expected 5 or 6 fields'),
+  longestGapMs: (expression) => (expression.startsWith('*/10 ') ? 10 * MINUTE : MINUTE),
+};
 const DAY = 86_400_000;
 
 describe('defaults', () => {
@@ -66,13 +72,13 @@ describe('effectiveSettings', () => {
 describe('notify_targets', () => {
   it('is part of the document but no setting: config set refuses it and says how to change targets', () => {
     expect(CONFIG_KEYS).not.toContain('notify_targets');
-    const error = buildctlErrorFrom(() => setConfigValue({}, 'notify_targets', '[]'));
+    const error = buildctlErrorFrom(() => setConfigValue({}, 'notify_targets', '[]', rules));
     expect([error.code, error.hint]).toEqual(['unknown_setting', expect.stringContaining('buildctl notify add')]);
   });
 
   it('keeps the targets when a setting changes', () => {
     const targets = [{ name: 'ops', type: 'slack' as const, url_env: 'SLACK_URL' }];
-    expect(setConfigValue({ notify_targets: targets }, 'stale_after', '2m')).toEqual({ notify_targets: targets, stale_after: '2m' });
+    expect(setConfigValue({ notify_targets: targets }, 'stale_after', '2m', rules)).toEqual({ notify_targets: targets, stale_after: '2m' });
   });
 });
 
@@ -109,19 +115,19 @@ describe('setConfigValue', () => {
     ['legacy_readers', 'none', []],
     ['legacy_readers', '', []],
   ])('sets %s from %j to %j', (key, text, value) => {
-    const next = setConfigValue(undefined, key, text);
+    const next = setConfigValue(undefined, key, text, rules);
     expect(next).toEqual({ [key]: value });
   });
 
   it('keeps the other stored keys, unknown ones included, and does not mutate its input', () => {
     const doc = { stale_after: '1m', future_setting: { on: true } } as ConfigDoc;
-    const next = setConfigValue(doc, 'job_max_attempts', '4');
+    const next = setConfigValue(doc, 'job_max_attempts', '4', rules);
     expect(next).toEqual({ stale_after: '1m', future_setting: { on: true }, job_max_attempts: 4 });
     expect(doc).toEqual({ stale_after: '1m', future_setting: { on: true } });
   });
 
   it('refuses an unknown key and lists the settings there are', () => {
-    const error = buildctlErrorFrom(() => setConfigValue(undefined, 'stale', '1m'));
+    const error = buildctlErrorFrom(() => setConfigValue(undefined, 'stale', '1m', rules));
     expect(error.code).toBe('unknown_setting');
     expect(error.exitCode).toBe(2);
     expect(error.message).toContain('"stale"');
@@ -143,7 +149,7 @@ describe('setConfigValue', () => {
     ['body_max', '1000001', /must be <= 1000000/],
     ['legacy_readers', 'build3,Build4', /builder id/],
   ])('refuses %s = %j with the reason and the default', (key, text, reason) => {
-    const error = buildctlErrorFrom(() => setConfigValue({}, key, text));
+    const error = buildctlErrorFrom(() => setConfigValue({}, key, text, rules));
     expect(error.code).toBe('invalid_setting');
     expect(error.exitCode).toBe(2);
     expect(error.message).toMatch(new RegExp(`^invalid value "${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" for ${key}: `));
@@ -160,13 +166,38 @@ describe('setConfigValue', () => {
     [{ stale_after: '10m' }, 'dead_after', '9m'],
     [{ dead_after: '2m' }, 'stale_after', '2m'],
   ] as Array<[ConfigDoc, string, string]>)('refuses dead_after <= stale_after: %j + %s=%s', (doc, key, text) => {
-    const error = buildctlErrorFrom(() => setConfigValue(doc, key, text));
+    const error = buildctlErrorFrom(() => setConfigValue(doc, key, text, rules));
     expect(error.code).toBe('invalid_setting');
     expect(error.message).toMatch(/dead_after \(.+\) must be longer than stale_after \(.+\)/);
-    expect(error.hint).toBe('raise dead_after or lower stale_after');
+    expect(error.hint).toMatch(/^raise dead_after or lower stale_after/);
   });
 
   it('accepts dead_after just above stale_after', () => {
-    expect(effectiveSettings(setConfigValue({ stale_after: '3m' }, 'dead_after', '181s')).deadAfterMs).toBe(181_000);
+    expect(effectiveSettings(setConfigValue({ stale_after: '3m' }, 'dead_after', '181s', rules)).deadAfterMs).toBe(181_000);
+  });
+});
+
+describe('setConfigValues: several settings, checked together', () => {
+  it('sets stale_after past the old dead_after when dead_after is raised in the same call', () => {
+    expect(setConfigValues({}, [['stale_after', '6m'], ['dead_after', '10m']], rules)).toEqual({ stale_after: '6m', dead_after: '10m' });
+    expect(buildctlErrorFrom(() => setConfigValues({}, [['stale_after', '6m']], rules)).code).toBe('invalid_setting');
+  });
+
+  it('refuses the whole call when one pair is bad, or a key is given twice', () => {
+    expect(buildctlErrorFrom(() => setConfigValues({}, [['lock_ttl', '45s'], ['stale_after', 'soon']], rules)).message).toMatch(/invalid value "soon" for stale_after/);
+    expect(buildctlErrorFrom(() => setConfigValues({}, [['lock_ttl', '45s'], ['lock_ttl', '50s']], rules)).message).toBe('lock_ttl is given twice');
+  });
+
+  it.each(['61 * * * *', 'every minute please'])('refuses a schedule the scheduler cannot run: %j (exit 2)', (text) => {
+    const strict: ScheduleRules = { ...rules, explain: (e) => (e === '* * * * *' ? undefined : 'no') };
+    const error = buildctlErrorFrom(() => setConfigValues({}, [['schedule', text]], strict));
+    expect([error.code, error.exitCode]).toEqual(['invalid_schedule', 2]);
+    expect(error.message).toBe(`invalid value "${text}" for schedule: no`);
+  });
+
+  it('warns (not refuses: job run and heartbeat beat on their own) of ticks further apart than dead_after', () => {
+    expect(scheduleWarnings({ schedule: '*/10 * * * *' }, rules)).toEqual([expect.stringMatching(/leaves up to 10m between ticks, not less than dead_after \(5m\)/)]);
+    expect(scheduleWarnings({ schedule: '*/10 * * * *', stale_after: '12m', dead_after: '25m' }, rules)).toEqual([]);
+    expect(scheduleWarnings(undefined, rules)).toEqual([]);
   });
 });

@@ -19,9 +19,10 @@ export const registerConfig = (program: Command, runtime: Runtime): void => {
 
   config
     .command('set')
-    .description('change one setting for the whole fleet')
+    .description('change settings for the whole fleet: one or more KEY VALUE pairs, checked together, in one commit')
     .argument('<key>', 'setting name, e.g. stale_after')
     .argument('<value>', 'new value; durations as 90s, 5m, 2h, 7d')
+    .argument('[more...]', 'more KEY VALUE pairs, e.g. stale_after 6m dead_after 10m')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
 Settings: stale_after (3m), dead_after (5m), schedule ("* * * * *"), metrics_window (7d),
@@ -31,12 +32,27 @@ shown by status, logged by the agent and a warning of check), legacy_readers (no
 builders still running the older scripts, comma-separated; "none" empties it); for
 "buildctl check": check_job_running (6h), check_unacked_after (1h); for notifications:
 notify_timeout (10s), notify_rate_limit (20 per target per hour), notify_storm (5).
-Notification targets: buildctl notify add|remove.`)
-    .action(async (key: string, value: string, options: { json?: boolean }, command: Command) => {
+Notification targets: buildctl notify add|remove.
+
+schedule is a cron expression (checked as the agent's scheduler reads it; six fields give
+seconds). Ticks further apart than dead_after are set with a warning: a builder that
+beats only from its agent would be declared dead between its beats.
+
+Examples:
+  buildctl config set lock_ttl 45s
+  buildctl config set stale_after 6m dead_after 10m      one commit, checked together
+  buildctl config set schedule '*/2 * * * *'`)
+    .action(async (key: string, value: string, more: string[], options: { json?: boolean }, command: Command) => {
+      if (more.length % 2 !== 0) {
+        const { usageError } = await import('../../errors.js');
+        throw usageError(`"${more.at(-1) ?? ''}" has no value`, { code: 'invalid_setting', hint: 'give KEY VALUE pairs: buildctl config set stale_after 6m dead_after 10m' });
+      }
+      const pairs: Array<[string, string]> = [[key, value]];
+      for (let i = 0; i < more.length; i += 2) pairs.push([more[i] ?? '', more[i + 1] ?? '']);
       const { setConfig } = await import('../../ops/config.js');
-      const result = await setConfig(buildContext(runtime, command), key, value);
-      if (options.json) return printJson(runtime, mutationJson('setting', result.setting, result));
-      const shown = JSON.stringify(result.setting.value);
-      runtime.out(result.changed ? `${key} = ${shown}` : `${key} is already ${shown}: nothing changed`);
+      const result = await setConfig(buildContext(runtime, command), pairs);
+      if (options.json) return printJson(runtime, mutationJson('settings', result.settings, result));
+      const shown = result.settings.map((s) => `${s.key} = ${JSON.stringify(s.value)}`).join(', ');
+      runtime.out(result.changed ? shown : `${shown} already: nothing changed`);
     });
 };
