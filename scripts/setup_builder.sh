@@ -13,6 +13,7 @@
 # 6. installs the buildctl, sm and sendmessages launchers into <prefix>/bin;
 # 7. installs the crontab line running "buildctl agent --once" every minute (unless --no-cron);
 # then, with --agents-md, writes the session checklist (buildctl guide) into an AGENTS.md.
+# finally, shows this builder's unread mail, as the scripts it replaces did.
 set -euo pipefail
 
 readonly NODE_MIN=20.19
@@ -231,8 +232,14 @@ fi
 # ---- 6. launchers -----------------------------------------------------------------------
 # <prefix>/lib/buildctl/{buildctl,sm,sendmessages} are symlinks to dist/cli.js: the CLI
 # dispatches on the name it was started as, which node keeps from the symlink's path.
-# <prefix>/bin/* are small sh scripts running the absolute node on them.
+# <prefix>/bin/* are small sh scripts running the absolute node on them, with the store
+# (when one was given) and the id file (when BUILDCTL_ID_FILE was set) this setup used, so
+# the launchers, the crontab line and this script all act as the same builder on the same
+# store. Values are single-quoted: any character but a line break is safe in them.
 sh_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+# `default_line NAME VALUE`: launcher lines setting NAME to VALUE unless the caller set it.
+# shellcheck disable=SC2016 # the launcher expands it, not this script
+default_line() { printf 'if [ -z "${%s:-}" ]; then %s=%s; fi\nexport %s\n' "$1" "$1" "$(sh_quote "$2")" "$1"; }
 
 if ! mkdir -p "$BIN" "$LIBEXEC" 2>/dev/null || ! [ -w "$BIN" ] || ! [ -w "$LIBEXEC" ]; then
   die "cannot write to $BIN and $LIBEXEC" 'run as root, or pass --prefix ~/.local (and put ~/.local/bin on PATH)'
@@ -250,10 +257,8 @@ for name in buildctl sm sendmessages; do
   {
     printf '#!/bin/sh\n'
     printf '# %s launcher for buildctl, written by %s/scripts/setup_builder.sh: run that again rather than editing.\n' "$name" "$REPO"
-    if [ -n "$STORE_ARG" ]; then
-      # shellcheck disable=SC2016 # the launcher expands it, not this script
-      printf 'BUILDCTL_STORE="${BUILDCTL_STORE:-%s}"\nexport BUILDCTL_STORE\n' "$(printf '%s' "$STORE" | sed 's/[\\"$`]/\\&/g')"
-    fi
+    if [ -n "$STORE_ARG" ]; then default_line BUILDCTL_STORE "$STORE"; fi
+    if [ -n "${BUILDCTL_ID_FILE:-}" ]; then default_line BUILDCTL_ID_FILE "$ID_FILE"; fi
     printf 'exec %s %s "$@"\n' "$(sh_quote "$NODE")" "$(sh_quote "$link")"
   } >"$tmp"
   chmod 755 "$tmp"
@@ -301,11 +306,18 @@ Builder $ID is set up: store $STORE, launchers in $BIN.
 Check it:
   $BIN/buildctl status
       the fleet view: $ID turns healthy after the agent's first tick (within a minute)
-  tail $(dirname "$STORE")/agent.log
+  tail $STORE.agent.log
       the agent's log, one JSON line per tick
   $BIN/sm all hello from $ID
       a message to every builder
   $BIN/buildctl guide
       the checklist for a session here (an AI agent's or yours); "buildctl mcp" serves
       the same operations to an agent as MCP tools
+
+Unread mail for $ID:
 EOF
+# As the scripts this replaces did: what is waiting for this builder. Not a failure when the
+# remote cannot be reached right now (the list then shows the last known state).
+if ! "$BIN/buildctl" --store "$STORE" --as "$ID" msg list 2>&1 | sed 's/^/  /'; then
+  printf '  (could not list the mail; run "%s/buildctl msg list")\n' "$BIN"
+fi

@@ -5,11 +5,10 @@
 // written when nothing would change. It never starts or reloads anything itself (no
 // systemctl): it says what to run next.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { shQuote } from '../domain/shell.js';
+import { basename, join, resolve } from 'node:path';
+import { cronLine, defaultLogFile, refuseNewlines, unitFile, unitName, withCronLine, type AgentCommand } from '../domain/agent-units.js';
 import { failedError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
 import { openStore } from '../store/store.js';
@@ -21,7 +20,7 @@ export interface InstallOptions {
   dryRun: boolean;
   /** Where the systemd unit goes (normally /etc/systemd/system). */
   unitDir: string;
-  /** Where the agent appends its log; default `agent.log` beside the store directory. */
+  /** Where the agent appends its log; default `<store>.agent.log` (domain/agent-units.ts). */
   logFile?: string | undefined;
   /** The node binary to run (cron's PATH is minimal, so always absolute). */
   nodePath: string;
@@ -44,43 +43,15 @@ export interface InstallResult {
 /** The host-wide id file the CLI reads when BUILDCTL_ID_FILE does not say otherwise. */
 const DEFAULT_ID_FILE = '/etc/build_server_id';
 
-/** The comment that marks our crontab line for one store (a host may run agents for two stores). */
-export const cronMarker = (storeDir: string): string => `# buildctl-agent ${storeDir}`;
-
-/** The systemd unit's name: one unit per store, so two stores on one host get two agents. */
-export const unitName = (storeDir: string): string =>
-  `buildctl-agent-${createHash('sha256').update(storeDir).digest('hex').slice(0, 8)}.service`;
-
-const refuseNewlines = (values: readonly string[]): void => {
-  for (const value of values) {
-    if (/[\n\r]/.test(value)) {
-      throw usageError(`cannot install the agent: a path contains a line break (${JSON.stringify(value)})`, {
-        code: 'bad_path',
-        hint: 'use a store, log file and node path without line breaks',
-      });
-    }
-  }
-};
-
-/** systemd ExecStart/Environment quoting: backslash escapes in double quotes; % and $ doubled. */
-const unitQuote = (value: string): string =>
-  `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
-
-interface AgentCommand {
-  storeDir: string;
-  logFile: string;
-  /** Environment the agent needs that cron or systemd would not give it. */
-  env: Array<[string, string]>;
-  /** node, the CLI, global options, `agent`. */
-  argv: string[];
+interface ResolvedCommand extends AgentCommand {
   identity: string | undefined;
   identityNote: string | undefined;
 }
 
 /** What the agent runs with: absolute paths, the store, and the identity the installer resolved. */
-const agentCommand = async (ctx: Context, options: InstallOptions, requireReady: boolean): Promise<AgentCommand> => {
+const agentCommand = async (ctx: Context, options: InstallOptions, requireReady: boolean): Promise<ResolvedCommand> => {
   const storeDir = resolve(ctx.storeDir);
-  const logFile = resolve(options.logFile ?? join(dirname(storeDir), 'agent.log'));
+  const logFile = resolve(options.logFile ?? defaultLogFile(storeDir));
   const cliPath = await realpath(resolve(options.cliPath)).catch(() => resolve(options.cliPath));
   if (requireReady) await openStore(storeDir);
   const identity = await tryResolveActor({ ...ctx, storeDir });
@@ -108,20 +79,6 @@ const agentCommand = async (ctx: Context, options: InstallOptions, requireReady:
 };
 
 // ---- cron -------------------------------------------------------------------------------
-
-/**
- * The crontab line: every minute, one tick, absolute paths, the agent's log appended to the
- * log file and anything else it prints (an error before logging starts) appended there too,
- * so cron never mails every minute and nothing is lost. Ends with our marker comment.
- */
-export const cronLine = (command: Pick<AgentCommand, 'storeDir' | 'logFile' | 'env' | 'argv'>): string => {
-  const env = command.env.map(([name, value]) => `${name}=${shQuote(value)} `).join('');
-  const [node = 'node', ...rest] = command.argv;
-  const args = rest.map((arg) => (arg.startsWith('--') || arg === 'agent' ? arg : shQuote(arg))).join(' ');
-  const line = `* * * * * ${env}${shQuote(node)} ${args} --once --log-file ${shQuote(command.logFile)} >>${shQuote(command.logFile)} 2>&1 ${cronMarker(command.storeDir)}`;
-  // cron turns an unescaped % into a newline.
-  return line.replace(/%/g, '\\%');
-};
 
 interface CrontabRun {
   code: number;
@@ -160,22 +117,6 @@ const readCrontab = async (): Promise<string> => {
     code: 'crontab_failed',
     hint: 'check that this user may use cron (/etc/cron.allow, /etc/cron.deny)',
   });
-};
-
-/** The crontab with our line for this store in place of earlier ones (at the first one's place), every other line kept. */
-export const withCronLine = (current: string, line: string, storeDir: string): { content: string; replaced: number } => {
-  const marker = cronMarker(storeDir).replace(/%/g, '\\%');
-  const lines = current === '' ? [] : current.replace(/\n$/, '').split('\n');
-  const out: string[] = [];
-  let replaced = 0;
-  for (const existing of lines) {
-    if (existing.trimEnd().endsWith(marker)) {
-      if (replaced === 0) out.push(line);
-      replaced++;
-    } else out.push(existing);
-  }
-  if (replaced === 0) out.push(line);
-  return { content: `${out.join('\n')}\n`, replaced };
 };
 
 const installCron = async (ctx: Context, options: InstallOptions): Promise<InstallResult> => {
@@ -228,34 +169,6 @@ const installCron = async (ctx: Context, options: InstallOptions): Promise<Insta
 // ---- systemd ----------------------------------------------------------------------------
 
 const isUserUnitDir = (unitDir: string): boolean => /\/systemd\/user\/?$/.test(resolve(unitDir));
-
-/** The unit file: the long-running agent, restarted on failure, stopped by SIGTERM after its tick. */
-export const unitFile = (command: Pick<AgentCommand, 'storeDir' | 'logFile' | 'env' | 'argv'>, user: string | undefined): string => {
-  const lines = [
-    `# Written by "buildctl agent install --systemd" for the store ${command.storeDir}.`,
-    '# Run that command again rather than editing this file.',
-    '[Unit]',
-    `Description=buildctl agent (store ${command.storeDir.replace(/%/g, '%%')})`,
-    'Wants=network-online.target',
-    'After=network-online.target',
-    '',
-    '[Service]',
-    'Type=simple',
-    ...(user === undefined ? [] : [`User=${user}`]),
-    ...command.env.map(([name, value]) => `Environment=${unitQuote(`${name}=${value}`)}`),
-    `ExecStart=${[...command.argv, '--log-file', command.logFile].map(unitQuote).join(' ')}`,
-    'Restart=on-failure',
-    'RestartSec=10s',
-    // SIGTERM lets the current tick finish; give it time before SIGKILL.
-    'KillSignal=SIGTERM',
-    'TimeoutStopSec=120s',
-    '',
-    '[Install]',
-    `WantedBy=${user === undefined ? 'default.target' : 'multi-user.target'}`,
-    '',
-  ];
-  return lines.join('\n');
-};
 
 const installSystemd = async (ctx: Context, options: InstallOptions): Promise<InstallResult> => {
   const command = await agentCommand(ctx, options, !options.dryRun);

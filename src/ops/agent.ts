@@ -70,6 +70,11 @@ export const tick = async (ctx: Context): Promise<TickReport> => {
 
 export interface AgentOptions {
   once: boolean;
+  /**
+   * With `once`: tick only when the fleet's schedule selects this minute (what the crontab
+   * line runs every minute), so `config set schedule` reaches cron agents without a reinstall.
+   */
+  ifScheduled?: boolean | undefined;
   schedule?: string | undefined;
   logFile?: string | undefined;
 }
@@ -124,6 +129,24 @@ const logTick = (logger: Logger, report: TickReport): void => {
   }
 };
 
+/**
+ * Whether a schedule selects the minute `now` falls in, at any of its seconds (cron starts
+ * --once at second 0, and the process starts a moment later). An expression the scheduler
+ * cannot read (a store from before `config set` checked them) selects every minute: a
+ * builder keeps beating rather than fall silent.
+ */
+const scheduledThisMinute = async (expression: string, now: Date): Promise<boolean> => {
+  const cron = commonJsExports(await import('node-cron'));
+  if (!cron.validate(expression)) return true;
+  const minute = Math.floor(now.getTime() / 60_000) * 60_000;
+  const task = cron.createTask(expression, () => undefined);
+  try {
+    return cron.parse(expression).second.some((second) => task.match(new Date(minute + second * 1000)));
+  } finally {
+    void task.destroy();
+  }
+};
+
 /** The schedule: --schedule, else the fleet's `schedule` setting from this clone's copy of main. */
 const scheduleOf = async (ctx: Context, given: string | undefined): Promise<string> => {
   if (given) return given;
@@ -145,10 +168,13 @@ export const runAgent = async (ctx: Context, options: AgentOptions): Promise<num
       return failure.exit_code;
     }
   };
-  if (options.once) return once();
+  if (options.once) {
+    if (options.ifScheduled && !(await scheduledThisMinute(await scheduleOf(ctx, options.schedule), ctx.now()))) return 0;
+    return once();
+  }
 
   const cron = commonJsExports(await import('node-cron'));
-  const expression = await scheduleOf(ctx, options.schedule);
+  let expression = await scheduleOf(ctx, options.schedule);
   if (!cron.validate(expression)) {
     throw usageError(`invalid schedule "${expression}"`, { code: 'invalid_schedule', hint: 'a cron expression such as "* * * * *" (every minute) or "*/30 * * * * *" (every 30 s)' });
   }
@@ -156,10 +182,28 @@ export const runAgent = async (ctx: Context, options: AgentOptions): Promise<num
   await resolveActor(ctx);
   logger.info({ schedule: expression, store: ctx.storeDir }, 'agent started');
   let running: Promise<number> = Promise.resolve(0);
-  const task = cron.schedule(expression, () => {
-    running = once();
+  const start = (pattern: string) => cron.schedule(pattern, onTick, { noOverlap: true, name: 'buildctl-agent' });
+  // After each tick (whose housekeeping fetched main), the fleet's schedule as it is now:
+  // a changed one replaces the running schedule. An explicit --schedule stays.
+  const follow = async (): Promise<void> => {
+    if (options.schedule) return;
+    const next = await scheduleOf(ctx, undefined).catch(() => expression);
+    if (next === expression || !cron.validate(next)) return;
+    logger.info({ schedule: next, was: expression }, 'schedule changed: rescheduled');
+    const old = task;
+    expression = next;
+    task = start(next);
+    // Not from inside its own callback: the old task is stopped once this tick has returned.
+    setImmediate(() => void Promise.resolve(old.stop()).then(() => old.destroy()));
+  };
+  function onTick(): Promise<number> {
+    running = once().then(async (code) => {
+      await follow();
+      return code;
+    });
     return running;
-  }, { noOverlap: true, name: 'buildctl-agent' });
+  }
+  let task = start(expression);
   // `on`, not `once`: a listener that removes itself would leave signal-exit (loaded with
   // proper-lockfile) believing nobody handles the signal, and it would re-raise it.
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;

@@ -15,6 +15,69 @@ const logLines = (file: string): Array<Record<string, unknown>> =>
     .split('\n')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
+/** A clock offset that puts this process 30 s into the next minute whose number (UTC) is even, or odd. */
+const offsetIntoMinute = (even: boolean): string => {
+  const now = Date.now();
+  let minute = Math.floor(now / 60_000) + 2;
+  if ((minute % 2 === 0) !== even) minute++;
+  return `+${minute * 60_000 + 30_000 - now}ms`;
+};
+
+describe('the fleet\'s schedule reaches every agent', () => {
+  it('agent --once --if-scheduled (the crontab line) ticks only in the minutes the schedule selects', async () => {
+    fleet = await makeFleet(['build1']);
+    const f = fleet;
+    expect((await runCli(['--store', f.stores.build1!, '--as', 'build1', 'config', 'set', 'schedule', '*/2 * * * *'])).code).toBe(0);
+    const log = join(f.root, 'agent.log');
+    const once = (even: boolean) =>
+      runCli(['--store', f.stores.build1!, '--as', 'build1', 'agent', '--once', '--if-scheduled', '--log-file', log], { env: { BUILDCTL_TEST_CLOCK_OFFSET: offsetIntoMinute(even) } });
+    const skipped = await once(false);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(gitSync(f.remote, ['for-each-ref', 'refs/heads/heartbeat/'])).toBe('');
+    const ticked = await once(true);
+    expect(ticked.code, ticked.stderr).toBe(0);
+    expect(gitSync(f.remote, ['for-each-ref', 'refs/heads/heartbeat/'])).toContain('refs/heads/heartbeat/build1');
+    expect(logLines(log).map((l) => l.msg)).toEqual(['tick']);
+  });
+
+  it('the long-running agent follows a changed schedule after its next tick', async () => {
+    fleet = await makeFleet(['build1']);
+    const f = fleet;
+    const as1 = (args: string[]) => runCli(['--store', f.stores.build1!, '--as', 'build1', ...args]);
+    expect((await as1(['config', 'set', 'schedule', '* * * * * *'])).code).toBe(0); // every second
+    const log = join(f.root, 'agent.log');
+    const child = spawn(process.execPath, [CLI, '--store', f.stores.build1!, '--as', 'build1', 'agent', '--log-file', log], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: f.root, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', BUILDCTL_ID_FILE: join(f.root, 'none') },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const waitFor = async (what: (lines: Array<Record<string, unknown>>) => boolean, label: string) => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const lines = (() => {
+          try {
+            return logLines(log);
+          } catch {
+            return [];
+          }
+        })();
+        if (what(lines)) return lines;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}: ${JSON.stringify(lines.map((l) => l.msg))}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    try {
+      await waitFor((lines) => lines.some((l) => l.msg === 'tick'), 'a first tick');
+      expect((await as1(['config', 'set', 'schedule', '*/2 * * * * *'])).code).toBe(0);
+      const lines = await waitFor((l) => l.some((x) => x.msg === 'schedule changed: rescheduled'), 'the reschedule');
+      expect(lines.find((l) => l.msg === 'schedule changed: rescheduled')).toMatchObject({ schedule: '*/2 * * * * *', was: '* * * * * *' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});
+
 describe('buildctl agent', () => {
   it('--once does one tick, logs one JSON line, and a second tick adds no commit to main', async () => {
     fleet = await makeFleet(['build1', 'build2']);

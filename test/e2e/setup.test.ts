@@ -5,6 +5,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, s
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitCount, gitSync, makeFleet, REPO_ROOT, runCli, runProcess, tempDir, type CliRun, type Fleet } from '../helpers/fleet.js';
+import { asCronRunsIt } from '../helpers/cron.js';
 
 let root: { dir: string; cleanup: () => void };
 /** A copy of the tool as an operator would have it: scripts, lock file, node_modules, dist. */
@@ -139,6 +140,36 @@ describe('scripts/setup_builder.sh', () => {
     ]);
   });
 
+  it('a store path with }, % and \\%: launchers and the cron line work; both carry BUILDCTL_ID_FILE; setup ends with the mail', async () => {
+    const home = join(root.dir, 'home-odd');
+    mkdirSync(home);
+    const env = sandboxEnv(home);
+    const store = join(root.dir, 'odd}50%x\\%y', 'store');
+    const prefix = join(root.dir, 'prefix-odd');
+    writeFileSync(crontabFile, '');
+    const setup = await run(join(repo, 'scripts', 'setup_builder.sh'), ['build1', '--store', store, '--prefix', prefix], env);
+    expect(setup.stderr).toBe('');
+    expect(setup.code).toBe(0);
+    expect(setup.stdout).toMatch(/Unread mail for build1:\n {2}\S/);
+    expect(setup.stdout).toContain(`tail ${store}.agent.log`);
+
+    // The launcher, from a shell that knows neither the store nor the id file, is build1 on that store.
+    const { BUILDCTL_ID_FILE: _idFile, ...bare } = env;
+    const status = await run(join(prefix, 'bin', 'buildctl'), ['status', '--json'], bare);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).fleet).toMatchObject({ store, me: 'build1' });
+
+    // The crontab line, run as cron runs it (cron's own environment: no id file, minimal PATH):
+    // one tick of build1, logged to the store's own log.
+    const line = readFileSync(crontabFile, 'utf8').split('\n').find((l) => l.includes('# buildctl-agent'));
+    expect(line).toBeDefined();
+    const tick = await runProcess('/bin/sh', ['-c', asCronRunsIt(line ?? '')], { cwd: home, env: { PATH: '/usr/bin:/bin', HOME: home, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+    expect(tick.code, tick.stderr).toBe(0);
+    const logged = readFileSync(`${store}.agent.log`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; builder?: string });
+    expect(logged.at(-1)).toMatchObject({ msg: 'tick', builder: 'build1' });
+    expect(gitSync(store, ['ls-remote', 'origin', 'refs/heads/heartbeat/build1']).trim()).toMatch(/^[0-9a-f]{40}\s/);
+  });
+
   it('setup_build1.sh wraps it: embedded default store, --no-cron', async () => {
     const home = join(root.dir, 'home2');
     mkdirSync(home);
@@ -247,11 +278,18 @@ describe('buildctl agent install', () => {
     expect(dry.code).toBe(0);
     const [line] = dry.stdout.split('\n');
     expect(line).toBe(
-      `* * * * * BUILDCTL_ID_FILE='${join(fleet.root, 'no-such-build-server-id')}' '${process.execPath}' '${join(REPO_ROOT, 'dist', 'cli.js')}' --store '${store}' --as 'build1' agent --once` +
-        ` --log-file '${join(fleet.root, 'build1', 'agent.log')}' >>'${join(fleet.root, 'build1', 'agent.log')}' 2>&1 # buildctl-agent ${store}`,
+      `* * * * * BUILDCTL_ID_FILE='${join(fleet.root, 'no-such-build-server-id')}' '${process.execPath}' '${join(REPO_ROOT, 'dist', 'cli.js')}' --store '${store}' --as 'build1' agent --once --if-scheduled` +
+        ` --log-file '${store}.agent.log' >>'${store}.agent.log' 2>&1 # buildctl-agent ${store}`,
     );
     expect(dry.stdout).toContain('dry run: would add the line');
     expect(readFileSync(cron, 'utf8')).toBe('MAILTO=ops@example.invalid\n');
+  });
+
+  it('--log-file given after install is the line\'s log file (not taken by agent\'s own option)', async () => {
+    const file = join(fleet.root, 'logs', 'mine.log');
+    const dry = await install(['--cron', '--dry-run', '--log-file', file]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.split('\n')[0]).toContain(`--log-file '${file}' >>'${file}' 2>&1`);
   });
 
   it('--cron twice: one line, replacing an earlier one of ours for this store and keeping another store\'s', async () => {

@@ -35,8 +35,11 @@ notify_timeout (10s), notify_rate_limit (20 per target per hour), notify_storm (
 Notification targets: buildctl notify add|remove.
 
 schedule is a cron expression (checked as the agent's scheduler reads it; six fields give
-seconds). Ticks further apart than dead_after are set with a warning: a builder that
-beats only from its agent would be declared dead between its beats.
+seconds). Every agent follows it: the long-running one (systemd) reschedules itself after
+its next tick, and the crontab line runs every minute but ticks only in the minutes the
+schedule selects (seconds need the long-running agent). Ticks further apart than
+dead_after are set with a warning: a builder that beats only from its agent would be
+declared dead between its beats.
 
 Examples:
   buildctl config set lock_ttl 45s
