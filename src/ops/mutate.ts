@@ -106,7 +106,7 @@ export const deliverOutbox = async (ctx: Context, store: Store): Promise<Deliver
       store.stateDir,
       async () => {
         await fetchMain(store);
-        for (const intent of await listIntents(store)) {
+        for (const intent of await listIntents(store, ctx.warn)) {
           const since = new Date(Date.parse(intent.queued_at) - LANDED_MARGIN_MS).toISOString();
           if (await findLandedOpSince(store, intent.op_id, since)) {
             await removeIntent(store, intent);
@@ -137,7 +137,7 @@ export const deliverOutbox = async (ctx: Context, store: Store): Promise<Deliver
     // Not now (unreachable, or another deliverer): the intents wait for the next cycle.
     if (!isUnreachable(error) && !(error instanceof BuildctlError && error.code === 'store_busy')) throw error;
   }
-  report.remaining = (await listIntents(store)).length;
+  report.remaining = (await listIntents(store, ctx.warn)).length;
   if (report.delivered.length > 0) ctx.warn(`delivered ${report.delivered.length} queued operation${report.delivered.length === 1 ? '' : 's'} from the outbox`);
   return report;
 };
@@ -214,7 +214,7 @@ export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Muta
       input: request.input,
       reason: (error as BuildctlError).message,
       ...(allow ? { allow_secret_like: true } : {}),
-    });
+    }, ctx.warn);
     ctx.warn(`queued: ${(error as BuildctlError).message}; the next successful command or agent tick delivers it (buildctl outbox list)`);
     return { queued: true, result: plan.result, intent };
   }

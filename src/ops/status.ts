@@ -126,7 +126,7 @@ export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): 
       jobs: take(jobs)?.jobs ?? [],
       locks: heldLocks,
       messages: take(messages)?.messages ?? [],
-      outbox: { queued: (await listIntents(store)).length },
+      outbox: { queued: (await listIntents(store, ctx.warn)).length },
       problems,
     };
   } finally {

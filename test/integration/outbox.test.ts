@@ -143,4 +143,30 @@ describe('offline outbox', () => {
     expect(remoteMessages(fleet)[0]?.acked_by.build2).toMatchObject({ note: 'on it' });
     expect(gitSync(fleet.remote, ['show', '-s', '--format=%s', 'main']).trim()).toMatch(/^msg\.ack /);
   });
+
+  it('an empty intent file (a crash) is set aside with a warning: it stops no command, outbox drop included', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const as1 = ['--store', fleet.stores.build1!, '--as', 'build1'];
+    offline(fleet);
+    const queued = JSON.parse((await runCli([...as1, 'msg', 'send', 'build2', 'kept', '--json'])).stdout) as { message: { id: string } };
+    expect(queued.message.id).toBeTruthy();
+    const outbox = join(fleet.stores.build1!, '.git', 'buildctl', 'outbox');
+    writeFileSync(join(outbox, '00000000-broken.json'), '');
+    const list = await runCli([...as1, 'outbox', 'list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stderr).toContain('set aside the queued operation 00000000-broken.json: the file is empty');
+    expect(JSON.parse(list.stdout).outbox).toEqual([expect.objectContaining({ op: 'msg.send' })]);
+    expect(readdirSync(join(fleet.stores.build1!, '.git', 'buildctl', 'outbox-quarantine'))).toEqual(['00000000-broken.json']);
+    // Another broken one: drop still works on the good one, and a command still runs.
+    writeFileSync(join(outbox, '00000000-half.json'), '{"seq": 1, "op_id"');
+    const [good] = readdirSync(outbox).filter((n) => !n.startsWith('00000000'));
+    const opId = JSON.parse(readFileSync(join(outbox, good!), 'utf8')).op_id as string;
+    const dropped = await runCli([...as1, 'outbox', 'drop', opId]);
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(dropped.stderr).toContain('set aside the queued operation 00000000-half.json: it is not JSON');
+    online(fleet);
+    const after = await runCli([...as1, 'status']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(readdirSync(outbox)).toEqual([]);
+  });
 });
