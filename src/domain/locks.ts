@@ -247,13 +247,6 @@ export const breakLock = (
   return { doc: next, broken: current, reason, wasExpired: isExpired(current, input.now) };
 };
 
-/** Removes every expired lock (housekeeping). The doc is returned as is when none expired. */
-export const reapExpiredLocks = (doc: LocksDoc, now: Date): { doc: LocksDoc; reaped: Lock[] } => {
-  const reaped = doc.locks.filter((lock) => isExpired(lock, now));
-  if (reaped.length === 0) return { doc, reaped };
-  return { doc: { ...doc, locks: doc.locks.filter((lock) => !isExpired(lock, now)) }, reaped };
-};
-
 export interface LockView {
   name: string;
   /** The holder (owner) of the lock. */
