@@ -11,7 +11,7 @@ import { BuildctlError } from '../errors.js';
 import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, readLastHeartbeatFile, type OtherBeat } from '../store/heartbeat-ref.js';
 import { withLocalLock } from '../store/local-lock.js';
 import { openSnapshot, type Snapshot } from '../store/snapshot.js';
-import { fetchMain, openStore, type Store } from '../store/store.js';
+import { fetchMain, openStore, ORIGIN_MAIN, type Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import type { Context } from './context.js';
 import { resolveActor } from './identity.js';
@@ -116,10 +116,12 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
         };
         const metricsText = metricsToText(rolled);
         let replaced: string | null = null;
+        const objectIdLength = (await reader.resolve(ORIGIN_MAIN))?.length;
         const publish = (doc: HeartbeatDoc, lease?: string) =>
           publishHeartbeat(store, {
             builder: id,
             now,
+            objectIdLength,
             force: options.force,
             ...(lease === undefined ? {} : { lease }),
             onTakeOver: async (current) => {

@@ -1,12 +1,14 @@
 // Heartbeats live on one ref per builder (`refs/heads/heartbeat/<id>`): every beat replaces
-// it with a single parentless commit, pushed with --force-with-lease against the commit this
-// clone pushed last. Main never sees a heartbeat, history never grows, and a lease failure
+// it with a single parentless commit (signed with the clone's key, like every commit), pushed
+// with --force-with-lease against the commit this clone pushed last. Main never sees a heartbeat, history never grows, and a lease failure
 // means someone else is beating as the same id.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedError, unreachableError } from '../errors.js';
 import { heartbeatDoc } from '../schemas/heartbeat.js';
 import { git, GitError, gitReason } from './git.js';
+import { writeCommitObjects } from './objects.js';
+import { loadSigner } from './signing-key.js';
 import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
 
@@ -29,6 +31,8 @@ export interface PublishOptions {
   lease?: string;
   /** Called before the ref is taken over from its current commit (first beat of a clone, --force). */
   onTakeOver?: (current: string) => Promise<void>;
+  /** The length of an object id (40 or 64), when the caller knows it: saves asking git. */
+  objectIdLength?: number | undefined;
 }
 
 /** What the other agent's beat on our ref says (a duplicate_agent error's details). */
@@ -72,26 +76,33 @@ const remoteValue = async (store: Store, builder: string): Promise<string> => {
   }
 };
 
-const makeCommit = async (store: Store, builder: string, files: HeartbeatFiles, now: Date): Promise<string> => {
-  const epoch = Math.floor(now.getTime() / 1000);
-  const message = `heartbeat ${builder}\n`;
-  const parts = [
-    `reset ${localRef(builder)}`,
-    `commit ${localRef(builder)}`,
-    'mark :1',
-    `committer buildctl ${builder} <${builder}@buildctl.invalid> ${epoch} +0000`,
-    `data ${Buffer.byteLength(message)}`,
-    message,
-  ];
-  for (const [path, content] of Object.entries(files)) {
-    parts.push(`M 100644 inline ${path}`, `data ${Buffer.byteLength(content)}`, content);
-  }
-  parts.push('get-mark :1', 'done', '');
-  const { stdout } = await git(store.dir, ['fast-import', '--quiet', '--force', '--done'], { input: parts.join('\n') });
-  const commit = stdout.trim();
-  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`git fast-import did not report the heartbeat commit: ${stdout}`);
+/**
+ * The beat's parentless commit, built and signed where every commit is (store/objects.ts),
+ * and the local ref that keeps it reachable until it is replaced.
+ */
+const makeCommit = async (store: Store, builder: string, files: HeartbeatFiles, now: Date, objectIdLength: number | undefined): Promise<string> => {
+  const [signer, hexLength] = await Promise.all([loadSigner(store), objectIdLength ?? objectIdLengthOf(store)]);
+  const commit = await writeCommitObjects(
+    store.dir,
+    undefined,
+    {
+      parent: undefined,
+      files: Object.entries(files).map(([path, text]) => ({ path, mode: '100644', text })),
+      message: `heartbeat ${builder}\n`,
+      who: `buildctl ${builder} <${builder}@buildctl.invalid>`,
+      zone: '+0000',
+      time: Math.floor(now.getTime() / 1000),
+      sign: signer?.sign,
+    },
+    hexLength,
+  );
+  await git(store.dir, ['update-ref', localRef(builder), commit]);
   return commit;
 };
+
+/** The length of an object id in this repository: 40 (SHA-1) or 64 (SHA-256). */
+const objectIdLengthOf = async (store: Store): Promise<number> =>
+  (await git(store.dir, ['rev-parse', '--show-object-format'])).stdout.trim() === 'sha256' ? 64 : 40;
 
 /** The heartbeat that beat ours to the ref: its commit, and host, pid and time as it says them. */
 const describeOtherBeat = async (store: Store, builder: string, commit: string): Promise<OtherBeat> => {
@@ -120,7 +131,7 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
   if (expected === undefined) expected = await remoteValue(store, builder);
   if (tookOver && expected !== '') await options.onTakeOver?.(expected);
 
-  const commit = await makeCommit(store, builder, options.files, options.now);
+  const commit = await makeCommit(store, builder, options.files, options.now, options.objectIdLength);
   const tryPush = async (lease: string) => {
     await writeFile(leaseFile(store, builder), `${lease}\n${commit}\n`);
     return git(store.dir, ['push', '--porcelain', `--force-with-lease=${remoteRef}:${lease}`, REMOTE, `${commit}:${remoteRef}`], {

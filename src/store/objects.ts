@@ -221,23 +221,97 @@ export interface CommitSpec {
   zone: string;
   /** Commit time, seconds since the epoch. */
   time: number;
+  /**
+   * Signs the commit: given the commit as git would hash it without a signature, returns an
+   * armored SSH signature (store/sshsig.ts). Undefined: an unsigned commit.
+   */
+  sign?: ((payload: Buffer) => string) | undefined;
 }
 
+/** The header a commit's signature lives in, by the repository's hash (as git writes it). */
+const signatureHeader = (algorithm: 'sha1' | 'sha256'): string => (algorithm === 'sha256' ? 'gpgsig-sha256' : 'gpgsig');
+
 /**
- * Writes the commit of `spec` (its blobs, trees and the commit itself) into the
- * repository with one `git unpack-objects --strict`: raw bytes, so no attribute or filter
- * applies. Nothing refers to the commit until its push lands. Returns its id.
+ * The commit's bytes: headers, then (when signed) the signature as a header whose later
+ * lines start with a space, then a blank line and the message. What is signed is the same
+ * commit without that header, which is what `git verify-commit` checks.
+ */
+export const commitBody = (headers: string, message: string, sign: CommitSpec['sign'], algorithm: 'sha1' | 'sha256'): Buffer => {
+  const payload = Buffer.from(`${headers}\n${message}`);
+  if (!sign) return payload;
+  const signature = sign(payload).replace(/\n$/, '').split('\n').join('\n ');
+  return Buffer.from(`${headers}${signatureHeader(algorithm)} ${signature}\n\n${message}`);
+};
+
+/**
+ * Writes the commit of `spec` (its blobs, trees and the commit itself, signed when `spec`
+ * says how) into the repository with one `git unpack-objects --strict`: raw bytes, so no
+ * attribute or filter applies. Nothing refers to the commit until its push lands. Every
+ * commit buildctl makes is built here: main's, heartbeats' and the seed. Returns its id.
  */
 export const writeCommitObjects = async (dir: string, trees: TreeReader | undefined, spec: CommitSpec, hexLength: number): Promise<string> => {
   const algorithm = algorithmOf(hexLength);
   const { root, objects } = await buildTrees(trees, spec.parent?.tree, spec.files, algorithm);
-  const signature = `${spec.who} ${spec.time} ${spec.zone}`;
-  const commit = newObject(
-    'commit',
-    Buffer.from(`tree ${root}\n${spec.parent ? `parent ${spec.parent.commit}\n` : ''}author ${signature}\ncommitter ${signature}\n\n${spec.message}`),
-    algorithm,
-  );
+  const ident = `${spec.who} ${spec.time} ${spec.zone}`;
+  const headers = `tree ${root}\n${spec.parent ? `parent ${spec.parent.commit}\n` : ''}author ${ident}\ncommitter ${ident}\n`;
+  const commit = newObject('commit', commitBody(headers, spec.message, spec.sign, algorithm), algorithm);
   const unique = [...new Map([...objects, commit].map((object) => [object.id, object])).values()];
   await git(dir, ['unpack-objects', '-q', '--strict'], { input: packOf(unique, algorithm) });
   return commit.id;
+};
+
+// ---------------------------------------------------------------------------------------
+// Reading a commit: its headers, message and signature, from the raw object.
+
+export interface ParsedCommit {
+  tree: string;
+  parents: string[];
+  /** Committer time, seconds since the epoch (the writer's clock). */
+  time: number;
+  message: string;
+  /** The bytes a signature covers: the commit without its signature headers. */
+  payload: Buffer;
+  /** The armored signature, when the commit carries one. */
+  signature: string | undefined;
+}
+
+/** Parses a raw commit object (as `cat-file` gives it). */
+export const parseCommit = (body: Buffer): ParsedCommit => {
+  const text = body.toString('latin1');
+  const end = text.indexOf('\n\n');
+  const head = end < 0 ? text : text.slice(0, end + 1);
+  const kept: string[] = [];
+  const signature: string[] = [];
+  let inSignature = false;
+  let tree = '';
+  const parents: string[] = [];
+  let time = 0;
+  for (const line of head.split('\n').slice(0, -1)) {
+    if (line.startsWith(' ') && inSignature) {
+      signature.push(line.slice(1));
+      continue;
+    }
+    inSignature = false;
+    const space = line.indexOf(' ');
+    const name = line.slice(0, space);
+    const value = line.slice(space + 1);
+    if (name === 'gpgsig' || name === 'gpgsig-sha256') {
+      inSignature = true;
+      signature.push(value);
+      continue;
+    }
+    kept.push(line);
+    if (name === 'tree') tree = value;
+    else if (name === 'parent') parents.push(value);
+    else if (name === 'committer') time = Number(/ (\d+) [+-]\d{4}$/.exec(value)?.[1] ?? 0);
+  }
+  const rest = end < 0 ? '' : text.slice(end + 1);
+  return {
+    tree,
+    parents,
+    time,
+    message: Buffer.from(end < 0 ? '' : text.slice(end + 2), 'latin1').toString('utf8'),
+    payload: Buffer.from(`${kept.map((line) => `${line}\n`).join('')}${rest}`, 'latin1'),
+    signature: signature.length > 0 ? `${signature.join('\n')}\n` : undefined,
+  };
 };

@@ -5,7 +5,7 @@
 // exactly as it is for a mutation.
 import type { DocSpec } from '../schemas/layout.js';
 import { parseDocumentText, type Problem } from './documents.js';
-import { git, openObjectReader } from './git.js';
+import { git, openObjectReader, type ObjectReader } from './git.js';
 import { treeReader, type TreeReader } from './objects.js';
 import { ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, type Store } from './store.js';
 import { openValidCache, type ValidCache } from './valid-cache.js';
@@ -24,6 +24,10 @@ export interface Snapshot {
   heartbeatRef<T>(builder: string, spec: DocSpec<T>): Promise<DocRead<T>>;
   /** Raw text of any object (`rev:path`, a blob's sha), or undefined. */
   text(revPath: string): Promise<string | undefined>;
+  /** The object id a ref points at as the snapshot sees it (resolved once), or undefined. */
+  resolve(ref: string): Promise<string | undefined>;
+  /** The reader behind the snapshot, for readers of commits (ops/trust.ts). */
+  readonly objects: ObjectReader;
   close(): void;
 }
 
@@ -60,6 +64,8 @@ export const openSnapshot = (store: Store): Snapshot => {
     heartbeatRef: async (builder, spec) =>
       readVia(trees, cache, await root(`${ORIGIN_HEARTBEAT_PREFIX}${builder}`), spec, `heartbeat/${builder}:${spec.path}`),
     text: async (revPath) => (await reader.read(revPath))?.toString('utf8'),
+    resolve: root,
+    objects: reader,
     close: () => reader.close(),
   };
 };

@@ -23,6 +23,7 @@ import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
 import { treeReader, writeCommitObjects, type NewFile, type TreeReader } from './objects.js';
 import { localRemoteDir } from './maintenance.js';
+import { loadSigner } from './signing-key.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
 import { refreshView } from './view.js';
@@ -206,15 +207,17 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
   return files.length === 0 ? { kind: 'unchanged', result: plan.result } : { kind: 'changed', plan, files };
 };
 
-/** Who commits (`Name <email>`) and in which time zone. */
+/** Who commits (`Name <email>`), in which time zone, and how the commit is signed. */
 export interface Ident {
   who: string;
   zone: string;
+  /** The clone's signing key (store/signing-key.ts); undefined: unsigned commits. */
+  sign?: ((payload: Buffer) => string) | undefined;
 }
 
-/** Who commits: git's own answer (GIT_COMMITTER_*, user.name / user.email), without its time. */
+/** Who commits: git's own answer (GIT_COMMITTER_*, user.name / user.email), without its time, and the clone's key. */
 export const committer = async (store: Store): Promise<Ident> => {
-  const run = await git(store.dir, ['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
+  const [run, signer] = await Promise.all([git(store.dir, ['var', 'GIT_COMMITTER_IDENT'], { allowFail: true }), loadSigner(store)]);
   const match = /^(.*>) \d+ ([+-]\d{4})\s*$/.exec(run.stdout);
   if (run.code !== 0 || !match) {
     throw failedError(`git has no identity to commit with in the store: ${gitReason(run.stderr) || run.stdout.trim()}`, {
@@ -222,16 +225,22 @@ export const committer = async (store: Store): Promise<Ident> => {
       hint: `run "buildctl init" again (it sets one), or: git -C ${store.dir} config user.name NAME && git -C ${store.dir} config user.email EMAIL`,
     });
   }
-  return { who: match[1]!, zone: match[2]! };
+  return { who: match[1]!, zone: match[2]!, sign: signer?.sign };
 };
 
 /**
  * Step: the new blobs, the trees on the changed paths and the commit, whose parent is the
- * base, written with one `git unpack-objects` (store/objects.ts). Raw bytes: no attribute
- * or filter applies. Nothing refers to the commit until its push lands.
+ * base, signed with the clone's key, written with one `git unpack-objects`
+ * (store/objects.ts). Raw bytes: no attribute or filter applies. Nothing refers to the
+ * commit until its push lands.
  */
 export const writeCommit = (store: Store, trees: TreeReader, base: Base, files: readonly ChangedFile[], message: string, ident: Ident): Promise<string> =>
-  writeCommitObjects(store.dir, trees, { parent: { commit: base.commit, tree: base.tree }, files, message, who: ident.who, zone: ident.zone, time: Math.floor(Date.now() / 1000) }, base.commit.length);
+  writeCommitObjects(
+    store.dir,
+    trees,
+    { parent: { commit: base.commit, tree: base.tree }, files, message, who: ident.who, zone: ident.zone, time: Math.floor(Date.now() / 1000), sign: ident.sign },
+    base.commit.length,
+  );
 
 export type Pushed = { kind: 'landed' } | { kind: 'rejected' } | { kind: 'unknown'; error: GitError };
 
