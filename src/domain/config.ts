@@ -24,6 +24,7 @@ export const CONFIG_DEFAULTS = {
   notify_timeout: '10s',
   notify_rate_limit: 20,
   notify_storm: 5,
+  require_signed_writes: false,
 } as const satisfies Required<{ [K in ConfigKey]: unknown }>;
 
 export interface Settings {
@@ -46,9 +47,11 @@ export interface Settings {
   notifyTimeoutMs: number;
   notifyRateLimit: number;
   notifyStorm: number;
+  /** Trust: act only on state signed by the builder it belongs to (domain/trust.ts). */
+  requireSignedWrites: boolean;
 }
 
-export type ConfigValue = string | number | readonly string[];
+export type ConfigValue = string | number | boolean | readonly string[];
 
 /** Each key with its effective value and where it came from. */
 export const configEntries = (doc: ConfigDoc | undefined): Array<{ key: ConfigKey; value: ConfigValue; source: 'store' | 'default' }> =>
@@ -79,8 +82,11 @@ export const effectiveSettings = (doc: ConfigDoc | undefined): Settings => {
     notifyTimeoutMs: parseDuration(get('notify_timeout'), 'notify_timeout'),
     notifyRateLimit: get('notify_rate_limit'),
     notifyStorm: get('notify_storm'),
+    requireSignedWrites: get('require_signed_writes'),
   };
 };
+
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, on: true, yes: true, false: false, off: false, no: false };
 
 const isConfigKey = (key: string): key is ConfigKey => (CONFIG_KEYS as string[]).includes(key);
 
@@ -100,9 +106,14 @@ const parseValue = (key: ConfigKey, text: string): ConfigValue => {
   const fieldSchema = configShape[key];
   const numeric = typeof CONFIG_DEFAULTS[key] === 'number';
   const list = Array.isArray(CONFIG_DEFAULTS[key]);
+  const flag = typeof CONFIG_DEFAULTS[key] === 'boolean';
   // A list is comma-separated; "none" (or nothing) empties it.
   const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '' && item.toLowerCase() !== 'none');
-  const value: unknown = list ? [...new Set(items)].sort() : numeric && /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text;
+  const value: unknown = list
+    ? [...new Set(items)].sort()
+    : flag
+      ? (BOOLEAN_WORDS[text.trim().toLowerCase()] ?? text)
+      : numeric && /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text;
   const result = fieldSchema.safeParse(value, { reportInput: true });
   if (!result.success || result.data === undefined) {
     const reason = result.success ? 'a value is required' : issuesToProblems(result.error.issues)[0]?.reason ?? 'invalid';

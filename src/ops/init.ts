@@ -2,19 +2,26 @@
 // bare repository beside the store and uses it as the remote (the embedded default).
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { usageError } from '../errors.js';
+import { BuildctlError, usageError } from '../errors.js';
+import { findBuilder } from '../domain/fleet.js';
+import { docs } from '../schemas/layout.js';
+import { ensureSigningKey } from '../store/signing-key.js';
 import type { BuilderInput } from '../domain/fleet.js';
 import { checkSameRemote, configureClone, ensureBareRemote, ensureClone, ensureSeeded, remoteUrl } from '../store/setup.js';
-import { originMainCommit, storeAt } from '../store/store.js';
+import { originMainCommit, storeAt, type Store } from '../store/store.js';
 import { addBuilders, type AddedBuilders } from './builders.js';
 import type { Context } from './context.js';
 import type { Outcome } from './mutate.js';
 import { tryResolveActor } from './identity.js';
+import { readLastFetched } from './read.js';
 import { seedFiles } from './seed.js';
+import { addKeyOp } from './signers.js';
 
 export interface InitOptions {
   remote?: string | undefined;
   builders: BuilderInput[];
+  /** Where the clone's signing key is kept (default: .git/buildctl/signing-key). */
+  signingKey?: string | undefined;
 }
 
 export interface InitReport extends Outcome {
@@ -23,6 +30,12 @@ export interface InitReport extends Outcome {
   embedded_remote: boolean;
   actions: string[];
   builders: AddedBuilders['results'];
+  signing_key: {
+    path: string;
+    fingerprint: string;
+    /** The builder it is registered for in coordination/signers.json, when init registered it (or it was). */
+    registered_for: string | null;
+  };
 }
 
 /** A local path given as a remote is made absolute; URLs and scp-style addresses stay as they are. */
@@ -59,6 +72,9 @@ export const initStore = async (ctx: Context, options: InitOptions): Promise<Ini
   const actor = (await tryResolveActor({ ...ctx, storeDir: dir }))?.id ?? 'operator';
   const settings = await configureClone(store, { name: `buildctl ${actor}`, email: `${actor}@buildctl.invalid` });
   if (settings.length > 0) actions.push(`set ${settings.join(', ')} in the clone`);
+  // The key first, so that the seed is signed too.
+  const key = await ensureSigningKey(store, { path: options.signingKey, comment: `${actor}@${ctx.hostname}` });
+  if (key.created) actions.push(`created the signing key ${key.path} (${key.publicKey.fingerprint})`);
   const seeded = await ensureSeeded(store, seedFiles(), actor);
   if (seeded) actions.push('seeded the remote with empty coordination documents');
   // The commit this init landed on main: the seed, or the registration after it.
@@ -71,5 +87,36 @@ export const initStore = async (ctx: Context, options: InitOptions): Promise<Ini
     commit = added.commit ?? commit;
     for (const entry of builders) if (entry.outcome !== 'unchanged') actions.push(`${entry.outcome} builder ${entry.builder.id}`);
   }
-  return { store: dir, remote, embedded_remote: remote === embeddedRemotePath(dir), actions, builders, changed: actions.length > 0, queued: false, commit };
+  const registered = await registerOwnKey({ ...ctx, storeDir: dir }, store, actor, actions);
+  commit = registered.commit ?? commit;
+  return {
+    store: dir,
+    remote,
+    embedded_remote: remote === embeddedRemotePath(dir),
+    actions,
+    builders,
+    signing_key: { path: key.path, fingerprint: key.publicKey.fingerprint, registered_for: registered.id },
+    changed: actions.length > 0,
+    queued: false,
+    commit,
+  };
+};
+
+/**
+ * Registers the clone's key for the builder init runs as, when that builder is registered.
+ * A registration the fleet would not count (require_signed_writes is on, or the builder
+ * already has another key) is left to an operator, and said.
+ */
+const registerOwnKey = async (ctx: Context, store: Store, actor: string, actions: string[]): Promise<{ id: string | null; commit: string | null }> => {
+  const [builders] = await readLastFetched(store, docs.builders);
+  if (!findBuilder(builders, actor)) return { id: null, commit: null };
+  try {
+    const added = await addKeyOp(ctx, { id: actor }, store);
+    if (added.outcome !== 'unchanged') actions.push(`registered the signing key for ${actor} (${added.key.fingerprint})`);
+    return { id: actor, commit: added.commit };
+  } catch (error) {
+    if (!(error instanceof BuildctlError) || (error.code !== 'key_change_refused' && error.code !== 'unsigned_write')) throw error;
+    ctx.warn(`the signing key is not registered for ${actor}: ${error.message}; an operator registers it with: buildctl builder key add ${actor} --key '<the .pub line>'`);
+    return { id: null, commit: null };
+  }
 };

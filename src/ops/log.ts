@@ -2,9 +2,11 @@
 import { auditEvents, type AuditEvent } from '../domain/audit.js';
 import { parseSince } from '../domain/since.js';
 import { readCommits } from '../store/commit-log.js';
-import { fetchMain, openStore } from '../store/store.js';
+import { openObjectReader } from '../store/git.js';
+import { fetchMain, openStore, ORIGIN_MAIN } from '../store/store.js';
 import type { Context } from './context.js';
 import { fetchOrFallBack } from './read.js';
+import { signatureView, verdictsFor, type SignatureView } from './trust.js';
 
 export interface LogOptions {
   builder?: string | undefined;
@@ -15,8 +17,13 @@ export interface LogOptions {
   fetch: boolean;
 }
 
+/** An event and who signed it: verified, unverified or forged (ops/trust.ts). */
+export interface SignedEvent extends AuditEvent {
+  signature: SignatureView;
+}
+
 export interface AuditLog {
-  events: AuditEvent[];
+  events: SignedEvent[];
   /** How many events matched before the limit. */
   matched: number;
 }
@@ -26,5 +33,14 @@ export const auditLog = async (ctx: Context, options: LogOptions): Promise<Audit
   if (options.fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
   const since = options.since === undefined ? undefined : parseSince(options.since, ctx.now());
   const events = auditEvents(await readCommits(store, { since }), { builder: options.builder, op: options.op, since });
-  return { events: options.limit === undefined ? events : events.slice(-options.limit), matched: events.length };
+  const shown = options.limit === undefined ? events : events.slice(-options.limit);
+  // Signatures are checked in-process, once per commit: the ledger remembers its verdicts.
+  const objects = openObjectReader(store.dir);
+  try {
+    const tip = (await objects.readObject(ORIGIN_MAIN))?.sha;
+    const { ledger, verdicts } = await verdictsFor(store, objects, tip, shown.map((e) => e.commit));
+    return { events: shown.map((event) => ({ ...event, signature: signatureView(verdicts.get(event.commit), ledger, event.commit) })), matched: events.length };
+  } finally {
+    objects.close();
+  }
 };

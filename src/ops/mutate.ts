@@ -14,14 +14,15 @@ import type { DocSpec } from '../schemas/layout.js';
 import { withLocalLock } from '../store/local-lock.js';
 import { enqueueIntent, hasIntents, listIntents, logDropped, removeIntent, type Intent } from '../store/outbox.js';
 import { openSnapshot } from '../store/snapshot.js';
-import { fetchMain, type Store } from '../store/store.js';
-import { findLandedOpSince, readLastWinRecord, transact, type Pacing, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
+import { fetchMain, ORIGIN_MAIN, type Store } from '../store/store.js';
+import { findLandedOpSince, readLastWinRecord, transact, type BaseView, type Pacing, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { readMainOrThrow } from './read.js';
+import { checkSignedWrite } from './signed-writes.js';
 import { tolerant } from './tolerance.js';
 
 /** A plan builder: the operation applied to whatever state the store has when it runs. */
-export type Apply<R> = (read: ReadDoc) => Promise<Plan<R>> | Plan<R>;
+export type Apply<R> = (read: ReadDoc, base: BaseView) => Promise<Plan<R>> | Plan<R>;
 
 export interface Mutation<R> {
   /** Operation name for the commit trailer, e.g. `status.set`. */
@@ -39,20 +40,24 @@ export interface Mutation<R> {
 /**
  * The credential check of one mutation: refuses (exit 2) a credential in its input unless
  * allowed; an allowed one is recorded as a trailer of the commit; the commit message is
- * checked too. Runs before anything is fetched, queued or written.
+ * checked too. Runs before anything is fetched, queued or written. Before its commit is
+ * written, the signed-writes rule (ops/signed-writes.ts) has its say.
  */
-const guarded = <R>(request: Mutation<R>, allow: boolean, opId?: string): TxRequest<R> => {
+const guarded = <R>(store: Store, request: Mutation<R>, allow: boolean, opId?: string): TxRequest<R> => {
   const allowed = vetCommitted(request.op, request.input, allow);
   const trailers = allowedTrailer(allowed);
   return {
     op: request.op,
     actor: request.actor,
     ...(opId === undefined ? {} : { opId }),
-    apply: allowed.length === 0 ? request.apply : async (read) => {
-      const plan = await request.apply(read);
+    apply: allowed.length === 0 ? request.apply : async (read, base) => {
+      const plan = await request.apply(read, base);
       return { ...plan, trailers: { ...plan.trailers, ...trailers } };
     },
-    checkCommit: (message) => vetCommitMessage(message, allow),
+    checkCommit: async (message, base) => {
+      vetCommitMessage(message, allow);
+      await checkSignedWrite(store, base, message);
+    },
   };
 };
 
@@ -121,7 +126,7 @@ export const deliverOutbox = async (ctx: Context, store: Store): Promise<Deliver
           try {
             // Checked again on delivery: an intent queued before this check existed, or
             // edited on disk, is dropped rather than committed.
-            const request = guarded({ op: intent.op, actor: intent.actor, input: intent.input, apply: plan(intent.input) }, intent.allow_secret_like === true, intent.op_id);
+            const request = guarded(store, { op: intent.op, actor: intent.actor, input: intent.input, apply: plan(intent.input) }, intent.allow_secret_like === true, intent.op_id);
             await run(ctx, store, request);
             await removeIntent(store, intent);
             report.delivered.push(intent.op_id);
@@ -163,7 +168,7 @@ const run = async <R>(ctx: Context, store: Store, request: TxRequest<R>, options
 
 /** A mutation that needs a fresh answer: delivers the outbox, then runs; unreachable is exit 4. */
 export const mutate = async <R>(ctx: Context, store: Store, request: Mutation<R>, options?: TxOptions): Promise<TxOutcome<R>> => {
-  const checked = guarded(request, ctx.allowSecretLike === true);
+  const checked = guarded(store, request, ctx.allowSecretLike === true);
   await deliverOutbox(ctx, store);
   return run(ctx, store, checked, options);
 };
@@ -192,7 +197,7 @@ export const deferredOutcome = (run: Deferred<unknown>): Outcome =>
 export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Mutation<R>): Promise<Deferred<R>> => {
   const opId = randomUUID();
   const allow = ctx.allowSecretLike === true;
-  const checked = guarded(request, allow, opId);
+  const checked = guarded(store, request, allow, opId);
   await deliverOutbox(ctx, store);
   try {
     return { queued: false, outcome: await run(ctx, store, checked) };
@@ -202,7 +207,7 @@ export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Muta
     let plan: Plan<R>;
     try {
       const read: ReadDoc = <T>(spec: DocSpec<T>) => readMainOrThrow(snapshot, spec);
-      plan = await checked.apply(read);
+      plan = await checked.apply(read, { commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects });
     } finally {
       snapshot.close();
     }

@@ -124,7 +124,7 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
     request: {
       ...request,
       readInvalid,
-      apply: async (read) => {
+      apply: async (read, base) => {
         let legacyReaders: readonly string[] = [];
         try {
           legacyReaders = (await read(docs.config))?.legacy_readers ?? [];
@@ -136,7 +136,7 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
         lastAttempt = current;
         const tolerantRead: ReadDoc = async <T>(spec: DocSpec<T>): Promise<T | undefined> =>
           spec.path === docs.builders.path ? ((await registry(read)) as T | undefined) : read(spec);
-        return finish(current, await request.apply(tolerantRead));
+        return finish(current, await request.apply(tolerantRead, base));
       },
     },
     report: (outcome) => {

@@ -31,6 +31,12 @@ export const configShape = {
   notify_rate_limit: z.optional(z.int().check(z.gte(1), z.lte(10_000))),
   /** Notifications: more events than this for one target at once are sent as one summary. */
   notify_storm: z.optional(z.int().check(z.gte(1), z.lte(1000))),
+  /**
+   * Trust: act only on state whose latest change is signed by the builder it belongs to
+   * (METHODOLOGY.md, "Trust"). An operator action to change; refused on while a registered
+   * builder has no key.
+   */
+  require_signed_writes: z.optional(z.boolean()),
 };
 
 export const configDoc = z.looseObject({

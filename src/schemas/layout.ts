@@ -9,6 +9,7 @@ import { jobsDoc } from './jobs.js';
 import { locksDoc } from './locks.js';
 import { messagesDoc } from './messages.js';
 import { metricsLine } from './metrics.js';
+import { signersDoc } from './signers.js';
 import { eventsDoc } from './notify.js';
 import { statusDoc } from './status.js';
 
@@ -35,6 +36,8 @@ export const paths = {
   locks: 'coordination/locks.json',
   messages: 'coordination/messages.json',
   config: 'coordination/config.json',
+  /** Who may sign for whom: builders' and operators' public keys (domain/trust.ts). */
+  signers: 'coordination/signers.json',
   /** Notifiable events recorded by housekeeping (only on fleets with notification targets). */
   events: 'coordination/events.json',
   dashboard: 'shared/health_dashboard.json',
@@ -52,6 +55,7 @@ export const docs = {
   locks: spec(paths.locks, locksDoc, { field: 'locks', id: 'name' }),
   messages: spec(paths.messages, messagesDoc, { field: 'messages', id: 'id' }),
   config: spec(paths.config, configDoc),
+  signers: spec(paths.signers, signersDoc, { field: 'signers', id: 'id' }),
   events: spec(paths.events, eventsDoc, { field: 'events', id: 'id' }),
   dashboard: spec(paths.dashboard, dashboardDoc),
   status: (id: string) => spec(paths.status(id), statusDoc),
@@ -79,6 +83,7 @@ export const DOCUMENT_KINDS: readonly DocumentKind[] = [
   { name: 'locks', pattern: /^coordination\/locks\.json$/, schema: locksDoc, format: 'json' },
   { name: 'messages', pattern: /^coordination\/messages\.json$/, schema: messagesDoc, format: 'json' },
   { name: 'config', pattern: /^coordination\/config\.json$/, schema: configDoc, format: 'json' },
+  { name: 'signers', pattern: /^coordination\/signers\.json$/, schema: signersDoc, format: 'json' },
   { name: 'events', pattern: /^coordination\/events\.json$/, schema: eventsDoc, format: 'json' },
   { name: 'jobs_archive', pattern: /^coordination\/archive\/jobs-\d{4}-\d{2}\.json$/, schema: jobsDoc, format: 'json' },
   { name: 'messages_archive', pattern: /^coordination\/archive\/messages-\d{4}-\d{2}\.json$/, schema: messagesDoc, format: 'json' },

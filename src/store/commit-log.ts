@@ -28,18 +28,38 @@ const parseTrailers = (text: string): Array<[string, string]> =>
     .filter((match): match is RegExpExecArray => match !== null)
     .map((match) => [match[1] ?? '', match[2] ?? '']);
 
+/**
+ * The trailers of a raw commit message, as git finds them: the last paragraph, when each of
+ * its lines is `Name: value` (repeated names joined with ", ").
+ */
+export const messageTrailers = (message: string): Record<string, string> => {
+  const paragraphs = message.replace(/\s+$/, '').split(/\n\s*\n/);
+  const last = paragraphs.length > 1 ? (paragraphs[paragraphs.length - 1] ?? '') : '';
+  const lines = last.split('\n').filter((line) => line.trim() !== '');
+  const parsed = parseTrailers(last);
+  const trailers: Record<string, string> = {};
+  if (lines.length === 0 || parsed.length !== lines.length) return trailers;
+  for (const [name, value] of parsed) trailers[name] = name in trailers ? `${trailers[name]}, ${value}` : value;
+  return trailers;
+};
+
 // git stops walking at the first run of commits older than --since; writers' clocks differ,
 // so ask for a day more and let the caller filter exactly.
 const SINCE_MARGIN_MS = 86_400_000;
 
-/** Commits of origin/main (as last fetched), oldest first; from about `since` on (committer clocks). */
-export const readCommits = async (store: Store, options: { since?: Date | undefined } = {}): Promise<CommitRecord[]> => {
+/**
+ * Commits of origin/main (as last fetched; or of `range`, e.g. `A..B`), oldest first, along its first parents (the line
+ * buildctl's transactions extend; a merge made by hand counts as the one commit that
+ * brought its branch in); from about `since` on (committer clocks).
+ */
+export const readCommits = async (store: Store, options: { since?: Date | undefined; range?: string | undefined } = {}): Promise<CommitRecord[]> => {
   const { stdout } = await git(store.dir, [
     'log',
+    '--first-parent',
     '--reverse',
     `--format=%H${FIELD}%ct${FIELD}%s${FIELD}%(trailers:only,unfold)${RECORD}`,
     ...(options.since ? [`--since=@${Math.floor((options.since.getTime() - SINCE_MARGIN_MS) / 1000)}`] : []),
-    ORIGIN_MAIN,
+    options.range ?? ORIGIN_MAIN,
     '--',
   ]);
   const records: CommitRecord[] = [];
@@ -56,4 +76,13 @@ export const readCommits = async (store: Store, options: { since?: Date | undefi
     records.push({ commit, at: new Date(Number(epoch) * 1000).toISOString(), summary: summary ?? '', op: take(TRAILER_OP), actor: take(TRAILER_ACTOR), op_id: take(TRAILER_OP_ID), trailers });
   }
   return records;
+};
+
+/** The full id of `name` (a sha or its start, a ref) when it is a commit of origin/main (as last fetched). */
+export const mainCommit = async (store: Store, name: string): Promise<string | undefined> => {
+  const resolved = await git(store.dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${name}^{commit}`], { allowFail: true });
+  const commit = resolved.stdout.trim();
+  if (resolved.code !== 0 || commit === '') return undefined;
+  const onMain = await git(store.dir, ['merge-base', '--is-ancestor', commit, ORIGIN_MAIN], { allowFail: true });
+  return onMain.code === 0 ? commit : undefined;
 };

@@ -53,18 +53,25 @@ export interface Plan<R> {
   trailers?: Readonly<Record<string, string>>;
 }
 
+/** The commit an attempt builds on, for operations that read its history (ops/trust.ts). */
+export interface BaseView {
+  commit: string;
+  /** The attempt's reader of git objects. */
+  objects: ObjectReader;
+}
+
 export interface TxRequest<R> {
   /** Operation name for the commit trailer, e.g. `status.set`. */
   op: string;
   actor: string;
   /** Reads what it needs and returns the plan. Called again, on fresh state, after a rejected push. */
-  apply: (read: ReadDoc) => Promise<Plan<R>> | Plan<R>;
+  apply: (read: ReadDoc, base: BaseView) => Promise<Plan<R>> | Plan<R>;
   opId?: string;
   /**
-   * Vets the commit message before anything is written (ops/ passes the credential
-   * check: the store knows no such rule). Throws to refuse the commit.
+   * Vets the commit message before anything is written (ops/ passes the credential check
+   * and the signed-writes rule: the store knows no such rule). Throws to refuse the commit.
    */
-  checkCommit?: (message: string) => void;
+  checkCommit?: (message: string, base: BaseView) => void | Promise<void>;
   /**
    * For a document that fails its schema: the value ops/ reads it as (an older layout it
    * knows, see ops/tolerance.ts), or undefined to refuse it as invalid (exit 5). Never
@@ -168,7 +175,7 @@ export type Staged<R> = { kind: 'unchanged'; result: R } | { kind: 'changed'; pl
  * transition, serialise what changed. Anything but a regular file at a document path, or
  * a document that fails its schema or the bounds, is an invalid document (exit 5).
  */
-export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>): Promise<Staged<R>> => {
+export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>, objects: ObjectReader): Promise<Staged<R>> => {
   const docs = new Map<string, Promise<BaseDoc>>();
   const readBase = (path: string): Promise<BaseDoc> => {
     let doc = docs.get(path);
@@ -191,7 +198,7 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
     if (tolerated !== undefined) return tolerated as T;
     throw invalidDocument(spec.path, outcome.problems);
   };
-  const plan = await request.apply(read);
+  const plan = await request.apply(read, { commit: base.commit, objects });
   const befores = await Promise.all(plan.writes.map((write) => readBase(write.spec.path)));
   // Own `__proto__` keys can only come from a document read: look for them only then.
   const texts = await Promise.all(docs.values());
@@ -388,7 +395,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
     const landed = await findLanded(store, unknownSince.base, opId);
     if (landed) return { kind: 'done', result: unknownSince.result, commit: landed };
   }
-  const staged = await stage(cycle.trees, base, request);
+  const staged = await stage(cycle.trees, base, request, cycle.objects);
   crashPoint('after-read');
   if (staged.kind === 'unchanged') {
     // No commit; the view still catches up with what others landed.
@@ -396,7 +403,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
     return { kind: 'done', result: staged.result, commit: undefined };
   }
   const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
-  request.checkCommit?.(message);
+  await request.checkCommit?.(message, { commit: base.commit, objects: cycle.objects });
   const commit = await writeCommit(store, cycle.trees, base, staged.files, message, await cycle.ident);
   crashPoint('after-commit-object');
   const pushed = await pushCommit(store, commit);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_LOG_LIMIT, type AuditEvent } from '../../domain/audit.js';
+import type { SignedEvent } from '../../ops/log.js';
+import type { SignatureView } from '../../ops/trust.js';
 import { formatTime, plural } from '../../domain/format.js';
 import { eventsJson } from '../output.js';
 import { buildContext, positiveInteger, printJson, table, type Runtime } from '../runtime.js';
@@ -11,8 +13,14 @@ const whatOf = (event: AuditEvent): string => {
   return [summary, ...details].join('; ');
 };
 
-export const renderLog = (events: readonly AuditEvent[]): string =>
-  table(['TIME', 'ACTOR', 'OP', 'WHAT'], events.map((e) => [formatTime(e.at), e.actor ?? '-', e.op, whatOf(e)]));
+/** verified, or the alarm in capitals: UNVERIFIED, FORGED (with the note, e.g. a key revoked since). */
+export const signedOf = (signature: SignatureView): string => `${signature.verdict === 'verified' ? 'verified' : signature.verdict.toUpperCase()}${signature.note ? '*' : ''}`;
+
+export const renderLog = (events: readonly SignedEvent[]): string => {
+  const rows = table(['TIME', 'ACTOR', 'OP', 'SIGNED', 'WHAT'], events.map((e) => [formatTime(e.at), e.actor ?? '-', e.op, signedOf(e.signature), whatOf(e)]));
+  const notes = events.filter((e) => e.signature.verdict !== 'verified' || e.signature.note).map((e) => `${e.commit.slice(0, 12)} ${e.op} by ${e.actor ?? '-'}: ${e.signature.verdict}, ${e.signature.reason}${e.signature.note ? ` (${e.signature.note})` : ''}`);
+  return notes.length === 0 ? rows : `${rows}\n\n${notes.join('\n')}`;
+};
 
 export const registerLog = (program: Command, runtime: Runtime): void => {
   program
@@ -27,7 +35,10 @@ export const registerLog = (program: Command, runtime: Runtime): void => {
     .option('--json', 'print as JSON')
     .addHelpText('after', `
 Times are the committing builder's clock. Commits made by hand or by older scripts
-(no Buildctl-Op trailer) are not listed; "git log" shows them.
+(no Buildctl-Op trailer) are not listed; "git log" shows them. SIGNED says who signed
+each change: verified (by a key registered for its actor), UNVERIFIED (unsigned, or an
+unknown key) or FORGED (another signer's key, or a key revoked before it); the lines under
+the table say why, and "*" marks a note (e.g. a key revoked since).
 
 Examples:
   buildctl log --since 24h

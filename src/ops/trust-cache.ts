@@ -1,0 +1,105 @@
+// What this clone has worked out about main's history, so that no command judges a commit
+// twice (ops/trust.ts): the trust ledger at the last few commits it was advanced to, and
+// one verdict line per commit. Both live in .git/buildctl/trust/, are never pushed, and are
+// only a cache: anything unreadable is dropped and worked out again from history.
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as z from 'zod/mini';
+import type { StatusFact, Ledger } from './trust.js';
+import type { Verdict } from '../domain/trust.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
+import type { Store } from '../store/store.js';
+
+/** Bumped whenever the rules change what a ledger holds: an older cache is then recomputed. */
+export const LEDGER_VERSION = 1;
+/** How many ledgers (at different commits) are kept: concurrent commands may work at different commits. */
+const KEPT = 8;
+
+const dir = (store: Store) => join(store.stateDir, 'trust');
+const ledgerFile = (store: Store) => join(dir(store), 'ledger.json');
+const verdictFile = (store: Store) => join(dir(store), 'verdicts.jsonl');
+
+const verdict = z.enum(['verified', 'unverified', 'forged']);
+const nullableString = z.nullable(z.string());
+const trustedKey = z.object({ id: z.string(), key: z.string(), fingerprint: z.string(), operator: z.boolean(), added_in: z.string(), revoked_in: nullableString });
+const statusFact = z.object({ commit: nullableString, verdict, trusted: z.boolean(), actor: nullableString, signer: nullableString, reason: z.string() });
+const taint = z.object({
+  kind: z.enum(['status', 'job', 'lock']),
+  id: z.string(),
+  owner: nullableString,
+  commit: z.string(),
+  verdict,
+  actor: nullableString,
+  op: nullableString,
+  signer: nullableString,
+  reason: z.string(),
+});
+const ledger = z.object({
+  version: z.literal(LEDGER_VERSION),
+  tip: z.string(),
+  state: z.object({ keys: z.array(trustedKey), enforce_since: nullableString, accepted: z.array(z.string()) }),
+  status: z.record(z.string(), statusFact),
+  taints: z.record(z.string(), taint),
+  refused: z.array(z.object({ commit: z.string(), change: z.string() })),
+  signing_since: nullableString,
+});
+const ledgerList = z.object({ ledgers: z.array(ledger) });
+
+/** The kept ledgers, newest first (none when the cache is missing, old or unreadable). */
+export const readLedgers = async (store: Store): Promise<Ledger[]> => {
+  const text = await readFile(ledgerFile(store), 'utf8').catch(() => undefined);
+  if (text === undefined) return [];
+  try {
+    const parsed = ledgerList.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.ledgers : [];
+  } catch {
+    return [];
+  }
+};
+
+/** Keeps `newest` first and a few older ones (best effort: a cache that cannot be written is recomputed). */
+export const writeLedger = async (store: Store, newest: Ledger): Promise<void> => {
+  const others = (await readLedgers(store)).filter((l) => l.tip !== newest.tip);
+  await writeFileAtomic(ledgerFile(store), `${JSON.stringify({ ledgers: [newest, ...others].slice(0, KEPT) })}\n`).catch(() => undefined);
+};
+
+/** One commit's verdict as the ledger judged it. */
+export interface CommitVerdict {
+  commit: string;
+  verdict: Verdict;
+  /** Whose key signed it, when registered. */
+  signer: string | null;
+  fingerprint: string | null;
+  /** What require_signed_writes acts on: verified, and an operator key for an operator action. */
+  trusted: boolean;
+  /** Whether require_signed_writes was on at its parent. */
+  enforced: boolean;
+  reason: string;
+}
+
+const verdictLine = z.object({ commit: z.string(), verdict, signer: nullableString, fingerprint: nullableString, trusted: z.boolean(), enforced: z.boolean(), reason: z.string() });
+
+export const appendVerdicts = async (store: Store, verdicts: readonly CommitVerdict[]): Promise<void> => {
+  if (verdicts.length === 0) return;
+  await mkdir(dir(store), { recursive: true }).catch(() => undefined);
+  // One append per batch: lines of concurrent writers never interleave within a line.
+  await appendFile(verdictFile(store), verdicts.map((v) => `${JSON.stringify(v)}\n`).join('')).catch(() => undefined);
+};
+
+/** Every verdict this clone has worked out, by commit. */
+export const readVerdicts = async (store: Store): Promise<Map<string, CommitVerdict>> => {
+  const text = await readFile(verdictFile(store), 'utf8').catch(() => '');
+  const map = new Map<string, CommitVerdict>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    try {
+      const parsed = verdictLine.safeParse(JSON.parse(line));
+      if (parsed.success) map.set(parsed.data.commit, parsed.data);
+    } catch {
+      // a torn line of a writer killed mid-append: skipped, and judged again when needed
+    }
+  }
+  return map;
+};
+
+export type { StatusFact };
