@@ -13,13 +13,14 @@ import type { Settings } from './config.js';
 import { parseDuration } from './durations.js';
 import { formatAge, plural } from './format.js';
 import { awaitingAckFrom } from './messages.js';
+import { describeTaint, type Taint, type Verdict } from './trust.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'critical';
 export const CHECK_EXIT_CODES: Readonly<Record<CheckStatus, number>> = { ok: 0, warning: 1, critical: 2 };
 
 export interface Finding {
   severity: 'warning' | 'critical';
-  /** Stable, for scripts: builder_dead, builder_stale, builder_silent, clock_skew, job_dead, job_overdue, job_long_running, lock_expired, message_unacked, outbox_not_empty, notify_failed, invalid_document, legacy_document, remote_unreachable. */
+  /** Stable, for scripts: builder_dead, builder_stale, builder_silent, clock_skew, job_dead, job_overdue, job_long_running, lock_expired, message_unacked, outbox_not_empty, notify_failed, invalid_document, legacy_document, remote_unreachable, unverified_write, unverified_heartbeat, forged_heartbeat, forged_write. */
   code: string;
   /** What it is about: a builder, job, lock or message id, a file, or the clone. */
   subject: string;
@@ -47,6 +48,16 @@ export interface CheckInput {
   fetchError: string | null;
   /** This clone's notification deliveries: given up on in the last day, and failing now (retried). */
   notify?: { gaveUp: number; failing: number; lastError: string | null } | undefined;
+  /** Signed writes: what is not acted on (require_signed_writes), and who signed each builder's status and heartbeat. */
+  trust?: CheckTrust | undefined;
+}
+
+export interface CheckTrust {
+  enforced: boolean;
+  /** Keys in force: none means nobody signs yet, and nothing is said. */
+  keys: number;
+  untrusted: readonly Taint[];
+  builders: ReadonlyArray<{ id: string; status: Verdict | null; heartbeat: Verdict | null }>;
 }
 
 export interface CheckResult {
@@ -115,6 +126,17 @@ export const evaluateCheck = (input: CheckInput): CheckResult => {
   if (notify && notify.gaveUp + notify.failing > 0) {
     const parts = [notify.gaveUp > 0 && `${plural(notify.gaveUp, 'notification')} given up in the last day`, notify.failing > 0 && `${plural(notify.failing, 'notification')} failing and retried`].filter(Boolean);
     add('warning', 'notify_failed', 'notifications', `${parts.join(', ')} from this clone${notify.lastError ? ` (last: ${notify.lastError})` : ''}: buildctl notify list`);
+  }
+
+  const trust = input.trust;
+  if (trust && trust.keys > 0) {
+    for (const taint of trust.untrusted) add('critical', 'unverified_write', taint.kind === 'status' ? taint.id : `${taint.kind}:${taint.id}`, `not acted on: ${describeTaint(taint)}`);
+    for (const b of trust.builders) {
+      if (trust.enforced && b.heartbeat !== null && b.heartbeat !== 'verified') {
+        add('critical', 'unverified_heartbeat', b.id, `${b.id}'s heartbeat is ${b.heartbeat}: housekeeping counts ${b.id} as unknown (buildctl validate --signatures)`);
+      } else if (b.heartbeat === 'forged') add('warning', 'forged_heartbeat', b.id, `${b.id}'s heartbeat is forged: another builder's key signed it (buildctl validate --signatures)`);
+      if (!trust.enforced && b.status === 'forged') add('warning', 'forged_write', b.id, `the latest change to ${b.id}'s status is forged (buildctl log --builder ${b.id})`);
+    }
   }
 
   if (input.outboxQueued > 0) add('warning', 'outbox_not_empty', 'outbox', `${plural(input.outboxQueued, 'operation')} waiting in this clone's outbox (buildctl outbox list)`);

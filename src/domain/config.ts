@@ -47,8 +47,8 @@ export interface Settings {
   notifyTimeoutMs: number;
   notifyRateLimit: number;
   notifyStorm: number;
-  /** Trust: act only on state signed by the builder it belongs to (domain/trust.ts). */
-  requireSignedWrites: boolean;
+  // require_signed_writes is not here: what counts is the setting as history let it change
+  // (only an operator key changes it), which the trust ledger (ops/trust.ts) works out.
 }
 
 export type ConfigValue = string | number | boolean | readonly string[];
@@ -82,7 +82,6 @@ export const effectiveSettings = (doc: ConfigDoc | undefined): Settings => {
     notifyTimeoutMs: parseDuration(get('notify_timeout'), 'notify_timeout'),
     notifyRateLimit: get('notify_rate_limit'),
     notifyStorm: get('notify_storm'),
-    requireSignedWrites: get('require_signed_writes'),
   };
 };
 

@@ -29,6 +29,12 @@ export interface HousekeepingInput {
   locks: LocksDoc;
   messages: MessagesDoc;
   dashboard: DashboardDoc | undefined;
+  /**
+   * Jobs and locks whose latest change is not trusted (require_signed_writes): left exactly
+   * as they are (no requeue, timeout, archive or reaping), and a job among them counts as
+   * not finished for the jobs that depend on it.
+   */
+  untrusted?: { jobs: ReadonlySet<string>; locks: ReadonlySet<string> } | undefined;
 }
 
 export interface HousekeepingReport {
@@ -43,6 +49,8 @@ export interface HousekeepingReport {
   archived_jobs: string[];
   archived_messages: string[];
   dashboard_changed: boolean;
+  /** Jobs and locks left alone because their latest change is not trusted (`job:<id>`, `lock:<name>`). */
+  not_acted_on: string[];
 }
 
 export interface HousekeepingResult {
@@ -65,9 +73,9 @@ const olderThan = (iso: string | null | undefined, ms: number, now: Date): boole
   iso !== null && iso !== undefined && now.getTime() - Date.parse(iso) > ms;
 
 /** Running jobs of dead builders go back to the queue, or become dead when out of attempts. */
-const requeueOrphans = (jobs: Job[], dead: ReadonlySet<string>, now: Date, report: HousekeepingReport): Job[] =>
+const requeueOrphans = (jobs: Job[], dead: ReadonlySet<string>, now: Date, report: HousekeepingReport, untrusted: ReadonlySet<string>): Job[] =>
   jobs.map((job) => {
-    if (job.status !== 'running' || !job.assigned_to || !dead.has(job.assigned_to)) return job;
+    if (job.status !== 'running' || !job.assigned_to || !dead.has(job.assigned_to) || untrusted.has(job.id)) return job;
     const next = requeueRunning(job, `${job.assigned_to} died while running it (attempt ${job.attempts} of ${job.max_attempts})`, now);
     (next.status === 'dead' ? report.dead_jobs : report.requeued_jobs).push(job.id);
     return next;
@@ -76,9 +84,9 @@ const requeueOrphans = (jobs: Job[], dead: ReadonlySet<string>, now: Date, repor
 const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
 
 /** Running jobs that this clone watched run for longer than their timeout fail as timed out. */
-const failTimedOut = (jobs: Job[], seen: HousekeepingInput['seen'], now: Date, report: HousekeepingReport): Job[] =>
+const failTimedOut = (jobs: Job[], seen: HousekeepingInput['seen'], now: Date, report: HousekeepingReport, untrusted: ReadonlySet<string>): Job[] =>
   jobs.map((job) => {
-    if (!isTimedOut(job, own(seen.jobs, job.id), now)) return job;
+    if (untrusted.has(job.id) || !isTimedOut(job, own(seen.jobs, job.id), now)) return job;
     report.timed_out_jobs.push(job.id);
     // Shown, not decided on: the claimer's clock wrote started_at.
     const duration = Math.max(0, Math.round((now.getTime() - Date.parse(job.started_at ?? '')) / 1000) || 0);
@@ -130,15 +138,22 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
     archived_jobs: [],
     archived_messages: [],
     dashboard_changed: false,
+    not_acted_on: [],
   };
+  const untrustedJobs = input.untrusted?.jobs ?? new Set<string>();
+  const untrustedLocks = input.untrusted?.locks ?? new Set<string>();
+  report.not_acted_on = [
+    ...input.jobs.jobs.filter((job) => untrustedJobs.has(job.id)).map((job) => `job:${job.id}`),
+    ...input.locks.locks.filter((lock) => untrustedLocks.has(lock.name)).map((lock) => `lock:${lock.name}`),
+  ];
   const ids = input.builders.builders.map((b) => b.id);
   // Only a builder whose heartbeat went silent counts as dead; one that never beat is unknown,
   // and its jobs are left alone (it may be run by hand, without an agent).
   const dead = new Set(ids.filter((id) => input.health.get(id) === 'dead'));
   report.dead_builders = [...dead];
 
-  let jobs = requeueOrphans(input.jobs.jobs, dead, now, report);
-  jobs = failTimedOut(jobs, input.seen, now, report);
+  let jobs = requeueOrphans(input.jobs.jobs, dead, now, report, untrustedJobs);
+  jobs = failTimedOut(jobs, input.seen, now, report, untrustedJobs);
 
   // One truth per builder: an assignee whose job went back to the queue, died or timed out
   // no longer shows it as its current job (same commit as the job).
@@ -149,7 +164,7 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
     const next = assigneeStatusAfter(statuses.get(before.assigned_to) ?? input.statuses.get(before.assigned_to), before, after, now);
     if (next) statuses.set(before.assigned_to, next);
   });
-  const settled = settleBlocked({ ...input.jobs, jobs }, now);
+  const settled = settleBlocked({ ...input.jobs, jobs }, now, untrustedJobs);
   jobs = settled.doc.jobs;
   report.blocked_jobs = settled.blocked;
 
@@ -159,7 +174,7 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
   const keptJobs: Job[] = [];
   for (const job of jobs) {
     const finishedAt = job.completed_at ?? job.created_at;
-    if (FINISHED.includes(job.status) && !needed.has(job.id) && olderThan(finishedAt, settings.jobRetentionMs, now)) {
+    if (FINISHED.includes(job.status) && !needed.has(job.id) && !untrustedJobs.has(job.id) && olderThan(finishedAt, settings.jobRetentionMs, now)) {
       addTo(archive.jobs, monthOf(finishedAt), job);
       report.archived_jobs.push(job.id);
     } else keptJobs.push(job);
@@ -174,6 +189,7 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
   }
 
   const keptLocks = input.locks.locks.filter((lock) => {
+    if (untrustedLocks.has(lock.name)) return true;
     if (judgeLock(lock, own(input.seen.locks, lock.name), now).expired) {
       report.reaped_locks.push(lock.name);
       return false;

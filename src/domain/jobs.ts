@@ -73,12 +73,15 @@ export const listJobs = (doc: JobsDoc, options: { status?: string | undefined } 
 /** A dependency in one of these states will not complete unless someone retries it. */
 const ENDED_FOR_GOOD: readonly JobStatus[] = ['failed', 'cancelled', 'dead'];
 
+const NONE: ReadonlySet<string> = new Set();
+
 export const dependenciesOf = (job: Job): string[] => job.dependencies ?? [];
 
 /** Whether a queued job's dependencies let it run: all completed, some still to finish, or never (blocked). */
 export type Readiness =
   | { kind: 'ready' }
-  | { kind: 'waiting'; on: Array<{ id: string; status: JobStatus }> }
+  /** `unverified`: the dependency's latest change is not trusted (require_signed_writes), so it counts as not finished. */
+  | { kind: 'waiting'; on: Array<{ id: string; status: JobStatus; unverified?: true }> }
   | { kind: 'blocked'; by: string; reason: string; cause: string };
 
 const endedReason = (dep: Job): string => {
@@ -90,15 +93,17 @@ const endedReason = (dep: Job): string => {
 
 /**
  * The readiness of every job reachable from the ones asked about, computed once each. A
- * cycle blocks every job on it (none of them can ever be first).
+ * cycle blocks every job on it (none of them can ever be first). A dependency in
+ * `untrusted` (its latest change is not trusted: require_signed_writes) neither lets a job
+ * run nor blocks it: the job waits until the change is settled.
  */
-export const readinessOf = (jobs: readonly Job[]): ((job: Job) => Readiness) => {
+export const readinessOf = (jobs: readonly Job[], untrusted: ReadonlySet<string> = NONE): ((job: Job) => Readiness) => {
   const byId = new Map(jobs.map((job) => [job.id, job]));
   const memo = new Map<string, Readiness>();
   const visit = (job: Job, path: readonly string[]): Readiness => {
     const known = memo.get(job.id);
     if (known) return known;
-    const waiting: Array<{ id: string; status: JobStatus }> = [];
+    const waiting: Array<{ id: string; status: JobStatus; unverified?: true }> = [];
     let result: Readiness | undefined;
     for (const depId of [...new Set(dependenciesOf(job))]) {
       const dep = byId.get(depId);
@@ -106,6 +111,10 @@ export const readinessOf = (jobs: readonly Job[]): ((job: Job) => Readiness) => 
         const cause = `${depId} is not in the queue`;
         result = { kind: 'blocked', by: depId, reason: cause, cause };
         break;
+      }
+      if (untrusted.has(dep.id)) {
+        waiting.push({ id: dep.id, status: dep.status, unverified: true });
+        continue;
       }
       if (dep.status === 'completed') continue;
       if (ENDED_FOR_GOOD.includes(dep.status)) {
@@ -148,12 +157,13 @@ const withoutBlock = (job: Job): Job => {
  * and clears the mark of any job whose cause is gone or that is no longer queued. Jobs
  * that do not change keep their identity, and the doc itself is returned when none does.
  */
-export const settleBlocked = (doc: JobsDoc, now: Date): { doc: JobsDoc; blocked: string[]; unblocked: string[] } => {
-  const readiness = readinessOf(doc.jobs);
+export const settleBlocked = (doc: JobsDoc, now: Date, untrusted: ReadonlySet<string> = NONE): { doc: JobsDoc; blocked: string[]; unblocked: string[] } => {
+  const readiness = readinessOf(doc.jobs, untrusted);
   const blocked: string[] = [];
   const unblocked: string[] = [];
   let changed = false;
   const jobs = doc.jobs.map((job) => {
+    if (untrusted.has(job.id)) return job;
     const state = job.status === 'queued' && dependenciesOf(job).length > 0 ? readiness(job) : undefined;
     if (state?.kind === 'blocked') {
       if (sameBlock(job, state)) return job;
@@ -171,7 +181,7 @@ export const settleBlocked = (doc: JobsDoc, now: Date): { doc: JobsDoc; blocked:
 
 /** What a queued job waits for, for `job show` and `status`: unfinished dependencies, or the block. */
 export const describeWait = (readiness: Readiness): string | undefined => {
-  if (readiness.kind === 'waiting') return `waits for ${readiness.on.map((d) => `${d.id} (${d.status})`).join(', ')}`;
+  if (readiness.kind === 'waiting') return `waits for ${readiness.on.map((d) => `${d.id} (${d.status}${d.unverified ? ', its latest change unverified' : ''})`).join(', ')}`;
   if (readiness.kind === 'blocked') return `blocked: ${readiness.reason}`;
   return undefined;
 };
@@ -204,8 +214,8 @@ export interface QueueWait {
 }
 
 /** Queued jobs that wait on something other than a free builder, in claim order. */
-export const queueWaits = (jobs: readonly Job[], builders: readonly BuilderEntry[]): QueueWait[] => {
-  const readiness = readinessOf(jobs);
+export const queueWaits = (jobs: readonly Job[], builders: readonly BuilderEntry[], untrusted: ReadonlySet<string> = NONE): QueueWait[] => {
+  const readiness = readinessOf(jobs, untrusted);
   return jobs
     .filter((job) => job.status === 'queued')
     .sort(claimOrder)
@@ -390,6 +400,8 @@ export interface ClaimInput {
   builderLabels: readonly string[];
   type?: string | undefined;
   now: Date;
+  /** Jobs whose latest change is not trusted (require_signed_writes): never claimed, and not finished as dependencies. */
+  untrusted?: ReadonlySet<string> | undefined;
 }
 
 /** Whether `builder` may take this job now (status, run_after, target, labels, type); dependencies aside. */
@@ -417,8 +429,9 @@ export const claimOrder = (a: Job, b: Job): number =>
 export const claimJob = (doc: JobsDoc, input: ClaimInput): { doc: JobsDoc; job: Job | undefined } => {
   checkBuilderId(input.builder);
   if (input.type !== undefined) checkType(input.type);
-  const readiness = readinessOf(doc.jobs);
-  const candidate = doc.jobs.filter((job) => isEligible(job, input) && readiness(job).kind === 'ready').sort(claimOrder)[0];
+  const untrusted = input.untrusted ?? NONE;
+  const readiness = readinessOf(doc.jobs, untrusted);
+  const candidate = doc.jobs.filter((job) => isEligible(job, input) && !untrusted.has(job.id) && readiness(job).kind === 'ready').sort(claimOrder)[0];
   if (!candidate) return { doc, job: undefined };
   const job: Job = {
     ...candidate,

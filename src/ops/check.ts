@@ -31,6 +31,12 @@ export const checkFleet = async (ctx: Context, options: { fetch: boolean }): Pro
     documents: validation.files.flatMap((f) => (f.status === 'valid' ? [] : [{ file: f.file, status: f.status, reason: f.problems[0]?.reason ?? f.changes[0] ?? '' }])),
     fetchError: docs.fetch_error,
     notify: await notifyProblems(ctx, now),
+    trust: {
+      enforced: docs.trust.require_signed_writes,
+      keys: docs.trust.keys,
+      untrusted: docs.trust.untrusted,
+      builders: docs.builders.map((b) => ({ id: b.id, status: docs.signatures.get(b.id)?.status?.verdict ?? null, heartbeat: docs.signatures.get(b.id)?.heartbeat?.verdict ?? null })),
+    },
   });
   return { ...result, generated_at: now.toISOString(), fetched: docs.fetched };
 };

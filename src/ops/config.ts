@@ -8,6 +8,9 @@ import type { Context } from './context.js';
 import { mutate, txOutcome, type Outcome } from './mutate.js';
 import { adminActor } from './identity.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
+import { buildersWithoutKeys, trustAtBase } from './signed-writes.js';
+import { notNowError } from '../errors.js';
+import type { BaseView } from '../store/transaction.js';
 
 export type ConfigEntry = { key: ConfigKey; value: ConfigValue; source: 'store' | 'default' };
 
@@ -55,12 +58,39 @@ export const setConfig = async (ctx: Context, pairs: ReadonlyArray<readonly [str
     op: 'config.set',
     actor: await adminActor(ctx),
     input: { settings: pairs.map(([key, value]) => ({ key, value })) },
-    apply: async (read) => {
-      const next = setConfigValues(await read(docs.config), pairs, rules);
+    apply: async (read, base) => {
+      const before = await read(docs.config);
+      const next = setConfigValues(before, pairs, rules);
       const stored = pairs.map(([key]) => ({ key, value: next[key as ConfigKey] as ConfigValue }));
+      if ((next.require_signed_writes === true) !== (before?.require_signed_writes === true)) {
+        await checkEnforcementChange(base, next.require_signed_writes === true, (await read(docs.builders))?.builders.map((b) => b.id) ?? []);
+      }
       return { result: { stored, warnings: scheduleWarnings(next, rules) }, writes: [{ spec: docs.config, value: next }], summary: `config.set ${pairs.map(([key]) => key).join(' ')}` };
     },
   });
   for (const warning of outcome.result.warnings) ctx.warn(`warning: ${warning}`);
   return { settings: outcome.result.stored, ...txOutcome(outcome) };
+};
+
+/**
+ * require_signed_writes is changed by an operator key only (no reader counts it otherwise),
+ * and is turned on only once every registered builder has a key: a builder without one
+ * could write nothing the fleet acts on.
+ */
+const checkEnforcementChange = async (base: BaseView, on: boolean, builders: readonly string[]): Promise<void> => {
+  const trust = await trustAtBase(base);
+  if (!trust.myKey?.operator) {
+    throw notNowError(`require_signed_writes is changed by an operator key, and ${trust.signer ? `this clone's key (${trust.signer.key.publicKey.fingerprint}) is not one` : 'this clone has no key'}`, {
+      code: 'not_operator_key',
+      hint: 'run it where an operator key signs; the first operator key, while signed writes are not required, can be a builder\'s own: buildctl builder key add ID --operator on that builder',
+    });
+  }
+  const missing = on ? buildersWithoutKeys(trust.ledger, builders) : [];
+  if (missing.length > 0) {
+    throw notNowError(`refusing to require signed writes: ${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no key in force`, {
+      code: 'builders_without_keys',
+      hint: `register one for each (buildctl init on the builder, or buildctl builder key add ID --key KEY.pub), or remove builders no longer in use; see buildctl builder key list`,
+      details: { builders: missing },
+    });
+  }
 };

@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import type { Context } from './context.js';
 import { resolveActor } from './identity.js';
 import { readMainOrThrow } from './read.js';
+import { checkSignedAs } from './signed-writes.js';
 import { collectSystemMetrics } from './system-metrics.js';
 
 export interface HeartbeatResult {
@@ -81,6 +82,8 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
       requireBuilder(state.builders, id);
     }
     const settings = effectiveSettings(state.config);
+    // Under require_signed_writes a beat this clone cannot sign as `id` would count for nothing: refused here.
+    await checkSignedAs({ commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects, store }, { actor: id, op: 'heartbeat', forced: false });
     const system = await systemMetrics;
     const reader = snapshot;
     // One beat at a time per clone: two processes pushing against the same lease (the agent

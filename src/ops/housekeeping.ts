@@ -12,7 +12,7 @@ import { docs } from '../schemas/layout.js';
 import type { NotifyEvent } from '../schemas/notify.js';
 import type { StatusDoc } from '../schemas/status.js';
 import { heartbeatCommits, openSnapshot } from '../store/snapshot.js';
-import { fetchRefs, HEARTBEAT_REFSPEC, type Store } from '../store/store.js';
+import { fetchRefs, HEARTBEAT_REFSPEC, ORIGIN_HEARTBEAT_PREFIX, type Store } from '../store/store.js';
 import type { Write } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { mutate } from './mutate.js';
@@ -20,6 +20,8 @@ import { readFleet } from './fleet-read.js';
 import { readHeartbeat } from './heartbeats-read.js';
 import { eventIdOf } from './notify.js';
 import { beatSights, recordLook } from './observe.js';
+import { trustAtBase } from './signed-writes.js';
+import { judgeCommit } from './trust.js';
 
 export interface HousekeepingOutcome extends HousekeepingReport {
   changed: boolean;
@@ -73,10 +75,11 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
       actor,
       // Nobody types anything into housekeeping: it moves what is already committed.
       input: {},
-      apply: async (read) => {
+      apply: async (read, base) => {
         const now = ctx.now();
         const { builders, settings } = await readFleet(read);
         const [jobs, locks, messages, dashboard] = await Promise.all([read(docs.jobs), read(docs.locks), read(docs.messages), read(docs.dashboard)]);
+        const trust = await trustAtBase(base);
         const beats = new Map<string, HeartbeatDoc>();
         const statuses = new Map<string, StatusDoc>();
         const ids = builders.builders.map((b) => b.id);
@@ -97,6 +100,14 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         });
         const seenBeat = (id: string) => (Object.hasOwn(observations.heartbeats.entries, id) ? observations.heartbeats.entries[id] : undefined);
         const health = new Map<string, Health>(ids.map((id) => [id, judgeBeat(sights.get(id), seenBeat(id), look.from, now, settings).actionHealth]));
+        // Under require_signed_writes, a heartbeat its builder did not sign says nothing about
+        // liveness either way: that builder is unknown (never dead, never alive on another's word).
+        if (trust.enforced) {
+          for (const id of ids) {
+            const signed = (await judgeCommit(snapshot.objects, `${ORIGIN_HEARTBEAT_PREFIX}${id}`, id, trust.ledger.state))?.verdict === 'verified';
+            if (!signed) health.set(id, 'unknown');
+          }
+        }
         clockSkew = skewedClocks(observations, ids, settings.maxClockSkewMs);
         const input: HousekeepingInput = {
           now,
@@ -109,6 +120,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
           locks: locksDoc,
           messages: messages ?? { messages: [] },
           dashboard,
+          untrusted: { jobs: trust.tainted('job'), locks: trust.tainted('lock') },
         };
         const result = housekeep(input);
         const r = result.report;
@@ -143,6 +155,8 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         return { result: { report: result.report, events }, writes, summary: summaryOf(result.report, events.length), trailers };
       },
     });
+    const untouched = outcome.result.report.not_acted_on;
+    if (untouched.length > 0) ctx.warn(`housekeeping did not act on ${untouched.join(', ')}: their latest change is not trusted, and require_signed_writes is on (buildctl validate --signatures)`);
     return { ...outcome.result.report, events: outcome.result.events, changed: outcome.changed, commit: outcome.commit ?? null, clock_skew: clockSkew };
   } finally {
     snapshot.close();

@@ -26,7 +26,7 @@ import { BuildctlError, usageError } from '../errors.js';
 import type { ArtifactManifest, Job, JobsDoc } from '../schemas/jobs.js';
 import { docs } from '../schemas/layout.js';
 import { openSnapshot, type Snapshot } from '../store/snapshot.js';
-import { fetchMain, openStore, type Store } from '../store/store.js';
+import { fetchMain, openStore, ORIGIN_MAIN, type Store } from '../store/store.js';
 import type { ReadDoc, Write } from '../store/transaction.js';
 import { archiveMonths } from './archive-read.js';
 import { describeArtifacts } from './artifacts.js';
@@ -36,6 +36,8 @@ import { adminActor, resolveActor } from './identity.js';
 import { deferredOutcome, mutate, mutateOrQueue, txOutcome, type Apply, type Outcome } from './mutate.js';
 import { newId } from './new-id.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
+import { trustAtBase, type TrustAtBase } from './signed-writes.js';
+import { TRAILER_FORCED } from './trust.js';
 
 const EMPTY_JOBS: JobsDoc = { jobs: [] };
 
@@ -103,16 +105,17 @@ const claimOnce = async (ctx: Context, store: Store, id: string, type: string | 
     op: 'job.claim',
     actor: id,
     input: { type },
-    apply: async (read) => {
+    apply: async (read, base) => {
       const { me } = await readActingBuilder(read, id);
       const now = ctx.now();
       const jobs = (await read(docs.jobs)) ?? EMPTY_JOBS;
+      const untrusted = untrustedJobs(ctx, await trustAtBase(base), id, jobs);
       const statusSpec = docs.status(id);
       const current = await read(statusSpec);
       // One job at a time, none when disabled (domain/jobs.ts): refused here, in the claim's
       // own transaction, so every caller of the claim (job claim, job run) is held to it.
       checkMayClaim(jobs, me, current);
-      const step = claimJob(jobs, { builder: id, builderLabels: me.labels, type, now });
+      const step = claimJob(jobs, { builder: id, builderLabels: me.labels, type, now, untrusted });
       if (!step.job) throw nothingToClaimError(id, type);
       const status = setBuilderState(current, { id, state: 'building', job: step.job.id, now });
       return {
@@ -128,6 +131,18 @@ const claimOnce = async (ctx: Context, store: Store, id: string, type: string | 
   return outcome;
 };
 
+/**
+ * The jobs this builder may not act on (require_signed_writes: their latest change is not
+ * trusted), said on stderr when one of them is queued or is what a queued job waits for.
+ */
+const untrustedJobs = (ctx: Context, trust: TrustAtBase, id: string, jobs: JobsDoc): Set<string> => {
+  const untrusted = trust.untouchable('job', id);
+  const waitedFor = new Set(jobs.jobs.filter((job) => job.status === 'queued').flatMap((job) => [job.id, ...(job.dependencies ?? [])]));
+  const said = [...untrusted].filter((job) => waitedFor.has(job));
+  if (said.length > 0) ctx.warn(`not acting on ${said.map((job) => `job ${job}`).join(', ')}: the latest change is not trusted, and require_signed_writes is on (buildctl validate --signatures)`);
+  return untrusted;
+};
+
 /** Whether origin/main, fetched now, has a job this builder may claim: a fetch and a local read, no commit. */
 const lookForWork = async (ctx: Context, store: Store, id: string, type: string | undefined): Promise<boolean> => {
   await fetchMain(store);
@@ -136,7 +151,8 @@ const lookForWork = async (ctx: Context, store: Store, id: string, type: string 
     const builders = await readMainOrThrow(snapshot, docs.builders);
     const me = builders?.builders.find((b) => b.id === id);
     const jobs = (await readMainOrThrow(snapshot, docs.jobs)) ?? EMPTY_JOBS;
-    return claimJob(jobs, { builder: id, builderLabels: me?.labels ?? [], type, now: ctx.now() }).job !== undefined;
+    const trust = await trustAtBase({ commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects, store });
+    return claimJob(jobs, { builder: id, builderLabels: me?.labels ?? [], type, now: ctx.now(), untrusted: trust.untouchable('job', id) }).job !== undefined;
   } finally {
     snapshot.close();
   }
@@ -223,9 +239,11 @@ export interface FinishIntent extends Omit<FinishOptions, 'artifacts' | 'artifac
   manifests?: ArtifactManifest[] | undefined;
 }
 
-export const finishPlan = (intent: FinishIntent): Apply<Job> => async (read) => {
+export const finishPlan = (intent: FinishIntent): Apply<Job> => async (read, base) => {
   const jobs = (await read(docs.jobs)) ?? EMPTY_JOBS;
   const before = requireJob(jobs, intent.id);
+  // Acting on a job whose latest change is not trusted: only its owner, or an operator key.
+  (await trustAtBase(base)).requireActable('job', intent.id, intent.by);
   const now = new Date(intent.now);
   const common = { id: intent.id, by: intent.by, force: intent.force, run: intent.run, now };
   const step =
@@ -235,10 +253,13 @@ export const finishPlan = (intent: FinishIntent): Apply<Job> => async (read) => 
     : intent.action === 'cancel' ? cancelJob(jobs, { id: intent.id, by: intent.by, reason: intent.reason, now })
     : retryJob(jobs, { id: intent.id, now });
   const statusWrites = await closeAssigneeStatus(read, before, step.job, now);
+  const forcedFor = before.assigned_to && before.assigned_to !== intent.by && (intent.action === 'complete' || intent.action === 'fail' || intent.action === 'release') ? before.assigned_to : undefined;
   return {
     result: step.job,
     writes: [{ spec: docs.jobs, value: step.doc }, ...statusWrites],
     summary: `job.${intent.action} ${step.job.id}${intent.force ? ' (forced)' : ''}`,
+    // Finishing another builder's job is an operator action (readers check it was signed by an operator key).
+    ...(forcedFor ? { trailers: { [TRAILER_FORCED]: forcedFor } } : {}),
   };
 };
 
@@ -309,10 +330,12 @@ export const showJobOp = async (ctx: Context, id: string, options: { fetch: bool
     if (found) {
       const builders = (await readMainOrThrow(snapshot, docs.builders, ctx.warn))?.builders ?? [];
       const queued = found.status === 'queued';
+      // A dependency whose latest change is not trusted is not finished (require_signed_writes).
+      const trust = queued ? await trustAtBase({ commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects, store }) : undefined;
       return {
         job: found,
         archive: null,
-        waits: queued ? (describeWait(readinessOf(jobs.jobs)(found)) ?? null) : null,
+        waits: queued ? (describeWait(readinessOf(jobs.jobs, trust?.tainted('job'))(found)) ?? null) : null,
         never_runs: queued ? (whyNeverRuns(found, builders) ?? null) : null,
       };
     }

@@ -13,6 +13,7 @@ import { readActingBuilder, readFleet } from './fleet-read.js';
 import { adminActor, resolveActor } from './identity.js';
 import { recordLook } from './observe.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
+import { trustAtBase } from './signed-writes.js';
 
 export interface LockResult extends Outcome {
   lock: Lock;
@@ -31,8 +32,9 @@ const acquireOnce = async (ctx: Context, store: Store, id: string, name: string,
     op: 'lock.acquire',
     actor: id,
     input: { name, ttl },
-    apply: async (read) => {
+    apply: async (read, base) => {
       const { settings } = await readActingBuilder(read, id);
+      (await trustAtBase(base)).requireActable('lock', name, id);
       const doc = (await read(docs.locks)) ?? EMPTY_LOCKS;
       // The base was just fetched: this is a look, and a take-over needs this clone's own watch.
       const now = ctx.now();
@@ -88,8 +90,9 @@ export const renewLockOp = async (
     op: 'lock.renew',
     actor: id,
     input: options,
-    apply: async (read) => {
+    apply: async (read, base) => {
       const { settings } = await readFleet(read);
+      (await trustAtBase(base)).requireActable('lock', options.name, id);
       const step = renewLock((await read(docs.locks)) ?? EMPTY_LOCKS, {
         name: options.name,
         owner: id,
@@ -111,7 +114,8 @@ export const releaseLockOp = async (ctx: Context, name: string, options: { token
     op: 'lock.release',
     actor: id,
     input: { name },
-    apply: async (read) => {
+    apply: async (read, base) => {
+      (await trustAtBase(base)).requireActable('lock', name, id);
       const step = releaseLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, token: options.token, now: ctx.now() });
       return { result: step.released, writes: [{ spec: docs.locks, value: step.doc, removes: [name] }], summary: `lock.release ${name} by ${id}` };
     },

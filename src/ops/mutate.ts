@@ -43,7 +43,7 @@ export interface Mutation<R> {
  * checked too. Runs before anything is fetched, queued or written. Before its commit is
  * written, the signed-writes rule (ops/signed-writes.ts) has its say.
  */
-const guarded = <R>(store: Store, request: Mutation<R>, allow: boolean, opId?: string): TxRequest<R> => {
+const guarded = <R>(request: Mutation<R>, allow: boolean, opId?: string): TxRequest<R> => {
   const allowed = vetCommitted(request.op, request.input, allow);
   const trailers = allowedTrailer(allowed);
   return {
@@ -56,7 +56,7 @@ const guarded = <R>(store: Store, request: Mutation<R>, allow: boolean, opId?: s
     },
     checkCommit: async (message, base) => {
       vetCommitMessage(message, allow);
-      await checkSignedWrite(store, base, message);
+      await checkSignedWrite(base, message);
     },
   };
 };
@@ -126,7 +126,7 @@ export const deliverOutbox = async (ctx: Context, store: Store): Promise<Deliver
           try {
             // Checked again on delivery: an intent queued before this check existed, or
             // edited on disk, is dropped rather than committed.
-            const request = guarded(store, { op: intent.op, actor: intent.actor, input: intent.input, apply: plan(intent.input) }, intent.allow_secret_like === true, intent.op_id);
+            const request = guarded({ op: intent.op, actor: intent.actor, input: intent.input, apply: plan(intent.input) }, intent.allow_secret_like === true, intent.op_id);
             await run(ctx, store, request);
             await removeIntent(store, intent);
             report.delivered.push(intent.op_id);
@@ -168,7 +168,7 @@ const run = async <R>(ctx: Context, store: Store, request: TxRequest<R>, options
 
 /** A mutation that needs a fresh answer: delivers the outbox, then runs; unreachable is exit 4. */
 export const mutate = async <R>(ctx: Context, store: Store, request: Mutation<R>, options?: TxOptions): Promise<TxOutcome<R>> => {
-  const checked = guarded(store, request, ctx.allowSecretLike === true);
+  const checked = guarded(request, ctx.allowSecretLike === true);
   await deliverOutbox(ctx, store);
   return run(ctx, store, checked, options);
 };
@@ -197,7 +197,7 @@ export const deferredOutcome = (run: Deferred<unknown>): Outcome =>
 export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Mutation<R>): Promise<Deferred<R>> => {
   const opId = randomUUID();
   const allow = ctx.allowSecretLike === true;
-  const checked = guarded(store, request, allow, opId);
+  const checked = guarded(request, allow, opId);
   await deliverOutbox(ctx, store);
   try {
     return { queued: false, outcome: await run(ctx, store, checked) };
@@ -207,7 +207,7 @@ export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Muta
     let plan: Plan<R>;
     try {
       const read: ReadDoc = <T>(spec: DocSpec<T>) => readMainOrThrow(snapshot, spec);
-      plan = await checked.apply(read, { commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects });
+      plan = await checked.apply(read, { commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects, store });
     } finally {
       snapshot.close();
     }

@@ -24,10 +24,12 @@ export interface TrustAtBase {
   requireActable(kind: FactKind, id: string, actor: string): void;
   /** The tainted facts of a kind that `actor` may not act on. */
   untouchable(kind: FactKind, actor: string): Set<string>;
+  /** Every tainted fact of a kind (what housekeeping leaves alone, whoever runs it). */
+  tainted(kind: FactKind): Set<string>;
 }
 
-export const trustAtBase = async (store: Store, base: { commit: string; objects: ObjectReader }): Promise<TrustAtBase> => {
-  const [ledger, signer] = await Promise.all([ledgerAt(store, base.objects, base.commit || undefined), loadSigner(store)]);
+export const trustAtBase = async (base: { commit: string; objects: ObjectReader; store: Store }): Promise<TrustAtBase> => {
+  const [ledger, signer] = await Promise.all([ledgerAt(base.store, base.objects, base.commit || undefined), loadSigner(base.store)]);
   const myKey = signer ? ledger.state.keys.find((k) => k.key === signer.key.publicKey.text && k.revoked_in === null) : undefined;
   const operatorKey = myKey?.operator === true;
   const taintOf = (kind: FactKind, id: string): Taint | undefined => ledger.taints[`${kind}:${id}`];
@@ -42,6 +44,7 @@ export const trustAtBase = async (store: Store, base: { commit: string; objects:
       if (taint && !mayActOn(taint, actor, operatorKey)) throw untrustedError(taint);
     },
     untouchable: (kind, actor) => new Set(Object.values(ledger.taints).filter((t) => t.kind === kind && !mayActOn(t, actor, operatorKey)).map((t) => t.id)),
+    tainted: (kind) => new Set(Object.values(ledger.taints).filter((t) => t.kind === kind).map((t) => t.id)),
   };
 };
 
@@ -50,17 +53,20 @@ export const trustAtBase = async (store: Store, base: { commit: string; objects:
  * fleet will act on, judged exactly as readers will judge it (its trailers and this clone's
  * key against the keys in force at the base). Refused (exit 2) with what to do otherwise.
  */
-export const checkSignedWrite = async (store: Store, base: BaseView, message: string): Promise<void> => {
-  const trust = await trustAtBase(store, base);
-  if (!trust.enforced) return;
+export const checkSignedWrite = async (base: BaseView, message: string): Promise<void> => {
   const trailers = messageTrailers(message);
-  const actor = trailers[TRAILER_ACTOR] ?? null;
+  await checkSignedAs(base, { actor: trailers[TRAILER_ACTOR] ?? null, op: trailers[TRAILER_OP] ?? null, forced: TRAILER_FORCED in trailers });
+};
+
+/** The same rule for a commit off main (a heartbeat): as `claim.actor`, with this clone's key. */
+export const checkSignedAs = async (base: { commit: string; objects: ObjectReader; store: Store }, claimed: { actor: string | null; op: string | null; forced: boolean }): Promise<void> => {
+  const trust = await trustAtBase(base);
+  if (!trust.enforced) return;
+  const { actor } = claimed;
   const signer = trust.signer;
   const claim = {
     commit: '(new)',
-    actor,
-    op: trailers[TRAILER_OP] ?? null,
-    forced: TRAILER_FORCED in trailers,
+    ...claimed,
     signature: signer ? { kind: 'good' as const, key: signer.key.publicKey.text, fingerprint: signer.key.publicKey.fingerprint } : { kind: 'none' as const },
   };
   const j = judge(claim, trust.ledger.state);

@@ -95,7 +95,7 @@ const changeSigners = async <R>(
     apply: async (read, base) => {
       const before = await read(docs.signers);
       const step = await change(before, actor, read);
-      if (step.changed) checkAuthorised(await ledgerAt(store, base.objects, base.commit || undefined), signer, actor, op, before, step.doc);
+      if (step.changed) checkAuthorised(await ledgerAt(base.store, base.objects, base.commit || undefined), signer, actor, op, before, step.doc);
       return { result: step.result, writes: [{ spec: docs.signers, value: step.doc }], summary: `${op} ${step.summary}` };
     },
   });

@@ -7,6 +7,8 @@ import { openStore } from '../store/store.js';
 import type { Context } from './context.js';
 import { resolveActor } from './identity.js';
 import { mutate, txOutcome, type Outcome } from './mutate.js';
+import { trustAtBase } from './signed-writes.js';
+import { describeTaint } from '../domain/trust.js';
 
 export interface SetStatusResult extends Outcome {
   status: StatusDoc;
@@ -19,8 +21,11 @@ export const setStatus = async (ctx: Context, input: { state: string; job?: stri
     op: 'status.set',
     actor: id,
     input,
-    apply: async (read) => {
+    apply: async (read, base) => {
       requireBuilder(await read(docs.builders), id);
+      // A builder may always set its own status again: that supersedes a change it did not sign.
+      const taint = (await trustAtBase(base)).taintOf('status', id);
+      if (taint) ctx.warn(`replacing ${describeTaint(taint)}`);
       const spec = docs.status(id);
       const next = setBuilderState(await read(spec), { id, state: input.state, job: input.job, now: ctx.now() });
       return {

@@ -15,12 +15,30 @@ import type { BeatSight } from '../domain/clocks.js';
 import type { Observations } from '../schemas/observations.js';
 import { loadObservations } from '../store/observations.js';
 import { heartbeatCommits, openSnapshot, type DocRead } from '../store/snapshot.js';
-import { fetchAgeMs, fetchAll, lastFetchAt, openStore } from '../store/store.js';
+import type { ObjectReader } from '../store/git.js';
+import { fetchAgeMs, fetchAll, lastFetchAt, openStore, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN } from '../store/store.js';
+import type { Taint } from '../domain/trust.js';
+import { judgeCommit, ledgerAt, type Ledger, type SignatureView } from './trust.js';
 import type { Context } from './context.js';
 import { tryResolveActor } from './identity.js';
 import { readHeartbeat } from './heartbeats-read.js';
 import { beatSights, recordLook } from './observe.js';
 import { fetchOrFallBack, viewReads, type Freshness } from './read.js';
+
+/** Who signed what a builder's row shows: its status.json's latest change, and its heartbeat. */
+export interface BuilderSignatures {
+  status: SignatureView | null;
+  heartbeat: SignatureView | null;
+}
+
+/** Signed writes across the fleet (README, "Trust"). */
+export interface FleetTrust {
+  /** How many keys are in force (0: nobody signs yet; the marks say little). */
+  keys: number;
+  require_signed_writes: boolean;
+  /** Facts the fleet does not act on (require_signed_writes): their latest change is not trusted. */
+  untrusted: Taint[];
+}
 
 export interface FleetStatus extends FleetView, Freshness {
   generated_at: string;
@@ -41,6 +59,9 @@ export interface FleetStatus extends FleetView, Freshness {
   problems: Array<{ file: string } & Problem>;
   /** Queued jobs that wait for dependencies, are blocked, or that no enabled builder can ever run. */
   queue_waits: { never_runs: number; jobs: QueueWait[] };
+  /** Each builder's signatures, by id. */
+  signatures: Record<string, BuilderSignatures>;
+  trust: FleetTrust;
 }
 
 /** Everything the fleet view and `check` read: the documents of main, every heartbeat, this clone's outbox. */
@@ -63,6 +84,8 @@ export interface FleetDocs extends Freshness, Pick<FleetStatus, 'heartbeats_fetc
   messages: Message[];
   outbox: { queued: number };
   problems: FleetStatus['problems'];
+  signatures: Map<string, BuilderSignatures>;
+  trust: FleetTrust;
 }
 
 export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): Promise<FleetDocs> => {
@@ -91,6 +114,9 @@ export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): 
     const fleet = take(builders)?.builders ?? [];
     const statuses = new Map<string, StatusDoc>();
     const heartbeats = new Map<string, HeartbeatDoc>();
+    // Who signed each builder's status and heartbeat: the ledger's verdicts, checked in-process.
+    const ledger = await ledgerAt(store, snapshot.objects, await snapshot.resolve(ORIGIN_MAIN));
+    const signatures = new Map<string, BuilderSignatures>();
     await Promise.all(
       fleet.map(async ({ id }) => {
         const status = take(await views.main(docs.status(id)));
@@ -98,6 +124,7 @@ export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): 
         const beat = await readHeartbeat(snapshot, id);
         const value = take(await views.tolerate(beat, docs.heartbeat(id)));
         if (value) heartbeats.set(id, value);
+        signatures.set(id, await builderSignatures(snapshot.objects, ledger, id));
       }),
     );
     const ids = new Set(fleet.map((b) => b.id));
@@ -128,6 +155,8 @@ export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): 
       messages: take(messages)?.messages ?? [],
       outbox: { queued: (await listIntents(store, ctx.warn)).length },
       problems,
+      signatures,
+      trust: { keys: ledger.state.keys.filter((k) => k.revoked_in === null).length, require_signed_writes: ledger.state.enforce_since !== null, untrusted: Object.values(ledger.taints) },
     };
   } finally {
     snapshot.close();
@@ -150,7 +179,7 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     lookedFrom: d.lookedFrom,
     sights: d.sights,
   });
-  const waits = queueWaits(d.jobs, d.builders);
+  const waits = queueWaits(d.jobs, d.builders, new Set(d.trust.untrusted.filter((t) => t.kind === 'job').map((t) => t.id)));
   return {
     generated_at: ctx.now().toISOString(),
     store: d.store,
@@ -164,5 +193,18 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     ...view,
     problems: d.problems,
     queue_waits: { never_runs: waits.filter((w) => w.never_runs !== null).length, jobs: waits },
+    signatures: Object.fromEntries(d.signatures),
+    trust: d.trust,
   };
+};
+
+/** A builder's status.json (its latest change) and heartbeat, as signed. */
+const builderSignatures = async (objects: ObjectReader, ledger: Ledger, id: string): Promise<BuilderSignatures> => {
+  const fact = ledger.status[id];
+  const status: SignatureView | null = fact
+    ? { verdict: fact.verdict, signer: fact.signer, reason: fact.reason, commit: fact.commit, note: fact.verdict === 'verified' && !fact.trusted ? `not ${id}'s own` : null }
+    : null;
+  const beat = await judgeCommit(objects, `${ORIGIN_HEARTBEAT_PREFIX}${id}`, id, ledger.state);
+  const heartbeat: SignatureView | null = beat ? { verdict: beat.verdict, signer: beat.signer, reason: beat.reason, commit: beat.commit, note: null } : null;
+  return { status, heartbeat };
 };

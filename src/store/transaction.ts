@@ -58,6 +58,7 @@ export interface BaseView {
   commit: string;
   /** The attempt's reader of git objects. */
   objects: ObjectReader;
+  store: Store;
 }
 
 export interface TxRequest<R> {
@@ -175,7 +176,7 @@ export type Staged<R> = { kind: 'unchanged'; result: R } | { kind: 'changed'; pl
  * transition, serialise what changed. Anything but a regular file at a document path, or
  * a document that fails its schema or the bounds, is an invalid document (exit 5).
  */
-export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>, objects: ObjectReader): Promise<Staged<R>> => {
+export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>, view: { objects: ObjectReader; store: Store }): Promise<Staged<R>> => {
   const docs = new Map<string, Promise<BaseDoc>>();
   const readBase = (path: string): Promise<BaseDoc> => {
     let doc = docs.get(path);
@@ -198,7 +199,7 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
     if (tolerated !== undefined) return tolerated as T;
     throw invalidDocument(spec.path, outcome.problems);
   };
-  const plan = await request.apply(read, { commit: base.commit, objects });
+  const plan = await request.apply(read, { commit: base.commit, ...view });
   const befores = await Promise.all(plan.writes.map((write) => readBase(write.spec.path)));
   // Own `__proto__` keys can only come from a document read: look for them only then.
   const texts = await Promise.all(docs.values());
@@ -270,9 +271,12 @@ export const pushCommit = async (store: Store, commit: string): Promise<Pushed> 
     return { kind: 'rejected' };
   }
   if (/\[remote rejected\]/.test(output)) {
-    throw failedError(`the remote refused the push: ${run.stdout.trim().split('\n').find((l) => l.includes('remote rejected')) ?? ''}`, {
+    // What the remote's hook said (git shows it as "remote: ..." lines), e.g. buildctl's pre-receive.
+    const said = run.stderr.split('\n').filter((l) => l.startsWith('remote: ')).map((l) => l.slice('remote: '.length).trim()).filter(Boolean);
+    throw failedError(`the remote refused the push: ${run.stdout.trim().split('\n').find((l) => l.includes('remote rejected')) ?? ''}${said.length > 0 ? `: ${said.join('; ')}` : ''}`, {
       code: 'push_refused',
       hint: 'a hook or branch protection on the remote declined the commit; check the remote\'s rules for main',
+      details: { remote: said },
     });
   }
   if (/\[rejected\]/.test(output)) return { kind: 'rejected' };
@@ -395,7 +399,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
     const landed = await findLanded(store, unknownSince.base, opId);
     if (landed) return { kind: 'done', result: unknownSince.result, commit: landed };
   }
-  const staged = await stage(cycle.trees, base, request, cycle.objects);
+  const staged = await stage(cycle.trees, base, request, { objects: cycle.objects, store });
   crashPoint('after-read');
   if (staged.kind === 'unchanged') {
     // No commit; the view still catches up with what others landed.
@@ -403,7 +407,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
     return { kind: 'done', result: staged.result, commit: undefined };
   }
   const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
-  await request.checkCommit?.(message, { commit: base.commit, objects: cycle.objects });
+  await request.checkCommit?.(message, { commit: base.commit, objects: cycle.objects, store });
   const commit = await writeCommit(store, cycle.trees, base, staged.files, message, await cycle.ident);
   crashPoint('after-commit-object');
   const pushed = await pushCommit(store, commit);

@@ -143,7 +143,7 @@ describe('transaction cycle against a real bare remote', () => {
         },
       });
       const stale = await fetchBase(store1, objects);
-      const staged = await stage(trees, stale, label('stale'), objects);
+      const staged = await stage(trees, stale, label('stale'), { objects, store: store1 });
       expect(staged.kind).toBe('changed');
       // Meanwhile another writer lands a commit.
       await setStatus(testContext(fleet.stores.build2!, 'build2'), { state: 'building', job: 'other' });
@@ -153,14 +153,14 @@ describe('transaction cycle against a real bare remote', () => {
       expect(JSON.parse(remoteFile(fleet, 'build2/status.json')).current_job).toBe('other');
       // The same intent on a fresh base lands, and keeps the other writer's commit.
       const fresh = await fetchBase(store1, objects);
-      const again = await stage(trees, fresh, label('fresh'), objects);
+      const again = await stage(trees, fresh, label('fresh'), { objects, store: store1 });
       if (again.kind !== 'changed') throw new Error('expected a change');
       expect(await pushCommit(store1, await writeCommit(store1, trees, fresh, again.files, 'test.label fresh\n', await committer(store1)))).toEqual({ kind: 'landed' });
       expect(JSON.parse(remoteFile(fleet, 'build2/status.json')).current_job).toBe('other');
       expect(JSON.parse(remoteFile(fleet, 'coordination/builders.json')).builders[0].labels).toEqual(['fresh']);
       // Nothing to change: stage says so, and nothing would be written.
       const same = await fetchBase(store1, objects);
-      const unchanged = await stage(trees, same, { op: 'test.none', actor: 'build1', apply: async (read) => ({ result: 0, writes: [{ spec: docs.builders, value: (await read(docs.builders))! }], summary: 'test.none' }) }, objects);
+      const unchanged = await stage(trees, same, { op: 'test.none', actor: 'build1', apply: async (read) => ({ result: 0, writes: [{ spec: docs.builders, value: (await read(docs.builders))! }], summary: 'test.none' }) }, { objects, store: store1 });
       expect(unchanged).toEqual({ kind: 'unchanged', result: 0 });
     } finally {
       objects.close();

@@ -32,6 +32,7 @@ describe('defaults', () => {
       notify_timeout: '10s',
       notify_rate_limit: 20,
       notify_storm: 5,
+      require_signed_writes: false, // issue 18: an operator key turns it on
     });
     expect(Object.keys(CONFIG_DEFAULTS).sort()).toEqual([...CONFIG_KEYS].sort());
   });
@@ -114,6 +115,10 @@ describe('setConfigValue', () => {
     ['legacy_readers', 'build4, build3,build4', ['build3', 'build4']],
     ['legacy_readers', 'none', []],
     ['legacy_readers', '', []],
+    // a flag takes the usual words for on and off
+    ['require_signed_writes', 'on', true],
+    ['require_signed_writes', 'TRUE', true],
+    ['require_signed_writes', 'no', false],
   ])('sets %s from %j to %j', (key, text, value) => {
     const next = setConfigValue(undefined, key, text, rules);
     expect(next).toEqual({ [key]: value });
@@ -124,6 +129,11 @@ describe('setConfigValue', () => {
     const next = setConfigValue(doc, 'job_max_attempts', '4', rules);
     expect(next).toEqual({ stale_after: '1m', future_setting: { on: true }, job_max_attempts: 4 });
     expect(doc).toEqual({ stale_after: '1m', future_setting: { on: true } });
+  });
+
+  it('refuses a flag that is neither on nor off', () => {
+    const error = buildctlErrorFrom(() => setConfigValue(undefined, 'require_signed_writes', 'maybe', rules));
+    expect([error.code, error.exitCode]).toEqual(['invalid_setting', 2]);
   });
 
   it('refuses an unknown key and lists the settings there are', () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatAge, formatTime, plural } from '../../domain/format.js';
-import type { FleetStatus } from '../../ops/status.js';
+import type { BuilderSignatures, FleetStatus } from '../../ops/status.js';
+import { describeTaint } from '../../domain/trust.js';
 import { fleetJson, statusChangeJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 import { watchLoop } from '../watch.js';
@@ -20,10 +21,22 @@ const freshnessLine = (status: FleetStatus): string => {
   return status.fetch_error ? `REMOTE UNREACHABLE, showing the last known state: ${since}` : `not fetched: ${since}`;
 };
 
+/** verified, or what is not: "status FORGED", "beat UNVERIFIED". */
+const signedCell = (sig: BuilderSignatures | undefined): string => {
+  const parts = [
+    sig?.status && sig.status.verdict !== 'verified' ? `status ${sig.status.verdict.toUpperCase()}` : sig?.status?.note ? `status ${sig.status.note}` : '',
+    sig?.heartbeat && sig.heartbeat.verdict !== 'verified' ? `beat ${sig.heartbeat.verdict.toUpperCase()}` : '',
+  ].filter(Boolean);
+  if (parts.length > 0) return parts.join(', ');
+  return sig?.status || sig?.heartbeat ? 'verified' : '-';
+};
+
 export const renderStatus = (status: FleetStatus): string => {
   const lines: string[] = [];
   const h = status.health;
   lines.push(`Fleet: ${plural(status.builders.length, 'builder')} (${h.healthy} healthy, ${h.stale} stale, ${h.dead} dead, ${h.unknown} unknown); ${freshnessLine(status)}`);
+  // Signatures are shown once the fleet has keys: before that every change is unsigned.
+  const signed = status.trust.keys > 0;
   if (status.builders.length === 0) {
     lines.push('no builders registered (add one with: buildctl builder add ID)');
   } else {
@@ -31,7 +44,7 @@ export const renderStatus = (status: FleetStatus): string => {
     const skewed = status.builders.some((b) => b.clock_skewed);
     lines.push(
       table(
-        ['BUILDER', 'HEALTH', 'STATE', 'JOB', 'BEAT', ...(skewed ? ['CLOCK'] : []), 'CPU', 'MEM', 'DISK FREE'],
+        ['BUILDER', 'HEALTH', 'STATE', 'JOB', 'BEAT', ...(skewed ? ['CLOCK'] : []), 'CPU', 'MEM', 'DISK FREE', ...(signed ? ['SIGNED'] : [])],
         status.builders.map((b) => [
           b.enabled ? b.id : `${b.id} (disabled)`,
           b.health,
@@ -42,6 +55,7 @@ export const renderStatus = (status: FleetStatus): string => {
           b.system ? `${Math.round(b.system.cpu_pct)}%` : '-',
           b.system ? `${(b.system.memory_used_mb / 1000).toFixed(1)}/${(b.system.memory_total_mb / 1000).toFixed(1)} GB` : '-',
           b.system ? `${b.system.disk_free_gb} GB` : '-',
+          ...(signed ? [signedCell(status.signatures[b.id])] : []),
         ]),
       ),
     );
@@ -70,6 +84,18 @@ export const renderStatus = (status: FleetStatus): string => {
   if (status.outbox.queued > 0) lines.push(`Outbox: ${plural(status.outbox.queued, 'operation')} queued, delivered by the next successful command (buildctl outbox list)`);
   if (status.mail) lines.push(`Mail for ${status.mail.builder}: ${status.mail.unread} unread, ${status.mail.awaiting_ack} awaiting your ack`);
   for (const p of status.problems) lines.push(`INVALID ${p.file}${p.path ? `: ${p.path}` : ''}: ${p.reason} (run buildctl validate)`);
+  if (signed) {
+    for (const b of status.builders) {
+      const sig = status.signatures[b.id];
+      for (const [what, view] of [['status', sig?.status], ['heartbeat', sig?.heartbeat]] as const) {
+        if (view && view.verdict !== 'verified') lines.push(`${view.verdict.toUpperCase()} ${b.id}'s ${what}${view.commit ? ` (${view.commit.slice(0, 12)})` : ''}: ${view.reason}`);
+      }
+    }
+    const trust = status.trust;
+    if (trust.require_signed_writes || trust.untrusted.length > 0) {
+      lines.push(`Signed writes required${trust.untrusted.length > 0 ? `; NOT ACTED ON: ${trust.untrusted.map(describeTaint).join('; ')} (buildctl validate --signatures)` : ': every change acted on is verified'}`);
+    }
+  }
   return lines.join('\n');
 };
 
