@@ -2,14 +2,15 @@
 # Bootstraps a builder, idempotently: run it again at any time (after pulling a new version
 # of buildctl, say) and every step says "ok, unchanged" or what it changed.
 #
-#   setup_builder.sh <id> [--remote URL] [--store DIR] [--prefix DIR] [--no-cron] [--agents-md PATH]
+#   setup_builder.sh <id> [--remote URL] [--store DIR] [--signing-key PATH] [--prefix DIR] [--no-cron] [--agents-md PATH]
 #
 # 1. checks Node.js (>= 20.19) and git (>= 2.30);
 # 2. installs buildctl's dependencies and builds it, in the repository this script lives in;
-# 3. creates or joins the store (buildctl init);
+# 3. creates or joins the store (buildctl init), with the clone's signing key;
 # 4. writes the builder id (/etc/build_server_id as root, else the store's .build_server_id;
 #    BUILDCTL_ID_FILE names another host-wide file, as the CLI reads it);
-# 5. registers the builder with this host name and sets the store's git identity;
+# 5. registers the builder with this host name and its signing key, and sets the store's
+#    git identity;
 # 6. installs the buildctl, sm and sendmessages launchers into <prefix>/bin;
 # 7. installs the crontab line running "buildctl agent --once" every minute (unless --no-cron);
 # then, with --agents-md, writes the session checklist (buildctl guide) into an AGENTS.md.
@@ -21,13 +22,14 @@ readonly GIT_MIN=2.30
 
 usage() {
   cat <<'EOF'
-usage: setup_builder.sh <id> [--remote URL] [--store DIR] [--prefix DIR] [--no-cron] [--agents-md PATH]
+usage: setup_builder.sh <id> [--remote URL] [--store DIR] [--signing-key PATH] [--prefix DIR] [--no-cron] [--agents-md PATH]
 
 Sets up this host as builder <id>, idempotently (safe to run again).
 
   <id>            the builder id: a lowercase letter, then lowercase letters, digits or "-" (at most 32)
   --remote URL    the fleet's store remote to join (default: a local bare repository beside the store)
   --store DIR     the store clone (default: $BUILDCTL_STORE or ~/.buildctl/store); baked into the launchers
+  --signing-key PATH  where the builder's signing key is kept (default: in the clone's .git/buildctl)
   --prefix DIR    where the launchers go: DIR/bin (default: /usr/local)
   --no-cron       do not install the crontab line (see "buildctl agent install --systemd")
   --agents-md PATH  write the session checklist ("buildctl guide") into PATH/AGENTS.md (PATH a
@@ -56,6 +58,7 @@ step() { printf '[%s] %s\n' "$1" "$2"; }
 ID=''
 REMOTE=''
 STORE_ARG=''
+KEY_ARG=''
 PREFIX='/usr/local'
 CRON=1
 AGENTS_MD=''
@@ -69,6 +72,8 @@ while [ "$#" -gt 0 ]; do
     --remote=*) REMOTE=${1#*=}; shift ;;
     --store) need_value "$@"; STORE_ARG=$2; shift 2 ;;
     --store=*) STORE_ARG=${1#*=}; shift ;;
+    --signing-key) need_value "$@"; KEY_ARG=$2; shift 2 ;;
+    --signing-key=*) KEY_ARG=${1#*=}; shift ;;
     --prefix) need_value "$@"; PREFIX=$2; shift 2 ;;
     --prefix=*) PREFIX=${1#*=}; shift ;;
     --no-cron) CRON=0; shift ;;
@@ -89,7 +94,7 @@ if [ -z "$ID" ]; then die_usage 'missing the builder id'; fi
 if ! [[ "$ID" =~ ^[a-z][a-z0-9-]{0,31}$ ]] || [ "$ID" = all ]; then
   die_usage "invalid builder id \"$ID\": a lowercase letter, then lowercase letters, digits or \"-\", at most 32 (\"all\" is reserved)"
 fi
-for value in "$REMOTE" "$STORE_ARG" "$PREFIX" "$AGENTS_MD"; do
+for value in "$REMOTE" "$STORE_ARG" "$KEY_ARG" "$PREFIX" "$AGENTS_MD"; do
   case "$value" in *$'\n'*) die_usage 'arguments must not contain line breaks' ;; esac
 done
 
@@ -173,6 +178,7 @@ buildctl() { "$NODE" "$CLI" --store "$STORE" "$@"; }
 # ---- 3. the store -----------------------------------------------------------------------
 init_args=(init)
 if [ -n "$REMOTE" ]; then init_args+=(--remote "$REMOTE"); fi
+if [ -n "$KEY_ARG" ]; then init_args+=(--signing-key "$(absolute "$KEY_ARG")"); fi
 init_out=$(buildctl "${init_args[@]}")
 if printf '%s\n' "$init_out" | grep -q 'nothing changed'; then
   step 3/7 "store $STORE: ok, unchanged"
@@ -220,13 +226,26 @@ set_git_config() {
     changes+=("set $key to \"$value\"")
   fi
 }
+# The clone's signing key (init made it) for this builder: under require_signed_writes only
+# an operator may add it, which is said, not fatal (the rest of the setup still holds).
+key_note=''
+if key_out=$(buildctl --as "$ID" builder key add "$ID" 2>&1); then
+  case "$key_out" in
+    unchanged*) ;;
+    *) changes+=("$key_out") ;;
+  esac
+else
+  key_note=$(printf '%s\n' "$key_out" | sed 's/^/      /')
+  changes+=("the signing key is NOT registered for $ID (an operator must add it):")
+fi
 set_git_config user.name "buildctl $ID"
 set_git_config user.email "$ID@buildctl.invalid"
 if [ "${#changes[@]}" -eq 0 ]; then
-  step 5/7 "builder $ID registered (host $HOST), store git identity: ok, unchanged"
+  step 5/7 "builder $ID registered (host $HOST, signing key), store git identity: ok, unchanged"
 else
-  step 5/7 'registration and git identity:'
+  step 5/7 'registration, signing key and git identity:'
   printf '      - %s\n' "${changes[@]}"
+  if [ -n "$key_note" ]; then printf '%s\n' "$key_note"; fi
 fi
 
 # ---- 6. launchers -----------------------------------------------------------------------

@@ -26,6 +26,8 @@ export interface AuditLog {
   events: SignedEvent[];
   /** How many events matched before the limit. */
   matched: number;
+  /** Whether any key was ever registered: before that, every change is unverified and saying so tells nothing. */
+  signing: boolean;
 }
 
 export const auditLog = async (ctx: Context, options: LogOptions): Promise<AuditLog> => {
@@ -39,7 +41,11 @@ export const auditLog = async (ctx: Context, options: LogOptions): Promise<Audit
   try {
     const tip = (await objects.readObject(ORIGIN_MAIN))?.sha;
     const { ledger, verdicts } = await verdictsFor(store, objects, tip, shown.map((e) => e.commit));
-    return { events: shown.map((event) => ({ ...event, signature: signatureView(verdicts.get(event.commit), ledger, event.commit) })), matched: events.length };
+    return {
+      events: shown.map((event) => ({ ...event, signature: signatureView(verdicts.get(event.commit), ledger, event.commit) })),
+      matched: events.length,
+      signing: ledger.signing_since !== null,
+    };
   } finally {
     objects.close();
   }

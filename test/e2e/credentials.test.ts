@@ -68,6 +68,8 @@ const ROWS: Row[] = [
   { covers: 'notify add --url', args: ['notify', 'add', 'ops', '--type', 'webhook', '--url', 'https://ci:Wh00k-Pw@hooks.example.com/buildctl', '--secret-env', 'OPS_SECRET'], secret: 'Wh00k-Pw', said: 'a password in a URL in the url' },
   { covers: 'config set <value>', args: ['config', 'set', 'schedule', 'password=C0nfig-Pw!'], secret: 'C0nfig-Pw!', said: 'a value assigned to password in the value' },
   { covers: 'config set [more...]', args: ['config', 'set', 'lock_ttl', '45s', 'schedule', 'password=M0re-Pw!'], secret: 'M0re-Pw!', said: 'a value assigned to password in the value' },
+  { covers: 'builder key revoke --reason', args: ['builder', 'key', 'revoke', 'build1', '--reason', 'leaked with password=Rev0ke-Pw!'], secret: 'Rev0ke-Pw!', said: 'a value assigned to password in the reason' },
+  { covers: 'trust accept --reason', args: ['trust', 'accept', '{head}', '--reason', `checked, token: ${alnum('accept', 20)}`], secret: alnum('accept', 20), said: 'a value assigned to token in the reason' },
 ];
 
 /**
@@ -125,6 +127,12 @@ const EXEMPT: Record<string, string> = {
   'serve --port': 'read only (a server)', 'serve --host': 'read only (a server)', 'serve --interval': 'read only (a duration)',
   'serve --token': 'the dashboard\'s own token: kept in memory, never stored', 'serve --token-file': 'a local path, never stored',
   'guide --agents-md': 'a local path; nothing is committed',
+  'init --signing-key': 'a local path: the key stays on the builder, outside the store',
+  'builder key add <id>': 'a builder id (strict format)',
+  'builder key add --key': 'a public key, or the path of one: parsed, and only the public key is committed (anything else is refused without echo)',
+  'builder key revoke <id>': 'a builder id (strict format)', 'builder key revoke --key': 'a fingerprint, looked up',
+  'trust accept <commit>': 'a commit of main, resolved before anything is written',
+  'validate --since': 'read only (a commit)',
 };
 
 /** Every input of every command (arguments and options that take a value), e.g. `job add --branch`. */
@@ -178,6 +186,7 @@ beforeAll(async () => {
   ids.queued = (await addJobOp(as1, { type: 'package', priority: 100, target: 'build2' })).job.id;
   await acquireLockOp(as2, { name: 'deploy', ttl: '1h' });
   ids.toMe = (await sendMessageOp(as2, { to: ['build1'], body: 'for build1' })).message.id;
+  ids.head = gitSync(fleet.remote, ['rev-parse', 'main']).trim();
 }, 60_000);
 afterAll(() => fleet?.cleanup());
 

@@ -8,6 +8,7 @@
 import { renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyFiles } from '../../src/store/sshsig.js';
 import { CLI, gitSync, makeFleet, runCli, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet;
@@ -195,6 +196,23 @@ describe('--json: one contract', () => {
     expect(mutationShape(cancel, 'job', { changed: true, commit: 'sha' }).status).toBe('cancelled');
     expect(mutationShape(run, 'job', { changed: true, commit: 'sha' }, { extra: ['run'] }).status).toBe('completed');
     expect(run.body.run).toMatchObject({ outcome: 'completed', exit_code: 0 });
+  });
+
+  it('signed writes: builder key add / list / revoke, trust accept, validate --signatures', async () => {
+    expect(await mutation('build1', ['builder', 'key', 'add', 'build1'], 'key', { changed: true, commit: 'sha' })).toMatchObject({ id: 'build1', operator: false });
+    expect(await mutation('build1', ['builder', 'key', 'add', 'build1', '--operator'], 'key', { changed: true, commit: 'sha' })).toMatchObject({ operator: true });
+    const second = join(fleet.root, 'second.pub');
+    writeFileSync(second, generateKeyFiles('second').publicText);
+    const added = await mutation('build1', ['builder', 'key', 'add', 'build1', '--key', second], 'key', { changed: true, commit: 'sha' });
+    expect((await mutation('build1', ['builder', 'key', 'revoke', 'build1', '--key', String(added.fingerprint)], 'key', { changed: true, commit: 'sha' })).revoked_at).toEqual(expect.any(String));
+    const keys = (await read(null, ['builder', 'key', 'list'], ['keys'])).keys as { keys: unknown[]; require_signed_writes: boolean };
+    expect([keys.keys.length, keys.require_signed_writes]).toEqual([2, false]);
+    const head = gitSync(fleet.remote, ['rev-parse', 'main']).trim();
+    expect(await mutation('build1', ['trust', 'accept', head, '--reason', 'checked'], 'accepted', { changed: true, commit: 'sha' })).toMatchObject({ commit: head, by: 'build1' });
+    const { code, body } = await json('build1', ['validate', '--signatures']);
+    expect(Object.keys(body)).toEqual(['signatures']);
+    expect(code).toBe((body.signatures as { valid: boolean }).valid ? 0 : 5);
+    await error('build1', ['builder', 'key', 'revoke', 'build2'], 2, 'no_such_key');
   });
 
   it('errors: the same exit code, one document on stdout; commander errors included', async () => {

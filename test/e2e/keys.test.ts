@@ -67,7 +67,7 @@ describe('rotating a key', () => {
     await ok('build1', ['status', 'set', 'failed']);
     commits.stolen = mainSha();
     const all = await events();
-    const of = (commit: string) => all.find((e) => e.commit === commit)!.signature;
+    const of = (commit: string | undefined) => all.find((e) => e.commit === commit)!.signature;
     expect(of(commits.stolen)).toMatchObject({ verdict: 'forged', reason: expect.stringContaining("signed by build1's key SHA256:") });
     expect(of(commits.stolen).reason).toContain('revoked before this change');
     expect(of(commits.before)).toMatchObject({ verdict: 'verified', note: expect.stringContaining('made before its key was revoked') });

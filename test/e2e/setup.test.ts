@@ -91,6 +91,11 @@ describe('scripts/setup_builder.sh', () => {
     expect(first.stdout).toContain('[2/7] dependencies and build: ok, unchanged'); // npm ci skipped: the tree is newer than the lock
     expect(first.stdout).toContain(`[4/7] builder id: wrote build1 to ${join(home, 'build_server_id')}`);
     expect(first.stdout).toContain('added builder build1');
+    // The clone's signing key: made by init, kept in the clone's git dir (0600), registered for build1.
+    expect(first.stdout).toMatch(/added: key SHA256:\S+ for build1/);
+    expect(statSync(join(store, '.git', 'buildctl', 'signing-key')).mode & 0o777).toBe(0o600);
+    const signers = JSON.parse(gitSync(remote, ['show', 'main:coordination/signers.json'])) as { signers: Array<{ id: string; keys: unknown[] }> };
+    expect(signers.signers.map((e) => [e.id, e.keys.length])).toEqual([['build1', 1]]);
     expect(first.stdout).toContain(`wrote ${join(prefix, 'bin', 'sm')}`);
     expect(first.stdout).toContain('added the line to the crontab');
     expect(first.stdout).toContain('buildctl status');

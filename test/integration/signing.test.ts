@@ -3,7 +3,7 @@
 // commits buildctl signs (main's, heartbeats', the seed) pass `git verify-commit` with an
 // allowed-signers file, as an operator would check them by hand.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyFiles, parsePrivateKey, parsePublicKey, signMessage, verifyMessage } from '../../src/store/sshsig.js';
@@ -129,10 +129,15 @@ describe('commits buildctl signs pass git verify-commit', () => {
     expect(verifyCommit(sha).code).not.toBe(0);
   });
 
-  it('a clone without a key makes unsigned commits, as before', async () => {
+  it('a clone without a key (one set up before keys existed) makes unsigned commits, as before', async () => {
     const other = await makeFleet(['build1']);
     try {
-      expect(await loadSigner(storeAt(other.stores.build1!))).toBeUndefined();
+      const store = storeAt(other.stores.build1!);
+      expect(gitSync(other.remote, ['cat-file', 'commit', 'main'])).toContain('gpgsig');
+      rmSync(join(store.stateDir, 'signing-key'));
+      expect(await loadSigner(store)).toBeUndefined();
+      const { setStatus } = await import('../../src/ops/status-set.js');
+      await setStatus(testContext(other.stores.build1!, 'build1'), { state: 'idle' });
       expect(gitSync(other.remote, ['cat-file', 'commit', 'main'])).not.toContain('gpgsig');
     } finally {
       other.cleanup();

@@ -16,7 +16,9 @@ const whatOf = (event: AuditEvent): string => {
 /** verified, or the alarm in capitals: UNVERIFIED, FORGED (with the note, e.g. a key revoked since). */
 export const signedOf = (signature: SignatureView): string => `${signature.verdict === 'verified' ? 'verified' : signature.verdict.toUpperCase()}${signature.note ? '*' : ''}`;
 
-export const renderLog = (events: readonly SignedEvent[]): string => {
+/** The events as a table; with `signed` (the fleet has keys), who signed each, and why not where not. */
+export const renderLog = (events: readonly SignedEvent[], signed: boolean): string => {
+  if (!signed) return table(['TIME', 'ACTOR', 'OP', 'WHAT'], events.map((e) => [formatTime(e.at), e.actor ?? '-', e.op, whatOf(e)]));
   const rows = table(['TIME', 'ACTOR', 'OP', 'SIGNED', 'WHAT'], events.map((e) => [formatTime(e.at), e.actor ?? '-', e.op, signedOf(e.signature), whatOf(e)]));
   const notes = events.filter((e) => e.signature.verdict !== 'verified' || e.signature.note).map((e) => `${e.commit.slice(0, 12)} ${e.op} by ${e.actor ?? '-'}: ${e.signature.verdict}, ${e.signature.reason}${e.signature.note ? ` (${e.signature.note})` : ''}`);
   return notes.length === 0 ? rows : `${rows}\n\n${notes.join('\n')}`;
@@ -35,10 +37,11 @@ export const registerLog = (program: Command, runtime: Runtime): void => {
     .option('--json', 'print as JSON')
     .addHelpText('after', `
 Times are the committing builder's clock. Commits made by hand or by older scripts
-(no Buildctl-Op trailer) are not listed; "git log" shows them. SIGNED says who signed
-each change: verified (by a key registered for its actor), UNVERIFIED (unsigned, or an
-unknown key) or FORGED (another signer's key, or a key revoked before it); the lines under
-the table say why, and "*" marks a note (e.g. a key revoked since).
+(no Buildctl-Op trailer) are not listed; "git log" shows them. Once the fleet has keys,
+SIGNED says who signed each change: verified (by a key registered for its actor),
+UNVERIFIED (unsigned, or an unknown key) or FORGED (another signer's key, or a key revoked
+before it); the lines under the table say why, and "*" marks a note (e.g. a key revoked
+since).
 
 Examples:
   buildctl log --since 24h
@@ -51,6 +54,6 @@ Examples:
       if (log.matched > log.events.length) runtime.err(`buildctl: showing the newest ${log.events.length} of ${plural(log.matched, 'event')} (--limit N or --all for more)`);
       if (options.json) return printJson(runtime, eventsJson(log));
       if (log.events.length === 0) return runtime.out('no events match');
-      runtime.out(renderLog(log.events));
+      runtime.out(renderLog(log.events, log.signing));
     });
 };
