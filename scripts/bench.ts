@@ -26,6 +26,11 @@
 //               (fetch, reset, append, commit, push; random backoff on a rejected push)
 //   day         4 builders heartbeating every simulated minute for a day, with hourly
 //               housekeeping and pruning: commits added to main, .git sizes after pruning
+//   signing     the cost of signed writes: signing a commit in-process (node:crypto's ed25519)
+//               and with `ssh-keygen -Y sign` (a process), against one mutation (setStatus in a
+//               warm process) on a clone with a key and one without, interleaved; verifying a
+//               commit; `buildctl log` judging 300 commits with no cache, then with it.
+//               Target: signing under 20% of a mutation
 //
 // Every store lives in one temp dir against a local bare remote (the embedded default),
 // made with the project's own `initStore` (through the test helpers' `makeFleet`), and is
@@ -38,7 +43,7 @@
 // PATH (the same document into a file, beside the table). Progress goes to stderr. New
 // ratio benchmarks are entries in BENCHMARKS below.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -66,6 +71,7 @@ import { storeAt } from '../src/store/store.js';
 import { transact, type Write } from '../src/store/transaction.js';
 import { MAIN_REFSPEC, ORIGIN_MAIN } from '../src/store/store.js';
 import { cliEnv, commitCount, makeFleet, runCli, testContext, type Fleet } from '../test/helpers/fleet.js';
+import type { Context } from '../src/ops/context.js';
 import { startServe } from '../test/helpers/dashboard.js';
 import { startReceiver, webhookSecret } from '../test/helpers/receiver.js';
 import { addTargetOp } from '../src/ops/notify.js';
@@ -80,7 +86,7 @@ process.env.GIT_CONFIG_NOSYSTEM = '1';
 const cli = resolve(import.meta.dirname, '..', 'cli.js');
 
 const RATIO_NAMES = ['status', 'mutation', 'in-process', 'big-status', 'big-msg-list', 'mcp-start', 'mcp-status'];
-const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'secrets', 'notify-tick', 'serve', 'claims', 'sends', 'day']);
+const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'secrets', 'notify-tick', 'serve', 'claims', 'sends', 'day', 'signing']);
 const GROUPS: Record<string, string[]> = {
   ratios: RATIO_NAMES,
   big: ['big-status', 'big-msg-list'],
@@ -626,6 +632,119 @@ const timeNotifyTicks = async (): Promise<Timing[]> => {
     await receiver.close();
     plain.cleanup();
     notified.cleanup();
+  }
+};
+
+interface SigningResult {
+  /** In-process signature of a commit as transactions sign it, median (µs). */
+  sign_us: number;
+  /** `ssh-keygen -Y sign -n git` of the same payload, a process each, median (ms). */
+  keygen_sign_ms: number;
+  /** In-process check of one commit's signature, median (µs). */
+  verify_us: number;
+  /** One setStatus transaction in a warm process: a clone with a key, and one without (interleaved), medians (ms). */
+  mutation_signed_ms: number;
+  mutation_unsigned_ms: number;
+  /** Signing's share of a signed mutation. */
+  sign_share: number;
+  /** A clone with a key against one without: signing and loading the key (both judge history). */
+  added_share: number;
+  /** Advancing the trust ledger by one new commit (what a mutation adds to judge the commit before its base), median (ms). */
+  ledger_step_ms: number;
+  /** `auditLog` of the whole history (commits judged), with no cache, then with it (ms). */
+  log_commits: number;
+  log_cold_ms: number;
+  log_warm_ms: number;
+  target: number;
+  pass: boolean;
+}
+
+/** Signed writes' cost (issue 18): see the header. */
+const measureSigning = async (): Promise<SigningResult> => {
+  const { signMessage, verifyMessage, parsePrivateKey } = await import('../src/store/sshsig.js');
+  const { addKeyOp } = await import('../src/ops/signers.js');
+  const { auditLog } = await import('../src/ops/log.js');
+  const signed = await makeFleet(['build1']);
+  const unsigned = await makeFleet(['build1']);
+  try {
+    const ctxSigned = testContext(signed.stores.build1 as string, 'build1');
+    const ctxUnsigned = testContext(unsigned.stores.build1 as string, 'build1');
+    await addKeyOp(ctxSigned, { id: 'build1' });
+    const keyPath = join(signed.stores.build1 as string, '.git', 'buildctl', 'signing-key');
+    await rm(join(unsigned.stores.build1 as string, '.git', 'buildctl', 'signing-key'));
+    const key = parsePrivateKey(await readFile(keyPath, 'utf8'));
+    // A commit as a transaction writes it: headers, summary, trailers.
+    const payload = Buffer.from(`tree ${'a'.repeat(40)}\nparent ${'b'.repeat(40)}\nauthor buildctl build1 <build1@buildctl.invalid> 1790000000 +0000\ncommitter buildctl build1 <build1@buildctl.invalid> 1790000000 +0000\n\nstatus.set build1 building\n\nBuildctl-Op: status.set\nBuildctl-Actor: build1\nBuildctl-Op-Id: 6f1c2c1e-0f7a-4a53-9d59-1d7b8c2f8e11\n`);
+    const payloadFile = join(signed.root, 'payload');
+    await writeFile(payloadFile, payload);
+    const signUs: number[] = [];
+    const verifyUs: number[] = [];
+    const keygenMs: number[] = [];
+    const signedMs: number[] = [];
+    const unsignedMs: number[] = [];
+    let signature = '';
+    for (let n = 0; n < warmup + runs; n++) {
+      const s0 = performance.now();
+      for (let i = 0; i < 100; i++) signature = signMessage(key, payload);
+      const s1 = performance.now();
+      for (let i = 0; i < 100; i++) verifyMessage(signature, payload);
+      const s2 = performance.now();
+      const keygen = await timed(() => runProcess('ssh-keygen', ['-q', '-Y', 'sign', '-f', keyPath, '-n', 'git', payloadFile], { cwd: signed.root }));
+      await rm(`${payloadFile}.sig`, { force: true });
+      // Alternating which goes first, so neither always runs on caches the other warmed.
+      const state = n % 2 === 0 ? 'building' : 'idle';
+      const took = new Map<Context, number>();
+      for (const ctx of n % 2 === 0 ? [ctxSigned, ctxUnsigned] : [ctxUnsigned, ctxSigned]) took.set(ctx, await timed(() => setStatus(ctx, { state })));
+      if (n < warmup) continue;
+      signUs.push(((s1 - s0) / 100) * 1000);
+      verifyUs.push(((s2 - s1) / 100) * 1000);
+      keygenMs.push(keygen);
+      signedMs.push(took.get(ctxSigned)!);
+      unsignedMs.push(took.get(ctxUnsigned)!);
+    }
+    // The ledger's step: one new commit (made without the ledger) judged from the cached ledger.
+    const store = storeAt(signed.stores.build1 as string);
+    const { ledgerAt } = await import('../src/ops/trust.js');
+    const { openObjectReader } = await import('../src/store/git.js');
+    const stepMs: number[] = [];
+    for (let n = 0; n < warmup + runs; n++) {
+      await transact(store, { op: 'status.set', actor: 'build1', apply: async (read) => ({ result: null, writes: [{ spec: docs.status('build1'), value: { ...(await read(docs.status('build1')))!, state: n % 2 === 0 ? 'idle' : 'building' } }], summary: 'bench' }) });
+      const objects = openObjectReader(store.dir);
+      try {
+        const tip = (await objects.readObject('refs/remotes/origin/main'))?.sha;
+        const ms = await timed(() => ledgerAt(store, objects, tip));
+        if (n >= warmup) stepMs.push(ms);
+      } finally {
+        objects.close();
+      }
+    }
+    // A history of 300 commits (besides the ones above), judged by `log` with no cache, then with it.
+    for (let i = 0; i < 300 - 2 * (warmup + runs); i++) await setStatus(ctxSigned, { state: i % 2 === 0 ? 'building' : 'idle' });
+    await rm(join(store.stateDir, 'trust'), { recursive: true, force: true });
+    const cold = await timed(() => auditLog(ctxSigned, { fetch: false, limit: undefined }));
+    const warm = await timed(() => auditLog(ctxSigned, { fetch: false, limit: undefined }));
+    const commits = commitCount(signed.remote);
+    const sign = median(signUs);
+    const mutation = median(signedMs);
+    const share = sign / 1000 / mutation;
+    return {
+      sign_us: round1(sign),
+      keygen_sign_ms: round1(median(keygenMs)),
+      verify_us: round1(median(verifyUs)),
+      mutation_signed_ms: round1(mutation),
+      mutation_unsigned_ms: round1(median(unsignedMs)),
+      sign_share: Math.round(share * 10_000) / 10_000,
+      added_share: Math.round(((mutation - median(unsignedMs)) / median(unsignedMs)) * 1000) / 1000,
+      ledger_step_ms: Math.round(median(stepMs) * 100) / 100,
+      log_commits: commits,
+      log_cold_ms: round1(cold),
+      log_warm_ms: round1(warm),
+      target: 0.2,
+      pass: share <= 0.2,
+    };
+  } finally {
+    signed.cleanup();
+    unsigned.cleanup();
   }
 };
 
@@ -1399,6 +1518,7 @@ const main = async (): Promise<void> => {
   let contention: ContentionRow[] = [];
   let day: DayResult | undefined;
   let serve: ServeResult | undefined;
+  let signing: SigningResult | undefined;
   const ratioBenches = BENCHMARKS.filter((bench) => selected.has(bench.name));
   const cleanups: Array<() => void> = [];
   try {
@@ -1443,14 +1563,18 @@ const main = async (): Promise<void> => {
       progress(`day: 4 builders x ${dayMinutes} simulated minutes (budget ${dayBudgetS} s of beating)`);
       day = await runDay();
     }
+    if (selected.has('signing')) {
+      progress(`signing: ${warmup} warm-up + ${runs} runs, then log over 300 commits`);
+      signing = await measureSigning();
+    }
   } finally {
     for (const cleanup of cleanups) cleanup();
   }
   const seconds = Math.round((Date.now() - startedAt) / 100) / 10;
   const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
-  const allPass = rows.every((row) => row.pass) && contention.every((row) => row.pass) && (day?.pass ?? true);
+  const allPass = rows.every((row) => row.pass) && contention.every((row) => row.pass) && (day?.pass ?? true) && (signing?.pass ?? true);
 
-  const document = `${JSON.stringify({ machine: { ...info, load_avg_at_end: loadAtEnd }, selected: [...selected], runs, warmup, contention_runs: contentionRuns, seconds, pass: allPass, rows, timings, contention, day, serve }, null, 2)}\n`;
+  const document = `${JSON.stringify({ machine: { ...info, load_avg_at_end: loadAtEnd }, selected: [...selected], runs, warmup, contention_runs: contentionRuns, seconds, pass: allPass, rows, timings, contention, day, serve, signing }, null, 2)}\n`;
   if (flags['json-file']) await writeFile(flags['json-file'], document);
   if (flags.json) {
     process.stdout.write(document);
@@ -1530,6 +1654,27 @@ const main = async (): Promise<void> => {
       ),
     );
     out.push(`note: ${day.note}`);
+  }
+  if (signing) {
+    const g = signing;
+    out.push(`\nsigning: median of ${runs} runs (after ${warmup} warm-up); mutations interleaved, a clone with a key and one without\n`);
+    out.push(
+      renderTable(
+        ['signing', 'measured', 'note'],
+        [
+          ['sign a commit in-process', `${g.sign_us.toFixed(1)} us`, 'node:crypto ed25519 + SSHSIG armor'],
+          ['ssh-keygen -Y sign (a process)', `${g.keygen_sign_ms.toFixed(1)} ms`, 'what git commit -S would spend'],
+          ['verify a commit in-process', `${g.verify_us.toFixed(1)} us`, ''],
+          ['mutation, signed', `${g.mutation_signed_ms.toFixed(1)} ms`, 'setStatus in a warm process'],
+          ['mutation, no key', `${g.mutation_unsigned_ms.toFixed(1)} ms`, ''],
+          ['signing / mutation', `${(g.sign_share * 100).toFixed(2)} %`, `target < ${g.target * 100} %: ${g.pass ? 'PASS' : 'FAIL'}`],
+          ['with a key / without, in all', `${(g.added_share * 100).toFixed(1)} %`, 'signing and loading the key (both judge history)'],
+          ['judging one new commit', `${g.ledger_step_ms.toFixed(2)} ms`, 'the trust ledger\'s step, before each commit'],
+          [`log, ${g.log_commits} commits, no cache`, `${g.log_cold_ms.toFixed(1)} ms`, 'every commit judged'],
+          [`log, ${g.log_commits} commits, cached`, `${g.log_warm_ms.toFixed(1)} ms`, ''],
+        ],
+      ),
+    );
   }
   out.push(`\n${allPass ? 'all targets met' : 'some targets missed'} (${seconds} s)`);
   process.stdout.write(`${out.join('\n')}\n`);

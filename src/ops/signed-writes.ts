@@ -28,8 +28,19 @@ export interface TrustAtBase {
   tainted(kind: FactKind): Set<string>;
 }
 
-export const trustAtBase = async (base: { commit: string; objects: ObjectReader; store: Store }): Promise<TrustAtBase> => {
-  const [ledger, signer] = await Promise.all([ledgerAt(base.store, base.objects, base.commit || undefined), loadSigner(base.store)]);
+/** Trust at a base: worked out once per transaction attempt (its memo), or per call for a snapshot's read. */
+export const trustAtBase = (base: { commit: string; objects: ObjectReader; store: Store; ident?: BaseView['ident']; memo?: BaseView['memo'] }): Promise<TrustAtBase> => {
+  const memo = base.memo;
+  const known = memo?.get('trust') as Promise<TrustAtBase> | undefined;
+  if (known) return known;
+  const computed = computeTrust(base);
+  memo?.set('trust', computed);
+  return computed;
+};
+
+const computeTrust = async (base: { commit: string; objects: ObjectReader; store: Store; ident?: BaseView['ident'] }): Promise<TrustAtBase> => {
+  const signerOf = base.ident ? base.ident.then((ident) => ident.signer) : loadSigner(base.store);
+  const [ledger, signer] = await Promise.all([ledgerAt(base.store, base.objects, base.commit || undefined), signerOf]);
   const myKey = signer ? ledger.state.keys.find((k) => k.key === signer.key.publicKey.text && k.revoked_in === null) : undefined;
   const operatorKey = myKey?.operator === true;
   const taintOf = (kind: FactKind, id: string): Taint | undefined => ledger.taints[`${kind}:${id}`];
@@ -59,7 +70,7 @@ export const checkSignedWrite = async (base: BaseView, message: string): Promise
 };
 
 /** The same rule for a commit off main (a heartbeat): as `claim.actor`, with this clone's key. */
-export const checkSignedAs = async (base: { commit: string; objects: ObjectReader; store: Store }, claimed: { actor: string | null; op: string | null; forced: boolean }): Promise<void> => {
+export const checkSignedAs = async (base: Parameters<typeof trustAtBase>[0], claimed: { actor: string | null; op: string | null; forced: boolean }): Promise<void> => {
   const trust = await trustAtBase(base);
   if (!trust.enforced) return;
   const { actor } = claimed;

@@ -57,9 +57,12 @@ export const readLedgers = async (store: Store): Promise<Ledger[]> => {
   }
 };
 
-/** Keeps `newest` first and a few older ones (best effort: a cache that cannot be written is recomputed). */
-export const writeLedger = async (store: Store, newest: Ledger): Promise<void> => {
-  const others = (await readLedgers(store)).filter((l) => l.tip !== newest.tip);
+/**
+ * Keeps `newest` first and a few older ones: `known`, the ledgers read before (best effort: a
+ * cache that cannot be written is recomputed).
+ */
+export const writeLedger = async (store: Store, newest: Ledger, known: readonly Ledger[]): Promise<void> => {
+  const others = known.filter((l) => l.tip !== newest.tip);
   await writeFileAtomic(ledgerFile(store), `${JSON.stringify({ ledgers: [newest, ...others].slice(0, KEPT) })}\n`).catch(() => undefined);
 };
 

@@ -306,7 +306,7 @@ export const ledgerAt = async (store: Store, objects: ObjectReader, target: stri
     if (walk.verdicts.length >= 1000) await appendVerdicts(store, walk.verdicts.splice(0));
   }
   await appendVerdicts(store, walk.verdicts);
-  await writeLedger(store, walk.ledger);
+  await writeLedger(store, walk.ledger, cached);
   return walk.ledger;
 };
 

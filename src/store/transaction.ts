@@ -23,7 +23,7 @@ import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
 import { treeReader, writeCommitObjects, type NewFile, type TreeReader } from './objects.js';
 import { localRemoteDir } from './maintenance.js';
-import { loadSigner } from './signing-key.js';
+import { loadSigner, type Signer } from './signing-key.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
 import { refreshView } from './view.js';
@@ -59,6 +59,10 @@ export interface BaseView {
   /** The attempt's reader of git objects. */
   objects: ObjectReader;
   store: Store;
+  /** Who commits and with which key (when a transaction reads: it loaded them once). */
+  ident?: Promise<Ident> | undefined;
+  /** The attempt's scratch space: what an operation works out once per base (e.g. ops/signed-writes.ts). */
+  memo?: Map<string, Promise<unknown>> | undefined;
 }
 
 export interface TxRequest<R> {
@@ -176,7 +180,7 @@ export type Staged<R> = { kind: 'unchanged'; result: R } | { kind: 'changed'; pl
  * transition, serialise what changed. Anything but a regular file at a document path, or
  * a document that fails its schema or the bounds, is an invalid document (exit 5).
  */
-export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>, view: { objects: ObjectReader; store: Store }): Promise<Staged<R>> => {
+export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>, view: Omit<BaseView, 'commit'>): Promise<Staged<R>> => {
   const docs = new Map<string, Promise<BaseDoc>>();
   const readBase = (path: string): Promise<BaseDoc> => {
     let doc = docs.get(path);
@@ -221,6 +225,8 @@ export interface Ident {
   zone: string;
   /** The clone's signing key (store/signing-key.ts); undefined: unsigned commits. */
   sign?: ((payload: Buffer) => string) | undefined;
+  /** The signer itself, for operations that judge what they commit. */
+  signer?: Signer | undefined;
 }
 
 /** Who commits: git's own answer (GIT_COMMITTER_*, user.name / user.email), without its time, and the clone's key. */
@@ -233,7 +239,7 @@ export const committer = async (store: Store): Promise<Ident> => {
       hint: `run "buildctl init" again (it sets one), or: git -C ${store.dir} config user.name NAME && git -C ${store.dir} config user.email EMAIL`,
     });
   }
-  return { who: match[1]!, zone: match[2]!, sign: signer?.sign };
+  return { who: match[1]!, zone: match[2]!, sign: signer?.sign, signer };
 };
 
 /**
@@ -399,7 +405,9 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
     const landed = await findLanded(store, unknownSince.base, opId);
     if (landed) return { kind: 'done', result: unknownSince.result, commit: landed };
   }
-  const staged = await stage(cycle.trees, base, request, { objects: cycle.objects, store });
+  // One view of the base for the operation's reads and its commit check, sharing one memo.
+  const view = { objects: cycle.objects, store, ident: cycle.ident, memo: new Map<string, Promise<unknown>>() };
+  const staged = await stage(cycle.trees, base, request, view);
   crashPoint('after-read');
   if (staged.kind === 'unchanged') {
     // No commit; the view still catches up with what others landed.
@@ -407,7 +415,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
     return { kind: 'done', result: staged.result, commit: undefined };
   }
   const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
-  await request.checkCommit?.(message, { commit: base.commit, objects: cycle.objects, store });
+  await request.checkCommit?.(message, { commit: base.commit, ...view });
   const commit = await writeCommit(store, cycle.trees, base, staged.files, message, await cycle.ident);
   crashPoint('after-commit-object');
   const pushed = await pushCommit(store, commit);
