@@ -31,7 +31,9 @@ subject_max (100), body_max (10000), max_clock_skew (30s: a builder clock furthe
 shown by status, logged by the agent and a warning of check), legacy_readers (none:
 builders still running the older scripts, comma-separated; "none" empties it); for
 "buildctl check": check_job_running (6h), check_unacked_after (1h); for notifications:
-notify_timeout (10s), notify_rate_limit (20 per target per hour), notify_storm (5).
+notify_timeout (10s), notify_rate_limit (20 per target per hour), notify_storm (5);
+require_signed_writes (off; on/off, changed by an operator key only, and turned on only
+once every registered builder has a key: see README, "Trust").
 Notification targets: buildctl notify add|remove.
 
 schedule is a cron expression (checked as the agent's scheduler reads it; six fields give
