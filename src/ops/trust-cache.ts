@@ -5,10 +5,34 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
-import type { StatusFact, Ledger } from './trust.js';
-import type { Verdict } from '../domain/trust.js';
+import type { Taint, TrustState, Verdict } from '../domain/trust.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
 import type { Store } from '../store/store.js';
+
+/** The latest change to a builder's status.json. */
+export interface StatusFact {
+  /** null: before this clone's ledger began (the status existed when keys were first read). */
+  commit: string | null;
+  verdict: Verdict;
+  /** Trusted for that builder: signed by its own key, or an operator action by an operator key. */
+  trusted: boolean;
+  actor: string | null;
+  signer: string | null;
+  reason: string;
+}
+
+export interface Ledger {
+  version: number;
+  /** The commit it describes (the state after it). */
+  tip: string;
+  state: TrustState;
+  status: Record<string, StatusFact>;
+  taints: Record<string, Taint>;
+  /** Changes to the keys or the setting that history left out (the newest 50). */
+  refused: Array<{ commit: string; change: string }>;
+  /** The commit that registered the first key: no commit before it could be verified. */
+  signing_since: string | null;
+}
 
 /** Bumped whenever the rules change what a ledger holds: an older cache is then recomputed. */
 export const LEDGER_VERSION = 1;
@@ -105,4 +129,3 @@ export const readVerdicts = async (store: Store): Promise<Map<string, CommitVerd
   return map;
 };
 
-export type { StatusFact };

@@ -17,7 +17,6 @@ import {
   type FactKind,
   type Judgement,
   type SignatureFact,
-  type Taint,
   type TrustState,
   type Verdict,
 } from '../domain/trust.js';
@@ -35,35 +34,12 @@ import { isRegularFile, MODE_TREE, parseCommit, parseTree, type ParsedCommit, ty
 import { fingerprintOf, parsePublicKey, verifyMessage } from '../store/sshsig.js';
 import type { Store } from '../store/store.js';
 import { TRAILER_ACTOR, TRAILER_OP } from '../store/transaction.js';
-import { appendVerdicts, LEDGER_VERSION, readLedgers, readVerdicts, writeLedger, type CommitVerdict } from './trust-cache.js';
+import { appendVerdicts, LEDGER_VERSION, readLedgers, readVerdicts, writeLedger, type CommitVerdict, type Ledger, type StatusFact } from './trust-cache.js';
 
 /** The trailer a job finished by someone other than its assignee carries (ops/jobs.ts). */
 export const TRAILER_FORCED = 'Buildctl-Forced';
 
-/** The latest change to a builder's status.json. */
-export interface StatusFact {
-  /** null: before this clone's ledger began (the status existed when keys were first read). */
-  commit: string | null;
-  verdict: Verdict;
-  /** Trusted for that builder: signed by its own key, or an operator action by an operator key. */
-  trusted: boolean;
-  actor: string | null;
-  signer: string | null;
-  reason: string;
-}
-
-export interface Ledger {
-  version: number;
-  /** The commit it describes (the state after it). */
-  tip: string;
-  state: TrustState;
-  status: Record<string, StatusFact>;
-  taints: Record<string, Taint>;
-  /** Changes to the keys or the setting that history left out (the newest 50). */
-  refused: Array<{ commit: string; change: string }>;
-  /** The commit that registered the first key: no commit before it could be verified. */
-  signing_since: string | null;
-}
+export type { Ledger, StatusFact };
 
 const emptyLedger = (): Ledger => ({ version: LEDGER_VERSION, tip: '', state: EMPTY_TRUST, status: {}, taints: {}, refused: [], signing_since: null });
 
@@ -291,7 +267,11 @@ export const ledgerAt = async (store: Store, objects: ObjectReader, target: stri
       break;
     }
     const object = await objects.readObject(at);
-    if (!object?.body || object.type !== 'commit') throw new Error(`commit ${at} is missing from the clone`);
+    if (!object?.body || object.type !== 'commit') {
+      // A clone cut short (a shallow clone made by hand): history starts where it does.
+      if (path.length > 0) break;
+      throw new Error(`commit ${at} is missing from the clone`);
+    }
     path.push(at);
     if (path.length <= KEEP_BODIES) bodies.set(at, object.body);
     at = firstParent(object.body);
