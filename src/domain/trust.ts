@@ -115,8 +115,17 @@ export const judge = (claim: CommitClaim, state: TrustState): Judgement => {
   });
 };
 
-/** Whether a change to `owner`'s own document (its status.json) is one the fleet may act on. */
-export const trustedFor = (j: Judgement, owner: string): boolean => j.trusted && (j.signer === owner || (j.operator_action && j.operator_key));
+/**
+ * Whether a change to `owner`'s own document (its status.json) is one the fleet may act on:
+ * signed by the owner; an operator action by an operator key; or housekeeping, which (signed
+ * by whichever builder ran it) sets a builder's status after its job was requeued, died or
+ * timed out by the fleet's rules, under its own name.
+ */
+export const trustedFor = (j: Judgement, owner: string, op: string | null): boolean =>
+  j.trusted && (j.signer === owner || (j.operator_action && j.operator_key) || op === HOUSEKEEPING_OP);
+
+/** The operation of the agent's housekeeping commits. */
+export const HOUSEKEEPING_OP = 'housekeeping';
 
 // ---- trust changes ---------------------------------------------------------------------
 
@@ -271,7 +280,7 @@ export const updateTaints = (taints: Readonly<Record<string, Taint>>, enforced: 
   const next = { ...taints };
   for (const change of changes) {
     const key = factKey(change.kind, change.id);
-    const ok = change.kind === 'status' ? trustedFor(j, change.id) : j.trusted;
+    const ok = change.kind === 'status' ? trustedFor(j, change.id, claim.op) : j.trusted;
     if (ok) delete next[key];
     else {
       // A trusted commit can still not be trusted for a builder's status: another signer wrote it.

@@ -205,7 +205,7 @@ const step = async (objects: ObjectReader, docs: ReturnType<typeof documentReade
   const changes: FactChange[] = [];
   for (const id of new Set([...(before?.status.keys() ?? []), ...after.status.keys()])) {
     if (before?.status.get(id) === after.status.get(id)) continue;
-    if (after.status.has(id)) status[id] = { commit, verdict: j.verdict, trusted: trustedFor(j, id), actor: claim.actor, signer: j.signer, reason: j.reason };
+    if (after.status.has(id)) status[id] = { commit, verdict: j.verdict, trusted: trustedFor(j, id, claim.op), actor: claim.actor, signer: j.signer, reason: j.reason };
     else delete status[id];
     changes.push({ kind: 'status', id, owner: id });
   }

@@ -156,6 +156,15 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
       });
     }
   }
+  if (run.code !== 0 && /\[remote rejected\]/.test(run.stdout)) {
+    // A hook or a rule of the remote declined it (buildctl's pre-receive: a heartbeat not signed by its builder).
+    const said = run.stderr.split('\n').filter((l) => l.startsWith('remote: ')).map((l) => l.slice('remote: '.length).trim()).filter(Boolean);
+    throw failedError(`the remote refused the heartbeat${said.length > 0 ? `: ${said.join('; ')}` : ''}`, {
+      code: 'push_refused',
+      hint: `a hook or protection rule on the remote declined heartbeat/${builder}; check that this clone's key is registered for ${builder} (buildctl builder key list)`,
+      details: { remote: said },
+    });
+  }
   if (run.code !== 0) {
     throw unreachableError(`cannot push the heartbeat: ${gitReason(run.stderr)}`, {
       code: 'remote_unreachable',

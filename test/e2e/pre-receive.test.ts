@@ -66,7 +66,9 @@ describe('the pre-receive hook', () => {
 
   it('refuses a heartbeat signed with another builder\'s key; takes the builder\'s own', async () => {
     const files = (id: string) => ({ [`${id}/heartbeat.json`]: `${JSON.stringify({ id, timestamp: new Date().toISOString(), host: 'h', pid: 1, version: '0.1.0' })}\n`, [`${id}/metrics.jsonl`]: '' });
-    await expect(publishHeartbeat(storeAt(fleet.stores.build1!), { builder: 'build2', now: new Date(), force: true, files: files('build2') })).rejects.toThrow();
+    await expect(publishHeartbeat(storeAt(fleet.stores.build1!), { builder: 'build2', now: new Date(), force: true, files: files('build2') })).rejects.toThrow(
+      /the remote refused the heartbeat: buildctl: refused refs\/heads\/heartbeat\/build2: forged \(claims to be build2, signed by build1's key/,
+    );
     expect(gitSync(fleet.remote, ['for-each-ref', 'refs/heads/heartbeat/build2'])).toBe('');
     await publishHeartbeat(storeAt(fleet.stores.build2!), { builder: 'build2', now: new Date(), files: files('build2') });
     expect(gitSync(fleet.remote, ['for-each-ref', '--format=%(refname)', 'refs/heads/heartbeat/build2']).trim()).toBe('refs/heads/heartbeat/build2');

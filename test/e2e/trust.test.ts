@@ -163,13 +163,22 @@ describe('require_signed_writes', () => {
     await forgeAs('build2', 'job.claim', (jobs) => {
       Object.assign(jobs.jobs.find((x) => x.id === m)!, { status: 'running', assigned_to: 'build2', started_at: new Date().toISOString(), attempts: 1 });
     });
-    // build2's own, signed heartbeat, ten minutes old: build2 is dead.
-    await heartbeat({ ...ctx2, now: () => new Date(Date.now() - 10 * 60_000) });
-    const report = await housekeepingOp(testContext(fleet.stores.build1!, 'build1'), storeAt(fleet.stores.build1!), 'build1');
+    // build2's own, signed heartbeat, then silence: build1's clone sees it, and six minutes
+    // later on build1's clock (no new beat seen meanwhile) build2 is dead.
+    await heartbeat(ctx2);
+    await housekeepingOp(testContext(fleet.stores.build1!, 'build1'), storeAt(fleet.stores.build1!), 'build1');
+    const later = testContext(fleet.stores.build1!, 'build1', { now: () => new Date(Date.now() + 6 * 60_000) });
+    const report = await housekeepingOp(later, storeAt(fleet.stores.build1!), 'build1');
+    expect(report.dead_builders).toEqual(['build2']);
     const legit = remoteJobs().jobs.find((x) => x.type === 'legit')!;
     expect(report.requeued_jobs).toEqual([legit.id]);
     expect(report.not_acted_on).toContain(`job:${m}`);
     expect(remoteJobs().jobs.find((x) => x.id === m)).toMatchObject({ status: 'running', assigned_to: 'build2' });
+    // Housekeeping set build2's status after the requeue, signed by build1: that is the
+    // fleet's rule at work, not build1 speaking for build2, so nothing is tainted by it.
+    expect(gitSync(fleet.remote, ['log', '-1', '--format=%(trailers:key=Buildctl-Op,valueonly)', '--', 'build2/status.json']).trim()).toBe('housekeeping');
+    const check = await json<{ check: { findings: Finding[] } }>('build1', ['check']);
+    expect(check.body.check.findings.filter((f) => f.code === 'unverified_write' && f.subject === 'build2')).toEqual([]);
   });
 
   it('a heartbeat build1 signs for build2 leaves build2 unknown to housekeeping, never alive', async () => {

@@ -56,10 +56,14 @@ describe('judge: a commit against the keys in force at its parent', () => {
     expect(judge(claim({}), STATE).verdict).toBe('verified');
   });
 
-  it('a change to a builder\'s status is trusted for it only when it or an operator signed it', () => {
-    expect(trustedFor(judge(claim({}), STATE), 'build1')).toBe(true);
-    expect(trustedFor(judge(claim({}), STATE), 'build2')).toBe(false);
-    expect(trustedFor(judge(claim({ op: 'job.cancel', signature: signed(KOP) }), STATE), 'build2')).toBe(true);
+  it('a change to a builder\'s status is trusted for it only when it, an operator or housekeeping signed it', () => {
+    const of = (c: CommitClaim, owner: string) => trustedFor(judge(c, STATE), owner, c.op);
+    expect(of(claim({}), 'build1')).toBe(true);
+    expect(of(claim({}), 'build2')).toBe(false);
+    expect(of(claim({ op: 'job.cancel', signature: signed(KOP) }), 'build2')).toBe(true);
+    // Housekeeping sets a builder's status after requeueing its job, under its own (verified) name.
+    expect(of(claim({ op: 'housekeeping' }), 'build2')).toBe(true);
+    expect(of(claim({ op: 'housekeeping', actor: 'build2' }), 'build2')).toBe(false);
   });
 });
 
