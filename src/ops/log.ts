@@ -34,12 +34,13 @@ export const auditLog = async (ctx: Context, options: LogOptions): Promise<Audit
   const store = await openStore(ctx.storeDir);
   if (options.fetch) await fetchOrFallBack(() => fetchMain(store), ctx.warn);
   const since = options.since === undefined ? undefined : parseSince(options.since, ctx.now());
-  const events = auditEvents(await readCommits(store, { since }), { builder: options.builder, op: options.op, since });
-  const shown = options.limit === undefined ? events : events.slice(-options.limit);
   // Signatures are checked in-process, once per commit: the ledger remembers its verdicts.
   const objects = openObjectReader(store.dir);
   try {
+    // One commit for both the history and its verdicts, whatever another process fetches meanwhile.
     const tip = (await objects.readObject(ORIGIN_MAIN))?.sha;
+    const events = auditEvents(await readCommits(store, { since, range: tip }), { builder: options.builder, op: options.op, since });
+    const shown = options.limit === undefined ? events : events.slice(-options.limit);
     const { ledger, verdicts } = await verdictsFor(store, objects, tip, shown.map((e) => e.commit));
     return {
       events: shown.map((event) => ({ ...event, signature: signatureView(verdicts.get(event.commit), ledger, event.commit) })),

@@ -62,7 +62,7 @@ export const validateSignatures = async (ctx: Context, options: { fetch: boolean
       since = (await mainCommit(store, options.since)) ?? null;
       if (since === null) throw usageError(`--since ${options.since} is not a commit of main`, { code: 'invalid_since', hint: 'name a commit of main (a sha from "buildctl log" or git log)' });
     }
-    const records = tip === undefined ? [] : await readCommits(store, { range: since ? `${since}..${ORIGIN_MAIN}` : ORIGIN_MAIN });
+    const records = tip === undefined ? [] : await readCommits(store, { range: since ? `${since}..${tip}` : tip });
     const { verdicts } = await verdictsFor(store, snapshot.objects, tip, records.map((r) => r.commit));
     const counts: Record<Verdict, number> = { verified: 0, unverified: 0, forged: 0 };
     const problems: CommitSignature[] = [];

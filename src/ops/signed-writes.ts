@@ -1,8 +1,7 @@
 // require_signed_writes in the operations: every mutation goes through ops/mutate.ts, which
 // asks here before it commits (so the MCP tools and the CLI meet the same rule), and the
 // operations that act on another builder's state ask which facts they may not act on.
-import { isActive } from '../domain/signers.js';
-import { judge, mayActOn, untrustedError, type FactKind, type Taint, type TrustedKey } from '../domain/trust.js';
+import { factKey, judge, mayActOn, untrustedError, type FactKind, type Taint, type TrustedKey } from '../domain/trust.js';
 import { usageError } from '../errors.js';
 import { messageTrailers } from '../store/commit-log.js';
 import type { ObjectReader } from '../store/git.js';
@@ -43,7 +42,7 @@ const computeTrust = async (base: { commit: string; objects: ObjectReader; store
   const [ledger, signer] = await Promise.all([ledgerAt(base.store, base.objects, base.commit || undefined), signerOf]);
   const myKey = signer ? ledger.state.keys.find((k) => k.key === signer.key.publicKey.text && k.revoked_in === null) : undefined;
   const operatorKey = myKey?.operator === true;
-  const taintOf = (kind: FactKind, id: string): Taint | undefined => ledger.taints[`${kind}:${id}`];
+  const taintOf = (kind: FactKind, id: string): Taint | undefined => ledger.taints[factKey(kind, id)];
   return {
     ledger,
     enforced: ledger.state.enforce_since !== null,
@@ -100,4 +99,3 @@ export const checkSignedAs = async (base: Parameters<typeof trustAtBase>[0], cla
 export const buildersWithoutKeys = (ledger: Ledger, builders: readonly string[]): string[] =>
   builders.filter((id) => !ledger.state.keys.some((k) => k.id === id && k.revoked_in === null));
 
-export { isActive };

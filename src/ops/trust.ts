@@ -7,7 +7,6 @@
 import {
   applyTrustChange,
   EMPTY_TRUST,
-  factKey,
   judge,
   trustedFor,
   updateTaints,
@@ -31,7 +30,7 @@ import { messageTrailers } from '../store/commit-log.js';
 import { parseDocumentText } from '../store/documents.js';
 import type { ObjectReader } from '../store/git.js';
 import { isRegularFile, MODE_TREE, parseCommit, parseTree, type ParsedCommit, type TreeEntry } from '../store/objects.js';
-import { fingerprintOf, parsePublicKey, verifyMessage } from '../store/sshsig.js';
+import { parsePublicKey, verifyMessage } from '../store/sshsig.js';
 import type { Store } from '../store/store.js';
 import { TRAILER_ACTOR, TRAILER_OP } from '../store/transaction.js';
 import { appendVerdicts, LEDGER_VERSION, readLedgers, readVerdicts, writeLedger, type CommitVerdict, type Ledger, type StatusFact } from './trust-cache.js';
@@ -340,4 +339,3 @@ export const signatureView = (verdict: CommitVerdict | undefined, ledger: Ledger
   };
 };
 
-export { factKey, fingerprintOf };

@@ -4,7 +4,7 @@
 // Every commit this clone makes is signed with it (store/objects.ts); without one, commits
 // are unsigned, as before keys existed.
 import { constants } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { failedError, usageError } from '../errors.js';
 import { git } from './git.js';
@@ -117,6 +117,3 @@ export const ensureSigningKey = async (store: Store, options: { path?: string | 
   }
   return { path: wanted, publicKey, created };
 };
-
-/** The public key line of a key file (its private key, or a `.pub` / authorized_keys line). */
-export const readPublicKeyFile = async (path: string): Promise<string> => readFile(path, 'utf8');

@@ -72,7 +72,7 @@ const rawOfPublicBlob = (blob: Buffer): Buffer => {
 const publicKeyObject = (blob: Buffer): KeyObject => createPublicKey({ key: Buffer.concat([SPKI_PREFIX, rawOfPublicBlob(blob)]), format: 'der', type: 'spki' });
 
 /** `SHA256:...` as `ssh-keygen -l` prints it. */
-export const fingerprintOf = (blob: Buffer): string => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+const fingerprintOf = (blob: Buffer): string => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 
 export interface PublicKey {
   /** The base64 of the wire blob: the key's identity, compared as text. */
