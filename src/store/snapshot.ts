@@ -4,7 +4,7 @@
 // (objects.ts), so a link or a directory where a document should be is invalid for a view
 // exactly as it is for a mutation.
 import type { DocSpec } from '../schemas/layout.js';
-import { parseDocumentText, type Problem } from './documents.js';
+import { parseDocumentText, withoutBom, type Problem } from './documents.js';
 import { git, openObjectReader } from './git.js';
 import { treeReader, type TreeReader } from './objects.js';
 import { ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, type Store } from './store.js';
@@ -33,10 +33,10 @@ const readVia = async <T>(trees: TreeReader, cache: ValidCache, root: string | u
   if (read.kind === 'invalid') return { status: 'invalid', problems: [read.problem], source: label, text: '' };
   const { text, sha } = read;
   // A canonical blob that validated before is valid again: parse it, skip the schema.
-  if (await cache.has(sha, spec.path)) return { status: 'ok', value: JSON.parse(text) as T, source: label };
+  if (cache.worth(text) && (await cache.has(sha, spec.path))) return { status: 'ok', value: JSON.parse(withoutBom(text)) as T, source: label };
   const outcome = parseDocumentText(text, spec.schema);
   if (!outcome.ok) return { status: 'invalid', problems: outcome.problems, source: label, text };
-  if (`${JSON.stringify(outcome.value, null, 2)}\n` === text) await cache.add(sha, spec.path);
+  if (cache.worth(text) && `${JSON.stringify(outcome.value, null, 2)}\n` === text) cache.add(sha, spec.path);
   return { status: 'ok', value: outcome.value, source: label };
 };
 
@@ -60,7 +60,11 @@ export const openSnapshot = (store: Store): Snapshot => {
     heartbeatRef: async (builder, spec) =>
       readVia(trees, cache, await root(`${ORIGIN_HEARTBEAT_PREFIX}${builder}`), spec, `heartbeat/${builder}:${spec.path}`),
     text: async (revPath) => (await reader.read(revPath))?.toString('utf8'),
-    close: () => reader.close(),
+    close: () => {
+      reader.close();
+      // What this view validated, in one append (the process waits for it before exiting).
+      void cache.flush();
+    },
   };
 };
 

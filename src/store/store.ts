@@ -60,9 +60,19 @@ const remoteUnreachable = (action: string, error: GitError) =>
     cause: error,
   });
 
+export interface FetchOptions {
+  prune?: boolean;
+  /**
+   * Let git run its own automatic maintenance after the fetch (`gc --auto`, the default).
+   * A transaction's fetch leaves it to the views' and the agent's fetches: one process less
+   * between a command and its push.
+   */
+  autoMaintenance?: boolean;
+}
+
 /** Fetches the given refspecs from origin; records the time of the last good fetch of each part (main, heartbeats). */
-export const fetchRefs = async (store: Store, refspecs: readonly string[], options: { prune?: boolean } = {}): Promise<void> => {
-  const args = ['fetch', '--quiet', '--no-tags', ...(options.prune ? ['--prune'] : []), REMOTE, ...refspecs];
+export const fetchRefs = async (store: Store, refspecs: readonly string[], options: FetchOptions = {}): Promise<void> => {
+  const args = ['fetch', '--quiet', '--no-tags', ...(options.prune ? ['--prune'] : []), ...(options.autoMaintenance === false ? ['--no-auto-maintenance'] : []), REMOTE, ...refspecs];
   try {
     await git(store.dir, args).catch(async (error: unknown) => {
       // A ref lock left by a killed git (git-locks.ts): once it is gone, fetch again.
@@ -98,7 +108,7 @@ const FETCH_PARTS: ReadonlyArray<{ part: FetchPart; refspec: string; file: strin
   { part: 'heartbeats', refspec: HEARTBEAT_REFSPEC, file: 'last-fetch-heartbeats' },
 ];
 
-export const fetchMain = (store: Store): Promise<void> => fetchRefs(store, [MAIN_REFSPEC]);
+export const fetchMain = (store: Store, options: FetchOptions = {}): Promise<void> => fetchRefs(store, [MAIN_REFSPEC], options);
 
 /** Main and every builder's heartbeat ref: what a fleet view needs. */
 export const fetchAll = (store: Store): Promise<void> => fetchRefs(store, [MAIN_REFSPEC, HEARTBEAT_REFSPEC], { prune: true });

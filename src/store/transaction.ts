@@ -17,14 +17,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { failedError, notNowError, type BuildctlError } from '../errors.js';
 import { faultInGitOutput } from '../faults.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
-import { invalidDocument, parseDocumentText, serializeDocument, withoutBom } from './documents.js';
+import { deepFreeze, invalidDocument, parseDocumentText, serializeDocumentValue, withoutBom } from './documents.js';
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
-import { treeReader, writeCommitObjects, type NewFile, type TreeReader } from './objects.js';
+import { treeReader, writeCommitObjects, type NewFile, type TreeReader, type WrittenCommit } from './objects.js';
 import { localRemoteDir } from './maintenance.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
+import { openValidCache, type ValidCache } from './valid-cache.js';
 import { refreshView } from './view.js';
 
 export interface ReadDoc {
@@ -144,7 +145,7 @@ export interface Base {
 
 /** Step: fetch the remote's main. Its commit is the base. */
 export const fetchBase = async (store: Store, objects: ObjectReader): Promise<Base> => {
-  await fetchMain(store);
+  await fetchMain(store, { autoMaintenance: false });
   const [base, localMain] = await Promise.all([objects.readObject(ORIGIN_MAIN), objects.readObject(`refs/heads/${MAIN}`)]);
   const tree = base?.type === 'commit' ? /^tree ([0-9a-f]+)\n/.exec(base.body?.toString('latin1') ?? '')?.[1] : undefined;
   if (!base || tree === undefined) throw new Error(`${ORIGIN_MAIN} is not a commit after a fetch`);
@@ -154,6 +155,8 @@ export const fetchBase = async (store: Store, objects: ObjectReader): Promise<Ba
 /** A document as the base has it. */
 interface BaseDoc {
   text: string | undefined;
+  /** The blob's id (undefined for a new file). */
+  sha: string | undefined;
   /** The file mode to keep on rewrite (100644 for a new file). */
   mode: string;
 }
@@ -162,33 +165,82 @@ export type ChangedFile = NewFile;
 
 export type Staged<R> = { kind: 'unchanged'; result: R } | { kind: 'changed'; plan: Plan<R>; files: ChangedFile[] };
 
+/** A document as one attempt read it: parsed once, whatever asks for it again. */
+interface ReadValue {
+  schema: unknown;
+  value: unknown;
+  /** Read through request.readInvalid (an older layout): its entries are judged from the text. */
+  tolerated: boolean;
+  /** Its text is known to be the canonical text of `value`: handing it back unchanged writes nothing. */
+  canonical: boolean;
+}
+
+/** The ids of a collection in a parsed document: array entries' id field, or the keys of a map (older layouts). */
+const idsIn = (doc: unknown, collection: Collection): Set<string> => {
+  const entries = doc !== null && typeof doc === 'object' && Object.hasOwn(doc, collection.field) ? (doc as Record<string, unknown>)[collection.field] : undefined;
+  if (Array.isArray(entries)) {
+    return new Set(entries.map((entry) => (entry as Record<string, unknown> | null)?.[collection.id]).filter((id): id is string => typeof id === 'string'));
+  }
+  return entries !== null && typeof entries === 'object' ? new Set(Object.keys(entries)) : new Set();
+};
+
+/** The ids of a collection in document text (an older layout's, or a document the operation did not read). */
+const collectionIds = (text: string | undefined, collection: Collection): Set<string> => {
+  if (text === undefined) return new Set();
+  try {
+    return idsIn(JSON.parse(withoutBom(text)) as unknown, collection);
+  } catch {
+    return new Set(); // unreadable before: the strict read of the operation has said so already
+  }
+};
+
 /**
  * Step: read the documents the operation asks for as blobs of the base, apply its pure
  * transition, serialise what changed. Anything but a regular file at a document path, or
  * a document that fails its schema or the bounds, is an invalid document (exit 5).
+ *
+ * Each document is parsed once per attempt, whoever asks for it. A blob this clone has
+ * validated before (`cache`) is only parsed; what a transition writes is validated where it
+ * changed: entries it kept (the very objects it read, frozen) are not validated again.
  */
-export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>): Promise<Staged<R>> => {
+export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>, cache?: ValidCache): Promise<Staged<R>> => {
   const docs = new Map<string, Promise<BaseDoc>>();
   const readBase = (path: string): Promise<BaseDoc> => {
     let doc = docs.get(path);
     if (!doc) {
       doc = trees.readText(base.commit, path).then((read) => {
         if (read.kind === 'invalid') throw invalidDocument(path, [read.problem]);
-        return read.kind === 'missing' ? { text: undefined, mode: '100644' } : { text: read.text, mode: read.mode };
+        return read.kind === 'missing' ? { text: undefined, sha: undefined, mode: '100644' } : { text: read.text, sha: read.sha, mode: read.mode };
       });
       docs.set(path, doc);
     }
     return doc;
   };
-  const read: ReadDoc = async <T>(spec: DocSpec<T>) => {
-    const { text } = await readBase(spec.path);
-    if (text === undefined) return undefined;
+  const values = new Map<string, Promise<ReadValue | undefined>>();
+  const parse = async <T>(spec: DocSpec<T>): Promise<ReadValue | undefined> => {
+    const { text, sha } = await readBase(spec.path);
+    if (text === undefined || sha === undefined) return undefined;
+    if (cache && (await cache.has(sha, spec.path))) return { schema: spec.schema, value: deepFreeze(JSON.parse(withoutBom(text)) as unknown), tolerated: false, canonical: true };
     const outcome = parseDocumentText(text, spec.schema);
-    if (outcome.ok) return outcome.value;
+    if (outcome.ok) {
+      // Large documents are checked for the canonical form once, to be remembered as valid.
+      const canonical = cache?.worth(text) === true && `${JSON.stringify(outcome.value, null, 2)}\n` === text;
+      if (canonical) cache?.add(sha, spec.path);
+      return { schema: spec.schema, value: deepFreeze(outcome.value), tolerated: false, canonical };
+    }
     // The hook of request.readInvalid: an older layout that ops/ knows how to read.
     const tolerated = outcome.bounded ? undefined : await request.readInvalid?.(spec as DocSpec<unknown>, text);
-    if (tolerated !== undefined) return tolerated as T;
+    if (tolerated !== undefined) return { schema: spec.schema, value: deepFreeze(tolerated), tolerated: true, canonical: false };
     throw invalidDocument(spec.path, outcome.problems);
+  };
+  const read: ReadDoc = async <T>(spec: DocSpec<T>) => {
+    let value = values.get(spec.path);
+    // The same path under another schema (rare: a converter's view) is parsed for that schema.
+    if (!value || (await value)?.schema !== spec.schema) {
+      value = parse(spec);
+      values.set(spec.path, value);
+    }
+    return (await value)?.value as T | undefined;
   };
   const plan = await request.apply(read);
   const befores = await Promise.all(plan.writes.map((write) => readBase(write.spec.path)));
@@ -196,13 +248,20 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
   const texts = await Promise.all(docs.values());
   const keepProtoKeys = texts.some((doc) => doc.text?.includes('"__proto__"') === true);
   const files: ChangedFile[] = [];
-  plan.writes.forEach((write, i) => {
+  for (const [i, write] of plan.writes.entries()) {
     const before = befores[i]!;
-    const text = serializeDocument(write.spec.path, write.value, write.spec.schema, { keepProtoKeys });
-    if (before.text === text) return; // unchanged: nothing written, nothing can be lost
-    checkNoLoss(write, before.text, text);
-    files.push({ path: write.spec.path, mode: before.mode, text });
-  });
+    const readValue = await values.get(write.spec.path)?.catch(() => undefined);
+    const asRead = readValue !== undefined && !readValue.tolerated && readValue.schema === write.spec.schema;
+    // The document it read, handed back as it was: nothing to write, nothing to validate.
+    if (asRead && readValue.canonical && write.value === readValue.value) continue;
+    const collection = write.spec.collection;
+    const readEntries = asRead && collection ? (readValue.value as Record<string, unknown>)[collection.field] : undefined;
+    const trusted = collection && Array.isArray(readEntries) ? { field: collection.field, entries: new Set<unknown>(readEntries) } : undefined;
+    const written = serializeDocumentValue(write.spec.path, write.value, write.spec.schema as DocSpec<unknown>['schema'], { keepProtoKeys, ...(trusted ? { trusted } : {}) });
+    if (before.text === written.text) continue; // unchanged: nothing written, nothing can be lost
+    if (collection) checkNoLoss(write, asRead ? idsIn(readValue.value, collection) : collectionIds(before.text, collection), idsIn(written.value, collection));
+    files.push({ path: write.spec.path, mode: before.mode, text: written.text });
+  }
   return files.length === 0 ? { kind: 'unchanged', result: plan.result } : { kind: 'changed', plan, files };
 };
 
@@ -227,10 +286,10 @@ export const committer = async (store: Store): Promise<Ident> => {
 
 /**
  * Step: the new blobs, the trees on the changed paths and the commit, whose parent is the
- * base, written with one `git unpack-objects` (store/objects.ts). Raw bytes: no attribute
- * or filter applies. Nothing refers to the commit until its push lands.
+ * base, written as loose objects (store/objects.ts). Raw bytes: no attribute or filter
+ * applies. Nothing refers to the commit until its push lands.
  */
-export const writeCommit = (store: Store, trees: TreeReader, base: Base, files: readonly ChangedFile[], message: string, ident: Ident): Promise<string> =>
+export const writeCommit = (store: Store, trees: TreeReader, base: Base, files: readonly ChangedFile[], message: string, ident: Ident): Promise<WrittenCommit> =>
   writeCommitObjects(store.dir, trees, { parent: { commit: base.commit, tree: base.tree }, files, message, who: ident.who, zone: ident.zone, time: Math.floor(Date.now() / 1000) }, base.commit.length);
 
 export type Pushed = { kind: 'landed' } | { kind: 'rejected' } | { kind: 'unknown'; error: GitError };
@@ -269,33 +328,15 @@ export const findLanded = async (store: Store, since: string, opId: string): Pro
   return stdout.trim().split('\n')[0] || undefined;
 };
 
-/** The ids of a collection in document text: array entries' id field, or the keys of a map (older layouts). */
-const collectionIds = (text: string | undefined, collection: Collection): Set<string> => {
-  if (text === undefined) return new Set();
-  let entries: unknown;
-  try {
-    const doc = JSON.parse(withoutBom(text)) as unknown;
-    entries = doc !== null && typeof doc === 'object' && Object.hasOwn(doc, collection.field) ? (doc as Record<string, unknown>)[collection.field] : undefined;
-  } catch {
-    return new Set(); // unreadable before: the strict read of the operation has said so already
-  }
-  if (Array.isArray(entries)) {
-    return new Set(entries.map((entry) => (entry as Record<string, unknown> | null)?.[collection.id]).filter((id): id is string => typeof id === 'string'));
-  }
-  return entries !== null && typeof entries === 'object' ? new Set(Object.keys(entries)) : new Set();
-};
-
 /**
  * No silent loss: an entry of a guarded collection may leave its document only when the
  * write names it in `removes`. A transition that would drop others (a rewrite from a
  * stale copy, a bug) aborts the whole transaction before anything is written.
  */
-const checkNoLoss = (write: Write, before: string | undefined, after: string): void => {
-  const collection = write.spec.collection;
-  if (!collection) return;
-  const kept = collectionIds(after, collection);
+const checkNoLoss = (write: Write, before: ReadonlySet<string>, kept: ReadonlySet<string>): void => {
+  const collection = write.spec.collection!;
   const allowed = new Set(write.removes ?? []);
-  const lost = [...collectionIds(before, collection)].filter((id) => !kept.has(id) && !allowed.has(id));
+  const lost = [...before].filter((id) => !kept.has(id) && !allowed.has(id));
   if (lost.length === 0) return;
   const shown = lost.slice(0, 10).join(', ');
   throw failedError(
@@ -363,6 +404,8 @@ interface Cycle<R> {
   objects: ObjectReader;
   trees: TreeReader;
   ident: Promise<Ident>;
+  /** Blobs this clone has validated (store/valid-cache.ts). */
+  cache: ValidCache;
   warn: (line: string) => void;
   /** Called with the attempt's duration when its push landed. */
   won: (cycleMs: number) => Promise<void>;
@@ -379,7 +422,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
     const landed = await findLanded(store, unknownSince.base, opId);
     if (landed) return { kind: 'done', result: unknownSince.result, commit: landed };
   }
-  const staged = await stage(cycle.trees, base, request);
+  const staged = await stage(cycle.trees, base, request, cycle.cache);
   crashPoint('after-read');
   if (staged.kind === 'unchanged') {
     // No commit; the view still catches up with what others landed.
@@ -388,7 +431,8 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
   }
   const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
   request.checkCommit?.(message);
-  const commit = await writeCommit(store, cycle.trees, base, staged.files, message, await cycle.ident);
+  const written = await writeCommit(store, cycle.trees, base, staged.files, message, await cycle.ident);
+  const commit = written.commit;
   crashPoint('after-commit-object');
   const pushed = await pushCommit(store, commit);
   if (pushed.kind === 'rejected') return pushed;
@@ -397,6 +441,8 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
     return landed ? { kind: 'done', result: staged.plan.result, commit: landed } : { kind: 'unknown', base: base.commit, result: staged.plan.result, error: pushed.error };
   }
   crashPoint('after-push');
+  // What it wrote is canonical and valid: the next read of these blobs only parses them.
+  for (const file of staged.files) if (cycle.cache.worth(file.text)) cycle.cache.add(written.blobs.get(file.path)!, file.path);
   await cycle.won(Date.now() - started);
   await refreshView(store, base.localMain, commit, warn);
   return { kind: 'done', result: staged.plan.result, commit };
@@ -414,7 +460,8 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
     // Who commits, asked beside the first fetch (off the critical path); awaited only to commit.
     const ident = committer(store);
     ident.catch(() => undefined);
-    const cycle: Cycle<R> = { store, request, opId, objects, trees: treeReader(objects), ident, warn: options.warn ?? (() => undefined), won: (ms) => rememberWin(store, pacing, ms) };
+    const cache = openValidCache(store.stateDir);
+    const cycle: Cycle<R> = { store, request, opId, objects, trees: treeReader(objects), ident, cache, warn: options.warn ?? (() => undefined), won: (ms) => rememberWin(store, pacing, ms) };
     try {
       const started = Date.now();
       let lostMs = 0; // time spent in attempts that lost, for the age-ordered wait
@@ -444,6 +491,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
       });
     } finally {
       objects.close();
+      await cache.flush();
     }
   });
 };
