@@ -61,7 +61,7 @@ import type { MetricsLine } from '../src/schemas/metrics.js';
 import { serializeDocument } from '../src/store/documents.js';
 import { git } from '../src/store/git.js';
 import { publishHeartbeat } from '../src/store/heartbeat-ref.js';
-import { pruneRepositories } from '../src/store/maintenance.js';
+import { dropReplacedHeartbeats } from '../src/store/maintenance.js';
 import { storeAt } from '../src/store/store.js';
 import { transact, type Write } from '../src/store/transaction.js';
 import { MAIN_REFSPEC, ORIGIN_MAIN } from '../src/store/store.js';
@@ -1266,7 +1266,7 @@ const runDay = async (): Promise<DayResult> => {
     await Promise.all(BUILDERS.map((id) => beat(id, 0)));
     await housekeepingOp(ctxAt('build1'), storeAt(fleet.stores.build1 as string), 'build1');
     // The agents' first prune stamps: the day's prunes then come hourly.
-    for (const id of BUILDERS) await pruneRepositories(storeAt(fleet.stores[id] as string), { now: new Date(now) });
+    for (const id of BUILDERS) await dropReplacedHeartbeats(storeAt(fleet.stores[id] as string), { now: new Date(now) });
     const mainBefore = commitCount(fleet.remote);
 
     const budgetEnd = performance.now() + dayBudgetS * 1000;
@@ -1285,8 +1285,8 @@ const runDay = async (): Promise<DayResult> => {
         remoteBeforePrune = await dirBytes(fleet.remote);
         cloneBeforePrune = await dirBytes(join(fleet.stores.build2 as string, '.git'));
         for (const id of BUILDERS) {
-          const report = await pruneRepositories(storeAt(fleet.stores[id] as string), { now: new Date(now) });
-          if (report.pruned) prunes++;
+          const report = await dropReplacedHeartbeats(storeAt(fleet.stores[id] as string), { now: new Date(now) });
+          if (report.dropped > 0) prunes++;
         }
       }
       if (minute % 120 === 0) progress(`  day: minute ${minute} (${Math.round((performance.now() - beatStart) / 1000)} s)`);
@@ -1298,8 +1298,8 @@ const runDay = async (): Promise<DayResult> => {
       remoteBeforePrune = await dirBytes(fleet.remote);
       cloneBeforePrune = await dirBytes(join(fleet.stores.build2 as string, '.git'));
       for (const id of BUILDERS) {
-        const report = await pruneRepositories(storeAt(fleet.stores[id] as string), { now: new Date(now + 3_600_000) });
-        if (report.pruned) prunes++;
+        const report = await dropReplacedHeartbeats(storeAt(fleet.stores[id] as string), { now: new Date(now + 3_600_000) });
+        if (report.dropped > 0) prunes++;
       }
     }
     const remote = await dirBytes(fleet.remote);

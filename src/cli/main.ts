@@ -43,6 +43,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   check: async () => (await import('./commands/check.js')).registerCheck,
   metrics: async () => (await import('./commands/metrics.js')).registerMetrics,
   log: async () => (await import('./commands/log.js')).registerLog,
+  gc: async () => (await import('./commands/gc.js')).registerGc,
   notify: async () => (await import('./commands/notify.js')).registerNotify,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   guide: async () => (await import('./commands/guide.js')).registerGuide,

@@ -1,16 +1,29 @@
 // Heartbeats live on one ref per builder (`refs/heads/heartbeat/<id>`): every beat replaces
-// it with a single parentless commit, pushed with --force-with-lease against the commit this
-// clone pushed last. Main never sees a heartbeat, history never grows, and a lease failure
-// means someone else is beating as the same id.
+// it, pushed with --force-with-lease against the commit this clone pushed last. Main never
+// sees a heartbeat, history never grows, and a lease failure means someone else is beating
+// as the same id.
+//
+// A beat is one commit that carries its files in its message (`<path> <bytes>` and the
+// bytes, after a subject line) and points at the empty tree: one new object per beat. Files
+// that change at most hourly (the closed hours of metrics.jsonl) ride in the beat's parent,
+// a commit of the same form that the beats of that hour share: a second object only when it
+// changes. A file in both is the parent's text followed by the beat's. Earlier buildctl wrote
+// one parentless commit whose tree held `<id>/heartbeat.json` and `<id>/metrics.jsonl` (five
+// objects a beat), and the older scripts a branch of the whole repository: both are read as
+// they are (`readHeartbeatCommit`), and replaced by the builder's next beat.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedError, unreachableError } from '../errors.js';
 import { heartbeatDoc } from '../schemas/heartbeat.js';
-import { git, GitError, gitReason } from './git.js';
+import { MAX_DOCUMENT_BYTES, sizeProblem } from '../schemas/json-text.js';
+import type { Problem } from '../schemas/issues.js';
+import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
+import { algorithmOf, commitObject, emptyTree, objectsDirOf, treeReader, writeLooseObjects, type BlobRead, type TreeReader } from './objects.js';
+import { journalReplaced } from './replaced.js';
 import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
 
-/** Local ref holding the last heartbeat commit this clone made (keeps it reachable). */
+/** Local ref where earlier versions kept the last heartbeat commit this clone made (read, never written). */
 const localRef = (builder: string) => `refs/buildctl/heartbeat/${builder}`;
 const leaseFile = (store: Store, builder: string) => join(store.stateDir, `heartbeat-${builder}.lease`);
 
@@ -22,6 +35,11 @@ export interface HeartbeatFiles {
 export interface PublishOptions {
   builder: string;
   files: HeartbeatFiles;
+  /**
+   * Files (or the first part of files) that change at most hourly, e.g. metrics.jsonl's
+   * closed hours: kept in the beat's parent commit, shared by the beats until it changes.
+   */
+  carried?: HeartbeatFiles;
   now: Date;
   /** Take the ref over whatever it points at (after resolving a duplicate agent). */
   force?: boolean;
@@ -45,14 +63,131 @@ export interface PublishResult {
   tookOver: boolean;
 }
 
+// ---------------------------------------------------------------------------------------
+// The commit form.
+
+/** A heartbeat commit's message: a subject line, a blank line, then each file as `<path> <bytes>\n<bytes>`. */
+export const encodeHeartbeatMessage = (subject: string, files: HeartbeatFiles): string =>
+  `${subject}\n\n${Object.entries(files)
+    .map(([path, text]) => `${path} ${Buffer.byteLength(text)}\n${text}`)
+    .join('')}`;
+
+/** The files of a heartbeat commit's message, or why it is not one. */
+export const decodeHeartbeatMessage = (message: Buffer): Map<string, string> | Problem => {
+  const blank = message.indexOf('\n\n');
+  const files = new Map<string, string>();
+  if (blank < 0) return files;
+  let offset = blank + 2;
+  while (offset < message.length) {
+    const newline = message.indexOf(10, offset);
+    const header = /^(\S+) (\d+)$/.exec(message.toString('utf8', offset, newline < 0 ? message.length : newline));
+    const size = header ? Number(header[2]) : NaN;
+    if (!header || newline < 0 || newline + 1 + size > message.length) {
+      return { path: '', reason: 'the heartbeat commit\'s message is not a list of files ("<path> <bytes>" and the bytes)' };
+    }
+    files.set(header[1]!, message.toString('utf8', newline + 1, newline + 1 + size));
+    offset = newline + 1 + size;
+  }
+  return files;
+};
+
+interface CommitFields {
+  tree: string;
+  parents: string[];
+  message: Buffer;
+}
+
+/** The tree, parents and message of a raw commit object. */
+const parseCommit = (body: Buffer): CommitFields => {
+  const end = body.indexOf('\n\n');
+  const headers = body.toString('latin1', 0, end < 0 ? body.length : end).split('\n');
+  return {
+    tree: headers.find((line) => line.startsWith('tree '))?.slice(5) ?? '',
+    parents: headers.filter((line) => line.startsWith('parent ')).map((line) => line.slice(7)),
+    message: end < 0 ? Buffer.alloc(0) : body.subarray(end + 2),
+  };
+};
+
+/** A heartbeat commit as readers see it: whichever form, its files by path. */
+export interface HeartbeatCommit {
+  commit: string;
+  /** `message`: files in the commit (and its parent); `tree`: files in the tree (earlier buildctl, the older scripts). */
+  form: 'message' | 'tree';
+  file(path: string): Promise<BlobRead>;
+}
+
+const readCommitFields = async (objects: ObjectReader, commit: string): Promise<CommitFields | Problem | undefined> => {
+  const object = await objects.readObject(commit, { maxBytes: MAX_DOCUMENT_BYTES });
+  if (!object || object.type !== 'commit') return undefined;
+  if (!object.body) return sizeProblem(object.size);
+  return parseCommit(object.body);
+};
+
+const isProblem = (value: unknown): value is Problem => typeof value === 'object' && value !== null && 'reason' in value;
+
 /**
- * A file from this clone's last heartbeat commit (falling back to the fetched ref), read
- * through `text` (a snapshot's reader: one cat-file process for the whole beat).
+ * The heartbeat commit `commit` (a sha or a ref), or undefined when there is none. A
+ * commit on the empty tree carries its files in its message (and its parent's); any other
+ * holds them in its tree.
  */
-export const readLastHeartbeatFile = async (text: (revPath: string) => Promise<string | undefined>, builder: string, path: string): Promise<string | undefined> => {
-  for (const ref of [localRef(builder), `${ORIGIN_HEARTBEAT_PREFIX}${builder}`]) {
-    const found = await text(`${ref}:${path}`);
-    if (found !== undefined) return found;
+export const readHeartbeatCommit = async (objects: ObjectReader, trees: TreeReader, commit: string): Promise<HeartbeatCommit | undefined> => {
+  const resolved = await objects.readObject(`${commit}^{commit}`, { maxBytes: 0 });
+  if (!resolved) return undefined;
+  const sha = resolved.sha;
+  const fields = await readCommitFields(objects, sha);
+  if (fields === undefined) return undefined;
+  const empty = emptyTree(algorithmOf(sha.length)).id;
+  if (isProblem(fields) || fields.tree !== empty) {
+    if (isProblem(fields)) return { commit: sha, form: 'message', file: async () => ({ kind: 'invalid', problem: fields }) };
+    return { commit: sha, form: 'tree', file: (path) => trees.readText(sha, path) };
+  }
+  const own = decodeHeartbeatMessage(fields.message);
+  // The parent, when it is a commit of the same form, carries the slower first part of files.
+  let carried: Map<string, string> | Problem = new Map();
+  const parent = fields.parents[0];
+  if (!isProblem(own) && parent !== undefined) {
+    const above = await readCommitFields(objects, parent);
+    if (above && !isProblem(above) && above.tree === empty) carried = decodeHeartbeatMessage(above.message);
+    else if (isProblem(above)) carried = above;
+  }
+  return {
+    commit: sha,
+    form: 'message',
+    file: async (path) => {
+      if (isProblem(own)) return { kind: 'invalid', problem: own };
+      if (isProblem(carried)) return { kind: 'invalid', problem: carried };
+      const first = carried.get(path);
+      const rest = own.get(path);
+      if (first === undefined && rest === undefined) return { kind: 'missing' };
+      return { kind: 'text', text: `${first ?? ''}${rest ?? ''}`, sha: `${sha}:${path}`, mode: '100644' };
+    },
+  };
+};
+
+/** Reads one heartbeat commit with a reader of its own (for the few callers without one). */
+const withReader = async <T>(store: Store, fn: (objects: ObjectReader, trees: TreeReader) => Promise<T>): Promise<T> => {
+  const objects = openObjectReader(store.dir);
+  try {
+    return await fn(objects, treeReader(objects));
+  } finally {
+    objects.close();
+  }
+};
+
+const readLease = async (store: Store, builder: string): Promise<string[]> =>
+  (await readFile(leaseFile(store, builder), 'utf8').catch(() => '')).split('\n').map((line) => line.trim());
+
+/**
+ * This clone's last heartbeat commit: the one its lease records, else the builder's ref as
+ * last fetched, else the local ref of earlier versions. Read through `objects` (a snapshot's
+ * reader: one cat-file process for the whole beat).
+ */
+export const readLastHeartbeat = async (store: Store, objects: ObjectReader, trees: TreeReader, builder: string): Promise<HeartbeatCommit | undefined> => {
+  const [confirmed] = await readLease(store, builder);
+  for (const ref of [confirmed, `${ORIGIN_HEARTBEAT_PREFIX}${builder}`, localRef(builder)]) {
+    if (!ref) continue;
+    const found = await readHeartbeatCommit(objects, trees, ref);
+    if (found) return found;
   }
   return undefined;
 };
@@ -72,35 +207,37 @@ const remoteValue = async (store: Store, builder: string): Promise<string> => {
   }
 };
 
-const makeCommit = async (store: Store, builder: string, files: HeartbeatFiles, now: Date): Promise<string> => {
+/**
+ * The beat's commit (and its parent, when `carried` has files), written as loose objects.
+ * A parent with the same files in the same hour is the same object: it is written once.
+ */
+const makeCommit = async (store: Store, builder: string, files: HeartbeatFiles, carried: HeartbeatFiles | undefined, now: Date, hexLength: number): Promise<string> => {
+  const algorithm = algorithmOf(hexLength);
+  const tree = emptyTree(algorithm);
+  const who = `buildctl ${builder} <${builder}@buildctl.invalid>`;
   const epoch = Math.floor(now.getTime() / 1000);
-  const message = `heartbeat ${builder}\n`;
-  const parts = [
-    `reset ${localRef(builder)}`,
-    `commit ${localRef(builder)}`,
-    'mark :1',
-    `committer buildctl ${builder} <${builder}@buildctl.invalid> ${epoch} +0000`,
-    `data ${Buffer.byteLength(message)}`,
-    message,
-  ];
-  for (const [path, content] of Object.entries(files)) {
-    parts.push(`M 100644 inline ${path}`, `data ${Buffer.byteLength(content)}`, content);
+  const parents = [];
+  const made = [tree];
+  if (carried && Object.keys(carried).length > 0) {
+    const hour = Math.floor(epoch / 3600) * 3600;
+    const parent = commitObject({ tree: tree.id, parents: [], who, zone: '+0000', time: hour, message: encodeHeartbeatMessage(`heartbeat ${builder}: what changes hourly`, carried) }, algorithm);
+    made.push(parent);
+    parents.push(parent.id);
   }
-  parts.push('get-mark :1', 'done', '');
-  const { stdout } = await git(store.dir, ['fast-import', '--quiet', '--force', '--done'], { input: parts.join('\n') });
-  const commit = stdout.trim();
-  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`git fast-import did not report the heartbeat commit: ${stdout}`);
-  return commit;
+  const beat = commitObject({ tree: tree.id, parents, who, zone: '+0000', time: epoch, message: encodeHeartbeatMessage(`heartbeat ${builder}`, files) }, algorithm);
+  made.push(beat);
+  writeLooseObjects(await objectsDirOf(store.dir), made);
+  return beat.id;
 };
 
 /** The heartbeat that beat ours to the ref: its commit, and host, pid and time as it says them. */
 const describeOtherBeat = async (store: Store, builder: string, commit: string): Promise<OtherBeat> => {
   const ref = `${ORIGIN_HEARTBEAT_PREFIX}${builder}`;
   await git(store.dir, ['fetch', '--quiet', '--no-tags', REMOTE, `+${HEARTBEAT_PREFIX}${builder}:${ref}`], { allowFail: true });
-  const run = await git(store.dir, ['cat-file', 'blob', `${commit}:${builder}/heartbeat.json`], { allowFail: true });
+  const read = await withReader(store, async (objects, trees) => (await readHeartbeatCommit(objects, trees, commit))?.file(`${builder}/heartbeat.json`));
   let parsed: unknown;
   try {
-    parsed = JSON.parse(run.stdout);
+    parsed = JSON.parse(read?.kind === 'text' ? read.text : '');
   } catch {
     parsed = undefined;
   }
@@ -108,19 +245,23 @@ const describeOtherBeat = async (store: Store, builder: string, commit: string):
   return beat.success ? { commit, host: beat.data.host ?? null, pid: beat.data.pid ?? null, beat_at: beat.data.timestamp } : { commit, host: null, pid: null, beat_at: null };
 };
 
-export const publishHeartbeat = async (store: Store, options: PublishOptions): Promise<PublishResult> => {
+/** The repository's object id length (40 SHA-1, 64 SHA-256), when no id is at hand to tell. */
+const hexLengthOf = async (store: Store): Promise<number> =>
+  (await git(store.dir, ['rev-parse', '--show-object-format'], { allowFail: true })).stdout.trim() === 'sha256' ? 64 : 40;
+
+export const publishHeartbeat = async (store: Store, options: PublishOptions & { hexLength?: number }): Promise<PublishResult> => {
   const { builder } = options;
   await mkdir(store.stateDir, { recursive: true });
   const remoteRef = `${HEARTBEAT_PREFIX}${builder}`;
   // Lease file: line 1 the commit this clone last pushed, line 2 a push whose answer never came.
-  const readLease = async () => (await readFile(leaseFile(store, builder), 'utf8').catch(() => '')).split('\n').map((l) => l.trim());
-  const [confirmed, inFlight] = await readLease();
+  const [confirmed, inFlight] = await readLease(store, builder);
   let expected = options.lease ?? (options.force || !confirmed ? undefined : confirmed);
   const tookOver = expected === undefined;
   if (expected === undefined) expected = await remoteValue(store, builder);
   if (tookOver && expected !== '') await options.onTakeOver?.(expected);
 
-  const commit = await makeCommit(store, builder, options.files, options.now);
+  const hexLength = options.hexLength ?? (expected.length === 40 || expected.length === 64 ? expected.length : await hexLengthOf(store));
+  const commit = await makeCommit(store, builder, options.files, options.carried, options.now, hexLength);
   const tryPush = async (lease: string) => {
     await writeFile(leaseFile(store, builder), `${lease}\n${commit}\n`);
     return git(store.dir, ['push', '--porcelain', `--force-with-lease=${remoteRef}:${lease}`, REMOTE, `${commit}:${remoteRef}`], {
@@ -128,13 +269,19 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
     });
   };
   let run = await tryPush(expected);
+  let replaced = expected;
   if (run.code !== 0 && isLeaseFailure(run.stdout + run.stderr)) {
     const current = await remoteValue(store, builder);
     // Our previous push may have landed without us hearing back, or another process of this
     // clone beat meanwhile (its commit is in the lease file now): either way the ref is ours.
-    const [nowConfirmed] = await readLease();
-    if (current !== '' && (current === inFlight || (current === nowConfirmed && current !== expected))) run = await tryPush(current);
+    const [nowConfirmed] = await readLease(store, builder);
+    if (current !== '' && (current === inFlight || (current === nowConfirmed && current !== expected))) {
+      run = await tryPush(current);
+      replaced = current;
+    }
     if (run.code !== 0 && isLeaseFailure(run.stdout + run.stderr)) {
+      // What it wrote will never be needed: maintenance drops it.
+      await journalReplaced(store.stateDir, [commit], options.now, true);
       const other = await describeOtherBeat(store, builder, current);
       await writeFile(leaseFile(store, builder), `${expected}\n`);
       const said = other.host || other.pid ? ` (its last beat: host ${other.host ?? '?'}, pid ${other.pid ?? '?'}, at ${other.beat_at ?? '?'})` : '';
@@ -146,6 +293,7 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
     }
   }
   if (run.code !== 0) {
+    await journalReplaced(store.stateDir, [commit], options.now, true);
     throw unreachableError(`cannot push the heartbeat: ${gitReason(run.stderr)}`, {
       code: 'remote_unreachable',
       hint: 'check the network and the remote; the next heartbeat will try again',
@@ -153,19 +301,34 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions): P
   }
   crashPoint('heartbeat-after-push');
   await writeFile(leaseFile(store, builder), `${commit}\n`);
+  // The beat it replaced (and, through it, a parent no beat shares any more) is garbage now.
+  await journalReplaced(store.stateDir, [replaced, inFlight ?? ''].filter((sha) => sha !== '' && sha !== commit), options.now, true);
   return { commit, tookOver };
 };
 
 const isLeaseFailure = (output: string): boolean => /stale info|\[rejected\]/.test(output);
 
-/** A heartbeat ref as last fetched: its commit, how many commits its history holds, whether it has `<id>/metrics.jsonl`. */
-export const fetchedHeartbeatRef = async (store: Store, builder: string): Promise<{ sha: string; commits: number; hasMetrics: boolean } | undefined> => {
+export interface FetchedHeartbeatRef {
+  sha: string;
+  /** How many commits its history holds. */
+  commits: number;
+  /** Whether it has `<id>/metrics.jsonl`. */
+  hasMetrics: boolean;
+  /** Where it keeps its files: a buildctl beat's message, or a tree. */
+  form: 'message' | 'tree';
+}
+
+/** A heartbeat ref as last fetched. */
+export const fetchedHeartbeatRef = async (store: Store, builder: string): Promise<FetchedHeartbeatRef | undefined> => {
   const ref = `${ORIGIN_HEARTBEAT_PREFIX}${builder}`;
   const run = await git(store.dir, ['rev-list', '--count', ref], { allowFail: true });
   if (run.code !== 0) return undefined;
-  const { stdout } = await git(store.dir, ['rev-parse', '--verify', `${ref}^{commit}`]);
-  const metrics = await git(store.dir, ['cat-file', '-e', `${ref}:${builder}/metrics.jsonl`], { allowFail: true });
-  return { sha: stdout.trim(), commits: Number(run.stdout.trim()), hasMetrics: metrics.code === 0 };
+  return withReader(store, async (objects, trees) => {
+    const beat = await readHeartbeatCommit(objects, trees, ref);
+    if (!beat) return undefined;
+    const metrics = await beat.file(`${builder}/metrics.jsonl`);
+    return { sha: beat.commit, commits: Number(run.stdout.trim()), hasMetrics: metrics.kind === 'text', form: beat.form };
+  });
 };
 
 /** Fetches one builder's heartbeat ref (it exists on the remote). */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { failedError, unreachableError, usageError } from '../errors.js';
 import { git, GitError, gitReason } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
+import { journalReplaced, replacedInFetchReport } from './replaced.js';
 
 export const REMOTE = 'origin';
 export const MAIN = 'main';
@@ -60,6 +61,9 @@ const remoteUnreachable = (action: string, error: GitError) =>
     cause: error,
   });
 
+/** Up to this many objects, a fetch of heartbeat refs stores them loose (see fetchRefs). */
+const BEATS_UNPACK_LIMIT = 10_000;
+
 export interface FetchOptions {
   prune?: boolean;
   /**
@@ -72,14 +76,29 @@ export interface FetchOptions {
 
 /** Fetches the given refspecs from origin; records the time of the last good fetch of each part (main, heartbeats). */
 export const fetchRefs = async (store: Store, refspecs: readonly string[], options: FetchOptions = {}): Promise<void> => {
-  const args = ['fetch', '--quiet', '--no-tags', ...(options.prune ? ['--prune'] : []), ...(options.autoMaintenance === false ? ['--no-auto-maintenance'] : []), REMOTE, ...refspecs];
+  // Heartbeat refs: git's report of the ref updates names the beats each replaced, for
+  // maintenance to drop (store/replaced.ts); full ids, which SHA-1 repositories need 40 for.
+  const beats = refspecs.some((refspec) => refspec.includes(HEARTBEAT_PREFIX));
+  // They arrive as loose objects even when a fleet's beats number hundreds (git keeps a pack
+  // from 100 objects on), so that maintenance can remove each replaced one alone.
+  const args = [
+    ...(beats ? ['-c', 'core.abbrev=40', '-c', `fetch.unpackLimit=${BEATS_UNPACK_LIMIT}`] : []),
+    'fetch',
+    ...(beats ? [] : ['--quiet']),
+    '--no-tags',
+    ...(options.prune ? ['--prune'] : []),
+    ...(options.autoMaintenance === false ? ['--no-auto-maintenance'] : []),
+    REMOTE,
+    ...refspecs,
+  ];
   try {
-    await git(store.dir, args).catch(async (error: unknown) => {
+    const run = await git(store.dir, args).catch(async (error: unknown) => {
       // A ref lock left by a killed git (git-locks.ts): once it is gone, fetch again.
       const lock = error instanceof GitError ? blockingLockIn(error.result.stderr) : undefined;
       if (lock === undefined || !(await clearStaleRefLock(lock, [join(store.dir, '.git')]))) throw error;
       return git(store.dir, args);
     });
+    if (beats) await journalReplaced(store.stateDir, replacedInFetchReport(run.stderr), new Date(), false);
   } catch (error) {
     if (error instanceof GitError) {
       if (/couldn't find remote ref/i.test(error.result.stderr)) {

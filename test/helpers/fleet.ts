@@ -146,6 +146,28 @@ export const pushHeartbeatRef = (f: Fleet, id: string, files: { heartbeat: unkno
 };
 
 /**
+ * The files of a heartbeat ref as buildctl reads them (in the beat's message, or in its
+ * tree for earlier forms): path -> text, for the given paths that it has.
+ */
+export const heartbeatFiles = async (repo: string, id: string, paths: string[] = [`${id}/heartbeat.json`, `${id}/metrics.jsonl`]): Promise<Record<string, string>> => {
+  const { openObjectReader } = await import('../../src/store/git.js');
+  const { treeReader } = await import('../../src/store/objects.js');
+  const { readHeartbeatCommit } = await import('../../src/store/heartbeat-ref.js');
+  const objects = openObjectReader(repo);
+  try {
+    const beat = await readHeartbeatCommit(objects, treeReader(objects), `refs/heads/heartbeat/${id}`);
+    const files: Record<string, string> = {};
+    for (const path of paths) {
+      const read = await beat?.file(path);
+      if (read?.kind === 'text') files[path] = read.text;
+    }
+    return files;
+  } finally {
+    objects.close();
+  }
+};
+
+/**
  * Polls `check` until it returns something truthy, and returns that; fails naming `what`
  * after `deadlineMs`. For waiting on a condition in tests: never a fixed sleep.
  */
