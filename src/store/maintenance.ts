@@ -179,6 +179,19 @@ const removeLoose = (objectsDir: string, ids: readonly string[]): number => {
   return removed;
 };
 
+/**
+ * Removes replaced heartbeat commits (and what belongs to them alone) from the repository
+ * at `dir` (a clone or a bare repository), leaving any that a heartbeat ref there still
+ * points at. Returns how many objects went. For a fleet's other builders in a simulation.
+ */
+export const dropFromRepository = async (dir: string, commits: readonly string[]): Promise<number> => {
+  const objectsDir = await objectsDirOf(dir);
+  const live = await liveCommits(dir, [HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX]);
+  let removed = 0;
+  for (const sha of commits) removed += removeLoose(objectsDir, garbageOf(objectsDir, sha, live));
+  return removed;
+};
+
 /** Takes the journal for this pass: renamed aside, so beats noted meanwhile go to a fresh one. */
 const takeJournal = async (store: Store): Promise<Entry[]> => {
   const file = join(store.stateDir, REPLACED_JOURNAL);
