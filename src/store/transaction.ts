@@ -11,7 +11,7 @@
 //        -> rejected: wait, then again from a fresh base (the intent, never a textual merge)
 //        -> unknown: fetch; landed if its op id is there, else again
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedError, notNowError, type BuildctlError } from '../errors.js';
@@ -271,8 +271,32 @@ export interface Ident {
   zone: string;
 }
 
-/** Who commits: git's own answer (GIT_COMMITTER_*, user.name / user.email), without its time. */
+/** The host's time zone as git writes it (+0100), now: git takes it from the same place (TZ, the system's zone). */
+const zoneNow = (): string => {
+  const offset = -new Date().getTimezoneOffset();
+  const abs = Math.abs(offset);
+  return `${offset < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+};
+
+/** What git's identity depends on besides the repository: the environment and the config files' times. */
+const identityKey = async (store: Store): Promise<string> => {
+  const env = ['GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'EMAIL', 'HOME', 'XDG_CONFIG_HOME', 'GIT_CONFIG', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT'].map((name) => process.env[name] ?? '');
+  const home = process.env.HOME ?? '';
+  const files = [join(store.dir, '.git', 'config'), process.env.GIT_CONFIG_GLOBAL ?? join(home, '.gitconfig'), join(process.env.XDG_CONFIG_HOME ?? join(home, '.config'), 'git', 'config'), process.env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig'];
+  const times = await Promise.all(files.map((file) => stat(file).then((info) => `${info.mtimeMs}:${info.size}`, () => '-')));
+  return JSON.stringify([...env, ...times]);
+};
+
+/**
+ * Who commits: git's own answer (GIT_COMMITTER_*, user.name / user.email), without its time.
+ * Remembered in the clone while nothing it depends on changed (the environment, the config
+ * files), so that most transactions start one git process fewer; the zone is the host's now.
+ */
 export const committer = async (store: Store): Promise<Ident> => {
+  const file = join(store.stateDir, 'ident');
+  const key = await identityKey(store);
+  const [cachedKey, cachedWho] = (await readFile(file, 'utf8').catch(() => '')).split('\n');
+  if (cachedKey === key && cachedWho) return { who: cachedWho, zone: zoneNow() };
   const run = await git(store.dir, ['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
   const match = /^(.*>) \d+ ([+-]\d{4})\s*$/.exec(run.stdout);
   if (run.code !== 0 || !match) {
@@ -281,6 +305,7 @@ export const committer = async (store: Store): Promise<Ident> => {
       hint: `run "buildctl init" again (it sets one), or: git -C ${store.dir} config user.name NAME && git -C ${store.dir} config user.email EMAIL`,
     });
   }
+  await writeFile(file, `${key}\n${match[1]}\n`).catch(() => undefined);
   return { who: match[1]!, zone: match[2]! };
 };
 
