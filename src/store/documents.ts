@@ -192,3 +192,80 @@ export const serializeDocumentValue = (file: string, value: unknown, schema: z.Z
 /** The canonical text of a document (see serializeDocumentValue). */
 export const serializeDocument = <T>(file: string, value: unknown, schema: z.ZodMiniType<T>, options: SerializeOptions = {}): string =>
   serializeDocumentValue(file, value, schema as z.ZodMiniType<unknown>, options).text;
+
+// ---------------------------------------------------------------------------------------
+// Canonical text, edited as text. A collection document in its canonical form (what
+// serializeDocument writes) has its array at the top level, entries at an indent of four:
+//
+//   {
+//     "messages": [
+//       {
+//         "id": "msg_1",
+//   ...
+//       }
+//     ]
+//   }
+//
+// JSON strings never hold a raw newline, so each entry's keys are exactly the lines that
+// start with six spaces inside the array. A transaction that only appends to a document
+// this clone has validated (and knows to be canonical) reads its ids and writes its new
+// text from these, without parsing the entries: the same text serializeDocument would give.
+
+/** Where the entries of `field` are: after `[`, up to the newline before the closing `]`. */
+const collectionRegion = (text: string, field: string): { from: number; to: number; empty: boolean } | undefined => {
+  const open = text.indexOf(`\n  ${JSON.stringify(field)}: [`);
+  if (open < 0) return undefined;
+  const from = open + `\n  ${JSON.stringify(field)}: [`.length;
+  if (text.startsWith(']', from)) return { from, to: from, empty: true };
+  const to = text.indexOf('\n  ]', from);
+  return to < 0 ? undefined : { from, to, empty: false };
+};
+
+/** The ids of a canonical collection document's entries, read from its text; undefined when it is not in that form. */
+export const idsInCanonicalText = (text: string, field: string, idKey: string): Set<string> | undefined => {
+  const region = collectionRegion(text, field);
+  if (!region) return undefined;
+  const ids = new Set<string>();
+  const key = `\n      ${JSON.stringify(idKey)}: "`;
+  for (let at = text.indexOf(key, region.from); at >= 0 && at < region.to; at = text.indexOf(key, at + key.length)) {
+    const start = at + key.length - 1;
+    let end = text.indexOf('"', start + 1);
+    while (end >= 0 && text.charCodeAt(end - 1) === 0x5c) {
+      let slashes = 0;
+      while (text.charCodeAt(end - 1 - slashes) === 0x5c) slashes++;
+      if (slashes % 2 === 0) break;
+      end = text.indexOf('"', end + 1);
+    }
+    if (end < 0) return undefined;
+    const raw = text.slice(start, end + 1);
+    ids.add(raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1));
+  }
+  return ids;
+};
+
+/**
+ * An entry's canonical text inside a collection document: 2-space JSON at an indent of four.
+ * (Only after a newline: U+2028 and U+2029 stay raw in JSON strings, and a regular
+ * expression's `^` would take them for line ends.)
+ */
+export const canonicalEntryText = (entry: unknown): string => `    ${JSON.stringify(entry, null, 2).replaceAll('\n', '\n    ')}`;
+
+/** A canonical collection document's text with entries (their canonical texts) added at the end; undefined when it is not in that form. */
+export const appendToCanonicalText = (text: string, field: string, entries: readonly string[]): string | undefined => {
+  const region = collectionRegion(text, field);
+  if (!region || entries.length === 0) return region ? text : undefined;
+  if (region.empty) return `${text.slice(0, region.from)}\n${entries.join(',\n')}\n  ${text.slice(region.from)}`;
+  return `${text.slice(0, region.to)},\n${entries.join(',\n')}${text.slice(region.to)}`;
+};
+
+/** Validates entries about to be appended to a collection (a transition's bug if one fails). */
+export const validatedEntries = (file: string, schema: z.ZodMiniType<unknown>, field: string, entries: readonly unknown[], keepProtoKeys: boolean): unknown[] => {
+  const entrySchema = entrySchemaOf(schema, field);
+  if (!entrySchema) throw new Error(`${file}: an append needs a document whose "${field}" is an array of entries`);
+  return entries.map((entry, index) => {
+    const result = entrySchema.safeParse(entry, { reportInput: true });
+    if (!result.success) throw invalidWrite(file, issuesToProblems(result.error.issues).map((p) => ({ ...p, path: `${field}[+${index}]${p.path === '' ? '' : `.${p.path}`}` })));
+    if (keepProtoKeys) restoreProtoKeys(entry, result.data);
+    return result.data;
+  });
+};

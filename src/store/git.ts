@@ -141,7 +141,10 @@ export const openObjectReader = (cwd: string): ObjectReader => {
         return;
       }
       needed = 0;
-      const body = Buffer.from(buffer.subarray(newline + 1, newline + 1 + size));
+      // A view, not a copy, when the object is most of what was read (a large document):
+      // copying 10 MB twice costs more than keeping the few bytes after it alive.
+      const view = buffer.subarray(newline + 1, newline + 1 + size);
+      const body = size >= buffer.length / 2 ? view : Buffer.from(view);
       buffer = buffer.subarray(newline + 1 + size + 1);
       waiting.shift();
       request.resolve({ sha, type, size, body });

@@ -20,7 +20,7 @@ import type { Problem } from '../schemas/issues.js';
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
 import { algorithmOf, commitObject, emptyTree, objectsDirOf, treeReader, writeLooseObjects, type BlobRead, type TreeReader } from './objects.js';
 import { journalReplaced } from './replaced.js';
-import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
+import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, transferSettings, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
 
 /** Local ref where earlier versions kept the last heartbeat commit this clone made (read, never written). */
@@ -264,7 +264,7 @@ export const publishHeartbeat = async (store: Store, options: PublishOptions & {
   const commit = await makeCommit(store, builder, options.files, options.carried, options.now, hexLength);
   const tryPush = async (lease: string) => {
     await writeFile(leaseFile(store, builder), `${lease}\n${commit}\n`);
-    return git(store.dir, ['push', '--porcelain', `--force-with-lease=${remoteRef}:${lease}`, REMOTE, `${commit}:${remoteRef}`], {
+    return git(store.dir, [...(await transferSettings(store)), 'push', '--porcelain', `--force-with-lease=${remoteRef}:${lease}`, REMOTE, `${commit}:${remoteRef}`], {
       allowFail: true,
     });
   };

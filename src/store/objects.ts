@@ -137,19 +137,30 @@ export interface NewFile {
 
 export interface NewObject {
   type: 'commit' | 'tree' | 'blob';
+  /** The object as git hashes and stores it: `<type> <size>\0` and the body. */
+  raw: Buffer;
+  /** The body: a view of `raw`. */
   body: Buffer;
   id: string;
 }
 
 export const algorithmOf = (hexLength: number): 'sha1' | 'sha256' => (hexLength === 64 ? 'sha256' : 'sha1');
 
-const headerOf = (type: NewObject['type'], body: Buffer): Buffer => Buffer.from(`${type} ${body.length}\0`);
+/** An object whose body is `size` bytes that `fill` writes at `offset` of the raw buffer: one allocation, however large. */
+const objectOf = (type: NewObject['type'], size: number, fill: (raw: Buffer, offset: number) => void, algorithm: 'sha1' | 'sha256'): NewObject => {
+  const header = `${type} ${size}\0`;
+  const raw = Buffer.allocUnsafe(header.length + size);
+  raw.write(header, 0, 'latin1');
+  fill(raw, header.length);
+  return { type, raw, body: raw.subarray(header.length), id: createHash(algorithm).update(raw).digest('hex') };
+};
 
-export const newObject = (type: NewObject['type'], body: Buffer, algorithm: 'sha1' | 'sha256'): NewObject => ({
-  type,
-  body,
-  id: createHash(algorithm).update(headerOf(type, body)).update(body).digest('hex'),
-});
+export const newObject = (type: NewObject['type'], body: Buffer, algorithm: 'sha1' | 'sha256'): NewObject =>
+  objectOf(type, body.length, (raw, offset) => body.copy(raw, offset), algorithm);
+
+/** A blob of `text` in UTF-8, encoded straight into the object (a large document is copied once). */
+const blobOf = (text: string, algorithm: 'sha1' | 'sha256'): NewObject =>
+  objectOf('blob', Buffer.byteLength(text), (raw, offset) => void raw.write(text, offset, 'utf8'), algorithm);
 
 /** git's tree order: names compared bytewise, a directory as if its name ended in "/". */
 const treeOrder = ([a, x]: [string, TreeEntry], [b, y]: [string, TreeEntry]): number =>
@@ -175,7 +186,7 @@ const buildTrees = async (trees: TreeReader | undefined, root: string | undefine
     for (const change of changes) {
       const [name, ...rest] = change.rest;
       if (rest.length === 0) {
-        const blob = newObject('blob', Buffer.from(change.file.text), algorithm);
+        const blob = blobOf(change.file.text, algorithm);
         objects.push(blob);
         blobs.set(change.file.path, blob.id);
         entries.set(name!, { mode: change.file.mode, sha: blob.id });
@@ -229,7 +240,7 @@ export const writeLooseObjects = (objectsDir: string, objects: readonly NewObjec
     const fanout = dirname(path);
     mkdirSync(fanout, { recursive: true });
     const temporary = join(fanout, `tmp_obj_buildctl_${process.pid}_${randomBytes(6).toString('hex')}`);
-    writeFileSync(temporary, deflateSync(Buffer.concat([headerOf(object.type, object.body), object.body]), { level: 1 }), { mode: 0o444 });
+    writeFileSync(temporary, deflateSync(object.raw, { level: 1 }), { mode: 0o444 });
     try {
       linkSync(temporary, path);
     } catch (error) {

@@ -17,13 +17,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { failedError, notNowError, type BuildctlError } from '../errors.js';
 import { faultInGitOutput } from '../faults.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
-import { deepFreeze, invalidDocument, parseDocumentText, serializeDocumentValue, withoutBom } from './documents.js';
+import { appendToCanonicalText, canonicalEntryText, deepFreeze, idsInCanonicalText, invalidDocument, parseDocumentText, serializeDocumentValue, validatedEntries, withoutBom } from './documents.js';
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
 import { treeReader, writeCommitObjects, type NewFile, type TreeReader, type WrittenCommit } from './objects.js';
 import { localRemoteDir } from './maintenance.js';
-import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, type Store } from './store.js';
+import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, transferSettings, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
 import { openValidCache, type ValidCache } from './valid-cache.js';
 import { refreshView } from './view.js';
@@ -31,14 +31,38 @@ import { refreshView } from './view.js';
 export interface ReadDoc {
   /** The parsed document, or undefined when the file does not exist. Invalid: throws (exit 5). */
   <T>(spec: DocSpec<T>): Promise<T | undefined>;
+  /**
+   * The ids of a collection document's entries (`spec.collection`). Of a document this clone
+   * has validated before, they are read from its text without parsing the entries.
+   */
+  ids(spec: DocSpec<unknown>): Promise<ReadonlySet<string>>;
 }
 
-export interface Write {
+/** A read that parses: its `ids` come from the parsed document. */
+export const parsingRead = (read: <T>(spec: DocSpec<T>) => Promise<T | undefined>): ReadDoc =>
+  Object.assign(read, { ids: async (spec: DocSpec<unknown>) => (spec.collection ? idsIn(await read(spec), spec.collection) : new Set<string>()) });
+
+/** The document's new value. */
+export interface ValueWrite {
   spec: DocSpec<unknown>;
   value: unknown;
   /** Ids of the spec's collection this write removes on purpose; any other id that disappears aborts. */
   removes?: readonly string[];
 }
+
+/**
+ * The document as it is, with `append` added at the end of its collection: all a send
+ * changes. Of a document this clone has validated, the new text is the old one with the
+ * new entries' text added, and only the new entries are validated; nothing is parsed.
+ */
+export interface AppendWrite {
+  spec: DocSpec<unknown>;
+  append: readonly unknown[];
+}
+
+export type Write = ValueWrite | AppendWrite;
+
+export const isAppend = (write: Write): write is AppendWrite => 'append' in write;
 
 export interface Plan<R> {
   result: R;
@@ -194,6 +218,47 @@ const collectionIds = (text: string | undefined, collection: Collection): Set<st
   }
 };
 
+/** The new text of a document a write gives a whole value (undefined: the document as read, unchanged). */
+const valueText = async (write: ValueWrite, before: BaseDoc, readValue: ReadValue | undefined, keepProtoKeys: boolean): Promise<string | undefined> => {
+  const asRead = readValue !== undefined && !readValue.tolerated && readValue.schema === write.spec.schema;
+  // The document it read, handed back as it was: nothing to write, nothing to validate.
+  if (asRead && readValue.canonical && write.value === readValue.value) return undefined;
+  const collection = write.spec.collection;
+  const readEntries = asRead && collection ? (readValue.value as Record<string, unknown>)[collection.field] : undefined;
+  const trusted = collection && Array.isArray(readEntries) ? { field: collection.field, entries: new Set<unknown>(readEntries) } : undefined;
+  const written = serializeDocumentValue(write.spec.path, write.value, write.spec.schema, { keepProtoKeys, ...(trusted ? { trusted } : {}) });
+  if (before.text === written.text) return undefined;
+  if (collection) checkNoLoss(write, asRead ? idsIn(readValue.value, collection) : collectionIds(before.text, collection), idsIn(written.value, collection));
+  return written.text;
+};
+
+/**
+ * The new text of a document a write appends to: of a canonical base this clone trusts, its
+ * text with the new entries' text added (only they are validated); else the parsed
+ * document with the entries added, serialised as any write (its entries kept as read).
+ */
+const appendText = async (
+  write: AppendWrite,
+  before: BaseDoc,
+  at: { read: ReadDoc; trustedText: (spec: DocSpec<unknown>) => Promise<string | undefined>; keepProtoKeys: boolean },
+): Promise<string | undefined> => {
+  const collection = write.spec.collection;
+  if (!collection) throw new Error(`${write.spec.path}: only a collection document can be appended to`);
+  const entries = validatedEntries(write.spec.path, write.spec.schema, collection.field, write.append, at.keepProtoKeys);
+  const trusted = await at.trustedText(write.spec);
+  const spliced = trusted === undefined ? undefined : appendToCanonicalText(trusted, collection.field, entries.map(canonicalEntryText));
+  if (spliced !== undefined) return spliced;
+  const doc = (await at.read(write.spec)) as Record<string, unknown> | undefined;
+  const current = doc?.[collection.field];
+  const kept = Array.isArray(current) ? current : [];
+  const written = serializeDocumentValue(write.spec.path, { ...(doc ?? {}), [collection.field]: [...kept, ...entries] }, write.spec.schema, {
+    keepProtoKeys: at.keepProtoKeys,
+    trusted: { field: collection.field, entries: new Set<unknown>([...kept, ...entries]) },
+  });
+  if (before.text !== undefined) checkNoLoss({ spec: write.spec, value: written.value }, collectionIds(before.text, collection), idsIn(written.value, collection));
+  return written.text;
+};
+
 /**
  * Step: read the documents the operation asks for as blobs of the base, apply its pure
  * transition, serialise what changed. Anything but a regular file at a document path, or
@@ -233,7 +298,7 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
     if (tolerated !== undefined) return { schema: spec.schema, value: deepFreeze(tolerated), tolerated: true, canonical: false };
     throw invalidDocument(spec.path, outcome.problems);
   };
-  const read: ReadDoc = async <T>(spec: DocSpec<T>) => {
+  const parsed = async <T>(spec: DocSpec<T>) => {
     let value = values.get(spec.path);
     // The same path under another schema (rare: a converter's view) is parsed for that schema.
     if (!value || (await value)?.schema !== spec.schema) {
@@ -242,6 +307,22 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
     }
     return (await value)?.value as T | undefined;
   };
+  /** The base's text of `spec`, when it is canonical and valid (validated before, or in this attempt): it can be edited as text. */
+  const trustedText = async (spec: DocSpec<unknown>): Promise<string | undefined> => {
+    const { text, sha } = await readBase(spec.path);
+    if (text === undefined || sha === undefined) return undefined;
+    const readValue = await values.get(spec.path)?.catch(() => undefined);
+    if (readValue) return !readValue.tolerated && readValue.canonical && readValue.schema === spec.schema ? text : undefined;
+    return cache && (await cache.has(sha, spec.path)) ? text : undefined;
+  };
+  const read: ReadDoc = Object.assign(parsed, {
+    ids: async (spec: DocSpec<unknown>): Promise<ReadonlySet<string>> => {
+      const collection = spec.collection;
+      if (!collection) return new Set<string>();
+      const text = values.has(spec.path) ? undefined : await trustedText(spec);
+      return (text === undefined ? undefined : idsInCanonicalText(text, collection.field, collection.id)) ?? idsIn(await parsed(spec), collection);
+    },
+  });
   const plan = await request.apply(read);
   const befores = await Promise.all(plan.writes.map((write) => readBase(write.spec.path)));
   // Own `__proto__` keys can only come from a document read: look for them only then.
@@ -250,17 +331,9 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
   const files: ChangedFile[] = [];
   for (const [i, write] of plan.writes.entries()) {
     const before = befores[i]!;
-    const readValue = await values.get(write.spec.path)?.catch(() => undefined);
-    const asRead = readValue !== undefined && !readValue.tolerated && readValue.schema === write.spec.schema;
-    // The document it read, handed back as it was: nothing to write, nothing to validate.
-    if (asRead && readValue.canonical && write.value === readValue.value) continue;
-    const collection = write.spec.collection;
-    const readEntries = asRead && collection ? (readValue.value as Record<string, unknown>)[collection.field] : undefined;
-    const trusted = collection && Array.isArray(readEntries) ? { field: collection.field, entries: new Set<unknown>(readEntries) } : undefined;
-    const written = serializeDocumentValue(write.spec.path, write.value, write.spec.schema as DocSpec<unknown>['schema'], { keepProtoKeys, ...(trusted ? { trusted } : {}) });
-    if (before.text === written.text) continue; // unchanged: nothing written, nothing can be lost
-    if (collection) checkNoLoss(write, asRead ? idsIn(readValue.value, collection) : collectionIds(before.text, collection), idsIn(written.value, collection));
-    files.push({ path: write.spec.path, mode: before.mode, text: written.text });
+    const text = isAppend(write) ? await appendText(write, before, { read, trustedText, keepProtoKeys }) : await valueText(write, before, await values.get(write.spec.path)?.catch(() => undefined), keepProtoKeys);
+    if (text === undefined || before.text === text) continue; // unchanged: nothing written, nothing can be lost
+    files.push({ path: write.spec.path, mode: before.mode, text });
   }
   return files.length === 0 ? { kind: 'unchanged', result: plan.result } : { kind: 'changed', plan, files };
 };
@@ -324,7 +397,7 @@ export type Pushed = { kind: 'landed' } | { kind: 'rejected' } | { kind: 'unknow
  * remote rejects it (`[rejected]`), or another push held or moved the ref at that moment.
  */
 export const pushCommit = async (store: Store, commit: string): Promise<Pushed> => {
-  const run = await git(store.dir, ['push', '--porcelain', REMOTE, `${commit}:refs/heads/${MAIN}`], { allowFail: true });
+  const run = await git(store.dir, [...(await transferSettings(store)), 'push', '--porcelain', REMOTE, `${commit}:refs/heads/${MAIN}`], { allowFail: true });
   if (run.code === 0) return { kind: 'landed' };
   const output = `${run.stdout}\n${run.stderr}`;
   const fault = faultInGitOutput(run.stderr, store.dir);
@@ -358,7 +431,7 @@ export const findLanded = async (store: Store, since: string, opId: string): Pro
  * write names it in `removes`. A transition that would drop others (a rewrite from a
  * stale copy, a bug) aborts the whole transaction before anything is written.
  */
-const checkNoLoss = (write: Write, before: ReadonlySet<string>, kept: ReadonlySet<string>): void => {
+const checkNoLoss = (write: ValueWrite, before: ReadonlySet<string>, kept: ReadonlySet<string>): void => {
   const collection = write.spec.collection!;
   const allowed = new Set(write.removes ?? []);
   const lost = [...before].filter((id) => !kept.has(id) && !allowed.has(id));
