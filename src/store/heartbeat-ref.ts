@@ -18,7 +18,7 @@ import { heartbeatDoc } from '../schemas/heartbeat.js';
 import { MAX_DOCUMENT_BYTES, sizeProblem } from '../schemas/json-text.js';
 import type { Problem } from '../schemas/issues.js';
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
-import { algorithmOf, commitObject, emptyTree, objectsDirOf, treeReader, writeLooseObjects, type BlobRead, type TreeReader } from './objects.js';
+import { algorithmOf, commitObject, emptyTree, objectsDirOf, treeReader, writeLooseObjects, type BlobRead, type NewObject, type TreeReader } from './objects.js';
 import { journalReplaced } from './replaced.js';
 import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, transferSettings, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
@@ -66,26 +66,36 @@ export interface PublishResult {
 // ---------------------------------------------------------------------------------------
 // The commit form.
 
-/** A heartbeat commit's message: a subject line, a blank line, then each file as `<path> <bytes>\n<bytes>`. */
-export const encodeHeartbeatMessage = (subject: string, files: HeartbeatFiles): string =>
+/**
+ * A heartbeat commit's message: a subject line, a blank line, then each file as
+ * `<path> <bytes>\n<bytes>`; `<path> <bytes> continued` when the file's text goes on from
+ * the parent's (the settled hours of metrics.jsonl, then its recent part).
+ */
+export const encodeHeartbeatMessage = (subject: string, files: HeartbeatFiles, continued: ReadonlySet<string> = new Set()): string =>
   `${subject}\n\n${Object.entries(files)
-    .map(([path, text]) => `${path} ${Buffer.byteLength(text)}\n${text}`)
+    .map(([path, text]) => `${path} ${Buffer.byteLength(text)}${continued.has(path) ? ' continued' : ''}\n${text}`)
     .join('')}`;
 
+export interface MessageFile {
+  text: string;
+  /** The text goes on from the parent commit's file of the same path. */
+  continued: boolean;
+}
+
 /** The files of a heartbeat commit's message, or why it is not one. */
-export const decodeHeartbeatMessage = (message: Buffer): Map<string, string> | Problem => {
+export const decodeHeartbeatMessage = (message: Buffer): Map<string, MessageFile> | Problem => {
   const blank = message.indexOf('\n\n');
-  const files = new Map<string, string>();
+  const files = new Map<string, MessageFile>();
   if (blank < 0) return files;
   let offset = blank + 2;
   while (offset < message.length) {
     const newline = message.indexOf(10, offset);
-    const header = /^(\S+) (\d+)$/.exec(message.toString('utf8', offset, newline < 0 ? message.length : newline));
+    const header = /^(\S+) (\d+)( continued)?$/.exec(message.toString('utf8', offset, newline < 0 ? message.length : newline));
     const size = header ? Number(header[2]) : NaN;
     if (!header || newline < 0 || newline + 1 + size > message.length) {
       return { path: '', reason: 'the heartbeat commit\'s message is not a list of files ("<path> <bytes>" and the bytes)' };
     }
-    files.set(header[1]!, message.toString('utf8', newline + 1, newline + 1 + size));
+    files.set(header[1]!, { text: message.toString('utf8', newline + 1, newline + 1 + size), continued: header[3] !== undefined });
     offset = newline + 1 + size;
   }
   return files;
@@ -142,24 +152,31 @@ export const readHeartbeatCommit = async (objects: ObjectReader, trees: TreeRead
     return { commit: sha, form: 'tree', file: (path) => trees.readText(sha, path) };
   }
   const own = decodeHeartbeatMessage(fields.message);
-  // The parent, when it is a commit of the same form, carries the slower first part of files.
-  let carried: Map<string, string> | Problem = new Map();
+  // The parent carries the first part of a file marked continued (read only then: a view of
+  // the fleet reads no metrics, and no parent).
   const parent = fields.parents[0];
-  if (!isProblem(own) && parent !== undefined) {
-    const above = await readCommitFields(objects, parent);
-    if (above && !isProblem(above) && above.tree === empty) carried = decodeHeartbeatMessage(above.message);
-    else if (isProblem(above)) carried = above;
-  }
+  let carriedRead: Promise<Map<string, MessageFile> | Problem> | undefined;
+  const carried = (): Promise<Map<string, MessageFile> | Problem> =>
+    (carriedRead ??= (async () => {
+      const above = parent === undefined ? undefined : await readCommitFields(objects, parent);
+      if (above === undefined) return { path: '', reason: `the heartbeat commit continues a file from a parent that ${parent === undefined ? 'it does not have' : 'is missing'}` };
+      if (isProblem(above)) return above;
+      return above.tree === empty ? decodeHeartbeatMessage(above.message) : { path: '', reason: 'the heartbeat commit continues a file from a parent that is not a heartbeat commit' };
+    })());
   return {
     commit: sha,
     form: 'message',
     file: async (path) => {
       if (isProblem(own)) return { kind: 'invalid', problem: own };
-      if (isProblem(carried)) return { kind: 'invalid', problem: carried };
-      const first = carried.get(path);
       const rest = own.get(path);
-      if (first === undefined && rest === undefined) return { kind: 'missing' };
-      return { kind: 'text', text: `${first ?? ''}${rest ?? ''}`, sha: `${sha}:${path}`, mode: '100644' };
+      if (rest === undefined) return { kind: 'missing' };
+      let first = '';
+      if (rest.continued) {
+        const above = await carried();
+        if (isProblem(above)) return { kind: 'invalid', problem: above };
+        first = above.get(path)?.text ?? '';
+      }
+      return { kind: 'text', text: `${first}${rest.text}`, sha: `${sha}:${path}`, mode: '100644' };
     },
   };
 };
@@ -208,25 +225,32 @@ const remoteValue = async (store: Store, builder: string): Promise<string> => {
 };
 
 /**
- * The beat's commit (and its parent, when `carried` has files), written as loose objects.
- * A parent with the same files in the same hour is the same object: it is written once.
+ * The objects of one beat: the empty tree, the parent carrying the first part of the
+ * `carried` files (when there are any), and the beat itself, whose message holds `files`. A
+ * parent with the same files in the same hour is the same object: it is stored once.
  */
-const makeCommit = async (store: Store, builder: string, files: HeartbeatFiles, carried: HeartbeatFiles | undefined, now: Date, hexLength: number): Promise<string> => {
-  const algorithm = algorithmOf(hexLength);
+export const beatObjects = (builder: string, files: HeartbeatFiles, carried: HeartbeatFiles | undefined, now: Date, algorithm: 'sha1' | 'sha256'): { beat: NewObject; objects: NewObject[] } => {
   const tree = emptyTree(algorithm);
   const who = `buildctl ${builder} <${builder}@buildctl.invalid>`;
   const epoch = Math.floor(now.getTime() / 1000);
-  const parents = [];
-  const made = [tree];
-  if (carried && Object.keys(carried).length > 0) {
+  const parents: string[] = [];
+  const objects = [tree];
+  const continued = new Set(Object.keys(carried ?? {}));
+  if (continued.size > 0) {
     const hour = Math.floor(epoch / 3600) * 3600;
-    const parent = commitObject({ tree: tree.id, parents: [], who, zone: '+0000', time: hour, message: encodeHeartbeatMessage(`heartbeat ${builder}: what changes hourly`, carried) }, algorithm);
-    made.push(parent);
+    const parent = commitObject({ tree: tree.id, parents: [], who, zone: '+0000', time: hour, message: encodeHeartbeatMessage(`heartbeat ${builder}: what changes hourly`, carried!) }, algorithm);
+    objects.push(parent);
     parents.push(parent.id);
   }
-  const beat = commitObject({ tree: tree.id, parents, who, zone: '+0000', time: epoch, message: encodeHeartbeatMessage(`heartbeat ${builder}`, files) }, algorithm);
-  made.push(beat);
-  writeLooseObjects(await objectsDirOf(store.dir), made);
+  const beat = commitObject({ tree: tree.id, parents, who, zone: '+0000', time: epoch, message: encodeHeartbeatMessage(`heartbeat ${builder}`, { ...Object.fromEntries([...continued].map((path) => [path, ''])), ...files }, continued) }, algorithm);
+  objects.push(beat);
+  return { beat, objects };
+};
+
+/** The beat's objects, written as loose objects; its commit id. */
+const makeCommit = async (store: Store, builder: string, files: HeartbeatFiles, carried: HeartbeatFiles | undefined, now: Date, hexLength: number): Promise<string> => {
+  const { beat, objects } = beatObjects(builder, files, carried, now, algorithmOf(hexLength));
+  writeLooseObjects(await objectsDirOf(store.dir), objects);
   return beat.id;
 };
 

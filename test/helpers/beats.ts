@@ -4,8 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { metricsToText } from '../../src/domain/metrics.js';
 import { serializeDocument } from '../../src/store/documents.js';
-import { encodeHeartbeatMessage } from '../../src/store/heartbeat-ref.js';
-import { algorithmOf, commitObject, emptyTree, objectsDirOf, writeLooseObjects, type NewObject } from '../../src/store/objects.js';
+import { beatObjects } from '../../src/store/heartbeat-ref.js';
+import { objectsDirOf, writeLooseObjects, type NewObject } from '../../src/store/objects.js';
 import { docs, paths } from '../../src/schemas/layout.js';
 import type { MetricsLine } from '../../src/schemas/metrics.js';
 
@@ -35,23 +35,14 @@ export const simulatedHeartbeat = (id: string, at: Date): string =>
  * the refs pointed at before (what each builder's agent would journal as replaced).
  */
 export const writeBeats = async (repo: string, beats: readonly SimulatedBeat[], at: Date): Promise<Map<string, string>> => {
-  const algorithm = algorithmOf(40);
-  const tree = emptyTree(algorithm);
-  const objects: NewObject[] = [tree];
+  const objects: NewObject[] = [];
   const refs = new Map<string, string>();
-  const time = Math.floor(at.getTime() / 1000);
   for (const beat of beats) {
-    const who = `buildctl ${beat.id} <${beat.id}@buildctl.invalid>`;
-    const parents: string[] = [];
-    if (beat.settled && beat.settled.length > 0) {
-      const parent = commitObject({ tree: tree.id, parents: [], who, zone: '+0000', time: Math.floor(time / 3600) * 3600, message: encodeHeartbeatMessage(`heartbeat ${beat.id}: what changes hourly`, { [paths.metrics(beat.id)]: metricsToText(beat.settled) }) }, algorithm);
-      objects.push(parent);
-      parents.push(parent.id);
-    }
     const files = { [paths.heartbeat(beat.id)]: simulatedHeartbeat(beat.id, at), [paths.metrics(beat.id)]: metricsToText(beat.recent) };
-    const commit = commitObject({ tree: tree.id, parents, who, zone: '+0000', time, message: encodeHeartbeatMessage(`heartbeat ${beat.id}`, files) }, algorithm);
-    objects.push(commit);
-    refs.set(beat.id, commit.id);
+    const carried = beat.settled && beat.settled.length > 0 ? { [paths.metrics(beat.id)]: metricsToText(beat.settled) } : undefined;
+    const made = beatObjects(beat.id, files, carried, at, 'sha1');
+    objects.push(...made.objects);
+    refs.set(beat.id, made.beat.id);
   }
   writeLooseObjects(await objectsDirOf(repo), objects);
   const before = new Map<string, string>();

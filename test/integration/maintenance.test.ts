@@ -153,7 +153,7 @@ describe('a maintenance pass', () => {
     process.kill(agent.child.pid!, 'SIGCONT');
     const tick = await agent.done;
     expect(tick.code, tick.stderr).toBe(0);
-    expect(JSON.parse(tick.stderr.trim().split('\n').at(-1)!).maintenance).toMatchObject({ dropped: 2, remote_dropped: 2, pending: 1 });
+    expect(JSON.parse(tick.stderr.trim().split('\n').at(-1)!).maintenance, tick.stderr).toMatchObject({ dropped: 2, remote_dropped: 2, pending: 1 });
   });
 
   it('gc: whole-repository collection on request, the clone and the local remote', async () => {
