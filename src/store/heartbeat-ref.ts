@@ -141,11 +141,11 @@ const isProblem = (value: unknown): value is Problem => typeof value === 'object
  * holds them in its tree.
  */
 export const readHeartbeatCommit = async (objects: ObjectReader, trees: TreeReader, commit: string): Promise<HeartbeatCommit | undefined> => {
-  const resolved = await objects.readObject(`${commit}^{commit}`, { maxBytes: 0 });
-  if (!resolved) return undefined;
-  const sha = resolved.sha;
-  const fields = await readCommitFields(objects, sha);
-  if (fields === undefined) return undefined;
+  // One request: the ref (or sha) resolved to its commit, and the commit's body.
+  const object = await objects.readObject(`${commit}^{commit}`, { maxBytes: MAX_DOCUMENT_BYTES });
+  if (!object || object.type !== 'commit') return undefined;
+  const sha = object.sha;
+  const fields: CommitFields | Problem = object.body ? parseCommit(object.body) : sizeProblem(object.size);
   const empty = emptyTree(algorithmOf(sha.length)).id;
   if (isProblem(fields) || fields.tree !== empty) {
     if (isProblem(fields)) return { commit: sha, form: 'message', file: async () => ({ kind: 'invalid', problem: fields }) };

@@ -170,7 +170,8 @@ const encodeTree = (entries: Map<string, TreeEntry>): Buffer =>
   Buffer.concat([...entries].sort(treeOrder).flatMap(([name, entry]) => [Buffer.from(`${entry.mode} ${name}\0`), Buffer.from(entry.sha, 'hex')]));
 
 /** The empty tree: what a heartbeat commit points at (its files ride in the commit itself). */
-export const emptyTree = (algorithm: 'sha1' | 'sha256'): NewObject => newObject('tree', Buffer.alloc(0), algorithm);
+const EMPTY_TREES = { sha1: newObject('tree', Buffer.alloc(0), 'sha1'), sha256: newObject('tree', Buffer.alloc(0), 'sha256') } as const;
+export const emptyTree = (algorithm: 'sha1' | 'sha256'): NewObject => EMPTY_TREES[algorithm];
 
 /**
  * The trees of `root` (undefined: an empty tree) with `files` put in place, bottom up,

@@ -62,7 +62,7 @@ export const openSnapshot = (store: Store): Snapshot => {
   const heartbeatCommit = (builder: string): Promise<HeartbeatCommit | undefined> => {
     let beat = beats.get(builder);
     if (!beat) {
-      beat = root(`${ORIGIN_HEARTBEAT_PREFIX}${builder}`).then((sha) => (sha === undefined ? undefined : readHeartbeatCommit(reader, trees, sha)));
+      beat = readHeartbeatCommit(reader, trees, `${ORIGIN_HEARTBEAT_PREFIX}${builder}`);
       beats.set(builder, beat);
     }
     return beat;
