@@ -24,7 +24,7 @@ import { withLocalLock } from './local-lock.js';
 import { treeReader, writeCommitObjects, type NewFile, type TreeReader, type WrittenCommit } from './objects.js';
 import { localRemoteDir } from './maintenance.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, transferSettings, type Store } from './store.js';
-import { crashPoint } from './test-seam.js';
+import { crashPoint, freezeReads } from './test-seam.js';
 import { openValidCache, type ValidCache } from './valid-cache.js';
 import { refreshView } from './view.js';
 
@@ -218,6 +218,9 @@ const collectionIds = (text: string | undefined, collection: Collection): Set<st
   }
 };
 
+/** A read value, frozen under the test runner (test-seam.ts freezeReads). */
+const frozen = <T>(value: T): T => (freezeReads() ? deepFreeze(value) : value);
+
 /** The new text of a document a write gives a whole value (undefined: the document as read, unchanged). */
 const valueText = async (write: ValueWrite, before: BaseDoc, readValue: ReadValue | undefined, keepProtoKeys: boolean): Promise<string | undefined> => {
   const asRead = readValue !== undefined && !readValue.tolerated && readValue.schema === write.spec.schema;
@@ -285,17 +288,17 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
   const parse = async <T>(spec: DocSpec<T>): Promise<ReadValue | undefined> => {
     const { text, sha } = await readBase(spec.path);
     if (text === undefined || sha === undefined) return undefined;
-    if (cache && (await cache.has(sha, spec.path))) return { schema: spec.schema, value: deepFreeze(JSON.parse(withoutBom(text)) as unknown), tolerated: false, canonical: true };
+    if (cache && (await cache.has(sha, spec.path))) return { schema: spec.schema, value: frozen(JSON.parse(withoutBom(text)) as unknown), tolerated: false, canonical: true };
     const outcome = parseDocumentText(text, spec.schema);
     if (outcome.ok) {
       // Large documents are checked for the canonical form once, to be remembered as valid.
       const canonical = cache?.worth(text) === true && `${JSON.stringify(outcome.value, null, 2)}\n` === text;
       if (canonical) cache?.add(sha, spec.path);
-      return { schema: spec.schema, value: deepFreeze(outcome.value), tolerated: false, canonical };
+      return { schema: spec.schema, value: frozen(outcome.value), tolerated: false, canonical };
     }
     // The hook of request.readInvalid: an older layout that ops/ knows how to read.
     const tolerated = outcome.bounded ? undefined : await request.readInvalid?.(spec as DocSpec<unknown>, text);
-    if (tolerated !== undefined) return { schema: spec.schema, value: deepFreeze(tolerated), tolerated: true, canonical: false };
+    if (tolerated !== undefined) return { schema: spec.schema, value: frozen(tolerated), tolerated: true, canonical: false };
     throw invalidDocument(spec.path, outcome.problems);
   };
   const parsed = async <T>(spec: DocSpec<T>) => {

@@ -79,6 +79,8 @@ export const cliEnv = (extra: Record<string, string> = {}): Record<string, strin
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_CONFIG_NOSYSTEM: '1',
     BUILDCTL_ID_FILE: join(home, 'no-such-build-server-id'),
+    // Under the test runner the CLI freezes what it reads too (store/test-seam.ts freezeReads).
+    ...(process.env.VITEST !== undefined ? { BUILDCTL_TEST_FREEZE: '1' } : {}),
     ...extra,
   };
 };

@@ -19,7 +19,7 @@ export const startCli = (args: string[], env: Record<string, string> = {}): Star
   const child = spawn(process.execPath, [CLI, ...args], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', BUILDCTL_ID_FILE: join(tmpdir(), 'no-such-build-server-id'), ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', BUILDCTL_ID_FILE: join(tmpdir(), 'no-such-build-server-id'), BUILDCTL_TEST_FREEZE: '1', ...env },
   });
   started.push(child);
   let stdout = '';
