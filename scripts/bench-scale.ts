@@ -50,7 +50,11 @@ import { runCli, runProcess, tempDir, testContext } from '../test/helpers/fleet.
 import { SEND_MESSAGE_JQ } from '../test/helpers/old-scripts.js';
 import { dirBytes, mb, median, progress, renderTable, round1, round2 } from './bench-lib.js';
 
-const cli = resolve(import.meta.dirname, '..', 'cli.js');
+/** The CLI measured: this build's, or another's (`--cli`, to compare builds on the same rows). */
+let cli = resolve(import.meta.dirname, '..', 'cli.js');
+export const useCli = (path: string): void => {
+  cli = resolve(path);
+};
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 // ---------------------------------------------------------------------------------------

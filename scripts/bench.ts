@@ -25,7 +25,12 @@
 //               both vs the same number of plain-git writers appending to one JSON file
 //               (fetch, reset, append, commit, push; random backoff on a rejected push)
 //   day         4 builders heartbeating every simulated minute for a day, with hourly
-//               housekeeping and pruning: commits added to main, .git sizes after pruning
+//               housekeeping and maintenance: commits added to main, .git sizes
+//
+// Issue 16's rows (cost proportional to the change: vs-script, entries, beat, status-200,
+// idle-tick, maintenance, procs, day200, table; the group `scale`) are described at the top
+// of scripts/bench-scale.ts. `--cli PATH` measures another build's CLI on the same rows
+// (main's, say), with the stores made by this bench's code.
 //
 // Every store lives in one temp dir against a local bare remote (the embedded default),
 // made with the project's own `initStore` (through the test helpers' `makeFleet`), and is
@@ -71,7 +76,7 @@ import { startReceiver, webhookSecret } from '../test/helpers/receiver.js';
 import { addTargetOp } from '../src/ops/notify.js';
 import { get as httpGet } from 'node:http';
 import { dirBytes, mb, mean, median, percentile, progress, renderTable, round1, round2, timed } from './bench-lib.js';
-import { hasJq, renderRatioRows, renderTableRows, runBeat, runBigFleet, runDay200, runEntries, runMaintenance, runProcs, runTable, runVsScript, type BeatCost, type Day200, type MaintenanceRow, type ProcsRow, type RatioRow, type TableRow } from './bench-scale.js';
+import { hasJq, useCli, renderRatioRows, renderTableRows, runBeat, runBigFleet, runDay200, runEntries, runMaintenance, runProcs, runTable, runVsScript, type BeatCost, type Day200, type MaintenanceRow, type ProcsRow, type RatioRow, type TableRow } from './bench-scale.js';
 
 // The spawned CLI and every git process (ours and the reference) see no host identity, no
 // host store and no global git config: the clone's local config (set by init) is all there is.
@@ -79,7 +84,7 @@ for (const name of ['BUILD_SERVER_ID', 'BUILDCTL_STORE', 'BUILDCTL_ID_FILE', 'GI
 process.env.GIT_CONFIG_GLOBAL = '/dev/null';
 process.env.GIT_CONFIG_NOSYSTEM = '1';
 
-const cli = resolve(import.meta.dirname, '..', 'cli.js');
+let cli = resolve(import.meta.dirname, '..', 'cli.js');
 
 const RATIO_NAMES = ['status', 'mutation', 'in-process', 'big-status', 'big-msg-list', 'mcp-start', 'mcp-status'];
 const SCALE_NAMES = ['vs-script', 'entries', 'beat', 'status-200', 'idle-tick', 'maintenance', 'procs', 'day200', 'table'];
@@ -102,6 +107,7 @@ const { values: flags } = parseArgs({
     'day-budget': { type: 'string', default: '1200' },
     'day200-minutes': { type: 'string', default: '1440' },
     sends: { type: 'string', default: '10' },
+    cli: { type: 'string' },
     only: { type: 'string' },
     json: { type: 'boolean', default: false },
     'json-file': { type: 'string' },
@@ -109,9 +115,14 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  process.stdout.write('usage: npm run bench -- [--runs N] [--warmup N] [--contention-runs N] [--clones N[,N]] [--day-minutes N] [--day-budget S] [--day200-minutes N] [--sends N] [--only NAME[,NAME]] [--json] [--json-file PATH]\n');
+  process.stdout.write('usage: npm run bench -- [--runs N] [--warmup N] [--contention-runs N] [--clones N[,N]] [--day-minutes N] [--day-budget S] [--day200-minutes N] [--sends N] [--cli PATH] [--only NAME[,NAME]] [--json] [--json-file PATH]\n');
   process.stdout.write(`names: ${[...ALL_NAMES].join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}\n`);
   process.exit(0);
+}
+if (flags.cli) {
+  // Another build's CLI on the same rows (e.g. main's, to compare): the stores are made by this bench's code.
+  cli = resolve(flags.cli);
+  useCli(flags.cli);
 }
 const runs = Number(flags.runs);
 const warmup = Number(flags.warmup);
