@@ -2,9 +2,7 @@
 // of processes that stall or die at a chosen point (BUILDCTL_TEST_PAUSE_AT / _DIE_AT).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CLI, type CliRun } from './fleet.js';
+import { CLI, cliEnv, type CliRun } from './fleet.js';
 
 export interface Started {
   child: ChildProcess;
@@ -19,7 +17,7 @@ export const startCli = (args: string[], env: Record<string, string> = {}): Star
   const child = spawn(process.execPath, [CLI, ...args], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', BUILDCTL_ID_FILE: join(tmpdir(), 'no-such-build-server-id'), BUILDCTL_TEST_FREEZE: '1', ...env },
+    env: cliEnv(env),
   });
   started.push(child);
   let stdout = '';

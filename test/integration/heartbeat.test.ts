@@ -56,7 +56,7 @@ describe('heartbeats on per-builder refs', () => {
     const back = await heartbeat(testContext(fleet.stores.build1!, 'build1'));
     expect(back.duplicate).toMatchObject({ other_host: 'other-host', other_pid: process.pid });
     expect(gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim()).toBe(back.commit);
-    const stored = JSON.parse(gitSync(fleet.remote, ['show', 'heartbeat/build1:build1/heartbeat.json']));
+    const stored = JSON.parse((await heartbeatFiles(fleet.remote, 'build1'))['build1/heartbeat.json']!);
     expect(stored.duplicate).toMatchObject({ other_host: 'other-host' });
     const forced = await heartbeat(testContext(fleet.stores.build1!, 'build1'), { force: true });
     expect(gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim()).toBe(forced.commit);
