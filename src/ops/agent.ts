@@ -204,7 +204,8 @@ export const runAgent = async (ctx: Context, options: AgentOptions): Promise<num
     return running;
   }
   let task = start(expression);
-  // `on`, not `once`: the handler stays for the whole run (a second signal is not a default kill).
+  // `on`, not `once`: a listener that removes itself would leave signal-exit (loaded with
+  // proper-lockfile) believing nobody handles the signal, and it would re-raise it.
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
   const stopped = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
   process.on('SIGTERM', onSignal);

@@ -3,24 +3,21 @@
 // depends on it for correctness. A transaction's push lands only if main is still the
 // base it read (store/transaction.ts), so a holder that stalls, loses the lock to a
 // takeover and wakes up later has its push rejected and starts again like any other
-// writer that lost a race.
+// writer that lost a race. proper-lockfile keeps the lock fresh while held; a lock left by
+// a dead process goes stale and is taken over.
 //
-// The lock is a directory (made atomically with mkdir) holding an `owner` file (pid, host,
-// pid namespace, a random token) written the moment the directory is made. Its holder
-// keeps its time fresh (every half of the staleness); a lock not refreshed for the
-// staleness (10 s: its holder is stopped, or died) is taken over. Waiting that long after
-// every `kill -9` is avoidable: a lock whose owner is a process of this host and pid
-// namespace that no longer exists is taken over at once. Anything less certain (no owner
-// file yet, another host, a live or reused pid, an unreadable file) waits for staleness.
-// (proper-lockfile did this before; its import, with graceful-fs and signal-exit, cost about
-// 10 ms of every command's start.)
+// Waiting 10 s for staleness after every `kill -9` is avoidable: the lock directory holds
+// an `owner` file (pid, host, pid namespace, a random token) written the moment the
+// directory is made. A lock whose owner is a process of this host and pid namespace that
+// no longer exists is taken over at once. Anything less certain (no owner file yet, another
+// host, a live or reused pid, an unreadable file) waits for staleness as before.
 import * as fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { notNowError } from '../errors.js';
+import { commonJsExports } from '../interop.js';
 
 export interface LocalLockOptions {
   /** How long to wait for another local process to finish, in ms. */
@@ -45,7 +42,7 @@ export interface LockOwner {
 
 export const OWNER_FILE = 'owner';
 const STEP_MS = 50;
-/** A dead owner's lock is taken over only while staleness would still leave it alone. */
+/** A dead owner's lock is taken over only while proper-lockfile itself would still leave it alone. */
 const TAKEOVER_MARGIN_MS = 2_000;
 
 let pidNamespace: string | undefined;
@@ -82,28 +79,35 @@ export const ownerIsDead = (owner: LockOwner): boolean => {
   }
 };
 
-/** What identifies one lock directory: its owner's token, or (no owner file) its inode. */
-const identityOf = async (lockDir: string): Promise<string | undefined> => {
-  const owner = await readLockOwner(lockDir);
-  if (owner) return `token ${owner.token}`;
-  const info = await stat(lockDir).catch(() => undefined);
-  return info ? `inode ${info.ino}` : undefined;
-};
+/**
+ * proper-lockfile's file system with the owner file added: written right after the lock
+ * directory is made (before proper-lockfile reads the mtime it keeps fresh), and removed
+ * before every removal of the directory (release, stale takeover, exit), which uses rmdir.
+ */
+const lockFs = (owner: LockOwner) => ({
+  stat: fs.stat,
+  utimes: fs.utimes,
+  realpath: fs.realpath,
+  mkdir: (path: string, callback: (error: NodeJS.ErrnoException | null) => void) =>
+    fs.mkdir(path, (error) => (error ? callback(error) : fs.writeFile(join(path, OWNER_FILE), `${JSON.stringify(owner)}\n`, () => callback(null)))),
+  rmdir: (path: string, callback: (error: NodeJS.ErrnoException | null) => void) =>
+    fs.rm(join(path, OWNER_FILE), { force: true }, () => fs.rmdir(path, callback)),
+  rmdirSync: (path: string) => {
+    fs.rmSync(join(path, OWNER_FILE), { force: true });
+    fs.rmdirSync(path);
+  },
+});
 
 /**
- * Removes a lock directory left behind: its owner is dead (`dead`), or it was not
- * refreshed for the staleness (`stale`). One taker at a time (a `.takeover` directory,
- * never waited for); under it nothing else can replace the lock: other takers are
- * excluded, a dead owner refreshes nothing, and a dead owner's lock is taken only while it
- * is not stale yet (a stale one is the other path's). The rename moves exactly the
- * directory that was judged (its identity is checked again), or puts it back.
+ * Removes a lock directory whose owner is dead. One taker at a time (a `.takeover`
+ * directory, never waited for); under it nothing else can replace the lock: its owner is
+ * dead, other takers are excluded, and proper-lockfile removes a lock only once it is
+ * stale, which this leaves to proper-lockfile. The rename moves exactly the directory that
+ * was judged (its token is checked), or puts it back.
  */
-const takeOver = async (lockDir: string, staleMs: number, why: 'dead' | 'stale'): Promise<boolean> => {
+export const takeOverFromDeadOwner = async (lockDir: string, staleMs: number): Promise<boolean> => {
   const seen = await readLockOwner(lockDir);
-  const age = async () => Date.now() - ((await stat(lockDir).catch(() => undefined))?.mtimeMs ?? Date.now());
-  if (why === 'dead' ? !seen || !ownerIsDead(seen) : (await age()) <= staleMs) return false;
-  const judged = await identityOf(lockDir);
-  if (judged === undefined) return false;
+  if (!seen || !ownerIsDead(seen)) return false;
   const mutex = `${lockDir}.takeover`;
   try {
     await mkdir(mutex);
@@ -114,18 +118,13 @@ const takeOver = async (lockDir: string, staleMs: number, why: 'dead' | 'stale')
     return false;
   }
   try {
-    if ((await identityOf(lockDir)) !== judged) return false;
-    if (why === 'dead') {
-      const owner = await readLockOwner(lockDir);
-      if (!owner || !ownerIsDead(owner)) return false;
-      if ((await age()) > staleMs - TAKEOVER_MARGIN_MS) return false; // staleness's to take
-    } else if ((await age()) <= staleMs) {
-      return false; // refreshed meanwhile: its holder lives
-    }
-    const aside = `${lockDir}.${why}-${randomBytes(4).toString('hex')}`;
+    const owner = await readLockOwner(lockDir);
+    const info = await stat(lockDir).catch(() => undefined);
+    if (!owner || !info || owner.token !== seen.token || !ownerIsDead(owner)) return false;
+    if (Date.now() - info.mtimeMs > staleMs - TAKEOVER_MARGIN_MS) return false; // proper-lockfile's to take
+    const aside = `${lockDir}.dead-${owner.token}`;
     if (!(await rename(lockDir, aside).then(() => true, () => false))) return false;
-    const moved = await readLockOwner(aside);
-    if ((moved ? `token ${moved.token}` : undefined) !== (judged.startsWith('token ') ? judged : undefined)) {
+    if ((await readLockOwner(aside))?.token !== owner.token) {
       await rename(aside, lockDir).catch(() => undefined); // cannot happen (see above); never keep another's lock
       return false;
     }
@@ -136,93 +135,46 @@ const takeOver = async (lockDir: string, staleMs: number, why: 'dead' | 'stale')
   }
 };
 
-/** Removes a lock directory whose owner is dead (see takeOver). */
-export const takeOverFromDeadOwner = (lockDir: string, staleMs: number): Promise<boolean> => takeOver(lockDir, staleMs, 'dead');
-
-/** Locks this process holds, released on exit whatever ends it normally. */
-const held = new Map<string, string>();
-let exitHook = false;
-
-/** Removes a lock directory if it is still ours (its owner file has our token). Synchronous: also runs on exit. */
-const releaseSync = (lockDir: string, token: string): void => {
-  held.delete(lockDir);
-  try {
-    const owner = JSON.parse(fs.readFileSync(join(lockDir, OWNER_FILE), 'utf8')) as Partial<LockOwner>;
-    if (owner.token !== token) return; // taken over while we stalled: no longer ours to remove
-    fs.rmSync(join(lockDir, OWNER_FILE), { force: true });
-    fs.rmdirSync(lockDir);
-  } catch {
-    // gone already
-  }
-};
-
-/** Makes the lock directory with our owner file in it; false when it exists. */
-const tryLock = (lockDir: string, owner: LockOwner): boolean => {
-  try {
-    fs.mkdirSync(lockDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-  fs.writeFileSync(join(lockDir, OWNER_FILE), `${JSON.stringify(owner)}\n`);
-  return true;
-};
-
 export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, options: LocalLockOptions = {}): Promise<T> => {
+  const { lock } = commonJsExports(await import('proper-lockfile'));
   await mkdir(stateDir, { recursive: true });
   const waitMs = options.waitMs ?? 60_000;
   const staleMs = options.staleMs ?? 10_000;
-  const lockDir = join(stateDir, `${options.name ?? 'store'}.lock`);
+  // Each named lock needs its own target path: proper-lockfile tracks held locks by target.
+  const target = join(stateDir, options.name ?? 'store');
+  const lockDir = `${target}.lock`;
   const owner: LockOwner = { pid: process.pid, host: hostname(), pidns: ownPidNamespace(), token: `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}` };
   const deadline = Date.now() + Math.max(waitMs, 0);
+  let release: () => Promise<void>;
   for (;;) {
-    if (tryLock(lockDir, owner)) break;
-    if ((await takeOver(lockDir, staleMs, 'dead')) || (await takeOver(lockDir, staleMs, 'stale'))) continue;
-    if (Date.now() >= deadline) {
-      throw notNowError(options.busyMessage ?? 'another buildctl process on this host is using the store', {
-        code: 'store_busy',
-        hint: `wait for it to finish, or remove ${lockDir} if no buildctl process is running`,
-      });
-    }
-    await sleep(STEP_MS * (1 + Math.random()));
-  }
-  held.set(lockDir, owner.token);
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const [dir, token] of held) releaseSync(dir, token);
-    });
-  }
-  // Fresh while held: a holder that stops (a paused VM, a blocked event loop) lets it go stale.
-  let lost = false;
-  const refresh = setInterval(() => {
-    const current = (() => {
-      try {
-        return JSON.parse(fs.readFileSync(join(lockDir, OWNER_FILE), 'utf8')) as Partial<LockOwner>;
-      } catch {
-        return undefined;
-      }
-    })();
-    if (current?.token !== owner.token) {
-      if (!lost) {
-        lost = true;
-        // Taken over while this process stalled: harmless (see above), so only said.
-        process.stderr.write(`buildctl: warning: this process lost the store's local lock while it was stalled (${lockDir} was taken over); its push still lands only on the state it read\n`);
-      }
-      return;
-    }
-    const now = new Date();
     try {
-      fs.utimesSync(lockDir, now, now);
-    } catch {
-      // gone: the next refresh says so
+      release = await lock(target, {
+        lockfilePath: lockDir,
+        realpath: false,
+        stale: staleMs,
+        retries: 0,
+        fs: lockFs(owner),
+        // Taken over while this process stalled: harmless (see above), so only said.
+        onCompromised: (error) => {
+          process.stderr.write(`buildctl: warning: this process lost the store's local lock while it was stalled (${error.message}); its push still lands only on the state it read\n`);
+        },
+      });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+      if (await takeOverFromDeadOwner(lockDir, staleMs)) continue;
+      if (Date.now() >= deadline) {
+        throw notNowError(options.busyMessage ?? 'another buildctl process on this host is using the store', {
+          code: 'store_busy',
+          hint: `wait for it to finish, or remove ${lockDir} if no buildctl process is running`,
+        });
+      }
+      await sleep(STEP_MS * (1 + Math.random()));
     }
-  }, Math.max(100, Math.floor(staleMs / 2)));
-  refresh.unref();
+  }
   try {
     return await fn();
   } finally {
-    clearInterval(refresh);
-    releaseSync(lockDir, owner.token);
+    await release().catch(() => undefined);
   }
 };

@@ -40,7 +40,7 @@ const expectCleanClone = (store: string) => {
 };
 
 /**
- * A lock left by a killed process, dated an hour ahead: the staleness check can never find it
+ * A lock left by a killed process, dated an hour ahead: proper-lockfile can never find it
  * stale, so a command that gets past it took it over from its dead owner (no timing needed).
  */
 const neverStale = (dir: string) => {

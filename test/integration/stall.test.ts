@@ -39,7 +39,7 @@ describe('a writer that stalls after reading', () => {
     await waitFor('the first send to stop after reading', () => first.child.pid !== undefined && isStopped(first.child.pid));
 
     // The stalled process stops refreshing its local lock: a second send on the same clone
-    // waits for it to go stale (10 s without a refresh), takes it over and lands.
+    // waits for it to go stale (proper-lockfile, 10 s), takes it over and lands.
     const second = await runCli(['--store', store, '--as', 'build1', 'msg', 'send', 'build2', 'second, while the first stalls']);
     expect(second.code, second.stderr).toBe(0);
     const secondId = second.stdout.trim();
