@@ -25,12 +25,17 @@
 //               both vs the same number of plain-git writers appending to one JSON file
 //               (fetch, reset, append, commit, push; random backoff on a rejected push)
 //   day         4 builders heartbeating every simulated minute for a day, with hourly
-//               housekeeping and pruning: commits added to main, .git sizes after pruning
+//               housekeeping and maintenance: commits added to main, .git sizes
 //   signing     the cost of signed writes: signing a commit in-process (node:crypto's ed25519)
 //               and with `ssh-keygen -Y sign` (a process), against one mutation (setStatus in a
 //               warm process) on a clone with a key and one without, interleaved; verifying a
 //               commit; `buildctl log` judging 300 commits with no cache, then with it.
 //               Target: signing under 20% of a mutation
+//
+// Issue 16's rows (cost proportional to the change: vs-script, entries, beat, status-200,
+// idle-tick, maintenance, procs, day200, table; the group `scale`) are described at the top
+// of scripts/bench-scale.ts. `--cli PATH` measures another build's CLI on the same rows
+// (main's, say), with the stores made by this bench's code.
 //
 // Every store lives in one temp dir against a local bare remote (the embedded default),
 // made with the project's own `initStore` (through the test helpers' `makeFleet`), and is
@@ -43,7 +48,7 @@
 // PATH (the same document into a file, beside the table). Progress goes to stderr. New
 // ratio benchmarks are entries in BENCHMARKS below.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -66,7 +71,7 @@ import type { MetricsLine } from '../src/schemas/metrics.js';
 import { serializeDocument } from '../src/store/documents.js';
 import { git } from '../src/store/git.js';
 import { publishHeartbeat } from '../src/store/heartbeat-ref.js';
-import { pruneRepositories } from '../src/store/maintenance.js';
+import { dropReplacedHeartbeats } from '../src/store/maintenance.js';
 import { storeAt } from '../src/store/store.js';
 import { transact, type Write } from '../src/store/transaction.js';
 import { MAIN_REFSPEC, ORIGIN_MAIN } from '../src/store/store.js';
@@ -76,6 +81,8 @@ import { startServe } from '../test/helpers/dashboard.js';
 import { startReceiver, webhookSecret } from '../test/helpers/receiver.js';
 import { addTargetOp } from '../src/ops/notify.js';
 import { get as httpGet } from 'node:http';
+import { dirBytes, mb, mean, median, percentile, progress, renderTable, round1, round2, timed } from './bench-lib.js';
+import { hasJq, useCli, renderRatioRows, renderTableRows, runBeat, runBigFleet, runDay200, runEntries, runMaintenance, runProcs, runTable, runVsScript, type BeatCost, type Day200, type MaintenanceRow, type ProcsRow, type RatioRow, type TableRow } from './bench-scale.js';
 
 // The spawned CLI and every git process (ours and the reference) see no host identity, no
 // host store and no global git config: the clone's local config (set by init) is all there is.
@@ -83,11 +90,13 @@ for (const name of ['BUILD_SERVER_ID', 'BUILDCTL_STORE', 'BUILDCTL_ID_FILE', 'GI
 process.env.GIT_CONFIG_GLOBAL = '/dev/null';
 process.env.GIT_CONFIG_NOSYSTEM = '1';
 
-const cli = resolve(import.meta.dirname, '..', 'cli.js');
+let cli = resolve(import.meta.dirname, '..', 'cli.js');
 
 const RATIO_NAMES = ['status', 'mutation', 'in-process', 'big-status', 'big-msg-list', 'mcp-start', 'mcp-status'];
-const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'secrets', 'notify-tick', 'serve', 'claims', 'sends', 'day', 'signing']);
+const SCALE_NAMES = ['vs-script', 'entries', 'beat', 'status-200', 'idle-tick', 'maintenance', 'procs', 'day200', 'table'];
+const ALL_NAMES = new Set([...RATIO_NAMES, 'tick', 'secrets', 'notify-tick', 'serve', 'claims', 'sends', 'day', 'signing', ...SCALE_NAMES]);
 const GROUPS: Record<string, string[]> = {
+  scale: SCALE_NAMES,
   ratios: RATIO_NAMES,
   big: ['big-status', 'big-msg-list'],
   mcp: ['mcp-start', 'mcp-status'],
@@ -102,6 +111,9 @@ const { values: flags } = parseArgs({
     clones: { type: 'string', default: '2,4,8' },
     'day-minutes': { type: 'string', default: '1440' },
     'day-budget': { type: 'string', default: '1200' },
+    'day200-minutes': { type: 'string', default: '1440' },
+    sends: { type: 'string', default: '10' },
+    cli: { type: 'string' },
     only: { type: 'string' },
     json: { type: 'boolean', default: false },
     'json-file': { type: 'string' },
@@ -109,9 +121,14 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  process.stdout.write('usage: npm run bench -- [--runs N] [--warmup N] [--contention-runs N] [--clones N[,N]] [--day-minutes N] [--day-budget S] [--only NAME[,NAME]] [--json] [--json-file PATH]\n');
+  process.stdout.write('usage: npm run bench -- [--runs N] [--warmup N] [--contention-runs N] [--clones N[,N]] [--day-minutes N] [--day-budget S] [--day200-minutes N] [--sends N] [--cli PATH] [--only NAME[,NAME]] [--json] [--json-file PATH]\n');
   process.stdout.write(`names: ${[...ALL_NAMES].join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}\n`);
   process.exit(0);
+}
+if (flags.cli) {
+  // Another build's CLI on the same rows (e.g. main's, to compare): the stores are made by this bench's code.
+  cli = resolve(flags.cli);
+  useCli(flags.cli);
 }
 const runs = Number(flags.runs);
 const warmup = Number(flags.warmup);
@@ -141,20 +158,6 @@ for (const name of (flags.only ?? [...ALL_NAMES].join(',')).split(',').map((n) =
     process.exit(2);
   }
 }
-
-const progress = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
-
-const median = (samples: readonly number[]): number => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-};
-
-const timed = async (fn: () => Promise<unknown>): Promise<number> => {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-};
 
 /** A child process to its end; throws unless it exits 0. */
 const runProcess = (command: string, args: string[], options: { cwd: string }): Promise<void> =>
@@ -947,12 +950,6 @@ const SENDS_PER_CLONE = 25;
 const RETRY_LIMIT = 20;
 
 
-const percentile = (samples: readonly number[], p: number): number => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-};
-
 interface RunStats {
   ops: number;
   seconds: number;
@@ -1225,8 +1222,6 @@ interface ContentionRow {
   samples: { ops_per_s: number[]; reference_ops_per_s: number[] };
 }
 
-const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 const runContention = async (kinds: Array<'claims' | 'sends'>): Promise<ContentionRow[]> => {
   progress(`contention: creating ${CONTENTION_BUILDERS.length} clones and as many plain-git writers`);
@@ -1332,19 +1327,6 @@ interface DayResult {
   note: string;
 }
 
-/** Apparent size of every file under a directory, in bytes. */
-const dirBytes = async (dir: string): Promise<number> => {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) total += await dirBytes(path);
-    else if (entry.isFile()) total += (await stat(path)).size;
-  }
-  return total;
-};
-
-const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 100) / 100;
-
 const runDay = async (): Promise<DayResult> => {
   const fleet = await makeFleet(BUILDERS);
   try {
@@ -1385,7 +1367,7 @@ const runDay = async (): Promise<DayResult> => {
     await Promise.all(BUILDERS.map((id) => beat(id, 0)));
     await housekeepingOp(ctxAt('build1'), storeAt(fleet.stores.build1 as string), 'build1');
     // The agents' first prune stamps: the day's prunes then come hourly.
-    for (const id of BUILDERS) await pruneRepositories(storeAt(fleet.stores[id] as string), { now: new Date(now) });
+    for (const id of BUILDERS) await dropReplacedHeartbeats(storeAt(fleet.stores[id] as string), { now: new Date(now) });
     const mainBefore = commitCount(fleet.remote);
 
     const budgetEnd = performance.now() + dayBudgetS * 1000;
@@ -1404,8 +1386,8 @@ const runDay = async (): Promise<DayResult> => {
         remoteBeforePrune = await dirBytes(fleet.remote);
         cloneBeforePrune = await dirBytes(join(fleet.stores.build2 as string, '.git'));
         for (const id of BUILDERS) {
-          const report = await pruneRepositories(storeAt(fleet.stores[id] as string), { now: new Date(now) });
-          if (report.pruned) prunes++;
+          const report = await dropReplacedHeartbeats(storeAt(fleet.stores[id] as string), { now: new Date(now) });
+          if (report.dropped > 0) prunes++;
         }
       }
       if (minute % 120 === 0) progress(`  day: minute ${minute} (${Math.round((performance.now() - beatStart) / 1000)} s)`);
@@ -1417,8 +1399,8 @@ const runDay = async (): Promise<DayResult> => {
       remoteBeforePrune = await dirBytes(fleet.remote);
       cloneBeforePrune = await dirBytes(join(fleet.stores.build2 as string, '.git'));
       for (const id of BUILDERS) {
-        const report = await pruneRepositories(storeAt(fleet.stores[id] as string), { now: new Date(now + 3_600_000) });
-        if (report.pruned) prunes++;
+        const report = await dropReplacedHeartbeats(storeAt(fleet.stores[id] as string), { now: new Date(now + 3_600_000) });
+        if (report.dropped > 0) prunes++;
       }
     }
     const remote = await dirBytes(fleet.remote);
@@ -1488,7 +1470,6 @@ const runBenchmark = async (bench: Benchmark, setup: Setup): Promise<Row> => {
   };
 };
 
-const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 
 const machine = () => {
   const list = cpus();
@@ -1504,12 +1485,6 @@ const machine = () => {
   };
 };
 
-const renderTable = (header: string[], rows: string[][]): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-};
-
 const main = async (): Promise<void> => {
   const info = machine();
   const startedAt = Date.now();
@@ -1521,6 +1496,15 @@ const main = async (): Promise<void> => {
   let signing: SigningResult | undefined;
   const ratioBenches = BENCHMARKS.filter((bench) => selected.has(bench.name));
   const cleanups: Array<() => void> = [];
+  const scale: {
+    ratios: RatioRow[];
+    beat?: BeatCost;
+    tick?: Awaited<ReturnType<typeof runBigFleet>>['tick'];
+    maintenance?: MaintenanceRow[];
+    procs?: ProcsRow;
+    day200?: Day200;
+    table?: TableRow[];
+  } = { ratios: [] };
   try {
     if (ratioBenches.length > 0 || selected.has('tick')) {
       progress('creating a fleet of 4 builders against a local bare remote');
@@ -1567,14 +1551,29 @@ const main = async (): Promise<void> => {
       progress(`signing: ${warmup} warm-up + ${runs} runs, then log over 300 commits`);
       signing = await measureSigning();
     }
+    const scaleOptions = { runs, warmup, dayMinutes: Number(flags['day200-minutes']), sendsPerProcess: Number(flags.sends) };
+    if (selected.has('vs-script')) scale.ratios.push(...(await runVsScript(scaleOptions)));
+    if (selected.has('entries')) scale.ratios.push(...(await runEntries(scaleOptions)));
+    if (selected.has('beat')) scale.beat = await runBeat(scaleOptions);
+    if (selected.has('status-200') || selected.has('idle-tick')) {
+      const big = await runBigFleet(scaleOptions, selected);
+      if (big.status) scale.ratios.push(big.status);
+      scale.tick = big.tick;
+    }
+    if (selected.has('maintenance')) scale.maintenance = await runMaintenance(scaleOptions);
+    if (selected.has('procs')) scale.procs = await runProcs(scaleOptions);
+    if (selected.has('day200')) scale.day200 = await runDay200(scaleOptions);
+    if (selected.has('table')) scale.table = await runTable(scaleOptions);
   } finally {
     for (const cleanup of cleanups) cleanup();
   }
   const seconds = Math.round((Date.now() - startedAt) / 100) / 10;
   const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
-  const allPass = rows.every((row) => row.pass) && contention.every((row) => row.pass) && (day?.pass ?? true) && (signing?.pass ?? true);
+  const scalePass =
+    scale.ratios.every((row) => row.pass) && (scale.beat?.pass ?? true) && (scale.tick?.pass ?? true) && (scale.maintenance ?? []).every((row) => row.pass) && (scale.procs?.pass ?? true) && (scale.day200?.pass ?? true);
+  const allPass = rows.every((row) => row.pass) && contention.every((row) => row.pass) && (day?.pass ?? true) && (signing?.pass ?? true) && scalePass;
 
-  const document = `${JSON.stringify({ machine: { ...info, load_avg_at_end: loadAtEnd }, selected: [...selected], runs, warmup, contention_runs: contentionRuns, seconds, pass: allPass, rows, timings, contention, day, serve, signing }, null, 2)}\n`;
+  const document = `${JSON.stringify({ machine: { ...info, load_avg_at_end: loadAtEnd }, selected: [...selected], runs, warmup, contention_runs: contentionRuns, seconds, pass: allPass, rows, timings, contention, day, serve, signing, scale }, null, 2)}\n`;
   if (flags['json-file']) await writeFile(flags['json-file'], document);
   if (flags.json) {
     process.stdout.write(document);
@@ -1675,6 +1674,34 @@ const main = async (): Promise<void> => {
         ],
       ),
     );
+  }
+  if (scale.ratios.length > 0) {
+    out.push('\nissue 16 ratios: median of the runs, reference measured in the same runs, interleaved; load average at the end of each row\n');
+    out.push(renderRatioRows(scale.ratios));
+    for (const row of scale.ratios) out.push(`${row.name.padEnd(16)}  ${row.what}\n${''.padEnd(16)}  vs ${row.reference}`);
+  }
+  if (selected.has('vs-script') && !hasJq) out.push('\nvs-script: NOT RUN: jq is not installed; the reference script (the older scripts\' way) needs it (apt-get install jq)');
+  if (scale.beat) {
+    const b = scale.beat;
+    out.push(`\nbeat: ${b.row.measured_ms.toFixed(1)} ms against node -e 0 ${b.row.reference_ms.toFixed(1)} ms = ${b.row.ratio.toFixed(2)}x (<= 2.5x); objects a beat: at most ${b.objects_per_beat_max} in the clone, ${b.remote_objects_per_beat_max} in the remote (<= 2); ${b.bytes_per_beat_mean} bytes a beat on average (<= 4096); load ${b.row.load}: ${b.pass ? 'PASS' : 'FAIL'}`);
+  }
+  if (scale.tick) out.push(`\nidle-tick: median ${scale.tick.median_ms} ms (<= ${scale.tick.target_ms}), max RSS ${scale.tick.max_rss_mb} MB: agent --once with nothing to do, 200 builders, 10,000 live messages and jobs; load ${scale.tick.load}: ${scale.tick.pass ? 'PASS' : 'FAIL'}`);
+  if (scale.maintenance) {
+    out.push('\nmaintenance: a pass with a due journal, and a msg send started with it against one started alone (medians)\n');
+    out.push(renderTable(['store', 'pass ms', 'dropped', 'send alone ms', 'send during ms', 'delay ms', 'load', 'result'], scale.maintenance.map((m) => [m.store, m.pass_ms.toFixed(1), String(m.dropped), m.send_alone_ms.toFixed(1), m.send_during_ms.toFixed(1), m.delay_ms.toFixed(1), m.load, m.pass ? 'PASS' : 'FAIL'])));
+    out.push('targets: a pass under 1 s that takes no lock; a command delayed by at most 1 s; the pass does not grow with history or archives');
+  }
+  if (scale.procs) {
+    const p = scale.procs;
+    out.push(`\nprocs: ${p.processes} builders x ${p.sends_each} sends as separate processes: ${p.ops_per_s} ops/s against ${p.reference_ops_per_s} for as many plain-git writers = ${p.rate_ratio.toFixed(2)}x (>= 1x); retries max ${p.retries_max} (<= 10), mean ${p.retries_mean}; plain git's max ${p.reference_retries_max}; failed ${p.failed} (plain git ${p.reference_failed}), lost ${p.lost}; load ${p.load}: ${p.pass ? 'PASS' : 'FAIL'}`);
+  }
+  if (scale.day200) {
+    const d = scale.day200;
+    out.push(`\nday200: ${d.builders} builders x ${d.minutes} simulated minutes: build1's .git at most ${d.clone_mb_max} MB (< ${d.target_mb}), ${d.clone_mb_end} MB at the end; the remote ${d.remote_mb_end} MB; median tick ${d.tick_ms_median} ms; ${d.main_commits_added} commits on main; load ${d.load}: ${d.pass ? 'PASS' : d.minutes < 1440 ? 'INCOMPLETE' : 'FAIL'}`);
+  }
+  if (scale.table) {
+    out.push('\ntable: median time and max RSS of each operation (a whole process), every builder beating between runs\n');
+    out.push(renderTableRows(scale.table));
   }
   out.push(`\n${allPass ? 'all targets met' : 'some targets missed'} (${seconds} s)`);
   process.stdout.write(`${out.join('\n')}\n`);

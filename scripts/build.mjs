@@ -1,6 +1,6 @@
 // Bundles the CLI and the scripts with esbuild. Bundling saves tens of milliseconds per
 // start (DESIGN.md, "Known costs"), which matters for a CLI that cron runs every minute.
-// Code splitting keeps lazily imported modules (systeminformation, command code) in their
+// Code splitting keeps lazily imported modules (pino, node-cron, command code) in their
 // own chunks, loaded only by the commands that need them. Every dependency is bundled: the
 // published package (dist/cli.js and dist/chunks/, see package.json "files") needs no
 // node_modules at run time. The scripts (bench, demo, schema export) are built apart, into

@@ -44,6 +44,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   metrics: async () => (await import('./commands/metrics.js')).registerMetrics,
   log: async () => (await import('./commands/log.js')).registerLog,
   trust: async () => (await import('./commands/trust.js')).registerTrust,
+  gc: async () => (await import('./commands/gc.js')).registerGc,
   notify: async () => (await import('./commands/notify.js')).registerNotify,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   guide: async () => (await import('./commands/guide.js')).registerGuide,

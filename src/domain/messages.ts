@@ -108,7 +108,12 @@ const checkRecipients = (to: readonly string[], from: string, known: readonly st
 };
 
 /** Validates and appends a message; nothing is sent when any check fails. */
-export const sendMessage = (doc: MessagesDoc, input: SendMessageInput): { doc: MessagesDoc; message: Message } => {
+/**
+ * The message a send adds, checked against the ids the store has (`has`): the whole
+ * transition of a send, which only appends. A transaction can hand it the ids of a large
+ * messages.json without parsing every message (store/transaction.ts, appends).
+ */
+export const newMessage = (has: (id: string) => boolean, input: SendMessageInput): Message => {
   const from = checkBuilderId(input.from, 'sender');
   const type = checkMessageType(input.type);
   const to = checkRecipients(input.to, from, input.knownBuilders);
@@ -143,10 +148,10 @@ export const sendMessage = (doc: MessagesDoc, input: SendMessageInput): { doc: M
   if (!messageId.safeParse(input.id).success) {
     throw usageError(`invalid message id "${input.id}"`, { code: 'invalid_message_id', hint: 'a message id is letters, digits, ".", "_", ":" or "-"' });
   }
-  if (findMessage(doc, input.id)) {
+  if (has(input.id)) {
     throw usageError(`a message with id "${input.id}" already exists`, { code: 'duplicate_message_id', hint: 'message ids are unique; send again for a fresh id' });
   }
-  if (input.replyTo !== undefined && !findMessage(doc, input.replyTo)) {
+  if (input.replyTo !== undefined && !has(input.replyTo)) {
     throw usageError(`cannot reply to unknown message "${input.replyTo}"`, { code: 'unknown_reply_to', hint: 'see the messages with "buildctl msg list --all"' });
   }
   const message: Message = {
@@ -162,6 +167,11 @@ export const sendMessage = (doc: MessagesDoc, input: SendMessageInput): { doc: M
     read_by: {},
     acked_by: {},
   };
+  return message;
+};
+
+export const sendMessage = (doc: MessagesDoc, input: SendMessageInput): { doc: MessagesDoc; message: Message } => {
+  const message = newMessage((id) => findMessage(doc, id) !== undefined, input);
   return { doc: { ...doc, messages: [...doc.messages, message] }, message };
 };
 

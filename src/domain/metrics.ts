@@ -53,6 +53,20 @@ export const rollMetrics = (lines: readonly MetricsLine[], sample: MetricsSample
   return [...keptHours, ...kept];
 };
 
+/**
+ * A window split where it stops changing: `settled` are the hours no sample can fold into
+ * any more (they end at or before the oldest one-minute sample kept, and are rounded), in
+ * order; `recent` is the rest (the hour being folded into, and the samples). Their texts
+ * put one after the other are the window's text.
+ */
+export const splitSettled = (lines: readonly MetricsLine[]): { settled: MetricsLine[]; recent: MetricsLine[] } => {
+  const oldestSample = lines.find((l): l is MetricsSample => l.kind === 'sample');
+  const oldest = oldestSample ? Date.parse(oldestSample.t) : Number.POSITIVE_INFINITY;
+  let cut = 0;
+  while (cut < lines.length && lines[cut]!.kind === 'hour' && Date.parse(lines[cut]!.t) + HOUR_MS <= oldest) cut++;
+  return { settled: lines.slice(0, cut), recent: lines.slice(cut) };
+};
+
 export const metricsToText = (lines: readonly MetricsLine[]): string => lines.map((line) => JSON.stringify(line)).join('\n') + (lines.length ? '\n' : '');
 
 export type MetricField = (typeof FIELDS)[number];

@@ -8,7 +8,7 @@ import { commonJsExports } from '../interop.js';
 import { redactCredentials } from '../redact.js';
 import { docs } from '../schemas/layout.js';
 import { withLocalLock } from '../store/local-lock.js';
-import { pruneRepositories, type MaintenanceReport } from '../store/maintenance.js';
+import { dropReplacedHeartbeats, type MaintenanceReport } from '../store/maintenance.js';
 import { openStore } from '../store/store.js';
 import type { Context } from './context.js';
 import { heartbeat, type HeartbeatResult } from './heartbeat.js';
@@ -33,7 +33,7 @@ export interface TickReport {
    * within notify_timeout. Never fails the tick: failures are retried, then recorded.
    */
   notifications: NotifyReport | StepError;
-  /** Step 3: pruning unreachable objects (at most hourly); never fails the tick. */
+  /** Step 4: removing the heartbeats replaced more than a few minutes ago; never fails the tick, takes no lock. */
   maintenance: MaintenanceReport;
   exit_code: number;
 }
@@ -56,7 +56,7 @@ export const tick = async (ctx: Context): Promise<TickReport> => {
       const beat = await heartbeat(ctx).then(({ system: _system, ...rest }) => rest, asStepError);
       const housekeeping = await housekeepingOp(ctx, store, id).catch(asStepError);
       const notifications = await deliverNotifications(ctx, store, stepError(housekeeping) ? [] : housekeeping.events).catch(asStepError);
-      const maintenance = await pruneRepositories(store, { now: ctx.now() });
+      const maintenance = await dropReplacedHeartbeats(store, { now: ctx.now(), monotonic: ctx.monotonic });
       const failures = [beat, housekeeping].filter(stepError);
       // A dead remote is the most common failure and the one cron should tell apart (4); a
       // duplicate agent beat, but is a failure to fix (1).

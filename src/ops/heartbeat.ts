@@ -1,14 +1,14 @@
 import { effectiveSettings } from '../domain/config.js';
 import { isOlderHeartbeatRef } from '../domain/legacy/heartbeat-ref.js';
 import { findBuilder, requireBuilder } from '../domain/fleet.js';
-import { metricsToText, rollMetrics } from '../domain/metrics.js';
+import { metricsToText, rollMetrics, splitSettled } from '../domain/metrics.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
 import { docs, paths } from '../schemas/layout.js';
 import { metricsLine, type MetricsLine } from '../schemas/metrics.js';
 import type { SystemSnapshot } from '../schemas/system.js';
 import { parseDocumentText, serializeDocument } from '../store/documents.js';
 import { BuildctlError } from '../errors.js';
-import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, readLastHeartbeatFile, type OtherBeat } from '../store/heartbeat-ref.js';
+import { fetchedHeartbeatRef, fetchHeartbeatRef, keepLegacyRef, publishHeartbeat, type OtherBeat } from '../store/heartbeat-ref.js';
 import { withLocalLock } from '../store/local-lock.js';
 import { openSnapshot, type Snapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, ORIGIN_MAIN, type Store } from '../store/store.js';
@@ -62,7 +62,8 @@ const duplicateOf = (error: unknown): OtherBeat | undefined => {
 export const heartbeat = async (ctx: Context, options: { force?: boolean } = {}): Promise<HeartbeatResult> => {
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
-  const systemMetrics = collectSystemMetrics(store.dir, store.stateDir);
+  const workspaces = (ctx.env?.BUILDCTL_WORKSPACE ?? '').split(':').filter((path) => path !== '');
+  const systemMetrics = collectSystemMetrics(store.dir, store.stateDir, workspaces);
   systemMetrics.catch(() => undefined); // awaited below; a refusal first must not leave it unhandled
   // The registry, the settings and (under the lock) the last metrics, all from git objects
   // through one reader; without a registry, builders found by their folders count (said once).
@@ -92,11 +93,12 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
     return await withLocalLock(
       store.stateDir,
       async () => {
-        // Refs are looked up afresh on every read: this is the beat the last holder published.
-        const previous = await readLastHeartbeatFile((revPath) => reader.text(revPath), id, paths.metrics(id));
+        // The lease is read afresh under the lock: this is the beat the last holder published.
+        const last = await reader.lastHeartbeat(id);
+        const previous = await last?.file(paths.metrics(id));
         const now = ctx.now();
         const lines: MetricsLine[] = [];
-        for (const text of (previous ?? '').split('\n')) {
+        for (const text of (previous?.kind === 'text' ? previous.text : '').split('\n')) {
           if (text.trim() === '') continue;
           const parsed = parseDocumentText(text, metricsLine);
           if (parsed.ok) lines.push(parsed.value);
@@ -118,22 +120,25 @@ export const heartbeat = async (ctx: Context, options: { force?: boolean } = {})
           system,
         };
         const metricsText = metricsToText(rolled);
+        // The hours that no longer change ride in the beat's parent: one new object a beat.
+        const { settled, recent } = splitSettled(rolled);
         let replaced: string | null = null;
-        const objectIdLength = (await reader.resolve(ORIGIN_MAIN))?.length;
+        const hexLength = last?.commit.length ?? (await reader.resolve(ORIGIN_MAIN))?.length;
         const publish = (doc: HeartbeatDoc, lease?: string) =>
           publishHeartbeat(store, {
             builder: id,
             now,
-            objectIdLength,
             force: options.force,
             ...(lease === undefined ? {} : { lease }),
+            ...(hexLength === undefined ? {} : { hexLength }),
             onTakeOver: async (current) => {
               replaced = await takeOverOlderBranch(ctx, store, id, current);
             },
             files: {
               [paths.heartbeat(id)]: serializeDocument(paths.heartbeat(id), doc, docs.heartbeat(id).schema),
-              [paths.metrics(id)]: metricsText,
+              [paths.metrics(id)]: metricsToText(recent),
             },
+            ...(settled.length > 0 ? { carried: { [paths.metrics(id)]: metricsToText(settled) } } : {}),
           });
         let published: Awaited<ReturnType<typeof publish>>;
         let duplicate: HeartbeatResult['duplicate'] = null;

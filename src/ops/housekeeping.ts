@@ -83,10 +83,11 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         const beats = new Map<string, HeartbeatDoc>();
         const statuses = new Map<string, StatusDoc>();
         const ids = builders.builders.map((b) => b.id);
-        for (const id of ids) {
-          const beat = await readHeartbeat(snapshot, id);
+        // Every builder's beat and status at once: one request each to the readers, not one after another.
+        const perBuilder = await Promise.all(ids.map((id) => Promise.all([readHeartbeat(snapshot, id), read(docs.status(id))])));
+        for (const [i, id] of ids.entries()) {
+          const [beat, status] = perBuilder[i]!;
           if (beat.status === 'ok') beats.set(id, beat.value);
-          const status = await read(docs.status(id));
           if (status) statuses.set(id, status);
         }
         const jobsDoc = jobs ?? { jobs: [] };

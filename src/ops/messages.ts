@@ -1,4 +1,4 @@
-import { ackMessage, awaitingAckFrom, findMessage, inboxOrder, listMessages, markRead, sendMessage, thread } from '../domain/messages.js';
+import { ackMessage, awaitingAckFrom, findMessage, inboxOrder, listMessages, markRead, newMessage, thread } from '../domain/messages.js';
 import { parseSince } from '../domain/since.js';
 import { docs } from '../schemas/layout.js';
 import type { Message, MessagesDoc } from '../schemas/messages.js';
@@ -32,7 +32,9 @@ export interface SendIntent extends SendOptions {
 
 export const sendPlan = (intent: SendIntent): Apply<Message> => async (read) => {
   const { settings, knownBuilders } = await readActingBuilder(read, intent.from);
-  const step = sendMessage((await read(docs.messages)) ?? EMPTY_MESSAGES, {
+  // A send only appends: it needs the ids there are, not every message (store/transaction.ts).
+  const ids = await read.ids(docs.messages);
+  const message = newMessage((id) => ids.has(id), {
     id: intent.id,
     from: intent.from,
     to: intent.to,
@@ -47,9 +49,9 @@ export const sendPlan = (intent: SendIntent): Apply<Message> => async (read) => 
     knownBuilders,
   });
   return {
-    result: step.message,
-    writes: [{ spec: docs.messages, value: step.doc }],
-    summary: `msg.send ${step.message.id} ${intent.from} -> ${step.message.to.join(',')}`,
+    result: message,
+    writes: [{ spec: docs.messages, append: [message] }],
+    summary: `msg.send ${message.id} ${intent.from} -> ${message.to.join(',')}`,
   };
 };
 

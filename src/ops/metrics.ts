@@ -7,7 +7,7 @@ import { docs, paths } from '../schemas/layout.js';
 import { metricsLine, type MetricsLine } from '../schemas/metrics.js';
 import { parseDocumentText } from '../store/documents.js';
 import { openSnapshot } from '../store/snapshot.js';
-import { fetchRefs, HEARTBEAT_REFSPEC, MAIN_REFSPEC, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, openStore } from '../store/store.js';
+import { fetchRefs, HEARTBEAT_REFSPEC, MAIN_REFSPEC, ORIGIN_MAIN, openStore } from '../store/store.js';
 import type { Context } from './context.js';
 import { fetchOrFallBack, viewReads } from './read.js';
 
@@ -29,7 +29,8 @@ export const builderMetrics = async (ctx: Context, id: string, options: { since?
     requireBuilder(await viewReads(snapshot, ctx.warn).mainOrThrow(docs.builders), id);
     const path = paths.metrics(id);
     let source: string | null = `heartbeat/${id}:${path}`;
-    let text = await snapshot.text(`${ORIGIN_HEARTBEAT_PREFIX}${id}:${path}`);
+    const onRef = await (await snapshot.heartbeatCommit(id))?.file(path);
+    let text = onRef?.kind === 'text' ? onRef.text : undefined;
     if (text === undefined) {
       source = path;
       text = await snapshot.text(`${ORIGIN_MAIN}:${path}`);

@@ -20,7 +20,7 @@ import { docs, kindOfPath, paths as layout, specOfPath } from '../schemas/layout
 import { serializeDocument, type Problem } from '../store/documents.js';
 import { fetchedHeartbeatRef, keepLegacyRef, publishHeartbeat } from '../store/heartbeat-ref.js';
 import { listHeartbeatRefs, listMainFiles, openSnapshot, type Snapshot } from '../store/snapshot.js';
-import { fetchAll, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, openStore, type Store } from '../store/store.js';
+import { fetchAll, ORIGIN_MAIN, openStore, type Store } from '../store/store.js';
 import type { Write } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { findBuilderFolders } from './fleet-members.js';
@@ -168,7 +168,6 @@ const planMigration = async (ctx: Context, store: Store, snapshot: Snapshot): Pr
   const refs: RefPlan[] = [];
   const refsLeft: MigratedRef[] = [];
   for (const id of (await listHeartbeatRefs(store)).filter((ref) => BUILDER_ID_PATTERN.test(ref))) {
-    const ref = `${ORIGIN_HEARTBEAT_PREFIX}${id}`;
     const fetched = await fetchedHeartbeatRef(store, id);
     if (!fetched || !isOlderHeartbeatRef(fetched)) continue;
     if (context.legacyReaders?.includes(id)) {
@@ -176,7 +175,8 @@ const planMigration = async (ctx: Context, store: Store, snapshot: Snapshot): Pr
       refsLeft.push({ ref: `heartbeat/${id}`, changes: [], kept_as: null, commit: null, left: `${id} still runs the older scripts (legacy_readers); migrate replaces its branch once it has moved` });
       continue;
     }
-    const beat = await snapshot.text(`${ref}:${layout.heartbeat(id)}`);
+    const onRef = await (await snapshot.heartbeatCommit(id))?.file(layout.heartbeat(id));
+    const beat = onRef?.kind === 'text' ? onRef.text : undefined;
     const classified = beat === undefined ? undefined : classifyText(layout.heartbeat(id), beat, context);
     if (classified?.value === undefined || (classified.status !== 'legacy' && classified.status !== 'valid')) {
       const why = classified ? `${classified.status}: ${classified.problems[0]?.reason ?? ''}` : 'no heartbeat.json on it';

@@ -15,7 +15,7 @@ import { withLocalLock } from '../store/local-lock.js';
 import { enqueueIntent, hasIntents, listIntents, logDropped, removeIntent, type Intent } from '../store/outbox.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, ORIGIN_MAIN, type Store } from '../store/store.js';
-import { findLandedOpSince, readLastWinRecord, transact, type BaseView, type Pacing, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
+import { findLandedOpSince, parsingRead, readLastWinRecord, transact, type BaseView, type Pacing, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { readMainOrThrow } from './read.js';
 import { checkSignedWrite } from './signed-writes.js';
@@ -206,7 +206,7 @@ export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Muta
     const snapshot = openSnapshot(store);
     let plan: Plan<R>;
     try {
-      const read: ReadDoc = <T>(spec: DocSpec<T>) => readMainOrThrow(snapshot, spec);
+      const read: ReadDoc = parsingRead(<T>(spec: DocSpec<T>) => readMainOrThrow(snapshot, spec));
       plan = await checked.apply(read, { commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects, store });
     } finally {
       snapshot.close();

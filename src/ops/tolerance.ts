@@ -15,7 +15,7 @@ import { docs, kindOfPath, type DocSpec } from '../schemas/layout.js';
 import { messagesDoc, messagesDocForOldReaders } from '../schemas/messages.js';
 import { openSnapshot } from '../store/snapshot.js';
 import type { Store } from '../store/store.js';
-import type { Plan, ReadDoc, TxOutcome, TxRequest, Write } from '../store/transaction.js';
+import { isAppend, type Plan, type ReadDoc, type TxOutcome, type TxRequest, type ValueWrite, type Write } from '../store/transaction.js';
 import type { Context } from './context.js';
 import type { FoundBuilder } from './fleet-members.js';
 
@@ -102,9 +102,24 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
     return classified.status === 'legacy' || classified.status === 'valid' ? classified.value : undefined;
   };
 
+  /**
+   * An append to a document that is written converted (read in an older layout, or messages
+   * kept for the old readers) becomes the whole document: the conversion lands with it.
+   */
+  const wholeDocument = async (current: Attempt, write: Write): Promise<ValueWrite> => {
+    if (!isAppend(write)) return write;
+    const field = write.spec.collection?.field ?? '';
+    const doc = ((await current.read(write.spec)) ?? {}) as Record<string, unknown>;
+    const kept = Array.isArray(doc[field]) ? (doc[field] as unknown[]) : [];
+    return { spec: write.spec, value: { ...doc, [field]: [...kept, ...write.append] } };
+  };
+
   /** The plan as it is written: conversions' removals declared, messages kept for the old readers, the trailer. */
-  const finish = (current: Attempt, plan: Plan<R>): Plan<R> => {
-    const writes = plan.writes.map((write): Write => {
+  const finish = async (current: Attempt, plan: Plan<R>): Promise<Plan<R>> => {
+    const forOldReaders = (path: string) => path === docs.messages.path && current.legacyReaders.length > 0;
+    const whole = await Promise.all(plan.writes.map((write) => (isAppend(write) && (current.converted.has(write.spec.path) || forOldReaders(write.spec.path)) ? wholeDocument(current, write) : write)));
+    const writes = whole.map((write): Write => {
+      if (isAppend(write)) return write;
       const conversion = current.converted.get(write.spec.path);
       let next: Write = conversion && conversion.removes.length > 0 ? { ...write, removes: [...(write.removes ?? []), ...conversion.removes] } : write;
       if (write.spec.path === docs.messages.path && current.legacyReaders.length > 0) {
@@ -134,8 +149,10 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
         const current: Attempt = { read, legacyReaders, converted: new Map() };
         attempt = current;
         lastAttempt = current;
-        const tolerantRead: ReadDoc = async <T>(spec: DocSpec<T>): Promise<T | undefined> =>
-          spec.path === docs.builders.path ? ((await registry(read)) as T | undefined) : read(spec);
+        const tolerantRead: ReadDoc = Object.assign(
+          async <T>(spec: DocSpec<T>): Promise<T | undefined> => (spec.path === docs.builders.path ? ((await registry(read)) as T | undefined) : read(spec)),
+          { ids: (spec: DocSpec<unknown>) => read.ids(spec) },
+        );
         return finish(current, await request.apply(tolerantRead, base));
       },
     },

@@ -14,7 +14,7 @@ import type { Problem } from '../store/documents.js';
 import { fetchedHeartbeatRef } from '../store/heartbeat-ref.js';
 import { isRegularFile, MODE_TREE, notRegular } from '../store/objects.js';
 import { listHeartbeatRefs, listMainEntries, listStagedFiles, openSnapshot, type Snapshot } from '../store/snapshot.js';
-import { fetchAll, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, openStore } from '../store/store.js';
+import { fetchAll, ORIGIN_MAIN, openStore } from '../store/store.js';
 import type { Context } from './context.js';
 import { findBuilderFolders } from './fleet-members.js';
 import { fetchOrFallBack, type Freshness } from './read.js';
@@ -110,16 +110,19 @@ export const validateStore = async (ctx: Context, options: { fetch: boolean; sta
       if (entry && !options.staged && classified.value !== undefined) credentials.push(...scanForCredentials(path, entry, classified.value));
     }
     for (const id of options.staged ? [] : (await listHeartbeatRefs(store)).filter((ref) => BUILDER_ID_PATTERN.test(ref))) {
-      const ref = `${ORIGIN_HEARTBEAT_PREFIX}${id}`;
       const beatPath = `${id}/heartbeat.json`;
       const metricsPath = `${id}/metrics.jsonl`;
-      const beat = await snapshot.text(`${ref}:${beatPath}`);
-      const metrics = await snapshot.text(`${ref}:${metricsPath}`);
-      const commits = (await fetchedHeartbeatRef(store, id))?.commits ?? 1;
+      const onRef = await snapshot.heartbeatCommit(id);
+      const beatRead = await onRef?.file(beatPath);
+      const metricsRead = await onRef?.file(metricsPath);
+      const beat = beatRead?.kind === 'text' ? beatRead.text : undefined;
+      const metrics = metricsRead?.kind === 'text' ? metricsRead.text : undefined;
+      const fetched = await fetchedHeartbeatRef(store, id);
+      const commits = fetched?.commits ?? 1;
       const label = (path: string): string => `heartbeat/${id}:${path}`;
       const missing = [{ path: '', reason: 'missing from the heartbeat ref' }];
       const classified = beat === undefined ? undefined : classifyText(beatPath, beat, known.context);
-      if (!isOlderHeartbeatRef({ commits, hasMetrics: metrics !== undefined })) {
+      if (!isOlderHeartbeatRef({ commits, hasMetrics: metrics !== undefined, form: onRef?.form ?? 'tree' })) {
         if (classified) push(label(beatPath), classified.kind, classified.status, classified.problems, classified.changes);
         else push(label(beatPath), 'heartbeat', 'invalid', missing, []);
         const lines = classifyText(metricsPath, metrics ?? '', known.context);

@@ -111,17 +111,161 @@ export const parseDocument = <T>(file: string, text: string, schema: z.ZodMiniTy
 };
 
 /**
- * The canonical text of a document: validated, 2-space JSON, trailing newline. Own
- * `__proto__` keys of `value` (kept from the document it was read from) are kept;
- * `keepProtoKeys: false` skips looking for them, when no text read contained one.
+ * Freezes a value read from a document, all the way down (iteratively: documents are
+ * bounded in depth, not in breadth). A transaction trusts an entry it read and validated
+ * as long as it is the very same object: freezing makes a transition that changes one in
+ * place fail loudly instead of slipping an unvalidated change into the write.
  */
-export const serializeDocument = <T>(file: string, value: unknown, schema: z.ZodMiniType<T>, options: { keepProtoKeys?: boolean } = {}): string => {
-  const result = schema.safeParse(value, { reportInput: true });
-  if (!result.success) {
-    // A transition produced something its own schema rejects: a bug, not bad input.
-    const problems = issuesToProblems(result.error.issues);
-    throw new Error(`refusing to write invalid ${file}: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`);
+export const deepFreeze = <T>(value: T): T => {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (next === null || typeof next !== 'object' || Object.isFrozen(next)) continue;
+    Object.freeze(next);
+    if (Array.isArray(next)) for (let i = 0; i < next.length; i++) pending.push(next[i]);
+    else for (const key of Object.keys(next)) pending.push((next as Record<string, unknown>)[key]);
   }
-  if (options.keepProtoKeys !== false) restoreProtoKeys(value, result.data);
-  return `${JSON.stringify(result.data, null, 2)}\n`;
+  return value;
+};
+
+type ZodDef = { _zod?: { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } } };
+
+/**
+ * The schema of one entry of a collection document (`jobs[]` of `{ jobs: [...] }`), when
+ * the document's schema is an object whose `field` is a plain array; undefined otherwise.
+ */
+export const entrySchemaOf = (schema: z.ZodMiniType<unknown>, field: string): z.ZodMiniType<unknown> | undefined => {
+  const def = (schema as ZodDef)._zod?.def;
+  if (def?.type !== 'object' || !def.shape || !Object.hasOwn(def.shape, field)) return undefined;
+  const array = (def.shape[field] as ZodDef)._zod?.def;
+  return array?.type === 'array' && array.element ? (array.element as z.ZodMiniType<unknown>) : undefined;
+};
+
+export interface SerializeOptions {
+  /** Look for own `__proto__` keys to keep (false when no text read contained one). */
+  keepProtoKeys?: boolean;
+  /**
+   * Entries of the collection array `field` that were read from a validated document and
+   * are unchanged (the same objects): they are not validated again. Only the rest of the
+   * document, and the entries that are new or changed, are.
+   */
+  trusted?: { field: string; entries: ReadonlySet<unknown> };
+}
+
+const invalidWrite = (file: string, problems: readonly Problem[]): Error =>
+  // A transition produced something its own schema rejects: a bug, not bad input.
+  new Error(`refusing to write invalid ${file}: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`);
+
+/** The validated value of a document about to be written (see SerializeOptions.trusted). */
+const validatedForWrite = (file: string, value: unknown, schema: z.ZodMiniType<unknown>, trusted: SerializeOptions['trusted']): unknown => {
+  const entrySchema = trusted ? entrySchemaOf(schema, trusted.field) : undefined;
+  const entries = trusted && value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[trusted.field] : undefined;
+  if (!trusted || !entrySchema || !Array.isArray(entries)) {
+    const result = schema.safeParse(value, { reportInput: true });
+    if (!result.success) throw invalidWrite(file, issuesToProblems(result.error.issues));
+    return result.data;
+  }
+  // The document around the entries, then each entry that is not trusted.
+  const skeleton = schema.safeParse({ ...(value as Record<string, unknown>), [trusted.field]: [] }, { reportInput: true });
+  if (!skeleton.success) throw invalidWrite(file, issuesToProblems(skeleton.error.issues));
+  const out = entries.map((entry, index) => {
+    if (trusted.entries.has(entry)) return entry;
+    const result = entrySchema.safeParse(entry, { reportInput: true });
+    if (!result.success) throw invalidWrite(file, issuesToProblems(result.error.issues).map((p) => ({ ...p, path: `${trusted.field}[${index}]${p.path === '' ? '' : `.${p.path}`}` })));
+    return result.data;
+  });
+  (skeleton.data as Record<string, unknown>)[trusted.field] = out;
+  return skeleton.data;
+};
+
+/**
+ * The canonical text of a document, and the value it is the text of: validated, 2-space
+ * JSON, trailing newline. Own `__proto__` keys of `value` (kept from the document it was
+ * read from) are kept.
+ */
+export const serializeDocumentValue = (file: string, value: unknown, schema: z.ZodMiniType<unknown>, options: SerializeOptions = {}): { text: string; value: unknown } => {
+  const data = validatedForWrite(file, value, schema, options.trusted);
+  if (options.keepProtoKeys !== false) restoreProtoKeys(value, data);
+  return { text: `${JSON.stringify(data, null, 2)}\n`, value: data };
+};
+
+/** The canonical text of a document (see serializeDocumentValue). */
+export const serializeDocument = <T>(file: string, value: unknown, schema: z.ZodMiniType<T>, options: SerializeOptions = {}): string =>
+  serializeDocumentValue(file, value, schema as z.ZodMiniType<unknown>, options).text;
+
+// ---------------------------------------------------------------------------------------
+// Canonical text, edited as text. A collection document in its canonical form (what
+// serializeDocument writes) has its array at the top level, entries at an indent of four:
+//
+//   {
+//     "messages": [
+//       {
+//         "id": "msg_1",
+//   ...
+//       }
+//     ]
+//   }
+//
+// JSON strings never hold a raw newline, so each entry's keys are exactly the lines that
+// start with six spaces inside the array. A transaction that only appends to a document
+// this clone has validated (and knows to be canonical) reads its ids and writes its new
+// text from these, without parsing the entries: the same text serializeDocument would give.
+
+/** Where the entries of `field` are: after `[`, up to the newline before the closing `]`. */
+const collectionRegion = (text: string, field: string): { from: number; to: number; empty: boolean } | undefined => {
+  const open = text.indexOf(`\n  ${JSON.stringify(field)}: [`);
+  if (open < 0) return undefined;
+  const from = open + `\n  ${JSON.stringify(field)}: [`.length;
+  if (text.startsWith(']', from)) return { from, to: from, empty: true };
+  const to = text.indexOf('\n  ]', from);
+  return to < 0 ? undefined : { from, to, empty: false };
+};
+
+/** The ids of a canonical collection document's entries, read from its text; undefined when it is not in that form. */
+export const idsInCanonicalText = (text: string, field: string, idKey: string): Set<string> | undefined => {
+  const region = collectionRegion(text, field);
+  if (!region) return undefined;
+  const ids = new Set<string>();
+  const key = `\n      ${JSON.stringify(idKey)}: "`;
+  for (let at = text.indexOf(key, region.from); at >= 0 && at < region.to; at = text.indexOf(key, at + key.length)) {
+    const start = at + key.length - 1;
+    let end = text.indexOf('"', start + 1);
+    while (end >= 0 && text.charCodeAt(end - 1) === 0x5c) {
+      let slashes = 0;
+      while (text.charCodeAt(end - 1 - slashes) === 0x5c) slashes++;
+      if (slashes % 2 === 0) break;
+      end = text.indexOf('"', end + 1);
+    }
+    if (end < 0) return undefined;
+    const raw = text.slice(start, end + 1);
+    ids.add(raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1));
+  }
+  return ids;
+};
+
+/**
+ * An entry's canonical text inside a collection document: 2-space JSON at an indent of four.
+ * (Only after a newline: U+2028 and U+2029 stay raw in JSON strings, and a regular
+ * expression's `^` would take them for line ends.)
+ */
+export const canonicalEntryText = (entry: unknown): string => `    ${JSON.stringify(entry, null, 2).replaceAll('\n', '\n    ')}`;
+
+/** A canonical collection document's text with entries (their canonical texts) added at the end; undefined when it is not in that form. */
+export const appendToCanonicalText = (text: string, field: string, entries: readonly string[]): string | undefined => {
+  const region = collectionRegion(text, field);
+  if (!region || entries.length === 0) return region ? text : undefined;
+  if (region.empty) return `${text.slice(0, region.from)}\n${entries.join(',\n')}\n  ${text.slice(region.from)}`;
+  return `${text.slice(0, region.to)},\n${entries.join(',\n')}${text.slice(region.to)}`;
+};
+
+/** Validates entries about to be appended to a collection (a transition's bug if one fails). */
+export const validatedEntries = (file: string, schema: z.ZodMiniType<unknown>, field: string, entries: readonly unknown[], keepProtoKeys: boolean): unknown[] => {
+  const entrySchema = entrySchemaOf(schema, field);
+  if (!entrySchema) throw new Error(`${file}: an append needs a document whose "${field}" is an array of entries`);
+  return entries.map((entry, index) => {
+    const result = entrySchema.safeParse(entry, { reportInput: true });
+    if (!result.success) throw invalidWrite(file, issuesToProblems(result.error.issues).map((p) => ({ ...p, path: `${field}[+${index}]${p.path === '' ? '' : `.${p.path}`}` })));
+    if (keepProtoKeys) restoreProtoKeys(entry, result.data);
+    return result.data;
+  });
 };

@@ -141,7 +141,10 @@ export const openObjectReader = (cwd: string): ObjectReader => {
         return;
       }
       needed = 0;
-      const body = Buffer.from(buffer.subarray(newline + 1, newline + 1 + size));
+      // A view, not a copy, when the object is most of what was read (a large document):
+      // copying 10 MB twice costs more than keeping the few bytes after it alive.
+      const view = buffer.subarray(newline + 1, newline + 1 + size);
+      const body = size >= buffer.length / 2 ? view : Buffer.from(view);
       buffer = buffer.subarray(newline + 1 + size + 1);
       waiting.shift();
       request.resolve({ sha, type, size, body });
@@ -178,18 +181,27 @@ export const openObjectReader = (cwd: string): ObjectReader => {
   });
   child.stdin.on('error', () => undefined);
 
+  // Requests made in one turn of the event loop (a view asks for hundreds at once) go to
+  // git in one write.
+  let pending: string[] = [];
+  const flush = (): void => {
+    const lines = pending.join('');
+    pending = [];
+    child.stdin.write(lines);
+  };
   const readObject = (spec: string, options: { maxBytes?: number } = {}): Promise<GitObject | undefined> =>
     new Promise((resolve, reject) => {
       if (failure) return reject(failure);
       if (spec.includes('\n')) return reject(new Error('object name contains a newline'));
       waiting.push({ maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY, resolve, reject });
-      child.stdin.write(`${spec}\n`);
+      if (pending.push(`${spec}\n`) === 1) queueMicrotask(flush);
     });
 
   return {
     readObject,
     read: (spec) => readObject(spec).then((object) => object?.body),
     close: () => {
+      if (pending.length > 0) flush();
       child.stdin.end();
       // Do not keep the process alive waiting for git to exit after its last answer.
       child.unref();

@@ -5,11 +5,14 @@
 // document, never followed: a link's target is not read, whatever it points at. Blobs
 // are raw bytes (no attribute, filter or encoding applies), and a blob over the size limit
 // is never even buffered.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { MAX_DOCUMENT_BYTES, sizeProblem } from '../schemas/json-text.js';
 import type { Problem } from '../schemas/issues.js';
-import { git, type ObjectReader } from './git.js';
+import type { ObjectReader } from './git.js';
 
 export const MODE_TREE = '40000';
 const REGULAR = new Set(['100644', '100755']);
@@ -121,10 +124,10 @@ export const treeReader = (objects: ObjectReader): TreeReader => {
 };
 
 // ---------------------------------------------------------------------------------------
-// Writing: the new blobs, trees and commit of a transaction, as one pack that a single
-// `git unpack-objects --strict` checks (fsck: sorted trees, valid links) and stores as
-// loose objects. Object ids are computed here the way git computes them, in the
-// repository's own hash (40 hex digits: SHA-1, 64: SHA-256).
+// Writing: the new blobs, trees and commit of a transaction, computed here (object ids the
+// way git computes them, in the repository's own hash: 40 hex digits SHA-1, 64 SHA-256) and
+// stored as loose objects the way git stores them: no git process on a transaction's path
+// between its fetch and its push.
 
 export interface NewFile {
   path: string;
@@ -132,19 +135,32 @@ export interface NewFile {
   text: string;
 }
 
-interface NewObject {
+export interface NewObject {
   type: 'commit' | 'tree' | 'blob';
+  /** The object as git hashes and stores it: `<type> <size>\0` and the body. */
+  raw: Buffer;
+  /** The body: a view of `raw`. */
   body: Buffer;
   id: string;
 }
 
-const algorithmOf = (hexLength: number): 'sha1' | 'sha256' => (hexLength === 64 ? 'sha256' : 'sha1');
+export const algorithmOf = (hexLength: number): 'sha1' | 'sha256' => (hexLength === 64 ? 'sha256' : 'sha1');
 
-const newObject = (type: NewObject['type'], body: Buffer, algorithm: 'sha1' | 'sha256'): NewObject => ({
-  type,
-  body,
-  id: createHash(algorithm).update(`${type} ${body.length}\0`).update(body).digest('hex'),
-});
+/** An object whose body is `size` bytes that `fill` writes at `offset` of the raw buffer: one allocation, however large. */
+const objectOf = (type: NewObject['type'], size: number, fill: (raw: Buffer, offset: number) => void, algorithm: 'sha1' | 'sha256'): NewObject => {
+  const header = `${type} ${size}\0`;
+  const raw = Buffer.allocUnsafe(header.length + size);
+  raw.write(header, 0, 'latin1');
+  fill(raw, header.length);
+  return { type, raw, body: raw.subarray(header.length), id: createHash(algorithm).update(raw).digest('hex') };
+};
+
+export const newObject = (type: NewObject['type'], body: Buffer, algorithm: 'sha1' | 'sha256'): NewObject =>
+  objectOf(type, body.length, (raw, offset) => body.copy(raw, offset), algorithm);
+
+/** A blob of `text` in UTF-8, encoded straight into the object (a large document is copied once). */
+const blobOf = (text: string, algorithm: 'sha1' | 'sha256'): NewObject =>
+  objectOf('blob', Buffer.byteLength(text), (raw, offset) => void raw.write(text, offset, 'utf8'), algorithm);
 
 /** git's tree order: names compared bytewise, a directory as if its name ended in "/". */
 const treeOrder = ([a, x]: [string, TreeEntry], [b, y]: [string, TreeEntry]): number =>
@@ -153,12 +169,17 @@ const treeOrder = ([a, x]: [string, TreeEntry], [b, y]: [string, TreeEntry]): nu
 const encodeTree = (entries: Map<string, TreeEntry>): Buffer =>
   Buffer.concat([...entries].sort(treeOrder).flatMap(([name, entry]) => [Buffer.from(`${entry.mode} ${name}\0`), Buffer.from(entry.sha, 'hex')]));
 
+/** The empty tree: what a heartbeat commit points at (its files ride in the commit itself). */
+const EMPTY_TREES = { sha1: newObject('tree', Buffer.alloc(0), 'sha1'), sha256: newObject('tree', Buffer.alloc(0), 'sha256') } as const;
+export const emptyTree = (algorithm: 'sha1' | 'sha256'): NewObject => EMPTY_TREES[algorithm];
+
 /**
  * The trees of `root` (undefined: an empty tree) with `files` put in place, bottom up,
  * and the blobs: every object that is new. Only the trees on the changed paths change.
  */
-const buildTrees = async (trees: TreeReader | undefined, root: string | undefined, files: readonly NewFile[], algorithm: 'sha1' | 'sha256'): Promise<{ root: string; objects: NewObject[] }> => {
+const buildTrees = async (trees: TreeReader | undefined, root: string | undefined, files: readonly NewFile[], algorithm: 'sha1' | 'sha256'): Promise<{ root: string; objects: NewObject[]; blobs: Map<string, string> }> => {
   const objects: NewObject[] = [];
+  const blobs = new Map<string, string>();
   const build = async (tree: string | undefined, changes: ReadonlyArray<{ rest: string[]; file: NewFile }>): Promise<string> => {
     if (tree !== undefined && !trees) throw new Error('a tree reader is needed to change an existing tree');
     const entries = new Map(tree === undefined ? [] : await trees!.entries(tree));
@@ -166,8 +187,9 @@ const buildTrees = async (trees: TreeReader | undefined, root: string | undefine
     for (const change of changes) {
       const [name, ...rest] = change.rest;
       if (rest.length === 0) {
-        const blob = newObject('blob', Buffer.from(change.file.text), algorithm);
+        const blob = blobOf(change.file.text, algorithm);
         objects.push(blob);
+        blobs.set(change.file.path, blob.id);
         entries.set(name!, { mode: change.file.mode, sha: blob.id });
       } else {
         below.set(name!, [...(below.get(name!) ?? []), { rest, file: change.file }]);
@@ -184,31 +206,51 @@ const buildTrees = async (trees: TreeReader | undefined, root: string | undefine
     return made.id;
   };
   const rootId = await build(root, files.map((file) => ({ rest: file.path.split('/'), file })));
-  return { root: rootId, objects };
+  return { root: rootId, objects, blobs };
 };
 
-const PACK_TYPES = { commit: 1, tree: 2, blob: 3 } as const;
+/** Where a repository keeps its objects: `<dir>/.git/objects` in a clone, `<dir>/objects` in a bare repository. */
+export const objectsDirOf = async (dir: string): Promise<string> =>
+  (await stat(join(dir, '.git')).then((info) => info.isDirectory(), () => false)) ? join(dir, '.git', 'objects') : join(dir, 'objects');
 
-/** A version 2 pack of whole (undeltified) objects. */
-const packOf = (objects: readonly NewObject[], algorithm: 'sha1' | 'sha256'): Buffer => {
-  const header = Buffer.alloc(12);
-  header.write('PACK', 0, 'latin1');
-  header.writeUInt32BE(2, 4);
-  header.writeUInt32BE(objects.length, 8);
-  const parts: Buffer[] = [header];
+/** The file of a loose object. */
+export const looseObjectPath = (objectsDir: string, id: string): string => join(objectsDir, id.slice(0, 2), id.slice(2));
+
+/**
+ * Stores objects as loose objects, as git itself does: `<type> <size>\0<body>` deflated
+ * (at git's default level for loose objects, 1), written to a temporary file beside its
+ * place and linked there, so no reader ever sees half an object. One already there is
+ * kept, and its time refreshed (git's "freshen"), so that a prune running meanwhile counts
+ * it as new.
+ */
+export const writeLooseObjects = (objectsDir: string, objects: readonly NewObject[]): void => {
+  // Synchronous on purpose: a handful of small files, where each round trip through the
+  // event loop costs more than the write itself.
+  const seen = new Set<string>();
   for (const object of objects) {
-    let size = object.body.length;
-    const bytes = [(PACK_TYPES[object.type] << 4) | (size & 0x0f)];
-    size = Math.floor(size / 16);
-    while (size > 0) {
-      bytes[bytes.length - 1]! |= 0x80;
-      bytes.push(size & 0x7f);
-      size = Math.floor(size / 128);
+    if (seen.has(object.id)) continue;
+    seen.add(object.id);
+    const path = looseObjectPath(objectsDir, object.id);
+    const now = new Date();
+    try {
+      utimesSync(path, now, now);
+      continue;
+    } catch {
+      // not there yet (or not ours to touch): write it
     }
-    parts.push(Buffer.from(bytes), deflateSync(object.body));
+    const fanout = dirname(path);
+    mkdirSync(fanout, { recursive: true });
+    const temporary = join(fanout, `tmp_obj_buildctl_${process.pid}_${randomBytes(6).toString('hex')}`);
+    writeFileSync(temporary, deflateSync(object.raw, { level: 1 }), { mode: 0o444 });
+    try {
+      linkSync(temporary, path);
+    } catch (error) {
+      // Already there (another writer of the same object), or a file system without links.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') renameSync(temporary, path);
+    } finally {
+      rmSync(temporary, { force: true });
+    }
   }
-  const body = Buffer.concat(parts);
-  return Buffer.concat([body, createHash(algorithm).update(body).digest()]);
 };
 
 export interface CommitSpec {
@@ -244,20 +286,36 @@ export const commitBody = (headers: string, message: string, sign: CommitSpec['s
 };
 
 /**
- * Writes the commit of `spec` (its blobs, trees and the commit itself, signed when `spec`
- * says how) into the repository with one `git unpack-objects --strict`: raw bytes, so no
- * attribute or filter applies. Nothing refers to the commit until its push lands. Every
- * commit buildctl makes is built here: main's, heartbeats' and the seed. Returns its id.
+ * The one place a commit object is built: tree, parents, author and committer, message,
+ * signed when `sign` is given. Every commit buildctl makes comes from here: main's,
+ * heartbeats' and the seed.
  */
-export const writeCommitObjects = async (dir: string, trees: TreeReader | undefined, spec: CommitSpec, hexLength: number): Promise<string> => {
-  const algorithm = algorithmOf(hexLength);
-  const { root, objects } = await buildTrees(trees, spec.parent?.tree, spec.files, algorithm);
+export const commitObject = (
+  spec: { tree: string; parents: readonly string[]; who: string; zone: string; time: number; message: string; sign?: CommitSpec['sign'] },
+  algorithm: 'sha1' | 'sha256',
+): NewObject => {
   const ident = `${spec.who} ${spec.time} ${spec.zone}`;
-  const headers = `tree ${root}\n${spec.parent ? `parent ${spec.parent.commit}\n` : ''}author ${ident}\ncommitter ${ident}\n`;
-  const commit = newObject('commit', commitBody(headers, spec.message, spec.sign, algorithm), algorithm);
-  const unique = [...new Map([...objects, commit].map((object) => [object.id, object])).values()];
-  await git(dir, ['unpack-objects', '-q', '--strict'], { input: packOf(unique, algorithm) });
-  return commit.id;
+  const parents = spec.parents.map((parent) => `parent ${parent}\n`).join('');
+  return newObject('commit', commitBody(`tree ${spec.tree}\n${parents}author ${ident}\ncommitter ${ident}\n`, spec.message, spec.sign, algorithm), algorithm);
+};
+
+export interface WrittenCommit {
+  commit: string;
+  /** The blob id of each file written, by path. */
+  blobs: ReadonlyMap<string, string>;
+}
+
+/**
+ * Writes the commit of `spec` (its blobs, trees and the commit itself, signed when `spec`
+ * says how) into the repository as loose objects: raw bytes, so no attribute or filter
+ * applies. Nothing refers to the commit until its push lands.
+ */
+export const writeCommitObjects = async (dir: string, trees: TreeReader | undefined, spec: CommitSpec, hexLength: number): Promise<WrittenCommit> => {
+  const algorithm = algorithmOf(hexLength);
+  const { root, objects, blobs } = await buildTrees(trees, spec.parent?.tree, spec.files, algorithm);
+  const commit = commitObject({ tree: root, parents: spec.parent ? [spec.parent.commit] : [], who: spec.who, zone: spec.zone, time: spec.time, message: spec.message, sign: spec.sign }, algorithm);
+  writeLooseObjects(await objectsDirOf(dir), [...objects, commit]);
+  return { commit: commit.id, blobs };
 };
 
 // ---------------------------------------------------------------------------------------

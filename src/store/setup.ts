@@ -100,7 +100,7 @@ export const ensureSeeded = async (store: Store, seed: Record<string, string>, a
   const ident = await committer(store);
   const hexLength = (await git(store.dir, ['rev-parse', '--show-object-format'])).stdout.trim() === 'sha256' ? 64 : 40;
   const message = `store.init: seed the store\n\nBuildctl-Op: store.init\nBuildctl-Actor: ${actor}\n`;
-  const commit = await writeCommitObjects(store.dir, undefined, { parent: undefined, files, message, ...ident, time: Math.floor(Date.now() / 1000) }, hexLength);
+  const { commit } = await writeCommitObjects(store.dir, undefined, { parent: undefined, files, message, ...ident, time: Math.floor(Date.now() / 1000) }, hexLength);
   const push = await git(store.dir, ['push', '--quiet', REMOTE, `${commit}:refs/heads/${MAIN}`], { allowFail: true });
   await fetchMain(store);
   await checkOutMain(store);

@@ -4,9 +4,10 @@
 // (objects.ts), so a link or a directory where a document should be is invalid for a view
 // exactly as it is for a mutation.
 import type { DocSpec } from '../schemas/layout.js';
-import { parseDocumentText, type Problem } from './documents.js';
+import { parseDocumentText, withoutBom, type Problem } from './documents.js';
 import { git, openObjectReader, type ObjectReader } from './git.js';
-import { treeReader, type TreeReader } from './objects.js';
+import { readHeartbeatCommit, readLastHeartbeat, type HeartbeatCommit } from './heartbeat-ref.js';
+import { treeReader, type BlobRead } from './objects.js';
 import { ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, type Store } from './store.js';
 import { openValidCache, type ValidCache } from './valid-cache.js';
 
@@ -20,8 +21,12 @@ export interface Snapshot {
   readonly store: Store;
   /** A document on origin/main. */
   main<T>(spec: DocSpec<T>): Promise<DocRead<T>>;
-  /** A document on a builder's heartbeat ref (`heartbeat/<id>`). */
+  /** A document on a builder's heartbeat ref (`heartbeat/<id>`), whichever form the ref has. */
   heartbeatRef<T>(builder: string, spec: DocSpec<T>): Promise<DocRead<T>>;
+  /** A builder's heartbeat commit as last fetched (its files, whichever form), if any. */
+  heartbeatCommit(builder: string): Promise<HeartbeatCommit | undefined>;
+  /** This clone's own last heartbeat (its lease, else the fetched ref). */
+  lastHeartbeat(builder: string): Promise<HeartbeatCommit | undefined>;
   /** Raw text of any object (`rev:path`, a blob's sha), or undefined. */
   text(revPath: string): Promise<string | undefined>;
   /** The object id a ref points at as the snapshot sees it (resolved once), or undefined. */
@@ -31,16 +36,15 @@ export interface Snapshot {
   close(): void;
 }
 
-const readVia = async <T>(trees: TreeReader, cache: ValidCache, root: string | undefined, spec: DocSpec<T>, label: string): Promise<DocRead<T>> => {
-  const read = root === undefined ? { kind: 'missing' as const } : await trees.readText(root, spec.path);
+const readVia = async <T>(read: BlobRead, cache: ValidCache, spec: DocSpec<T>, label: string): Promise<DocRead<T>> => {
   if (read.kind === 'missing') return { status: 'missing', source: label };
   if (read.kind === 'invalid') return { status: 'invalid', problems: [read.problem], source: label, text: '' };
   const { text, sha } = read;
   // A canonical blob that validated before is valid again: parse it, skip the schema.
-  if (await cache.has(sha, spec.path)) return { status: 'ok', value: JSON.parse(text) as T, source: label };
+  if (cache.worth(text) && (await cache.has(sha, spec.path))) return { status: 'ok', value: JSON.parse(withoutBom(text)) as T, source: label };
   const outcome = parseDocumentText(text, spec.schema);
   if (!outcome.ok) return { status: 'invalid', problems: outcome.problems, source: label, text };
-  if (`${JSON.stringify(outcome.value, null, 2)}\n` === text) await cache.add(sha, spec.path);
+  if (cache.worth(text) && `${JSON.stringify(outcome.value, null, 2)}\n` === text) cache.add(sha, spec.path);
   return { status: 'ok', value: outcome.value, source: label };
 };
 
@@ -58,15 +62,36 @@ export const openSnapshot = (store: Store): Snapshot => {
     }
     return sha;
   };
+  const beats = new Map<string, Promise<HeartbeatCommit | undefined>>();
+  const heartbeatCommit = (builder: string): Promise<HeartbeatCommit | undefined> => {
+    let beat = beats.get(builder);
+    if (!beat) {
+      beat = readHeartbeatCommit(reader, trees, `${ORIGIN_HEARTBEAT_PREFIX}${builder}`);
+      beats.set(builder, beat);
+    }
+    return beat;
+  };
+  const missing: BlobRead = { kind: 'missing' };
   return {
     store,
-    main: async (spec) => readVia(trees, cache, await root(ORIGIN_MAIN), spec, spec.path),
-    heartbeatRef: async (builder, spec) =>
-      readVia(trees, cache, await root(`${ORIGIN_HEARTBEAT_PREFIX}${builder}`), spec, `heartbeat/${builder}:${spec.path}`),
+    main: async (spec) => {
+      const at = await root(ORIGIN_MAIN);
+      return readVia(at === undefined ? missing : await trees.readText(at, spec.path), cache, spec, spec.path);
+    },
+    heartbeatRef: async (builder, spec) => {
+      const beat = await heartbeatCommit(builder);
+      return readVia(beat ? await beat.file(spec.path) : missing, cache, spec, `heartbeat/${builder}:${spec.path}`);
+    },
+    heartbeatCommit,
+    lastHeartbeat: (builder) => readLastHeartbeat(store, reader, trees, builder),
     text: async (revPath) => (await reader.read(revPath))?.toString('utf8'),
     resolve: root,
     objects: reader,
-    close: () => reader.close(),
+    close: () => {
+      reader.close();
+      // What this view validated, in one append (the process waits for it before exiting).
+      void cache.flush();
+    },
   };
 };
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { failedError, unreachableError, usageError } from '../errors.js';
 import { git, GitError, gitReason } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
+import { journalReplaced, replacedInFetchReport } from './replaced.js';
 
 export const REMOTE = 'origin';
 export const MAIN = 'main';
@@ -60,16 +61,73 @@ const remoteUnreachable = (action: string, error: GitError) =>
     cause: error,
   });
 
+/**
+ * Settings for moving objects to and from a remote that is a local repository (the embedded
+ * default, or a path): no delta search for documents over 1 MB and the fastest compression.
+ * There, bytes cost nothing to move and CPU is what a transfer costs: a 4.6 MB messages.json
+ * takes 200 ms to push with git's defaults (most of it finding a delta and compressing), 115
+ * ms without. Network remotes keep git's defaults (deltas save bandwidth there). They reach
+ * the git processes on the remote's side too (GIT_CONFIG_PARAMETERS).
+ */
+const LOCAL_TRANSFER = ['-c', 'pack.compression=1', '-c', 'core.bigFileThreshold=1m'];
+
+/**
+ * Whether origin is a local repository, from the clone's own config file (no git process):
+ * a path or a file:// URL. A clone that rewrites URLs (insteadOf) is treated as networked.
+ */
+export const remoteIsLocal = (store: Store): Promise<boolean> =>
+  readFile(join(store.dir, '.git', 'config'), 'utf8').then(
+    (text) => {
+      if (/insteadof\s*=/i.test(text)) return false;
+      const section = /^\s*\[remote "origin"\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/m.exec(text)?.[1] ?? '';
+      const url = /^\s*url\s*=\s*(.+?)\s*$/m.exec(section)?.[1];
+      return url !== undefined && (url.startsWith('/') || url.startsWith('file://'));
+    },
+    () => false,
+  );
+
+/** The `-c` settings for a transfer with this store's remote (see LOCAL_TRANSFER). */
+export const transferSettings = async (store: Store): Promise<string[]> => ((await remoteIsLocal(store)) ? LOCAL_TRANSFER : []);
+
+/** Up to this many objects, a fetch of heartbeat refs stores them loose (see fetchRefs). */
+const BEATS_UNPACK_LIMIT = 10_000;
+
+export interface FetchOptions {
+  prune?: boolean;
+  /**
+   * Let git run its own automatic maintenance after the fetch (`gc --auto`, the default).
+   * A transaction's fetch leaves it to the views' and the agent's fetches: one process less
+   * between a command and its push.
+   */
+  autoMaintenance?: boolean;
+}
+
 /** Fetches the given refspecs from origin; records the time of the last good fetch of each part (main, heartbeats). */
-export const fetchRefs = async (store: Store, refspecs: readonly string[], options: { prune?: boolean } = {}): Promise<void> => {
-  const args = ['fetch', '--quiet', '--no-tags', ...(options.prune ? ['--prune'] : []), REMOTE, ...refspecs];
+export const fetchRefs = async (store: Store, refspecs: readonly string[], options: FetchOptions = {}): Promise<void> => {
+  // Heartbeat refs: git's report of the ref updates names the beats each replaced, for
+  // maintenance to drop (store/replaced.ts); full ids, which SHA-1 repositories need 40 for.
+  const beats = refspecs.some((refspec) => refspec.includes(HEARTBEAT_PREFIX));
+  // They arrive as loose objects even when a fleet's beats number hundreds (git keeps a pack
+  // from 100 objects on), so that maintenance can remove each replaced one alone.
+  const args = [
+    ...(await transferSettings(store)),
+    ...(beats ? ['-c', 'core.abbrev=40', '-c', `fetch.unpackLimit=${BEATS_UNPACK_LIMIT}`] : []),
+    'fetch',
+    ...(beats ? [] : ['--quiet']),
+    '--no-tags',
+    ...(options.prune ? ['--prune'] : []),
+    ...(options.autoMaintenance === false ? ['--no-auto-maintenance'] : []),
+    REMOTE,
+    ...refspecs,
+  ];
   try {
-    await git(store.dir, args).catch(async (error: unknown) => {
+    const run = await git(store.dir, args).catch(async (error: unknown) => {
       // A ref lock left by a killed git (git-locks.ts): once it is gone, fetch again.
       const lock = error instanceof GitError ? blockingLockIn(error.result.stderr) : undefined;
       if (lock === undefined || !(await clearStaleRefLock(lock, [join(store.dir, '.git')]))) throw error;
       return git(store.dir, args);
     });
+    if (beats) await journalReplaced(store.stateDir, replacedInFetchReport(run.stderr), new Date(), false);
   } catch (error) {
     if (error instanceof GitError) {
       if (/couldn't find remote ref/i.test(error.result.stderr)) {
@@ -98,7 +156,7 @@ const FETCH_PARTS: ReadonlyArray<{ part: FetchPart; refspec: string; file: strin
   { part: 'heartbeats', refspec: HEARTBEAT_REFSPEC, file: 'last-fetch-heartbeats' },
 ];
 
-export const fetchMain = (store: Store): Promise<void> => fetchRefs(store, [MAIN_REFSPEC]);
+export const fetchMain = (store: Store, options: FetchOptions = {}): Promise<void> => fetchRefs(store, [MAIN_REFSPEC], options);
 
 /** Main and every builder's heartbeat ref: what a fleet view needs. */
 export const fetchAll = (store: Store): Promise<void> => fetchRefs(store, [MAIN_REFSPEC, HEARTBEAT_REFSPEC], { prune: true });

@@ -18,3 +18,11 @@ export const crashPoint = (name: string): void => {
     process.kill(process.pid, 'SIGSTOP');
   }
 };
+
+/**
+ * Whether documents a transaction reads are frozen (store/documents.ts deepFreeze): under the
+ * test runner, so that a transition that changes a read entry in place fails the tests. A
+ * transaction trusts the entries it read as long as they are the same objects; freezing
+ * every entry of a 10 MB document costs tens of milliseconds, so a real run does not.
+ */
+export const freezeReads = (): boolean => process.env.VITEST !== undefined || process.env.BUILDCTL_TEST_FREEZE === '1';

@@ -11,34 +11,59 @@
 //        -> rejected: wait, then again from a fresh base (the intent, never a textual merge)
 //        -> unknown: fetch; landed if its op id is there, else again
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedError, notNowError, type BuildctlError } from '../errors.js';
 import { faultInGitOutput } from '../faults.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
-import { invalidDocument, parseDocumentText, serializeDocument, withoutBom } from './documents.js';
+import { appendToCanonicalText, canonicalEntryText, deepFreeze, idsInCanonicalText, invalidDocument, parseDocumentText, serializeDocumentValue, validatedEntries, withoutBom } from './documents.js';
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
-import { treeReader, writeCommitObjects, type NewFile, type TreeReader } from './objects.js';
+import { treeReader, writeCommitObjects, type NewFile, type TreeReader, type WrittenCommit } from './objects.js';
 import { localRemoteDir } from './maintenance.js';
 import { loadSigner, type Signer } from './signing-key.js';
-import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, type Store } from './store.js';
-import { crashPoint } from './test-seam.js';
+import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, transferSettings, type Store } from './store.js';
+import { crashPoint, freezeReads } from './test-seam.js';
+import { openValidCache, type ValidCache } from './valid-cache.js';
 import { refreshView } from './view.js';
 
 export interface ReadDoc {
   /** The parsed document, or undefined when the file does not exist. Invalid: throws (exit 5). */
   <T>(spec: DocSpec<T>): Promise<T | undefined>;
+  /**
+   * The ids of a collection document's entries (`spec.collection`). Of a document this clone
+   * has validated before, they are read from its text without parsing the entries.
+   */
+  ids(spec: DocSpec<unknown>): Promise<ReadonlySet<string>>;
 }
 
-export interface Write {
+/** A read that parses: its `ids` come from the parsed document. */
+export const parsingRead = (read: <T>(spec: DocSpec<T>) => Promise<T | undefined>): ReadDoc =>
+  Object.assign(read, { ids: async (spec: DocSpec<unknown>) => (spec.collection ? idsIn(await read(spec), spec.collection) : new Set<string>()) });
+
+/** The document's new value. */
+export interface ValueWrite {
   spec: DocSpec<unknown>;
   value: unknown;
   /** Ids of the spec's collection this write removes on purpose; any other id that disappears aborts. */
   removes?: readonly string[];
 }
+
+/**
+ * The document as it is, with `append` added at the end of its collection: all a send
+ * changes. Of a document this clone has validated, the new text is the old one with the
+ * new entries' text added, and only the new entries are validated; nothing is parsed.
+ */
+export interface AppendWrite {
+  spec: DocSpec<unknown>;
+  append: readonly unknown[];
+}
+
+export type Write = ValueWrite | AppendWrite;
+
+export const isAppend = (write: Write): write is AppendWrite => 'append' in write;
 
 export interface Plan<R> {
   result: R;
@@ -157,7 +182,7 @@ export interface Base {
 
 /** Step: fetch the remote's main. Its commit is the base. */
 export const fetchBase = async (store: Store, objects: ObjectReader): Promise<Base> => {
-  await fetchMain(store);
+  await fetchMain(store, { autoMaintenance: false });
   const [base, localMain] = await Promise.all([objects.readObject(ORIGIN_MAIN), objects.readObject(`refs/heads/${MAIN}`)]);
   const tree = base?.type === 'commit' ? /^tree ([0-9a-f]+)\n/.exec(base.body?.toString('latin1') ?? '')?.[1] : undefined;
   if (!base || tree === undefined) throw new Error(`${ORIGIN_MAIN} is not a commit after a fetch`);
@@ -167,6 +192,8 @@ export const fetchBase = async (store: Store, objects: ObjectReader): Promise<Ba
 /** A document as the base has it. */
 interface BaseDoc {
   text: string | undefined;
+  /** The blob's id (undefined for a new file). */
+  sha: string | undefined;
   /** The file mode to keep on rewrite (100644 for a new file). */
   mode: string;
 }
@@ -175,47 +202,155 @@ export type ChangedFile = NewFile;
 
 export type Staged<R> = { kind: 'unchanged'; result: R } | { kind: 'changed'; plan: Plan<R>; files: ChangedFile[] };
 
+/** A document as one attempt read it: parsed once, whatever asks for it again. */
+interface ReadValue {
+  schema: unknown;
+  value: unknown;
+  /** Read through request.readInvalid (an older layout): its entries are judged from the text. */
+  tolerated: boolean;
+  /** Its text is known to be the canonical text of `value`: handing it back unchanged writes nothing. */
+  canonical: boolean;
+}
+
+/** The ids of a collection in a parsed document: array entries' id field, or the keys of a map (older layouts). */
+const idsIn = (doc: unknown, collection: Collection): Set<string> => {
+  const entries = doc !== null && typeof doc === 'object' && Object.hasOwn(doc, collection.field) ? (doc as Record<string, unknown>)[collection.field] : undefined;
+  if (Array.isArray(entries)) {
+    return new Set(entries.map((entry) => (entry as Record<string, unknown> | null)?.[collection.id]).filter((id): id is string => typeof id === 'string'));
+  }
+  return entries !== null && typeof entries === 'object' ? new Set(Object.keys(entries)) : new Set();
+};
+
+/** The ids of a collection in document text (an older layout's, or a document the operation did not read). */
+const collectionIds = (text: string | undefined, collection: Collection): Set<string> => {
+  if (text === undefined) return new Set();
+  try {
+    return idsIn(JSON.parse(withoutBom(text)) as unknown, collection);
+  } catch {
+    return new Set(); // unreadable before: the strict read of the operation has said so already
+  }
+};
+
+/** A read value, frozen under the test runner (test-seam.ts freezeReads). */
+const frozen = <T>(value: T): T => (freezeReads() ? deepFreeze(value) : value);
+
+/** The new text of a document a write gives a whole value (undefined: the document as read, unchanged). */
+const valueText = async (write: ValueWrite, before: BaseDoc, readValue: ReadValue | undefined, keepProtoKeys: boolean): Promise<string | undefined> => {
+  const asRead = readValue !== undefined && !readValue.tolerated && readValue.schema === write.spec.schema;
+  // The document it read, handed back as it was: nothing to write, nothing to validate.
+  if (asRead && readValue.canonical && write.value === readValue.value) return undefined;
+  const collection = write.spec.collection;
+  const readEntries = asRead && collection ? (readValue.value as Record<string, unknown>)[collection.field] : undefined;
+  const trusted = collection && Array.isArray(readEntries) ? { field: collection.field, entries: new Set<unknown>(readEntries) } : undefined;
+  const written = serializeDocumentValue(write.spec.path, write.value, write.spec.schema, { keepProtoKeys, ...(trusted ? { trusted } : {}) });
+  if (before.text === written.text) return undefined;
+  if (collection) checkNoLoss(write, asRead ? idsIn(readValue.value, collection) : collectionIds(before.text, collection), idsIn(written.value, collection));
+  return written.text;
+};
+
+/**
+ * The new text of a document a write appends to: of a canonical base this clone trusts, its
+ * text with the new entries' text added (only they are validated); else the parsed
+ * document with the entries added, serialised as any write (its entries kept as read).
+ */
+const appendText = async (
+  write: AppendWrite,
+  before: BaseDoc,
+  at: { read: ReadDoc; trustedText: (spec: DocSpec<unknown>) => Promise<string | undefined>; keepProtoKeys: boolean },
+): Promise<string | undefined> => {
+  const collection = write.spec.collection;
+  if (!collection) throw new Error(`${write.spec.path}: only a collection document can be appended to`);
+  const entries = validatedEntries(write.spec.path, write.spec.schema, collection.field, write.append, at.keepProtoKeys);
+  const trusted = await at.trustedText(write.spec);
+  const spliced = trusted === undefined ? undefined : appendToCanonicalText(trusted, collection.field, entries.map(canonicalEntryText));
+  if (spliced !== undefined) return spliced;
+  const doc = (await at.read(write.spec)) as Record<string, unknown> | undefined;
+  const current = doc?.[collection.field];
+  const kept = Array.isArray(current) ? current : [];
+  const written = serializeDocumentValue(write.spec.path, { ...(doc ?? {}), [collection.field]: [...kept, ...entries] }, write.spec.schema, {
+    keepProtoKeys: at.keepProtoKeys,
+    trusted: { field: collection.field, entries: new Set<unknown>([...kept, ...entries]) },
+  });
+  if (before.text !== undefined) checkNoLoss({ spec: write.spec, value: written.value }, collectionIds(before.text, collection), idsIn(written.value, collection));
+  return written.text;
+};
+
 /**
  * Step: read the documents the operation asks for as blobs of the base, apply its pure
  * transition, serialise what changed. Anything but a regular file at a document path, or
  * a document that fails its schema or the bounds, is an invalid document (exit 5).
+ *
+ * Each document is parsed once per attempt, whoever asks for it. A blob this clone has
+ * validated before (`cache`) is only parsed; what a transition writes is validated where it
+ * changed: entries it kept (the very objects it read, frozen) are not validated again.
  */
-export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>, view: Omit<BaseView, 'commit'>): Promise<Staged<R>> => {
+export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest<R>, view: Omit<BaseView, 'commit'>, cache?: ValidCache): Promise<Staged<R>> => {
   const docs = new Map<string, Promise<BaseDoc>>();
   const readBase = (path: string): Promise<BaseDoc> => {
     let doc = docs.get(path);
     if (!doc) {
       doc = trees.readText(base.commit, path).then((read) => {
         if (read.kind === 'invalid') throw invalidDocument(path, [read.problem]);
-        return read.kind === 'missing' ? { text: undefined, mode: '100644' } : { text: read.text, mode: read.mode };
+        return read.kind === 'missing' ? { text: undefined, sha: undefined, mode: '100644' } : { text: read.text, sha: read.sha, mode: read.mode };
       });
       docs.set(path, doc);
     }
     return doc;
   };
-  const read: ReadDoc = async <T>(spec: DocSpec<T>) => {
-    const { text } = await readBase(spec.path);
-    if (text === undefined) return undefined;
+  const values = new Map<string, Promise<ReadValue | undefined>>();
+  const parse = async <T>(spec: DocSpec<T>): Promise<ReadValue | undefined> => {
+    const { text, sha } = await readBase(spec.path);
+    if (text === undefined || sha === undefined) return undefined;
+    if (cache && (await cache.has(sha, spec.path))) return { schema: spec.schema, value: frozen(JSON.parse(withoutBom(text)) as unknown), tolerated: false, canonical: true };
     const outcome = parseDocumentText(text, spec.schema);
-    if (outcome.ok) return outcome.value;
+    if (outcome.ok) {
+      // Large documents are checked for the canonical form once, to be remembered as valid.
+      const canonical = cache?.worth(text) === true && `${JSON.stringify(outcome.value, null, 2)}\n` === text;
+      if (canonical) cache?.add(sha, spec.path);
+      return { schema: spec.schema, value: frozen(outcome.value), tolerated: false, canonical };
+    }
     // The hook of request.readInvalid: an older layout that ops/ knows how to read.
     const tolerated = outcome.bounded ? undefined : await request.readInvalid?.(spec as DocSpec<unknown>, text);
-    if (tolerated !== undefined) return tolerated as T;
+    if (tolerated !== undefined) return { schema: spec.schema, value: frozen(tolerated), tolerated: true, canonical: false };
     throw invalidDocument(spec.path, outcome.problems);
   };
+  const parsed = async <T>(spec: DocSpec<T>) => {
+    let value = values.get(spec.path);
+    // The same path under another schema (rare: a converter's view) is parsed for that schema.
+    if (!value || (await value)?.schema !== spec.schema) {
+      value = parse(spec);
+      values.set(spec.path, value);
+    }
+    return (await value)?.value as T | undefined;
+  };
+  /** The base's text of `spec`, when it is canonical and valid (validated before, or in this attempt): it can be edited as text. */
+  const trustedText = async (spec: DocSpec<unknown>): Promise<string | undefined> => {
+    const { text, sha } = await readBase(spec.path);
+    if (text === undefined || sha === undefined) return undefined;
+    const readValue = await values.get(spec.path)?.catch(() => undefined);
+    if (readValue) return !readValue.tolerated && readValue.canonical && readValue.schema === spec.schema ? text : undefined;
+    return cache && (await cache.has(sha, spec.path)) ? text : undefined;
+  };
+  const read: ReadDoc = Object.assign(parsed, {
+    ids: async (spec: DocSpec<unknown>): Promise<ReadonlySet<string>> => {
+      const collection = spec.collection;
+      if (!collection) return new Set<string>();
+      const text = values.has(spec.path) ? undefined : await trustedText(spec);
+      return (text === undefined ? undefined : idsInCanonicalText(text, collection.field, collection.id)) ?? idsIn(await parsed(spec), collection);
+    },
+  });
   const plan = await request.apply(read, { commit: base.commit, ...view });
   const befores = await Promise.all(plan.writes.map((write) => readBase(write.spec.path)));
   // Own `__proto__` keys can only come from a document read: look for them only then.
   const texts = await Promise.all(docs.values());
   const keepProtoKeys = texts.some((doc) => doc.text?.includes('"__proto__"') === true);
   const files: ChangedFile[] = [];
-  plan.writes.forEach((write, i) => {
+  for (const [i, write] of plan.writes.entries()) {
     const before = befores[i]!;
-    const text = serializeDocument(write.spec.path, write.value, write.spec.schema, { keepProtoKeys });
-    if (before.text === text) return; // unchanged: nothing written, nothing can be lost
-    checkNoLoss(write, before.text, text);
+    const text = isAppend(write) ? await appendText(write, before, { read, trustedText, keepProtoKeys }) : await valueText(write, before, await values.get(write.spec.path)?.catch(() => undefined), keepProtoKeys);
+    if (text === undefined || before.text === text) continue; // unchanged: nothing written, nothing can be lost
     files.push({ path: write.spec.path, mode: before.mode, text });
-  });
+  }
   return files.length === 0 ? { kind: 'unchanged', result: plan.result } : { kind: 'changed', plan, files };
 };
 
@@ -229,9 +364,35 @@ export interface Ident {
   signer?: Signer | undefined;
 }
 
-/** Who commits: git's own answer (GIT_COMMITTER_*, user.name / user.email), without its time, and the clone's key. */
+/** The host's time zone as git writes it (+0100), now: git takes it from the same place (TZ, the system's zone). */
+const zoneNow = (): string => {
+  const offset = -new Date().getTimezoneOffset();
+  const abs = Math.abs(offset);
+  return `${offset < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+};
+
+/** What git's identity depends on besides the repository: the environment and the config files' times. */
+const identityKey = async (store: Store): Promise<string> => {
+  const env = ['GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'EMAIL', 'HOME', 'XDG_CONFIG_HOME', 'GIT_CONFIG', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT'].map((name) => process.env[name] ?? '');
+  const home = process.env.HOME ?? '';
+  const files = [join(store.dir, '.git', 'config'), process.env.GIT_CONFIG_GLOBAL ?? join(home, '.gitconfig'), join(process.env.XDG_CONFIG_HOME ?? join(home, '.config'), 'git', 'config'), process.env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig'];
+  const times = await Promise.all(files.map((file) => stat(file).then((info) => `${info.mtimeMs}:${info.size}`, () => '-')));
+  return JSON.stringify([...env, ...times]);
+};
+
+/**
+ * Who commits: git's own answer (GIT_COMMITTER_*, user.name / user.email), without its time,
+ * and the clone's key.
+ * Remembered in the clone while nothing it depends on changed (the environment, the config
+ * files), so that most transactions start one git process fewer; the zone is the host's now.
+ */
 export const committer = async (store: Store): Promise<Ident> => {
-  const [run, signer] = await Promise.all([git(store.dir, ['var', 'GIT_COMMITTER_IDENT'], { allowFail: true }), loadSigner(store)]);
+  const file = join(store.stateDir, 'ident');
+  const key = await identityKey(store);
+  const [cachedKey, cachedWho] = (await readFile(file, 'utf8').catch(() => '')).split('\n');
+  const signer = await loadSigner(store);
+  if (cachedKey === key && cachedWho) return { who: cachedWho, zone: zoneNow(), sign: signer?.sign, signer };
+  const run = await git(store.dir, ['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
   const match = /^(.*>) \d+ ([+-]\d{4})\s*$/.exec(run.stdout);
   if (run.code !== 0 || !match) {
     throw failedError(`git has no identity to commit with in the store: ${gitReason(run.stderr) || run.stdout.trim()}`, {
@@ -239,16 +400,16 @@ export const committer = async (store: Store): Promise<Ident> => {
       hint: `run "buildctl init" again (it sets one), or: git -C ${store.dir} config user.name NAME && git -C ${store.dir} config user.email EMAIL`,
     });
   }
+  await writeFile(file, `${key}\n${match[1]}\n`).catch(() => undefined);
   return { who: match[1]!, zone: match[2]!, sign: signer?.sign, signer };
 };
 
 /**
  * Step: the new blobs, the trees on the changed paths and the commit, whose parent is the
- * base, signed with the clone's key, written with one `git unpack-objects`
- * (store/objects.ts). Raw bytes: no attribute or filter applies. Nothing refers to the
- * commit until its push lands.
+ * base, signed with the clone's key, written as loose objects (store/objects.ts). Raw
+ * bytes: no attribute or filter applies. Nothing refers to the commit until its push lands.
  */
-export const writeCommit = (store: Store, trees: TreeReader, base: Base, files: readonly ChangedFile[], message: string, ident: Ident): Promise<string> =>
+export const writeCommit = (store: Store, trees: TreeReader, base: Base, files: readonly ChangedFile[], message: string, ident: Ident): Promise<WrittenCommit> =>
   writeCommitObjects(
     store.dir,
     trees,
@@ -263,7 +424,7 @@ export type Pushed = { kind: 'landed' } | { kind: 'rejected' } | { kind: 'unknow
  * remote rejects it (`[rejected]`), or another push held or moved the ref at that moment.
  */
 export const pushCommit = async (store: Store, commit: string): Promise<Pushed> => {
-  const run = await git(store.dir, ['push', '--porcelain', REMOTE, `${commit}:refs/heads/${MAIN}`], { allowFail: true });
+  const run = await git(store.dir, [...(await transferSettings(store)), 'push', '--porcelain', REMOTE, `${commit}:refs/heads/${MAIN}`], { allowFail: true });
   if (run.code === 0) return { kind: 'landed' };
   const output = `${run.stdout}\n${run.stderr}`;
   const fault = faultInGitOutput(run.stderr, store.dir);
@@ -295,33 +456,15 @@ export const findLanded = async (store: Store, since: string, opId: string): Pro
   return stdout.trim().split('\n')[0] || undefined;
 };
 
-/** The ids of a collection in document text: array entries' id field, or the keys of a map (older layouts). */
-const collectionIds = (text: string | undefined, collection: Collection): Set<string> => {
-  if (text === undefined) return new Set();
-  let entries: unknown;
-  try {
-    const doc = JSON.parse(withoutBom(text)) as unknown;
-    entries = doc !== null && typeof doc === 'object' && Object.hasOwn(doc, collection.field) ? (doc as Record<string, unknown>)[collection.field] : undefined;
-  } catch {
-    return new Set(); // unreadable before: the strict read of the operation has said so already
-  }
-  if (Array.isArray(entries)) {
-    return new Set(entries.map((entry) => (entry as Record<string, unknown> | null)?.[collection.id]).filter((id): id is string => typeof id === 'string'));
-  }
-  return entries !== null && typeof entries === 'object' ? new Set(Object.keys(entries)) : new Set();
-};
-
 /**
  * No silent loss: an entry of a guarded collection may leave its document only when the
  * write names it in `removes`. A transition that would drop others (a rewrite from a
  * stale copy, a bug) aborts the whole transaction before anything is written.
  */
-const checkNoLoss = (write: Write, before: string | undefined, after: string): void => {
-  const collection = write.spec.collection;
-  if (!collection) return;
-  const kept = collectionIds(after, collection);
+const checkNoLoss = (write: ValueWrite, before: ReadonlySet<string>, kept: ReadonlySet<string>): void => {
+  const collection = write.spec.collection!;
   const allowed = new Set(write.removes ?? []);
-  const lost = [...collectionIds(before, collection)].filter((id) => !kept.has(id) && !allowed.has(id));
+  const lost = [...before].filter((id) => !kept.has(id) && !allowed.has(id));
   if (lost.length === 0) return;
   const shown = lost.slice(0, 10).join(', ');
   throw failedError(
@@ -389,6 +532,8 @@ interface Cycle<R> {
   objects: ObjectReader;
   trees: TreeReader;
   ident: Promise<Ident>;
+  /** Blobs this clone has validated (store/valid-cache.ts). */
+  cache: ValidCache;
   warn: (line: string) => void;
   /** Called with the attempt's duration when its push landed. */
   won: (cycleMs: number) => Promise<void>;
@@ -407,7 +552,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
   }
   // One view of the base for the operation's reads and its commit check, sharing one memo.
   const view = { objects: cycle.objects, store, ident: cycle.ident, memo: new Map<string, Promise<unknown>>() };
-  const staged = await stage(cycle.trees, base, request, view);
+  const staged = await stage(cycle.trees, base, request, view, cycle.cache);
   crashPoint('after-read');
   if (staged.kind === 'unchanged') {
     // No commit; the view still catches up with what others landed.
@@ -416,7 +561,8 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
   }
   const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
   await request.checkCommit?.(message, { commit: base.commit, ...view });
-  const commit = await writeCommit(store, cycle.trees, base, staged.files, message, await cycle.ident);
+  const written = await writeCommit(store, cycle.trees, base, staged.files, message, await cycle.ident);
+  const commit = written.commit;
   crashPoint('after-commit-object');
   const pushed = await pushCommit(store, commit);
   if (pushed.kind === 'rejected') return pushed;
@@ -425,6 +571,8 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
     return landed ? { kind: 'done', result: staged.plan.result, commit: landed } : { kind: 'unknown', base: base.commit, result: staged.plan.result, error: pushed.error };
   }
   crashPoint('after-push');
+  // What it wrote is canonical and valid: the next read of these blobs only parses them.
+  for (const file of staged.files) if (cycle.cache.worth(file.text)) cycle.cache.add(written.blobs.get(file.path)!, file.path);
   await cycle.won(Date.now() - started);
   await refreshView(store, base.localMain, commit, warn);
   return { kind: 'done', result: staged.plan.result, commit };
@@ -442,7 +590,8 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
     // Who commits, asked beside the first fetch (off the critical path); awaited only to commit.
     const ident = committer(store);
     ident.catch(() => undefined);
-    const cycle: Cycle<R> = { store, request, opId, objects, trees: treeReader(objects), ident, warn: options.warn ?? (() => undefined), won: (ms) => rememberWin(store, pacing, ms) };
+    const cache = openValidCache(store.stateDir);
+    const cycle: Cycle<R> = { store, request, opId, objects, trees: treeReader(objects), ident, cache, warn: options.warn ?? (() => undefined), won: (ms) => rememberWin(store, pacing, ms) };
     try {
       const started = Date.now();
       let lostMs = 0; // time spent in attempts that lost, for the age-ordered wait
@@ -472,6 +621,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
       });
     } finally {
       objects.close();
+      await cache.flush();
     }
   });
 };

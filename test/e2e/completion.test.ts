@@ -95,7 +95,7 @@ describe('buildctl completion', () => {
 
   it.each([
     [['buildctl', 'jo'], ['job']],
-    [['buildctl', ''], ['init', 'builder', 'status', 'heartbeat', 'job', 'lock', 'msg', 'config', 'validate', 'migrate', 'hooks', 'agent', 'outbox', 'check', 'metrics', 'log', 'trust', 'notify', 'serve', 'guide', 'mcp', 'completion']],
+    [['buildctl', ''], ['init', 'builder', 'status', 'heartbeat', 'job', 'lock', 'msg', 'config', 'validate', 'migrate', 'hooks', 'agent', 'outbox', 'check', 'metrics', 'log', 'trust', 'gc', 'notify', 'serve', 'guide', 'mcp', 'completion']],
     [['buildctl', 'lock', 'b'], ['break']],
     [['buildctl', '--store', '/srv/store', '--as', 'build1', 'lock', 'b'], ['break']], // global options and their values are skipped
     [['buildctl', 'lock', 'break', 'deploy', '--re'], ['--reason']],

@@ -98,7 +98,7 @@ describe('--json: one contract', () => {
     await mutation('build1', ['agent', 'install', '--cron', '--dry-run'], 'agent', { commit: null });
   });
 
-  it('status, heartbeat, validate, migrate, check, metrics, log, guide', async () => {
+  it('status, heartbeat, validate, migrate, check, metrics, log, guide, gc', async () => {
     await mutation('build1', ['heartbeat'], 'heartbeat', { changed: true, commit: 'sha' });
     expect((await read('build1', ['status'], ['fleet'])).fleet).toMatchObject({ me: 'build1' });
     expect((await mutation('build1', ['status', 'set', 'idle'], 'status', { changed: true, commit: 'sha' })).state).toBe('idle');
@@ -112,6 +112,8 @@ describe('--json: one contract', () => {
     const agentsMd = join(fleet.root, 'AGENTS.md');
     expect(await mutation('build1', ['guide', '--agents-md', agentsMd], 'agents_md', { changed: true, commit: null })).toEqual({ path: agentsMd, action: 'created' });
     await mutation('build1', ['guide', '--agents-md', agentsMd], 'agents_md', { changed: false, commit: null });
+    // Garbage collection changes how the clone stores objects, never what main holds.
+    expect(await mutation(null, ['gc'], 'gc', { commit: null })).toMatchObject({ clone_kb_after: expect.any(Number), remote_skipped: null });
   });
 
   it('locks: acquire, renew, list, release, break', async () => {

@@ -79,6 +79,8 @@ export const cliEnv = (extra: Record<string, string> = {}): Record<string, strin
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_CONFIG_NOSYSTEM: '1',
     BUILDCTL_ID_FILE: join(home, 'no-such-build-server-id'),
+    // Under the test runner the CLI freezes what it reads too (store/test-seam.ts freezeReads).
+    ...(process.env.VITEST !== undefined ? { BUILDCTL_TEST_FREEZE: '1' } : {}),
     ...extra,
   };
 };
@@ -143,6 +145,28 @@ export const pushHeartbeatRef = (f: Fleet, id: string, files: { heartbeat: unkno
   const tree = gitSync(f.remote, ['mktree'], `040000 tree ${dir}\t${id}\n`).trim();
   const commit = gitSync(f.remote, ['commit-tree', tree, '-m', `heartbeat ${id}`]).trim();
   gitSync(f.remote, ['update-ref', `refs/heads/heartbeat/${id}`, commit]);
+};
+
+/**
+ * The files of a heartbeat ref as buildctl reads them (in the beat's message, or in its
+ * tree for earlier forms): path -> text, for the given paths that it has.
+ */
+export const heartbeatFiles = async (repo: string, id: string, paths: string[] = [`${id}/heartbeat.json`, `${id}/metrics.jsonl`]): Promise<Record<string, string>> => {
+  const { openObjectReader } = await import('../../src/store/git.js');
+  const { treeReader } = await import('../../src/store/objects.js');
+  const { readHeartbeatCommit } = await import('../../src/store/heartbeat-ref.js');
+  const objects = openObjectReader(repo);
+  try {
+    const beat = await readHeartbeatCommit(objects, treeReader(objects), `refs/heads/heartbeat/${id}`);
+    const files: Record<string, string> = {};
+    for (const path of paths) {
+      const read = await beat?.file(path);
+      if (read?.kind === 'text') files[path] = read.text;
+    }
+    return files;
+  } finally {
+    objects.close();
+  }
 };
 
 /**

@@ -12,6 +12,10 @@ export const hasJq = spawnSync('jq', ['--version'], { encoding: 'utf8' }).status
 
 const MESSAGES = 'coordination/messages.json';
 
+/** send_message.sh's jq program (its arguments: id, from, to, type, subject, body, ts, ack_required). */
+export const SEND_MESSAGE_JQ =
+  '.messages += [{id: $id, from: $from, to: $to, type: $type, subject: $subject, body: $body, timestamp: $ts, read: false, ack_required: ($ack_required == "true"), ack_status: (if $ack_required == "true" then "pending" else "not_requested" end), acknowledged_by: []}]';
+
 type Json = Record<string, unknown>;
 
 const jq = (args: string[], input: string): string => {
@@ -74,7 +78,7 @@ export const oldScriptsBuilder = (clone: string, id: string): OldScriptsBuilder 
       if (hasJq) {
         out = jq(
           ['--arg', 'id', msgId, '--arg', 'from', id, '--arg', 'to', to, '--arg', 'type', 'info', '--arg', 'subject', subject, '--arg', 'body', body, '--arg', 'ts', stamp, '--arg', 'ack_required', 'false',
-            '.messages += [{id: $id, from: $from, to: $to, type: $type, subject: $subject, body: $body, timestamp: $ts, read: false, ack_required: ($ack_required == "true"), ack_status: (if $ack_required == "true" then "pending" else "not_requested" end), acknowledged_by: []}]'],
+            SEND_MESSAGE_JQ],
           text,
         );
       } else {

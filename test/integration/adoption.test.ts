@@ -5,7 +5,7 @@
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, gitSync, makeFleet, runCli, tempDir } from '../helpers/fleet.js';
+import { CLI, gitSync, heartbeatFiles, makeFleet, runCli, tempDir } from '../helpers/fleet.js';
 import { assembleLegacyRepository, FIXTURES, fixture, fixturesPresent, PASTED_TOKEN } from '../helpers/legacy-repo.js';
 import { hasJq, oldScriptsBuilder, oldUnreadSelection } from '../helpers/old-scripts.js';
 
@@ -138,7 +138,7 @@ describe.skipIf(!fixturesPresent)('adopting buildctl in an existing coordination
       expect(result.heartbeat_refs.find((r: { ref: string }) => r.ref === branch)).toMatchObject({ kept_as: `legacy/${branch}` });
       expect(gitSync(repo.remote, ['rev-parse', `legacy/${branch}`]).trim()).toBe(tip);
       expect(gitSync(repo.remote, ['rev-list', '--count', branch]).trim()).toBe('1');
-      expect(gitSync(repo.remote, ['ls-tree', '--name-only', '-r', branch]).trim().split('\n')).toEqual([`${id}/heartbeat.json`, `${id}/metrics.jsonl`]);
+      expect(Object.keys(await heartbeatFiles(repo.remote, id)).sort()).toEqual([`${id}/heartbeat.json`, `${id}/metrics.jsonl`]);
     }
     // Nothing but documents changed: every other file has the very same blob.
     const blobsAfter = blobsOf(repo.remote);

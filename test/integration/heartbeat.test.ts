@@ -4,13 +4,13 @@ import { fleetStatus } from '../../src/ops/status.js';
 import { isBuildctlError } from '../../src/errors.js';
 import { initStore } from '../../src/ops/init.js';
 import { join } from 'node:path';
-import { commitCount, gitSync, makeFleet, testContext, type Fleet } from '../helpers/fleet.js';
+import { commitCount, gitSync, heartbeatFiles, makeFleet, testContext, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
 afterEach(() => fleet?.cleanup());
 
 describe('heartbeats on per-builder refs', () => {
-  it('adds no commit to main and keeps one parentless commit per builder', async () => {
+  it('adds no commit to main and keeps one parentless commit per builder, which carries both files', async () => {
     fleet = await makeFleet(['build1', 'build2']);
     const mainBefore = gitSync(fleet.remote, ['rev-parse', 'main']).trim();
     const countBefore = commitCount(fleet.remote);
@@ -23,11 +23,13 @@ describe('heartbeats on per-builder refs', () => {
     for (const id of ['build1', 'build2']) {
       // One commit, no parent: history never grows however often a builder beats.
       expect(commitCount(fleet.remote, `heartbeat/${id}`)).toBe(1);
-      const files = gitSync(fleet.remote, ['ls-tree', '-r', '--name-only', `heartbeat/${id}`]).trim().split('\n');
-      expect(files.sort()).toEqual([`${id}/heartbeat.json`, `${id}/metrics.jsonl`]);
-      const metrics = gitSync(fleet.remote, ['show', `heartbeat/${id}:${id}/metrics.jsonl`]).trim().split('\n');
+      // Its files ride in the commit itself, which points at the empty tree.
+      expect(gitSync(fleet.remote, ['ls-tree', '-r', '--name-only', `heartbeat/${id}`]).trim()).toBe('');
+      const files = await heartbeatFiles(fleet.remote, id);
+      expect(Object.keys(files).sort()).toEqual([`${id}/heartbeat.json`, `${id}/metrics.jsonl`]);
+      const metrics = files[`${id}/metrics.jsonl`]!.trim().split('\n');
       expect(metrics).toHaveLength(3);
-      const beat = JSON.parse(gitSync(fleet.remote, ['show', `heartbeat/${id}:${id}/heartbeat.json`]));
+      const beat = JSON.parse(files[`${id}/heartbeat.json`]!);
       expect(beat.id).toBe(id);
       expect(beat.system.memory_total_mb).toBeGreaterThan(0);
       expect(beat.system.load_avg).toHaveLength(3);
@@ -54,7 +56,7 @@ describe('heartbeats on per-builder refs', () => {
     const back = await heartbeat(testContext(fleet.stores.build1!, 'build1'));
     expect(back.duplicate).toMatchObject({ other_host: 'other-host', other_pid: process.pid });
     expect(gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim()).toBe(back.commit);
-    const stored = JSON.parse(gitSync(fleet.remote, ['show', 'heartbeat/build1:build1/heartbeat.json']));
+    const stored = JSON.parse((await heartbeatFiles(fleet.remote, 'build1'))['build1/heartbeat.json']!);
     expect(stored.duplicate).toMatchObject({ other_host: 'other-host' });
     const forced = await heartbeat(testContext(fleet.stores.build1!, 'build1'), { force: true });
     expect(gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim()).toBe(forced.commit);
@@ -67,7 +69,7 @@ describe('heartbeats on per-builder refs', () => {
     const beats = await Promise.allSettled([heartbeat(ctx), heartbeat(ctx), heartbeat(ctx)]);
     expect(beats.map((b) => (b.status === 'fulfilled' ? 'ok' : String((b.reason as Error).message)))).toEqual(['ok', 'ok', 'ok']);
     // Each rolled the metrics from the one before: four samples, none lost.
-    expect(gitSync(fleet.remote, ['show', 'heartbeat/build1:build1/metrics.jsonl']).trim().split('\n')).toHaveLength(4);
+    expect((await heartbeatFiles(fleet.remote, 'build1'))['build1/metrics.jsonl']!.trim().split('\n')).toHaveLength(4);
     expect(await heartbeat(ctx)).toMatchObject({ took_over: false });
   });
 

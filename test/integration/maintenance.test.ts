@@ -1,99 +1,195 @@
-import { readFileSync } from 'node:fs';
+// What heartbeats cost on disk, and the maintenance that keeps it bounded: a beat adds at
+// most two objects, a pass removes exactly the replaced ones (never a live beat, never
+// anything of main), stops at its time budget, and takes no lock a command waits for.
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { metricsToText, rollMetrics } from '../../src/domain/metrics.js';
-import type { MetricsLine } from '../../src/schemas/metrics.js';
-import { publishHeartbeat } from '../../src/store/heartbeat-ref.js';
-import { localRemoteDir, pruneRepositories } from '../../src/store/maintenance.js';
+import { heartbeat } from '../../src/ops/heartbeat.js';
+import { setStatus } from '../../src/ops/status-set.js';
+import { collectGarbage, dropReplacedHeartbeats, localRemoteDir } from '../../src/store/maintenance.js';
 import { fetchRefs, HEARTBEAT_REFSPEC, storeAt } from '../../src/store/store.js';
-import { gitSync, makeFleet, type Fleet } from '../helpers/fleet.js';
+import { gitSync, heartbeatFiles, makeFleet, runCli, testContext, waitFor, type Fleet } from '../helpers/fleet.js';
+import { isStopped, killStarted, startCli } from '../helpers/processes.js';
 
 let fleet: Fleet | undefined;
-afterEach(() => fleet?.cleanup());
+afterEach(() => {
+  killStarted();
+  fleet?.cleanup();
+});
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const GRACE = 5 * MINUTE;
 
-/** Objects in a repository, loose and packed. */
-const objects = (repo: string): number => {
-  const fields = Object.fromEntries(
-    gitSync(repo, ['count-objects', '-v']).trim().split('\n').map((line) => line.split(': ') as [string, string]),
-  );
-  return Number(fields.count) + Number(fields['in-pack']);
-};
-
-/** `beats` heartbeats one simulated minute apart, with a rolling metrics file, as the agent writes them. */
-const beat = async (storeDir: string, builder: string, start: number, beats: number): Promise<number> => {
-  const store = storeAt(storeDir);
-  let lines: MetricsLine[] = [];
-  let now = start;
-  for (let i = 0; i < beats; i++) {
-    now += 60_000;
-    const t = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    lines = rollMetrics(lines, { kind: 'sample', t, cpu: (i * 7) % 100, mem: 40 + (i % 10), disk: 100, load: 0.5 }, new Date(now), 7 * 24 * HOUR);
-    await publishHeartbeat(store, {
-      builder,
-      now: new Date(now),
-      files: {
-        [`${builder}/heartbeat.json`]: `${JSON.stringify({ id: builder, timestamp: new Date(now).toISOString(), host: 'test-host', pid: 1 }, null, 2)}\n`,
-        [`${builder}/metrics.jsonl`]: metricsToText(lines),
-      },
-    });
+/** Loose object files of a repository (clone or bare), by id, with their sizes. */
+const looseObjects = (repo: string): Map<string, number> => {
+  const dir = statSync(join(repo, '.git'), { throwIfNoEntry: false })?.isDirectory() ? join(repo, '.git', 'objects') : join(repo, 'objects');
+  const found = new Map<string, number>();
+  for (const fan of readdirSync(dir).filter((name) => /^[0-9a-f]{2}$/.test(name))) {
+    for (const rest of readdirSync(join(dir, fan))) found.set(`${fan}${rest}`, statSync(join(dir, fan, rest)).size);
   }
-  return now;
+  return found;
 };
 
-describe('pruning replaced heartbeats', () => {
-  it('keeps the remote and the clone bounded after 200 heartbeats', { timeout: 180_000 }, async () => {
+/**
+ * A builder's heartbeat commits stored loose in a repository (its beats and their hourly
+ * parents: commits of the empty tree by `buildctl <id>`), the live tip and its parent apart.
+ */
+const heartbeatCommits = (repo: string, builder: string): { all: string[]; live: string[] } => {
+  const commits = gitSync(repo, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype)'])
+    .split('\n')
+    .filter((line) => line.endsWith(' commit') && looseObjects(repo).has(line.split(' ')[0]!))
+    .map((line) => line.split(' ')[0]!);
+  const all = gitSync(repo, ['log', '--no-walk=unsorted', '--format=%H %T %cn', ...commits])
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter(([, tree, ...who]) => tree === '4b825dc642cb6eb9a060e54bf8d69288fbee4904' && who.join(' ') === `buildctl ${builder}`)
+    .map(([sha]) => sha!);
+  const live = gitSync(repo, ['log', '--format=%H', `heartbeat/${builder}`]).split('\n').filter(Boolean);
+  return { all, live };
+};
+
+const packedCount = (repo: string): number =>
+  Number(/in-pack: (\d+)/.exec(gitSync(repo, ['count-objects', '-v']))?.[1] ?? 0);
+
+/** A context whose clock is `at()`: beats one simulated minute apart without waiting. */
+const clocked = (store: string, id: string, at: () => number) => testContext(store, id, { now: () => new Date(at()) });
+
+describe('a heartbeat on disk', () => {
+  it('adds at most two objects and at most 4 KB a beat, in the clone and the remote, through two simulated hours', { timeout: 180_000 }, async () => {
     fleet = await makeFleet(['build1']);
-    const dir = fleet.stores.build1 as string;
-    const store = storeAt(dir);
-    const start = Date.now();
-    const end = await beat(dir, 'build1', start, 200);
-    await fetchRefs(store, [HEARTBEAT_REFSPEC], { prune: true });
-    const tip = gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim();
+    const store = fleet.stores.build1!;
+    let now = Date.now();
+    const ctx = clocked(store, 'build1', () => now);
+    await heartbeat(ctx); // the first beat also stores the empty tree, once
+    const perBeat: Array<{ clone: number; remote: number; bytes: number }> = [];
+    for (let minute = 1; minute <= 130; minute++) {
+      now += MINUTE;
+      const cloneBefore = looseObjects(store);
+      const remoteBefore = looseObjects(fleet.remote);
+      await heartbeat(ctx);
+      const cloneAfter = looseObjects(store);
+      const added = [...cloneAfter].filter(([id]) => !cloneBefore.has(id));
+      perBeat.push({ clone: added.length, remote: [...looseObjects(fleet.remote).keys()].filter((id) => !remoteBefore.has(id)).length, bytes: added.reduce((sum, [, size]) => sum + size, 0) });
+    }
+    expect(packedCount(store)).toBe(0); // every object counted is loose
+    expect(Math.max(...perBeat.map((b) => b.clone))).toBeLessThanOrEqual(2);
+    expect(Math.max(...perBeat.map((b) => b.remote))).toBeLessThanOrEqual(2);
+    // Most beats add one object; the one that adds its parent (the settled hours) adds two.
+    expect(perBeat.filter((b) => b.clone === 1).length).toBeGreaterThan(120);
+    expect(perBeat.some((b) => b.clone === 2)).toBe(true);
+    const bytes = perBeat.reduce((sum, b) => sum + b.bytes, 0) / perBeat.length;
+    expect(bytes).toBeLessThan(4096);
+    // What a reader sees is the whole window: 60 samples and the hours before them.
+    const metrics = (await heartbeatFiles(fleet.remote, 'build1'))['build1/metrics.jsonl']!.trim().split('\n').map((line) => JSON.parse(line));
+    expect(metrics.filter((line) => line.kind === 'sample')).toHaveLength(60);
+    expect(metrics.filter((line) => line.kind === 'hour').length).toBeGreaterThanOrEqual(1);
+    expect(Number(gitSync(fleet.remote, ['rev-list', '--count', 'heartbeat/build1']).trim())).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a maintenance pass', () => {
+  it('removes exactly the replaced beats once their grace is over, in the clone and the local remote, and nothing live', { timeout: 180_000 }, async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const [one, two] = [fleet.stores.build1!, fleet.stores.build2!];
+    let now = Date.now();
+    const at = () => now;
+    for (let minute = 0; minute < 70; minute++) {
+      now += MINUTE;
+      await heartbeat(clocked(one, 'build1', at));
+      await heartbeat(clocked(two, 'build2', at));
+      // build1's clone fetches build2's beats now and then, as its status and housekeeping do.
+      if (minute % 7 === 0) await fetchRefs(storeAt(one), [HEARTBEAT_REFSPEC], { prune: true });
+    }
+    await fetchRefs(storeAt(one), [HEARTBEAT_REFSPEC], { prune: true });
     const main = gitSync(fleet.remote, ['rev-parse', 'main']).trim();
-    // Every beat left its replaced commit, trees and blobs behind.
-    expect(objects(fleet.remote)).toBeGreaterThan(600);
-    expect(objects(dir)).toBeGreaterThan(600);
+    const cloneBefore = looseObjects(one).size;
+    const remoteBefore = looseObjects(fleet.remote).size;
+    // What a pass may take from the remote: build1's replaced beats (69) and the hourly
+    // parents they alone used (how many depends on where the simulated hours fall).
+    const own = heartbeatCommits(fleet.remote, 'build1');
+    const replacedParents = own.all.length - own.live.length - 69;
+    expect(replacedParents).toBeGreaterThanOrEqual(0);
 
-    // With the real clock nothing is an hour old yet: the grace period keeps everything.
-    const early = await pruneRepositories(store, { now: new Date() });
-    expect(early).toMatchObject({ pruned: true });
-    expect(objects(fleet.remote)).toBeGreaterThan(600);
-    // At most once an hour per clone.
-    expect(await pruneRepositories(store, { now: new Date(Date.now() + 30 * 60_000) })).toMatchObject({ pruned: false });
-
-    // Two hours later (the clock passed as `now`), every replaced beat is older than the expiry.
-    const report = await pruneRepositories(store, { now: new Date(Math.max(end, Date.now()) + 2 * HOUR) });
-    expect(report.pruned).toBe(true);
-    expect(report.remote_kb_after).toBeLessThan(report.remote_kb_before as number);
-    expect(report.clone_kb_after).toBeLessThan(report.clone_kb_before as number);
-    expect(objects(fleet.remote)).toBeLessThan(60);
-    expect(objects(dir)).toBeLessThan(60);
-    // Nothing reachable went: the last beat and main are intact.
-    expect(gitSync(fleet.remote, ['rev-parse', 'heartbeat/build1']).trim()).toBe(tip);
+    // A pass at the last beat's time removes what was replaced more than 5 minutes before.
+    const early = await dropReplacedHeartbeats(storeAt(one), { now: new Date(now) });
+    expect(early.reason).toBeUndefined();
+    expect(early.dropped).toBeGreaterThan(50);
+    expect(early.pending).toBeGreaterThanOrEqual(5); // the last 5 minutes' beats wait
+    expect(early.pending).toBeLessThan(10);
+    // Once their grace is over, the rest: nothing pending, nothing left behind.
+    const late = await dropReplacedHeartbeats(storeAt(one), { now: new Date(now + GRACE + MINUTE) });
+    expect(late.pending).toBe(0);
+    // Its own 69 replaced beats (and their parents) from the clone and the remote, and build2's as fetched.
+    expect(early.remote_dropped + late.remote_dropped).toBe(69 + replacedParents);
+    expect(early.dropped + late.dropped).toBeGreaterThanOrEqual(69 + 9);
+    expect(looseObjects(fleet.remote).size).toBe(remoteBefore - 69 - replacedParents);
+    expect(heartbeatCommits(fleet.remote, 'build1').all.sort()).toEqual(own.live.sort());
+    expect(looseObjects(one).size).toBe(cloneBefore - early.dropped - late.dropped);
+    // Every live beat, its parent and main are intact; both repositories are whole.
+    for (const id of ['build1', 'build2']) expect(Object.keys(await heartbeatFiles(fleet.remote, id))).toHaveLength(2);
     expect(gitSync(fleet.remote, ['rev-parse', 'main']).trim()).toBe(main);
     gitSync(fleet.remote, ['fsck', '--no-progress', '--connectivity-only']);
-    gitSync(dir, ['fsck', '--no-progress', '--connectivity-only']);
-    expect(readFileSync(join(dir, '.git', 'buildctl', 'last-prune'), 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT/);
-
-    // The clone keeps beating after the prune.
-    await beat(dir, 'build1', end + 2 * HOUR, 2);
+    gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
+    // The clone keeps beating, and build2's clone (whose beats build1 dropped) too.
+    await heartbeat(clocked(one, 'build1', () => now + GRACE + 2 * MINUTE));
+    await heartbeat(clocked(two, 'build2', () => now + GRACE + 2 * MINUTE));
   });
 
-  it('prunes only the clone when the remote is not a local repository, and never throws', async () => {
+  it('stops at its time budget and leaves the rest for the next pass', async () => {
     fleet = await makeFleet(['build1']);
-    const dir = fleet.stores.build1 as string;
-    expect(await localRemoteDir(dir)).toBe(fleet.remote);
-    gitSync(dir, ['remote', 'set-url', 'origin', 'https://example.invalid/fleet.git']);
-    expect(await localRemoteDir(dir)).toBeUndefined();
-    const report = await pruneRepositories(storeAt(dir), { now: new Date() });
-    expect(report).toMatchObject({ pruned: true, remote_skipped: 'not a local repository' });
-    expect(report.remote_kb_before).toBeUndefined();
+    const store = fleet.stores.build1!;
+    let now = Date.now();
+    for (let i = 0; i < 12; i++) {
+      now += MINUTE;
+      await heartbeat(clocked(store, 'build1', () => now));
+    }
+    // A clock that moves 100 ms every time the pass looks at it: a budget of 250 ms allows
+    // only a few entries, whatever the machine's speed.
+    let ticks = 0;
+    const monotonic = () => (ticks += 100);
+    const first = await dropReplacedHeartbeats(storeAt(store), { now: new Date(now + GRACE + MINUTE), budgetMs: 250, monotonic });
+    expect(first.dropped).toBeGreaterThan(0);
+    expect(first.dropped).toBeLessThan(11);
+    expect(first.pending).toBe(11 - first.dropped);
+    const rest = await dropReplacedHeartbeats(storeAt(store), { now: new Date(now + GRACE + MINUTE) });
+    expect(first.dropped + rest.dropped).toBe(11);
+    expect(rest.pending).toBe(0);
+  });
 
-    // A broken clone is reported, not thrown.
-    const broken = await pruneRepositories(storeAt(join(fleet.root, 'no-such-store')), { now: new Date() });
-    expect(broken.pruned).toBe(false);
-    expect(broken.reason).toEqual(expect.any(String));
+  it('never holds the lock a command waits for: a mutation lands while a pass is stopped midway', { timeout: 120_000 }, async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    let now = Date.now();
+    for (let i = 0; i < 3; i++) {
+      now += MINUTE;
+      await heartbeat(clocked(store, 'build1', () => now));
+    }
+    // The journal's entries are stamped with the beats' (simulated, future) clock: make them
+    // old enough for the agent's real clock, so its pass has something to remove.
+    const journal = join(store, '.git', 'buildctl', 'replaced-heartbeats');
+    writeFileSync(journal, readFileSync(journal, 'utf8').replace(/^\d+ /gm, '1 '));
+    // The agent's pass is stopped (SIGSTOP) at its first entry, as a swapped-out process would be.
+    const agent = startCli(['--store', store, '--as', 'build1', 'agent', '--once'], { BUILDCTL_TEST_PAUSE_AT: 'maintenance-pass' });
+    await waitFor(() => agent.child.pid !== undefined && isStopped(agent.child.pid), 'the agent to stop inside its maintenance pass');
+    const command = await runCli(['--store', store, '--as', 'build1', 'status', 'set', 'building']);
+    expect(command.code, command.stderr).toBe(0);
+    expect(JSON.parse(gitSync(fleet.remote, ['show', 'main:build1/status.json'])).state).toBe('building');
+    process.kill(agent.child.pid!, 'SIGCONT');
+    const tick = await agent.done;
+    expect(tick.code, tick.stderr).toBe(0);
+    expect(JSON.parse(tick.stderr.trim().split('\n').at(-1)!).maintenance, tick.stderr).toMatchObject({ dropped: 2, remote_dropped: 2, pending: 1 });
+  });
+
+  it('gc: whole-repository collection on request, the clone and the local remote', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    await setStatus(testContext(store, 'build1'), { state: 'building' });
+    const report = await collectGarbage(storeAt(store), { now: new Date() });
+    expect(report.remote_skipped).toBeNull();
+    expect(report.clone_kb_before).toBeGreaterThan(0);
+    expect(report.remote_kb_after).toEqual(expect.any(Number));
+    expect(packedCount(store)).toBeGreaterThan(0);
+    expect(await localRemoteDir(store)).toBe(fleet.remote);
+    expect(readFileSync(join(store, '.git', 'HEAD'), 'utf8')).toContain('refs/heads/main');
   });
 });

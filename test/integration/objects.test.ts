@@ -24,7 +24,7 @@ describe('writeCommitObjects', () => {
     const dir = repo();
     // "a" is a directory, so it sorts as "a/": after "a.b" and "a-c" ("-" and "." come before "/").
     const files = ['a/x.json', 'a.b', 'a-c', 'b/c/d.json', 'A'].map((path) => ({ path, mode: '100644', text: `${path}\n` }));
-    const commit = await writeCommitObjects(dir, undefined, { parent: undefined, files, message: 'first\n', ...WHO }, 40);
+    const { commit } = await writeCommitObjects(dir, undefined, { parent: undefined, files, message: 'first\n', ...WHO }, 40);
     gitSync(dir, ['update-ref', 'refs/heads/main', commit]);
     expect(gitSync(dir, ['fsck', '--strict', '--no-dangling'])).toBe('');
     expect(gitSync(dir, ['ls-tree', '-r', '--name-only', 'main']).trim().split('\n')).toEqual(['A', 'a-c', 'a.b', 'a/x.json', 'b/c/d.json']);
@@ -40,7 +40,7 @@ describe('writeCommitObjects', () => {
 
   it('on a parent: touches only the changed paths, keeps an executable mode, leaves everything else shared', async () => {
     const dir = repo();
-    const first = await writeCommitObjects(
+    const { commit: first } = await writeCommitObjects(
       dir,
       undefined,
       { parent: undefined, files: [{ path: 'keep/one.json', mode: '100644', text: '1\n' }, { path: 'tools/run.sh', mode: '100755', text: 'echo\n' }, { path: 'c/x.json', mode: '100644', text: 'x\n' }], message: 'first\n', ...WHO },
@@ -49,7 +49,7 @@ describe('writeCommitObjects', () => {
     const reader = openObjectReader(dir);
     try {
       const tree = gitSync(dir, ['rev-parse', `${first}^{tree}`]).trim();
-      const second = await writeCommitObjects(
+      const { commit: second } = await writeCommitObjects(
         dir,
         treeReader(reader),
         { parent: { commit: first, tree }, files: [{ path: 'c/x.json', mode: '100644', text: 'changed\n' }, { path: 'tools/run.sh', mode: '100755', text: 'echo 2\n' }, { path: 'c/new/y.json', mode: '100644', text: 'y\n' }], message: 'second\n\nBuildctl-Op: test\n', ...WHO },

@@ -3,45 +3,20 @@
 // lock is taken over, and process groups killed with SIGKILL (the CLI and its git
 // children, as a systemd stop or an OOM kill of the cgroup does). Nothing reported as
 // done is lost, and the next command always proceeds.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, gitSync, makeFleet, runCli, type CliRun, type Fleet } from '../helpers/fleet.js';
+import { gitSync, makeFleet, runCli, type Fleet } from '../helpers/fleet.js';
+import { isStopped, killStarted, startCli } from '../helpers/processes.js';
 
 let fleet: Fleet | undefined;
-const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
+  killStarted();
   fleet?.cleanup();
   fleet = undefined;
 });
-
-/** The CLI as its own process group (so the whole group can be stopped or killed), output collected. */
-const startCli = (args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliRun> } => {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', BUILDCTL_ID_FILE: join(tmpdir(), 'no-such-build-server-id'), ...env },
-  });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliRun>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-  return { child, done };
-};
 
 /** Waits for a condition, polling, up to a deadline (never a fixed sleep standing for "long enough"). */
 const waitFor = async (what: string, condition: () => boolean, deadlineMs = 30_000): Promise<void> => {
@@ -49,16 +24,6 @@ const waitFor = async (what: string, condition: () => boolean, deadlineMs = 30_0
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
-  }
-};
-
-/** Whether a process is stopped (state T in /proc). */
-const isStopped = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return / T /.test(stat.slice(stat.lastIndexOf(')')));
-  } catch {
-    return false;
   }
 };
 

@@ -148,14 +148,14 @@ describe('transaction cycle against a real bare remote', () => {
       // Meanwhile another writer lands a commit.
       await setStatus(testContext(fleet.stores.build2!, 'build2'), { state: 'building', job: 'other' });
       if (staged.kind !== 'changed') return;
-      const commit = await writeCommit(store1, trees, stale, staged.files, 'test.label stale\n', await committer(store1));
+      const { commit } = await writeCommit(store1, trees, stale, staged.files, 'test.label stale\n', await committer(store1));
       expect(await pushCommit(store1, commit)).toEqual({ kind: 'rejected' });
       expect(JSON.parse(remoteFile(fleet, 'build2/status.json')).current_job).toBe('other');
       // The same intent on a fresh base lands, and keeps the other writer's commit.
       const fresh = await fetchBase(store1, objects);
       const again = await stage(trees, fresh, label('fresh'), { objects, store: store1 });
       if (again.kind !== 'changed') throw new Error('expected a change');
-      expect(await pushCommit(store1, await writeCommit(store1, trees, fresh, again.files, 'test.label fresh\n', await committer(store1)))).toEqual({ kind: 'landed' });
+      expect(await pushCommit(store1, (await writeCommit(store1, trees, fresh, again.files, 'test.label fresh\n', await committer(store1))).commit)).toEqual({ kind: 'landed' });
       expect(JSON.parse(remoteFile(fleet, 'build2/status.json')).current_job).toBe('other');
       expect(JSON.parse(remoteFile(fleet, 'coordination/builders.json')).builders[0].labels).toEqual(['fresh']);
       // Nothing to change: stage says so, and nothing would be written.

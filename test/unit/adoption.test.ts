@@ -201,11 +201,14 @@ describe('credentials already in the data', () => {
 
 describe('older heartbeat refs', () => {
   it.each([
-    [{ commits: 1, hasMetrics: true }, false], // buildctl's: one parentless commit with metrics
-    [{ commits: 3566, hasMetrics: false }, true], // upstream heartbeat/build1
-    [{ commits: 1, hasMetrics: false }, true],
-    [{ commits: 2, hasMetrics: true }, true],
-  ])('%j is older: %s', (ref, older) => {
+    [{ commits: 1, hasMetrics: true, form: 'tree' }, false], // earlier buildctl: one parentless commit whose tree holds both files
+    [{ commits: 3566, hasMetrics: false, form: 'tree' }, true], // upstream heartbeat/build1
+    [{ commits: 1, hasMetrics: false, form: 'tree' }, true],
+    [{ commits: 2, hasMetrics: true, form: 'tree' }, true],
+    [{ commits: 1, hasMetrics: true, form: 'message' }, false], // buildctl's beat, files in the commit
+    [{ commits: 2, hasMetrics: true, form: 'message' }, false], // ... and its parent with the settled hours
+    [{ commits: 3, hasMetrics: true, form: 'message' }, true],
+  ] as const)('%j is older: %s', (ref, older) => {
     expect(isOlderHeartbeatRef(ref)).toBe(older);
   });
 });

@@ -3,9 +3,12 @@
 /**
  * A heartbeat ref of the older scripts: `heartbeat/<id>` was a branch of the whole
  * repository (thousands of commits) with an older `<id>/heartbeat.json` and no
- * metrics.jsonl. buildctl's refs hold one parentless commit with both files.
+ * metrics.jsonl. buildctl's refs hold a beat that carries both files in itself (`message`
+ * form, with at most a parent of the same form), or, from earlier versions, one parentless
+ * commit whose tree holds them.
  */
-export const isOlderHeartbeatRef = (ref: { commits: number; hasMetrics: boolean }): boolean => ref.commits > 1 || !ref.hasMetrics;
+export const isOlderHeartbeatRef = (ref: { commits: number; hasMetrics: boolean; form: 'message' | 'tree' }): boolean =>
+  ref.form === 'message' ? ref.commits > 2 : ref.commits > 1 || !ref.hasMetrics;
 
 /** What migrating an older heartbeat ref does, for the operator. */
 export const heartbeatRefChanges = (id: string, commits: number): string[] => [

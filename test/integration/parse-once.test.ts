@@ -1,0 +1,99 @@
+// What a transaction does with the documents it touches, counted with spies on JSON.parse
+// and on the schemas: each document is parsed once per attempt (the loss guard and the
+// serialisation reuse that parse), a blob this clone validated is not validated again, a
+// write validates only the entries it changed, and a send (an append) parses none of the
+// messages already there.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { claimJobOp, finishJobOp } from '../../src/ops/jobs.js';
+import { sendMessageOp } from '../../src/ops/messages.js';
+import { job, jobsDoc } from '../../src/schemas/jobs.js';
+import { docs } from '../../src/schemas/layout.js';
+import { message, messagesDoc } from '../../src/schemas/messages.js';
+import { serializeDocument } from '../../src/store/documents.js';
+import { storeAt } from '../../src/store/store.js';
+import { transact } from '../../src/store/transaction.js';
+import { gitSync, makeFleet, testContext, type Fleet } from '../helpers/fleet.js';
+
+let fleet: Fleet | undefined;
+afterEach(() => {
+  vi.restoreAllMocks();
+  fleet?.cleanup();
+});
+
+const ENTRIES = 300; // well over the size from which validated blobs are remembered
+
+const seed = async (f: Fleet): Promise<void> => {
+  const created = '2026-01-01T00:00:00.000Z';
+  const jobs = Array.from({ length: ENTRIES }, (_, i) => ({ id: `job_${i}`, type: 'build', priority: 5, branch: 'main', description: `job ${i}`, status: 'queued', assigned_to: null, labels: [], attempts: 0, max_attempts: 3, created_at: created }));
+  const messages = Array.from({ length: ENTRIES }, (_, i) => ({ id: `msg_${i}`, from: 'build1', to: ['build2'], type: 'info', subject: `subject ${i}`, body: `body ${i}`, created_at: created, ack_required: false, read_by: {}, acked_by: {} }));
+  await transact(storeAt(f.stores.build1!), {
+    op: 'test.seed',
+    actor: 'test',
+    apply: () => ({ result: null, writes: [{ spec: docs.jobs, value: { jobs } }, { spec: docs.messages, value: { messages } }], summary: 'test.seed' }),
+  });
+};
+
+const onMain = (f: Fleet, path: string): string => gitSync(f.remote, ['show', `main:${path}`]);
+
+/** Calls of a spy whose first argument is a document with more than one entry in `field`. */
+const wholeDocuments = (spy: { mock: { calls: unknown[][] } }, field: string): number =>
+  spy.mock.calls.filter(([value]) => Array.isArray((value as Record<string, unknown> | null)?.[field]) && ((value as Record<string, unknown[]>)[field]!.length > 1)).length;
+
+describe('documents in a transaction', () => {
+  it('a claim parses the queue once, validates it once when it is new to the clone and not at all once validated, and validates only the job it changed', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    await seed(fleet);
+    const ctx = testContext(fleet.stores.build2!, 'build2');
+    const parse = vi.spyOn(JSON, 'parse');
+    const wholeQueue = vi.spyOn(jobsDoc, 'safeParse');
+    const oneJob = vi.spyOn(job, 'safeParse');
+
+    // build2 has never seen this queue: read, parsed and validated once.
+    let before = onMain(fleet, docs.jobs.path);
+    await claimJobOp(ctx, {});
+    expect(parse.mock.calls.filter(([text]) => text === before)).toHaveLength(1);
+    expect(wholeDocuments(wholeQueue, 'jobs')).toBe(1);
+    expect(oneJob).toHaveBeenCalledTimes(1); // the claimed job, on its way out
+
+    // One job at a time: build2 finishes the first (another write of its own) before the next.
+    await finishJobOp(ctx, 'complete', { id: 'job_0' });
+
+    // Its own write is now known valid: the next claim only parses it.
+    parse.mockClear();
+    wholeQueue.mockClear();
+    oneJob.mockClear();
+    before = onMain(fleet, docs.jobs.path);
+    await claimJobOp(ctx, {});
+    expect(parse.mock.calls.filter(([text]) => text === before)).toHaveLength(1);
+    expect(wholeDocuments(wholeQueue, 'jobs')).toBe(0);
+    expect(oneJob).toHaveBeenCalledTimes(1);
+    // And what it wrote is the canonical text of the whole queue.
+    const after = onMain(fleet, docs.jobs.path);
+    expect(after).toBe(serializeDocument(docs.jobs.path, JSON.parse(after), jobsDoc));
+    const statuses = (JSON.parse(after) as { jobs: Array<{ status: string }> }).jobs.map((j) => j.status);
+    expect(statuses.filter((s) => s === 'running')).toHaveLength(1);
+    expect(statuses.filter((s) => s === 'completed')).toHaveLength(1);
+  });
+
+  it('a send parses none of the messages already there, and validates only the new one', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    await seed(fleet);
+    const ctx = testContext(fleet.stores.build1!, 'build1'); // the clone that validated (wrote) them
+    const before = onMain(fleet, docs.messages.path);
+    const parse = vi.spyOn(JSON, 'parse');
+    const wholeMessages = vi.spyOn(messagesDoc, 'safeParse');
+    const oneMessage = vi.spyOn(message, 'safeParse');
+    const sent = await sendMessageOp(ctx, { to: ['build2'], body: 'hello' });
+    expect(parse.mock.calls.filter(([text]) => typeof text === 'string' && text.length >= before.length)).toHaveLength(0);
+    expect(wholeDocuments(wholeMessages, 'messages')).toBe(0);
+    expect(oneMessage).toHaveBeenCalledTimes(1);
+    // The text it wrote is the one serialising the whole document would give.
+    const after = onMain(fleet, docs.messages.path);
+    const parsed = JSON.parse(after) as { messages: Array<{ id: string }> };
+    expect(after).toBe(serializeDocument(docs.messages.path, parsed, messagesDoc));
+    expect(parsed.messages.map((m) => m.id)).toEqual([...Array.from({ length: ENTRIES }, (_, i) => `msg_${i}`), sent.message.id]);
+    // A duplicate id is still refused from the ids read off the text.
+    await expect(sendMessageOp(ctx, { to: ['build2'], body: 'again', replyTo: 'msg_999' })).rejects.toMatchObject({ code: 'unknown_reply_to' });
+    expect((await sendMessageOp(ctx, { to: ['build2'], body: 'a reply', replyTo: 'msg_7' })).message.reply_to).toBe('msg_7');
+  });
+});

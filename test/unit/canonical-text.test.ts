@@ -1,0 +1,46 @@
+// Editing a canonical collection document as text (store/documents.ts) gives exactly the
+// text serialising the edited value would: the append path of a transaction relies on it.
+import { describe, expect, it } from 'vitest';
+import { appendToCanonicalText, canonicalEntryText, idsInCanonicalText, serializeDocument } from '../../src/store/documents.js';
+import { docs } from '../../src/schemas/layout.js';
+
+const message = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  from: 'build1',
+  to: ['build2'],
+  type: 'info',
+  subject: 'é "quoted" \\ and \u2028',
+  body: 'line one\nline two\t{ "id": "not-an-id" }\n      "id": "fake"',
+  created_at: '2026-01-01T00:00:00.000Z',
+  ack_required: false,
+  read_by: { build2: '2026-01-01T00:01:00.000Z' },
+  acked_by: {},
+  ...extra,
+});
+
+const text = (doc: unknown) => serializeDocument(docs.messages.path, doc, docs.messages.schema);
+
+describe('a canonical collection document, as text', () => {
+  it.each([
+    ['empty', { messages: [] }],
+    ['one', { messages: [message('m1')] }],
+    ['several, with unknown fields inside and around', { note: { messages: [{ id: 'x' }] }, messages: [message('m1', { extra: [{ id: 'nested' }] }), message('m2'), message('m.3:x')], trailer: [{ id: 'after' }] }],
+  ])('%s: appending gives what serialising the whole document gives, and the ids are read without parsing', (_label, doc) => {
+    const before = text(doc);
+    const added = [message('new-1'), message('new-2', { reply_to: 'm1' })];
+    const appended = appendToCanonicalText(before, 'messages', added.map((m) => canonicalEntryText(JSON.parse(text({ messages: [m] })).messages[0])));
+    expect(appended).toBe(text({ ...doc, messages: [...doc.messages, ...added] }));
+    expect(idsInCanonicalText(before, 'messages', 'id')).toEqual(new Set(doc.messages.map((m) => m.id)));
+  });
+
+  it('an id with escapes is read as its value', () => {
+    const before = text({ messages: [message('m1'), message('m2')] }).replace('"id": "m2"', '"id": "m\\u0032\\\\"');
+    expect(idsInCanonicalText(before, 'messages', 'id')).toEqual(new Set(['m1', 'm2\\']));
+  });
+
+  it('text not in the canonical form is not edited', () => {
+    const compact = JSON.stringify({ messages: [message('m1')] });
+    expect(idsInCanonicalText(compact, 'messages', 'id')).toBeUndefined();
+    expect(appendToCanonicalText(compact, 'messages', [canonicalEntryText(message('m2'))])).toBeUndefined();
+  });
+});
