@@ -348,6 +348,12 @@ export interface ScaleOptions {
   sendsPerProcess: number;
 }
 
+/**
+ * Who makes the n-th claim of a row: the fleet's builders in turn, since a builder builds
+ * one job at a time and refuses a second claim (exit 3) until it finishes the first.
+ */
+const claimant = (fleet: ScaledFleet, n: number): string => fleet.ids[n % fleet.ids.length]!;
+
 /** The four operations against the older scripts' way on the same remote, interleaved. */
 export const runVsScript = async (options: ScaleOptions): Promise<RatioRow[]> => {
   if (!hasJq) {
@@ -369,7 +375,7 @@ export const runVsScript = async (options: ScaleOptions): Promise<RatioRow[]> =>
       const measured: number[] = [];
       const references: number[] = [];
       for (let n = 0; n < options.warmup + options.runs; n++) {
-        const ours = async () => (await measureCli(fleet, op.args(n))).ms;
+        const ours = async () => (await measureCli(fleet, op.args(n), op.kind === 'claim' ? claimant(fleet, n) : 'build1')).ms;
         const theirs = async () => {
           const start = performance.now();
           await reference.run(op.kind, op.kind === 'status' ? (n % 2 === 0 ? 'building' : 'idle') : `reference ${n}`);
@@ -406,8 +412,9 @@ export const runEntries = async (options: ScaleOptions): Promise<RatioRow[]> => 
       for (let n = 0; n < options.warmup + options.runs; n++) {
         const first = n % 2 === 0 ? big : small;
         const second = first === big ? small : big;
-        const a = await measureCli(first, op.args(n));
-        const b = await measureCli(second, op.args(n));
+        const as = (fleet: ScaledFleet) => (op.doc === 'jobs' ? claimant(fleet, n) : 'build1');
+        const a = await measureCli(first, op.args(n), as(first));
+        const b = await measureCli(second, op.args(n), as(second));
         const node = await measureNodeStart(big.root);
         if (n < options.warmup) continue;
         const [onBig, onSmall] = first === big ? [a, b] : [b, a];
@@ -809,7 +816,7 @@ export const runTable = async (options: ScaleOptions): Promise<TableRow[]> => {
         for (let n = 0; n < options.warmup + options.runs; n++) {
           // A minute of the fleet between two runs: every builder has beaten again.
           await beatOthers(fleet, new Date());
-          const run = await measureCli(fleet, args(n));
+          const run = await measureCli(fleet, args(n), name === 'claim' ? claimant(fleet, n) : 'build1');
           if (n < options.warmup) continue;
           times.push(run.ms);
           peaks.push(run.rssMb);

@@ -202,6 +202,16 @@ export const registerJob = (program: Command, runtime: Runtime): void => {
     .option('--type <type>', 'only jobs of this type')
     .option('--wait <duration>', 'keep looking this long (e.g. 10m) while nothing is eligible; a fetch per look, no commit')
     .option('--json', 'print { job, changed, queued, commit }')
+    .addHelpText('after', `
+Refused (exit 3, not retried by --wait) while this builder is already building a job
+(already_building: finish it with job complete / job fail, or "status set idle" if it no
+longer runs) and while it is disabled in the registry (builder_disabled). A job is not
+eligible while its --after dependencies have not completed, when it targets another
+builder, or when it needs labels this builder lacks.
+
+Examples:
+  buildctl job claim --type build --wait 10m
+  id=$(buildctl job claim --json | jq -r .job.id)`)
     .action(async (options: { type?: string; wait?: string; json?: boolean }, command: Command) => {
       const { claimJobOp } = await import('../../ops/jobs.js');
       const claimed = await claimJobOp(buildContext(runtime, command), { type: options.type, wait: options.wait });
