@@ -202,7 +202,13 @@ let preload: string | undefined;
 const preloadFile = (): string => {
   if (preload) return preload;
   preload = join(tmpdir(), `buildctl-bench-max-rss-${process.pid}.cjs`);
-  writeFileSync(preload, "process.on('exit', () => { if (process.env.BENCH_RSS_FILE) require('fs').writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)); });\n");
+  // VmHWM, the peak of this process's own memory map: getrusage's maxRSS can start from a
+  // figure carried over from the process that spawned it (the table read 96 MB for every
+  // operation and for node -e 0 alike), VmHWM begins at exec.
+  writeFileSync(
+    preload,
+    "process.on('exit', () => { const f = process.env.BENCH_RSS_FILE; if (!f) return; const fs = require('fs'); const m = /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8')); fs.writeFileSync(f, m ? m[1] : String(process.resourceUsage().maxRSS)); });\n",
+  );
   process.on('exit', () => rmSync(preload!, { force: true }));
   return preload;
 };
