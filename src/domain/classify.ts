@@ -3,9 +3,9 @@
 // migratable, and readable as it is); broken (cannot be parsed at all: empty, a
 // merge-conflict marker, a JSON syntax error); or invalid (parses, but neither the
 // schema nor a converter accepts it). Pure: the caller reads the text.
-import { issuesToProblems } from '../schemas/issues.js';
+import { diagnoseJsonText, parseDocumentText, withoutBom } from '../schemas/document-text.js';
+import { issuesToProblems, type Problem } from '../schemas/issues.js';
 import { kindOfPath } from '../schemas/layout.js';
-import { diagnoseJsonText, parseDocumentText, withoutBom, type Problem } from '../store/documents.js';
 import { isObject } from './legacy/changes.js';
 import { legacyConverter, type LegacyContext } from './legacy/index.js';
 

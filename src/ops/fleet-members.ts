@@ -3,9 +3,9 @@
 import { parseJsonLoosely } from '../domain/legacy/changes.js';
 import { registrationOf, builderFolders } from '../domain/legacy/discovery.js';
 import type { BuilderEntry } from '../schemas/builders.js';
+import { parseDocumentText } from '../schemas/document-text.js';
 import { heartbeatDoc } from '../schemas/heartbeat.js';
 import { statusDoc } from '../schemas/status.js';
-import { parseDocumentText } from '../store/documents.js';
 import { listMainFiles, type Snapshot } from '../store/snapshot.js';
 import { ORIGIN_MAIN } from '../store/store.js';
 

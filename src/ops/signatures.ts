@@ -6,9 +6,9 @@ import { applyTrustChange, judge, type Judgement, type Taint, type Verdict } fro
 import { usageError } from '../errors.js';
 import { BUILDER_ID_PATTERN } from '../schemas/common.js';
 import { configDoc } from '../schemas/config.js';
+import { parseDocumentText } from '../schemas/document-text.js';
 import { signersDoc, type SignersDoc } from '../schemas/signers.js';
 import { mainCommit, readCommits } from '../store/commit-log.js';
-import { parseDocumentText } from '../store/documents.js';
 import { git, openObjectReader, type ObjectReader } from '../store/git.js';
 import { parseCommit, treeReader } from '../store/objects.js';
 import { listHeartbeatRefs, openSnapshot } from '../store/snapshot.js';

@@ -21,13 +21,13 @@ import {
 } from '../domain/trust.js';
 import { configDoc } from '../schemas/config.js';
 import { BUILDER_ID_PATTERN } from '../schemas/common.js';
+import { parseDocumentText } from '../schemas/document-text.js';
 import type { Job } from '../schemas/jobs.js';
 import { jobsDoc } from '../schemas/jobs.js';
 import { MAX_DOCUMENT_BYTES } from '../schemas/json-text.js';
 import { locksDoc, type Lock } from '../schemas/locks.js';
 import { signersDoc, type SignersDoc } from '../schemas/signers.js';
 import { messageTrailers } from '../store/commit-log.js';
-import { parseDocumentText } from '../store/documents.js';
 import type { ObjectReader } from '../store/git.js';
 import { isRegularFile, MODE_TREE, parseCommit, parseTree, type ParsedCommit, type TreeEntry } from '../store/objects.js';
 import { parsePublicKey, verifyMessage } from '../store/sshsig.js';

@@ -3,9 +3,9 @@
 // committed: only the builder that recorded an event sends it.
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseDocumentText } from '../schemas/document-text.js';
 import { notifyState, type NotifyState } from '../schemas/notify.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { parseDocumentText } from './documents.js';
 import type { Store } from './store.js';
 
 export const notifyStateFile = (store: Store): string => join(store.stateDir, 'notify.json');

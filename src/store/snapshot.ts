@@ -3,8 +3,9 @@
 // and always see one consistent commit. Paths are looked up as transactions look them up
 // (objects.ts), so a link or a directory where a document should be is invalid for a view
 // exactly as it is for a mutation.
+import { parseDocumentText, withoutBom } from '../schemas/document-text.js';
+import type { Problem } from '../schemas/issues.js';
 import type { DocSpec } from '../schemas/layout.js';
-import { parseDocumentText, withoutBom, type Problem } from './documents.js';
 import { git, openObjectReader, type ObjectReader } from './git.js';
 import { readHeartbeatCommit, readLastHeartbeat, type HeartbeatCommit } from './heartbeat-ref.js';
 import { treeReader, type BlobRead } from './objects.js';

@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedError, notNowError, type BuildctlError } from '../errors.js';
 import { faultInGitOutput } from '../faults.js';
+import { parseDocumentText, withoutBom } from '../schemas/document-text.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
-import { appendToCanonicalText, canonicalEntryText, deepFreeze, idsInCanonicalText, invalidDocument, parseDocumentText, serializeDocumentValue, validatedEntries, withoutBom } from './documents.js';
+import { appendToCanonicalText, canonicalEntryText, deepFreeze, idsInCanonicalText, invalidDocument, serializeDocumentValue, validatedEntries } from './documents.js';
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
@@ -90,12 +91,15 @@ export interface BaseView {
   memo?: Map<string, Promise<unknown>> | undefined;
 }
 
+/** A plan builder: the operation applied to whatever state the store has when it runs. */
+export type Apply<R> = (read: ReadDoc, base: BaseView) => Promise<Plan<R>> | Plan<R>;
+
 export interface TxRequest<R> {
   /** Operation name for the commit trailer, e.g. `status.set`. */
   op: string;
   actor: string;
   /** Reads what it needs and returns the plan. Called again, on fresh state, after a rejected push. */
-  apply: (read: ReadDoc, base: BaseView) => Promise<Plan<R>> | Plan<R>;
+  apply: Apply<R>;
   opId?: string;
   /**
    * Vets the commit message before anything is written (ops/ passes the credential check

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildersDoc } from '../../src/schemas/builders.js';
+import { diagnoseJsonText, parseDocumentText } from '../../src/schemas/document-text.js';
 import { jobsDoc } from '../../src/schemas/jobs.js';
-import { diagnoseJsonText, parseDocument, parseDocumentText, serializeDocument } from '../../src/store/documents.js';
+import { parseDocument, serializeDocument } from '../../src/store/documents.js';
 import { buildctlErrorFrom, thrownBy } from '../helpers/errors.js';
 
 const job = { id: 'j1', type: 'build', priority: 5, status: 'queued', assigned_to: null, created_at: '2026-01-01T00:00:00Z' };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { parseDocumentText } from '../../src/schemas/document-text.js';
 import { checkJsonStructure, MAX_DEPTH, restoreProtoKeys } from '../../src/schemas/json-text.js';
-import { parseDocumentText, serializeDocument } from '../../src/store/documents.js';
+import { serializeDocument } from '../../src/store/documents.js';
 import { messagesDoc } from '../../src/schemas/messages.js';
 
 describe('checkJsonStructure', () => {
