@@ -1,8 +1,8 @@
 // The operations the outbox can hold, by name, each a plan builder for its queued input.
 // Loaded only when there is something to deliver.
-import { addPlan, finishPlan, type AddIntent, type FinishIntent } from './jobs.js';
-import { ackPlan, readPlan, sendPlan, type AckIntent, type ReadIntent, type SendIntent } from './messages.js';
-import type { Apply } from './mutate.js';
+import type { Apply } from '../store/transaction.js';
+import { addPlan, finishPlan, type AddIntent, type FinishIntent } from './job-plans.js';
+import { ackPlan, readPlan, sendPlan, type AckIntent, type ReadIntent, type SendIntent } from './message-plans.js';
 
 export const PLANS: Record<string, (input: unknown) => Apply<unknown>> = {
   'msg.send': (input) => sendPlan(input as SendIntent),

@@ -1,59 +1,16 @@
-import { ackMessage, awaitingAckFrom, findMessage, inboxOrder, listMessages, markRead, newMessage, thread } from '../domain/messages.js';
+import { awaitingAckFrom, findMessage, inboxOrder, listMessages, thread } from '../domain/messages.js';
 import { parseSince } from '../domain/since.js';
 import { docs } from '../schemas/layout.js';
-import type { Message, MessagesDoc } from '../schemas/messages.js';
+import type { Message } from '../schemas/messages.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore } from '../store/store.js';
 import type { Context } from './context.js';
-import { readActingBuilder } from './fleet-read.js';
 import { archiveMonths, monthsSince } from './archive-read.js';
 import { resolveActor, tryResolveActor } from './identity.js';
-import { deferredOutcome, mutateOrQueue, type Apply, type Outcome } from './mutate.js';
+import { ackPlan, EMPTY_MESSAGES, readPlan, sendPlan, type AckIntent, type ReadIntent, type SendIntent, type SendOptions } from './message-plans.js';
+import { deferredOutcome, mutateOrQueue, type Outcome } from './mutate.js';
 import { newId } from './new-id.js';
 import { fetchOrFallBack, viewReads } from './read.js';
-
-const EMPTY_MESSAGES: MessagesDoc = { messages: [] };
-
-export interface SendOptions {
-  to: string[];
-  body: string;
-  type?: string | undefined;
-  subject?: string | undefined;
-  ackRequired?: boolean | undefined;
-  replyTo?: string | undefined;
-}
-
-/** What a queued send needs to be applied later: ids and time fixed when it was asked for. */
-export interface SendIntent extends SendOptions {
-  id: string;
-  from: string;
-  now: string;
-}
-
-export const sendPlan = (intent: SendIntent): Apply<Message> => async (read) => {
-  const { settings, knownBuilders } = await readActingBuilder(read, intent.from);
-  // A send only appends: it needs the ids there are, not every message (store/transaction.ts).
-  const ids = await read.ids(docs.messages);
-  const message = newMessage((id) => ids.has(id), {
-    id: intent.id,
-    from: intent.from,
-    to: intent.to,
-    type: intent.type ?? 'info',
-    subject: intent.subject,
-    body: intent.body,
-    ackRequired: intent.ackRequired ?? false,
-    replyTo: intent.replyTo,
-    now: new Date(intent.now),
-    subjectMax: settings.subjectMax,
-    bodyMax: settings.bodyMax,
-    knownBuilders,
-  });
-  return {
-    result: message,
-    writes: [{ spec: docs.messages, append: [message] }],
-    summary: `msg.send ${message.id} ${intent.from} -> ${message.to.join(',')}`,
-  };
-};
 
 /** Sends as this builder. The commit names the message id and recipients, never its text. */
 export const sendMessageOp = async (ctx: Context, options: SendOptions): Promise<{ message: Message } & Outcome> => {
@@ -65,23 +22,6 @@ export const sendMessageOp = async (ctx: Context, options: SendOptions): Promise
   return { message: run.queued ? run.result : run.outcome.result, ...deferredOutcome(run) };
 };
 
-export interface ReadIntent {
-  reader: string;
-  ids: string[];
-  all: boolean;
-  now: string;
-}
-
-export const readPlan = (intent: ReadIntent): Apply<Message[]> => async (read) => {
-  const step = markRead((await read(docs.messages)) ?? EMPTY_MESSAGES, { reader: intent.reader, ids: intent.ids, all: intent.all, now: new Date(intent.now) });
-  const marked = new Set(step.marked);
-  return {
-    result: step.doc.messages.filter((m) => marked.has(m.id)),
-    writes: [{ spec: docs.messages, value: step.doc }],
-    summary: `msg.read ${step.marked.length > 3 ? `${step.marked.length} messages` : step.marked.join(',')} by ${intent.reader}`,
-  };
-};
-
 /** The messages this marks read (none when all were read already). */
 export const readMessagesOp = async (ctx: Context, options: { ids: string[]; all: boolean }): Promise<{ messages: Message[] } & Outcome> => {
   const store = await openStore(ctx.storeDir);
@@ -89,22 +29,6 @@ export const readMessagesOp = async (ctx: Context, options: { ids: string[]; all
   const intent: ReadIntent = { reader: id, ids: options.ids, all: options.all, now: ctx.now().toISOString() };
   const run = await mutateOrQueue(ctx, store, { op: 'msg.read', actor: id, input: intent, apply: readPlan(intent) });
   return { messages: run.queued ? run.result : run.outcome.result, ...deferredOutcome(run) };
-};
-
-export interface AckIntent {
-  by: string;
-  id: string;
-  note?: string | undefined;
-  now: string;
-}
-
-export const ackPlan = (intent: AckIntent): Apply<{ message: Message; outcome: 'acked' | 'already' }> => async (read) => {
-  const step = ackMessage((await read(docs.messages)) ?? EMPTY_MESSAGES, { by: intent.by, id: intent.id, note: intent.note, now: new Date(intent.now) });
-  return {
-    result: { message: step.message, outcome: step.outcome },
-    writes: [{ spec: docs.messages, value: step.doc }],
-    summary: `msg.ack ${intent.id} by ${intent.by}`,
-  };
 };
 
 export const ackMessageOp = async (

@@ -15,14 +15,11 @@ import { withLocalLock } from '../store/local-lock.js';
 import { enqueueIntent, hasIntents, listIntents, logDropped, removeIntent, type Intent } from '../store/outbox.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, ORIGIN_MAIN, type Store } from '../store/store.js';
-import { findLandedOpSince, parsingRead, readLastWinRecord, transact, type BaseView, type Pacing, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
+import { findLandedOpSince, parsingRead, readLastWinRecord, transact, type Apply, type Pacing, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { readMainOrThrow } from './read.js';
 import { checkSignedWrite } from './signed-writes.js';
 import { tolerant } from './tolerance.js';
-
-/** A plan builder: the operation applied to whatever state the store has when it runs. */
-export type Apply<R> = (read: ReadDoc, base: BaseView) => Promise<Plan<R>> | Plan<R>;
 
 export interface Mutation<R> {
   /** Operation name for the commit trailer, e.g. `status.set`. */
