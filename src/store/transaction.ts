@@ -28,7 +28,7 @@ import { loadSigner, type Signer } from './signing-key.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, remoteUnreachable, transferSettings, type Store } from './store.js';
 import { crashPoint, freezeReads } from './test-seam.js';
 import { openValidCache, type ValidCache } from './valid-cache.js';
-import { refreshView } from './view.js';
+import { IDENTITY_FILE, refreshView } from './view.js';
 
 export interface ReadDoc {
   /** The parsed document, or undefined when the file does not exist. Invalid: throws (exit 5). */
@@ -543,6 +543,9 @@ interface Cycle<R> {
   won: (cycleMs: number) => Promise<void>;
 }
 
+/** Whether main's root holds a builder identity file (a commit never adds one: it came from a push). */
+const tracksIdentity = async (trees: TreeReader, base: Base): Promise<boolean> => (await trees.entries(base.tree)).has(IDENTITY_FILE);
+
 /** One attempt: fetch the base, read and apply, write the commit, push, refresh the view. */
 const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result: R } | undefined): Promise<Attempt<R>> => {
   const { store, request, opId, warn } = cycle;
@@ -560,7 +563,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
   crashPoint('after-read');
   if (staged.kind === 'unchanged') {
     // No commit; the view still catches up with what others landed.
-    if (base.localMain !== base.commit) await refreshView(store, base.localMain, base.commit, warn);
+    if (base.localMain !== base.commit) await refreshView(store, base.localMain, base.commit, warn, await tracksIdentity(cycle.trees, base));
     return { kind: 'done', result: staged.result, commit: undefined };
   }
   const message = commitMessage(staged.plan.summary, request.op, request.actor, opId, staged.plan.trailers);
@@ -578,7 +581,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
   // What it wrote is canonical and valid: the next read of these blobs only parses them.
   for (const file of staged.files) if (cycle.cache.worth(file.text)) cycle.cache.add(written.blobs.get(file.path)!, file.path);
   await cycle.won(Date.now() - started);
-  await refreshView(store, base.localMain, commit, warn);
+  await refreshView(store, base.localMain, commit, warn, await tracksIdentity(cycle.trees, base));
   return { kind: 'done', result: staged.plan.result, commit };
 };
 

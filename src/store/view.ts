@@ -13,6 +13,10 @@
 //   instead of writing through it, so a link pushed by someone else cannot make the view
 //   write outside the store. Attributes (an encoding, a filter) apply to the view only;
 //   if they make git fail, the view is stale and the warning says why.
+// - A `.build_server_id` committed to main is never checked out: the store's own file of
+//   that name (untracked, excluded) may be how this builder knows who it is
+//   (ops/identity.ts), and a push must not be able to rename it. When main has one, the
+//   view is main's tree without it.
 import { copyFile, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, gitReason } from './git.js';
@@ -21,6 +25,15 @@ import { MAIN, type Store } from './store.js';
 
 const LOCAL_MAIN = `refs/heads/${MAIN}`;
 const PRIVATE_INDEX = 'view-index';
+/** The root entry no checkout of main may write. */
+export const IDENTITY_FILE = '.build_server_id';
+
+/** Main's root tree without IDENTITY_FILE, written as a tree object: what the view checks out instead. */
+const treeWithoutIdentity = async (store: Store): Promise<string> => {
+  const listed = (await git(store.dir, ['ls-tree', '-z', LOCAL_MAIN])).stdout.split('\0').filter((entry) => entry !== '');
+  const kept = listed.filter((entry) => entry.slice(entry.indexOf('\t') + 1) !== IDENTITY_FILE);
+  return (await git(store.dir, ['mktree', '-z'], { input: kept.map((entry) => `${entry}\0`).join('') })).stdout.trim();
+};
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
@@ -50,8 +63,9 @@ const removeLeftovers = async (store: Store): Promise<void> => {
 /**
  * After `to` landed on a base whose local main was `from` (as the transaction read it):
  * moves main and refreshes the work tree. Never throws; says on `warn` what it left alone.
+ * `tracksIdentity`: main's root has IDENTITY_FILE (someone pushed one); it is left out.
  */
-export const refreshView = async (store: Store, from: string | undefined, to: string, warn: (line: string) => void): Promise<void> => {
+export const refreshView = async (store: Store, from: string | undefined, to: string, warn: (line: string) => void, tracksIdentity = false): Promise<void> => {
   try {
     const lastSet = (await readFile(join(store.stateDir, 'view'), 'utf8').catch(() => '')).trim();
     if (from !== undefined && from !== lastSet && !(await isAncestor(store, from, to))) {
@@ -71,7 +85,9 @@ export const refreshView = async (store: Store, from: string | undefined, to: st
     await removeLeftovers(store);
     const scratch = join(store.stateDir, `${PRIVATE_INDEX}.${process.pid}.${Date.now().toString(36)}`);
     await copyFile(index, scratch).catch(() => undefined); // no index yet: read-tree starts one
-    const run = await git(store.dir, ['read-tree', '--reset', '-u', LOCAL_MAIN], { allowFail: true, env: { GIT_INDEX_FILE: scratch } });
+    if (tracksIdentity) warn(`warning: main has a ${IDENTITY_FILE} (someone pushed one): the store's work tree leaves it out, this builder's own is kept; remove it from main`);
+    const target = tracksIdentity ? await treeWithoutIdentity(store) : LOCAL_MAIN;
+    const run = await git(store.dir, ['read-tree', '--reset', '-u', target], { allowFail: true, env: { GIT_INDEX_FILE: scratch } });
     if (run.code !== 0) {
       await rm(scratch, { force: true });
       warn(`warning: the store's work tree was not fully refreshed (git read-tree: ${gitReason(run.stderr)}); buildctl does not read it, so nothing else is affected`);

@@ -169,6 +169,36 @@ describe('attributes and filters do not apply to what buildctl reads or writes',
   });
 });
 
+describe('a pushed identity file', () => {
+  it('.build_server_id committed to main is never checked out over a builder\'s own: it keeps acting as itself', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const f = fleet;
+    const store = f.stores.build1!;
+    // build1 knows who it is from the store's own (untracked, excluded) identity file.
+    writeFileSync(join(store, '.build_server_id'), 'build1\n');
+    const plain = (args: string[]) => runCli(['--store', store, ...args]);
+    const first = await plain(['status', 'set', 'idle', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+
+    const hostile = hostileClone(f);
+    writeFileSync(join(hostile.dir, '.build_server_id'), 'build2\n');
+    hostile.push('make every builder build2', ['-f', '.build_server_id']);
+    expect(gitSync(f.remote, ['show', 'main:.build_server_id']).trim()).toBe('build2');
+
+    // Two mutations: the first lands on the hostile commit and refreshes the view, the second acts as whoever the file then says.
+    for (const state of ['building', 'idle']) {
+      const run = await plain(['status', 'set', state, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+    }
+    expect(readFileSync(join(store, '.build_server_id'), 'utf8').trim()).toBe('build1');
+    const said = JSON.parse((await plain(['status', '--no-fetch', '--json'])).stdout) as { fleet: { me: string | null } };
+    expect(said.fleet.me).toBe('build1');
+    // Every change was build1's: build2 never had a status written for it.
+    expect(gitSync(f.remote, ['ls-tree', '-r', '--name-only', 'main'])).not.toContain('build2/status.json');
+    expect((JSON.parse(gitSync(f.remote, ['show', 'main:build1/status.json'])) as { state: string }).state).toBe('idle');
+  });
+});
+
 describe('hostile JSON', () => {
   const pushMessages = (f: Fleet, text: string) => {
     const hostile = hostileClone(f);
