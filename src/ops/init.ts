@@ -64,7 +64,7 @@ export const initStore = async (ctx: Context, options: InitOptions): Promise<Ini
       remote = embeddedRemotePath(dir);
       if (await ensureBareRemote(remote)) actions.push(`created the embedded remote ${remote}`);
     }
-    await ensureClone(remote, dir);
+    await ensureClone(remote, dir, ctx.warn);
     actions.push(`cloned ${remote} into ${dir}`);
   }
 
@@ -75,7 +75,7 @@ export const initStore = async (ctx: Context, options: InitOptions): Promise<Ini
   // The key first, so that the seed is signed too.
   const key = await ensureSigningKey(store, { path: options.signingKey, comment: `${actor}@${ctx.hostname}` });
   if (key.created) actions.push(`created the signing key ${key.path} (${key.publicKey.fingerprint})`);
-  const seeded = await ensureSeeded(store, seedFiles(), actor);
+  const seeded = await ensureSeeded(store, seedFiles(), actor, ctx.warn);
   if (seeded) actions.push('seeded the remote with empty coordination documents');
   // The commit this init landed on main: the seed, or the registration after it.
   let commit = seeded ? ((await originMainCommit(store)) ?? null) : null;

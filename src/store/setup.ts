@@ -7,6 +7,7 @@ import { git, GitError, gitReason } from './git.js';
 import { fetchMain, MAIN, ORIGIN_MAIN, REMOTE, storeAt, type Store } from './store.js';
 import { writeCommitObjects } from './objects.js';
 import { committer } from './transaction.js';
+import { IDENTITY_FILE, refreshView } from './view.js';
 
 const isDir = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
 
@@ -26,12 +27,17 @@ export const remoteUrl = async (dir: string): Promise<string | undefined> => {
   return run.code === 0 ? run.stdout.trim() : undefined;
 };
 
-/** Clones the remote into `dir` unless a clone is already there. Returns whether it cloned. */
-export const ensureClone = async (remote: string, dir: string): Promise<boolean> => {
+/**
+ * Clones the remote into `dir` unless a clone is already there. Returns whether it cloned.
+ * git's clone writes no work tree: the view is checked out as every refresh does it
+ * (store/view.ts), so a `.build_server_id` someone pushed never lands where this builder
+ * would read its identity.
+ */
+export const ensureClone = async (remote: string, dir: string, warn: (line: string) => void): Promise<boolean> => {
   if (await isDir(join(dir, '.git'))) return false;
   await mkdir(dirname(dir), { recursive: true });
   try {
-    await git(dirname(dir), ['clone', '--quiet', '--no-tags', remote, dir]);
+    await git(dirname(dir), ['clone', '--quiet', '--no-tags', '--no-checkout', remote, dir]);
   } catch (error) {
     if (error instanceof GitError) {
       throw unreachableError(`cannot clone ${remote}: ${gitReason(error.result.stderr)}`, {
@@ -41,6 +47,8 @@ export const ensureClone = async (remote: string, dir: string): Promise<boolean>
     }
     throw error;
   }
+  const store = storeAt(dir);
+  if ((await git(dir, ['rev-parse', '--verify', '--quiet', ORIGIN_MAIN], { allowFail: true })).code === 0) await checkOutMain(store, warn);
   return true;
 };
 
@@ -73,8 +81,14 @@ export const configureClone = async (store: Store, identity: { name: string; ema
   return changed;
 };
 
-/** Puts the clone's view on origin/main (a fresh clone has no local main yet). */
-const checkOutMain = (store: Store) => git(store.dir, ['checkout', '-q', '-f', '-B', MAIN, ORIGIN_MAIN]);
+/** Puts the clone on main at origin/main and checks the view out, as a refresh after a transaction does. */
+const checkOutMain = async (store: Store, warn: (line: string) => void): Promise<void> => {
+  const to = (await git(store.dir, ['rev-parse', '--verify', ORIGIN_MAIN])).stdout.trim();
+  const local = await git(store.dir, ['rev-parse', '--verify', '--quiet', `refs/heads/${MAIN}`], { allowFail: true });
+  await git(store.dir, ['symbolic-ref', 'HEAD', `refs/heads/${MAIN}`]);
+  const tracksIdentity = (await git(store.dir, ['cat-file', '-e', `${ORIGIN_MAIN}:${IDENTITY_FILE}`], { allowFail: true })).code === 0;
+  await refreshView(store, local.code === 0 ? local.stdout.trim() : undefined, to, warn, tracksIdentity);
+};
 
 /**
  * Gives an empty remote its first commit (the seed documents) and puts the clone on main.
@@ -82,7 +96,7 @@ const checkOutMain = (store: Store) => git(store.dir, ['checkout', '-q', '-f', '
  * is built from objects like every transaction's (store/transaction.ts): nothing is
  * written to the work tree but git's own checkout of the result.
  */
-export const ensureSeeded = async (store: Store, seed: Record<string, string>, actor: string): Promise<boolean> => {
+export const ensureSeeded = async (store: Store, seed: Record<string, string>, actor: string, warn: (line: string) => void): Promise<boolean> => {
   const heads = await git(store.dir, ['ls-remote', '--heads', REMOTE, MAIN], { allowFail: true });
   if (heads.code !== 0) {
     throw unreachableError(`cannot reach the store's remote: ${gitReason(heads.stderr)}`, {
@@ -93,7 +107,7 @@ export const ensureSeeded = async (store: Store, seed: Record<string, string>, a
   if (heads.stdout.trim() !== '') {
     await fetchMain(store);
     const onMain = await git(store.dir, ['rev-parse', '--verify', '--quiet', `refs/heads/${MAIN}`], { allowFail: true });
-    if (onMain.code !== 0) await checkOutMain(store);
+    if (onMain.code !== 0) await checkOutMain(store, warn);
     return false;
   }
   const files = Object.entries(seed).map(([path, text]) => ({ path, mode: '100644', text }));
@@ -103,7 +117,7 @@ export const ensureSeeded = async (store: Store, seed: Record<string, string>, a
   const { commit } = await writeCommitObjects(store.dir, undefined, { parent: undefined, files, message, ...ident, time: Math.floor(Date.now() / 1000) }, hexLength);
   const push = await git(store.dir, ['push', '--quiet', REMOTE, `${commit}:refs/heads/${MAIN}`], { allowFail: true });
   await fetchMain(store);
-  await checkOutMain(store);
+  await checkOutMain(store, warn);
   if (push.code !== 0) return false; // another init seeded it first: theirs it is
   await git(store.dir, ['branch', '--quiet', '--set-upstream-to', ORIGIN_MAIN.replace('refs/remotes/', ''), MAIN], { allowFail: true });
   return true;

@@ -17,7 +17,7 @@
 //   that name (untracked, excluded) may be how this builder knows who it is
 //   (ops/identity.ts), and a push must not be able to rename it. When main has one, the
 //   view is main's tree without it.
-import { copyFile, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, gitReason } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
@@ -83,6 +83,7 @@ export const refreshView = async (store: Store, from: string | undefined, to: st
       return;
     }
     await removeLeftovers(store);
+    await mkdir(store.stateDir, { recursive: true }); // a clone being set up has none yet
     const scratch = join(store.stateDir, `${PRIVATE_INDEX}.${process.pid}.${Date.now().toString(36)}`);
     await copyFile(index, scratch).catch(() => undefined); // no index yet: read-tree starts one
     if (tracksIdentity) warn(`warning: main has a ${IDENTITY_FILE} (someone pushed one): the store's work tree leaves it out, this builder's own is kept; remove it from main`);

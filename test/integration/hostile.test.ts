@@ -199,6 +199,29 @@ describe('a pushed identity file', () => {
   });
 });
 
+describe('a pushed identity file on a new builder', () => {
+  it('init of a new clone neither checks out a .build_server_id on main nor acts, commits or registers its key as the id it names', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const f = fleet;
+    const hostile = hostileClone(f);
+    writeFileSync(join(hostile.dir, '.build_server_id'), 'build2\n');
+    hostile.push('make every new builder build2', ['-f', '.build_server_id']);
+
+    const dir = join(f.root, 'newcomer', 'store');
+    const init = await runCli(['--store', dir, 'init', '--remote', f.remote, '--json']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stderr).toContain('.build_server_id');
+    expect(existsSync(join(dir, '.build_server_id'))).toBe(false);
+    // The view is there all the same: main's documents, checked out.
+    expect(existsSync(join(dir, 'coordination', 'jobs.json'))).toBe(true);
+    const report = JSON.parse(init.stdout) as { store: { signing_key: { registered_for: string | null } } };
+    expect(report.store.signing_key.registered_for).not.toBe('build2');
+    const signers = gitSync(f.remote, ['show', 'main:coordination/signers.json']);
+    const build2Keys = (JSON.parse(signers) as { signers: Array<{ id: string; keys: unknown[] }> }).signers.find((s) => s.id === 'build2')?.keys ?? [];
+    expect(build2Keys).toHaveLength(0);
+  });
+});
+
 describe('hostile JSON', () => {
   const pushMessages = (f: Fleet, text: string) => {
     const hostile = hostileClone(f);
