@@ -15,6 +15,7 @@ import { fetchedHeartbeatRef } from '../store/heartbeat-ref.js';
 import { isRegularFile, MODE_TREE, notRegular } from '../store/objects.js';
 import { listHeartbeatRefs, listMainEntries, listStagedFiles, openSnapshot, type Snapshot } from '../store/snapshot.js';
 import { fetchAll, ORIGIN_MAIN, openStore } from '../store/store.js';
+import { IDENTITY_FILE } from '../store/view.js';
 import type { Context } from './context.js';
 import { findBuilderFolders } from './fleet-members.js';
 import { fetchOrFallBack, type Freshness } from './read.js';
@@ -46,6 +47,11 @@ export interface ValidateReport extends Freshness {
   unregistered_builders: string[];
   /** Entries whose text looks like a credential: rotate them (git history keeps them). */
   credentials: StoredCredential[];
+  /**
+   * Main holds a `.build_server_id`: only a push puts one there, and a builder that read it
+   * would act as the id it names. buildctl never checks it out (store/view.ts); remove it.
+   */
+  identity_file_on_main: boolean;
 }
 
 /** Who "all" is (the registry, else the builders found by their folders) and who still runs the older scripts. */
@@ -74,6 +80,7 @@ export const validateStore = async (ctx: Context, options: { fetch: boolean; sta
   const skipped: string[] = [];
   const credentials: StoredCredential[] = [];
   let unregistered: string[] = [];
+  let identityFile = false;
   try {
     // Staged files come from the index (`:path`), everything else from origin/main as fetched.
     const rev = options.staged ? '' : ORIGIN_MAIN;
@@ -91,6 +98,7 @@ export const validateStore = async (ctx: Context, options: { fetch: boolean; sta
       const { path } = listed;
       const kind = kindOfPath(path);
       const label = options.staged ? `:${path}` : path;
+      if (path === IDENTITY_FILE) identityFile = true;
       if (!kind) {
         if (listed.mode !== MODE_TREE && isDocumentDir(path, known.context.fleet)) push(label, null, 'invalid', [notRegular(path, listed.mode, 'a directory')], []);
         else if (listed.mode !== MODE_TREE) skipped.push(path);
@@ -155,5 +163,6 @@ export const validateStore = async (ctx: Context, options: { fetch: boolean; sta
     ...(options.verbose ? { skipped_files: skipped } : {}),
     unregistered_builders: unregistered,
     credentials,
+    identity_file_on_main: identityFile,
   };
 };

@@ -191,6 +191,10 @@ describe('a pushed identity file', () => {
       expect(run.code, run.stderr).toBe(0);
     }
     expect(readFileSync(join(store, '.build_server_id'), 'utf8').trim()).toBe('build1');
+    // validate says what was pushed and what to do, in words and in JSON.
+    const validate = await plain(['validate']);
+    expect(validate.stdout).toMatch(/HOSTILE\? \.build_server_id is committed to main.*git rm --cached \.build_server_id/);
+    expect((JSON.parse((await plain(['validate', '--json'])).stdout) as { validation: { identity_file_on_main: boolean } }).validation.identity_file_on_main).toBe(true);
     const said = JSON.parse((await plain(['status', '--no-fetch', '--json'])).stdout) as { fleet: { me: string | null } };
     expect(said.fleet.me).toBe('build1');
     // Every change was build1's: build2 never had a status written for it.
