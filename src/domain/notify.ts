@@ -31,6 +31,22 @@ export const enqueueEvents = (state: NotifyState, events: readonly NotifyEvent[]
   return added.length === 0 ? state : { ...state, queue: [...state.queue, ...added] };
 };
 
+/**
+ * The events `me`'s commits recorded (in events.json, `recorded`) that the delivery state
+ * never took: the process died between the commit and its delivery step (a kill, a
+ * reboot). None while the state has no `seen` yet: nothing is known then, and sending old
+ * events again would be worse than missing one.
+ */
+export const missedEvents = (state: NotifyState, recorded: readonly NotifyEvent[], me: string, fresh: readonly NotifyEvent[]): NotifyEvent[] => {
+  if (state.seen === undefined) return [];
+  const known = new Set([...state.seen, ...fresh.map((e) => e.id)]);
+  return recorded.filter((e) => e.recorded_by === me && !known.has(e.id));
+};
+
+/** `seen` after a delivery step: `me`'s events still in events.json, and those just taken (bounded by events.json's own pruning). */
+export const seenAfter = (recorded: readonly NotifyEvent[], me: string, taken: readonly NotifyEvent[]): string[] =>
+  [...new Set([...recorded.filter((e) => e.recorded_by === me).map((e) => e.id), ...taken.map((e) => e.id)])].sort();
+
 /** One request to one target: a single event, or a summary of several. */
 export interface Delivery {
   target: string;

@@ -55,7 +55,7 @@ export const tick = async (ctx: Context): Promise<TickReport> => {
     async () => {
       const beat = await heartbeat(ctx).then(({ system: _system, ...rest }) => rest, asStepError);
       const housekeeping = await housekeepingOp(ctx, store, id).catch(asStepError);
-      const notifications = await deliverNotifications(ctx, store, stepError(housekeeping) ? [] : housekeeping.events).catch(asStepError);
+      const notifications = await deliverNotifications(ctx, store, stepError(housekeeping) ? [] : housekeeping.events, id).catch(asStepError);
       const maintenance = await dropReplacedHeartbeats(store, { now: ctx.now(), monotonic: ctx.monotonic });
       const failures = [beat, housekeeping].filter(stepError);
       // A dead remote is the most common failure and the one cron should tell apart (4); a

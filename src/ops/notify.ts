@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { effectiveSettings, type Settings } from '../domain/config.js';
-import { bodyFor, deliveryText, EMPTY_NOTIFY_STATE, enqueueEvents, planDeliveries, settleDeliveries, type Delivery, type DeliveryResult } from '../domain/notify.js';
+import { bodyFor, deliveryText, EMPTY_NOTIFY_STATE, enqueueEvents, missedEvents, planDeliveries, seenAfter, settleDeliveries, type Delivery, type DeliveryResult } from '../domain/notify.js';
 import { failedError, usageError } from '../errors.js';
 import { postJson, secretKey } from '../net/webhook.js';
 import type { ConfigDoc } from '../schemas/config.js';
@@ -89,20 +89,29 @@ export interface NotifyReport {
  * within `notify_timeout` (targets in parallel, each target's deliveries in order), and the
  * queue is settled and written back. Targets come from the last fetched config.
  */
-export const deliverNotifications = async (ctx: Context, store: Store, events: readonly NotifyEvent[]): Promise<NotifyReport> => {
+export const deliverNotifications = async (ctx: Context, store: Store, fresh: readonly NotifyEvent[], me?: string): Promise<NotifyReport> => {
   const snapshot = openSnapshot(store);
   let config: ConfigDoc | undefined;
+  let recorded: NotifyEvent[] | undefined;
   try {
     config = await readMainOrThrow(snapshot, docs.config);
+    // What the fleet recorded, to find what this builder's own commits recorded and it never took.
+    if (me !== undefined && (config?.notify_targets?.length ?? 0) > 0) recorded = (await readMainOrThrow(snapshot, docs.events).catch(() => undefined))?.events;
   } finally {
     snapshot.close();
   }
   const targets = config?.notify_targets ?? [];
   const settings = effectiveSettings(config);
   const before = (await readNotifyState(store, ctx.warn)) ?? EMPTY_NOTIFY_STATE;
-  if (before.queue.length === 0 && events.length === 0) return { queued: 0, delivered: 0, summaries: 0, failed: 0, gave_up: 0, waiting: 0, errors: [] };
+  const events = me !== undefined && recorded !== undefined ? [...fresh, ...missedEvents(before, recorded, me, fresh)] : fresh;
+  const seen = me !== undefined && recorded !== undefined ? seenAfter(recorded, me, events) : before.seen;
+  const withSeen = (state: NotifyState): NotifyState => (seen === undefined ? state : { ...state, seen });
+  if (before.queue.length === 0 && events.length === 0) {
+    if (seen !== undefined && (before.seen === undefined || seen.join() !== before.seen.join())) await writeNotifyState(store, withSeen(before));
+    return { queued: 0, delivered: 0, summaries: 0, failed: 0, gave_up: 0, waiting: 0, errors: [] };
+  }
   const byName = new Map(targets.map((t) => [t.name, t]));
-  let state = dropRemovedTargets(before, byName, ctx.now());
+  let state = withSeen(dropRemovedTargets(before, byName, ctx.now()));
   const queuedBefore = state.queue.length;
   state = enqueueEvents(state, events, targets, ctx.now());
   const queued = state.queue.length - queuedBefore;

@@ -104,6 +104,13 @@ export const notifyState = z.looseObject({
   sent: z.record(targetName, z.array(timestamp)),
   /** Deliveries given up on, newest last (the last 50). */
   failures: z.array(z.looseObject({ at: timestamp, target: z.string(), events: z.array(z.string()), error: z.string() })),
+  /**
+   * The ids of the events this builder's commits recorded that this clone has taken (still
+   * in events.json): one recorded but not here was lost by a process that died between its
+   * commit and its delivery, and is taken on the next tick. Absent in a state written
+   * before it existed, or a fresh one: then nothing is taken late.
+   */
+  seen: z.optional(z.array(z.string())),
 });
 export type NotifyState = z.infer<typeof notifyState>;
 export type QueuedDelivery = z.infer<typeof queued>;

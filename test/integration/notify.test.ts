@@ -155,6 +155,28 @@ describe('notifications from the agent', () => {
     expect((summaries.find((r) => r.path.endsWith('/slack'))!.json as { text: string }).text).toBe('buildctl (store): 40 events (40 message.request)');
   });
 
+  it('an agent killed between the commit that recorded an event and its delivery sends it on its next tick, once', async () => {
+    const { f, hook, b1 } = await fleetWithWebhook(['build1', 'build2']);
+    await sendMessageOp(b1, { to: ['build2'], type: 'request', body: 'please look at the disk on build2' });
+    const agent = (env: Record<string, string> = {}) => runCli(['--store', f.stores.build1!, '--as', 'build1', 'agent', '--once'], { env: { ...ENV, ...env } });
+    // The tick's housekeeping commit records the event and lands; the process dies right
+    // after the push (SIGKILL: what a reboot or an OOM kill of the cgroup does).
+    const killed = await agent({ BUILDCTL_TEST_DIE_AT: 'after-push' });
+    expect(killed.code).not.toBe(0);
+    const recorded = eventsDoc.parse(JSON.parse(gitSync(f.remote, ['show', 'main:coordination/events.json']))).events.filter((e) => e.type === 'message.request');
+    expect(recorded).toHaveLength(1);
+    expect(hook.received.filter((r) => typeOf(r) === 'buildctl.message.request')).toHaveLength(0);
+    // The next tick finds the event its own commit recorded and never took: sent now, and only once.
+    for (let i = 0; i < 2; i++) {
+      const run = await agent();
+      expect(run.code, run.stderr).toBe(0);
+    }
+    const requests = hook.received.filter((r) => typeOf(r) === 'buildctl.message.request');
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.verified).toBe(true);
+    expect(requests[0]!.headers['webhook-id']).toBe(recorded[0]!.id);
+  });
+
   it('buildctl notify test: delivered and signed from this host\'s secret; a wrong secret on the receiver fails verification', async () => {
     const f = (fleet = await makeFleet(['build1']));
     const hook = await receiver(webhookSecret);

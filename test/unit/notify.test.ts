@@ -6,8 +6,10 @@ import {
   EMPTY_NOTIFY_STATE,
   enqueueEvents,
   MAX_ATTEMPTS,
+  missedEvents,
   planDeliveries,
   RETRY_BACKOFF_MS,
+  seenAfter,
   settleDeliveries,
   slackBody,
   teamsBody,
@@ -39,6 +41,21 @@ describe('notification targets (schema)', () => {
     [{ name: 'a', type: 'teams', url_file: 'relative/path' }, false],
     [{ name: 'a', type: 'teams', url_env: 'T', events: ['job.exploded'] }, false],
   ])('%j valid: %s', (value, valid) => expect(notifyTarget.safeParse(value).success).toBe(valid));
+});
+
+describe('events lost between a commit and its delivery', () => {
+  const mine = [event(1), event(2), event(3)];
+  const others = [event(4, { recorded_by: 'build2' })];
+  it('takes what this builder recorded and its state never saw, not what others recorded, not what it takes now anyway', () => {
+    const state = { ...EMPTY_NOTIFY_STATE, seen: [mine[0]!.id] };
+    expect(missedEvents(state, [...mine, ...others], 'build1', [mine[2]!]).map((e) => e.id)).toEqual([mine[1]!.id]);
+  });
+  it('takes nothing while the state has never recorded what it saw (an older state, or a fresh clone): no old event is sent again', () => {
+    expect(missedEvents(EMPTY_NOTIFY_STATE, [...mine, ...others], 'build1', [])).toEqual([]);
+  });
+  it('remembers its own events still recorded and those just taken, and forgets what events.json pruned', () => {
+    expect(seenAfter([mine[1]!, ...others], 'build1', [mine[2]!])).toEqual([mine[1]!.id, mine[2]!.id].sort());
+  });
 });
 
 describe('the queue', () => {
