@@ -31,16 +31,21 @@ export const enqueueEvents = (state: NotifyState, events: readonly NotifyEvent[]
   return added.length === 0 ? state : { ...state, queue: [...state.queue, ...added] };
 };
 
+/** How old an event recorded by this builder may be and still be taken late (its `at` is this builder's own clock). */
+export const MISSED_WITHIN_MS = 60 * 60_000;
+
 /**
- * The events `me`'s commits recorded (in events.json, `recorded`) that the delivery state
- * never took: the process died between the commit and its delivery step (a kill, a
- * reboot). None while the state has no `seen` yet: nothing is known then, and sending old
- * events again would be worse than missing one.
+ * The events `me`'s commits recorded (in events.json, `recorded`) in the last hour that the
+ * delivery state never took: the process died between the commit and its delivery step
+ * (a kill, a reboot). None while the state has no `seen` yet: nothing is known then, and
+ * sending old events again would be worse than missing one. The hour bounds what a state
+ * left stale (notifications off for a while, then on again) can send late.
  */
-export const missedEvents = (state: NotifyState, recorded: readonly NotifyEvent[], me: string, fresh: readonly NotifyEvent[]): NotifyEvent[] => {
+export const missedEvents = (state: NotifyState, recorded: readonly NotifyEvent[], me: string, fresh: readonly NotifyEvent[], now: Date): NotifyEvent[] => {
   if (state.seen === undefined) return [];
   const known = new Set([...state.seen, ...fresh.map((e) => e.id)]);
-  return recorded.filter((e) => e.recorded_by === me && !known.has(e.id));
+  const since = now.getTime() - MISSED_WITHIN_MS;
+  return recorded.filter((e) => e.recorded_by === me && !known.has(e.id) && Date.parse(e.at) >= since);
 };
 
 /** `seen` after a delivery step: `me`'s events still in events.json, and those just taken (bounded by events.json's own pruning). */

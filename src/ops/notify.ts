@@ -103,7 +103,7 @@ export const deliverNotifications = async (ctx: Context, store: Store, fresh: re
   const targets = config?.notify_targets ?? [];
   const settings = effectiveSettings(config);
   const before = (await readNotifyState(store, ctx.warn)) ?? EMPTY_NOTIFY_STATE;
-  const events = me !== undefined && recorded !== undefined ? [...fresh, ...missedEvents(before, recorded, me, fresh)] : fresh;
+  const events = me !== undefined && recorded !== undefined ? [...fresh, ...missedEvents(before, recorded, me, fresh, ctx.now())] : fresh;
   const seen = me !== undefined && recorded !== undefined ? seenAfter(recorded, me, events) : before.seen;
   const withSeen = (state: NotifyState): NotifyState => (seen === undefined ? state : { ...state, seen });
   if (before.queue.length === 0 && events.length === 0) {

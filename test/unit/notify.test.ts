@@ -48,10 +48,15 @@ describe('events lost between a commit and its delivery', () => {
   const others = [event(4, { recorded_by: 'build2' })];
   it('takes what this builder recorded and its state never saw, not what others recorded, not what it takes now anyway', () => {
     const state = { ...EMPTY_NOTIFY_STATE, seen: [mine[0]!.id] };
-    expect(missedEvents(state, [...mine, ...others], 'build1', [mine[2]!]).map((e) => e.id)).toEqual([mine[1]!.id]);
+    expect(missedEvents(state, [...mine, ...others], 'build1', [mine[2]!], NOW).map((e) => e.id)).toEqual([mine[1]!.id]);
+  });
+  it('takes only what was recorded in the last hour: a state left stale (notifications off for a day) sends nothing old', () => {
+    const old = event(5, { at: at(-61 * MIN).toISOString() });
+    const recent = event(6, { at: at(-59 * MIN).toISOString() });
+    expect(missedEvents({ ...EMPTY_NOTIFY_STATE, seen: [] }, [old, recent], 'build1', [], NOW).map((e) => e.id)).toEqual([recent.id]);
   });
   it('takes nothing while the state has never recorded what it saw (an older state, or a fresh clone): no old event is sent again', () => {
-    expect(missedEvents(EMPTY_NOTIFY_STATE, [...mine, ...others], 'build1', [])).toEqual([]);
+    expect(missedEvents(EMPTY_NOTIFY_STATE, [...mine, ...others], 'build1', [], NOW)).toEqual([]);
   });
   it('remembers its own events still recorded and those just taken, and forgets what events.json pruned', () => {
     expect(seenAfter([mine[1]!, ...others], 'build1', [mine[2]!])).toEqual([mine[1]!.id, mine[2]!.id].sort());
