@@ -14,11 +14,12 @@ import { notifyTarget, type NotifyEvent, type NotifyState, type NotifyTarget } f
 import { readNotifyState, writeNotifyState } from '../store/notify-state.js';
 import { remoteUrl } from '../store/setup.js';
 import { openSnapshot } from '../store/snapshot.js';
-import { fetchMain, openStore, type Store } from '../store/store.js';
+import { fetchMain, openStore, ORIGIN_MAIN, type Store } from '../store/store.js';
 import type { Context } from './context.js';
 import { adminActor, tryResolveActor } from './identity.js';
 import { mutate, txOutcome, type Outcome } from './mutate.js';
 import { fetchOrFallBack, readMainOrThrow } from './read.js';
+import { trustAtBase } from './signed-writes.js';
 
 /** An event's id: evt_ and 20 hex digits of its key's SHA-256 (the webhook-id every retry repeats). */
 export const eventIdOf = (key: string): string => `evt_${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
@@ -96,7 +97,12 @@ export const deliverNotifications = async (ctx: Context, store: Store, fresh: re
   try {
     config = await readMainOrThrow(snapshot, docs.config);
     // What the fleet recorded, to find what this builder's own commits recorded and it never took.
-    if (me !== undefined && (config?.notify_targets?.length ?? 0) > 0) recorded = (await readMainOrThrow(snapshot, docs.events).catch(() => undefined))?.events;
+    // Not under require_signed_writes: events.json's entries are not judged by signature
+    // here, and an entry claiming to be this builder's would be sent with its secret.
+    if (me !== undefined && (config?.notify_targets?.length ?? 0) > 0) {
+      const trust = await trustAtBase({ commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects, store });
+      if (!trust.enforced) recorded = (await readMainOrThrow(snapshot, docs.events).catch(() => undefined))?.events;
+    }
   } finally {
     snapshot.close();
   }
