@@ -46,6 +46,8 @@ export interface CheckInput {
   documents: ReadonlyArray<{ file: string; status: 'legacy' | 'broken' | 'invalid'; reason: string }>;
   /** Why the fetch failed, when it did. */
   fetchError: string | null;
+  /** Main holds a `.build_server_id` (only a push puts one there): a sign of a hostile push. */
+  identityFileOnMain?: boolean | undefined;
   /** This clone's notification deliveries: given up on in the last day, and failing now (retried). */
   notify?: { gaveUp: number; failing: number; lastError: string | null } | undefined;
   /** Signed writes: what is not acted on (require_signed_writes), and who signed each builder's status and heartbeat. */
@@ -144,6 +146,10 @@ export const evaluateCheck = (input: CheckInput): CheckResult => {
   for (const doc of input.documents) {
     if (doc.status === 'legacy') add('warning', 'legacy_document', doc.file, `${doc.file} is in a legacy layout (buildctl migrate)`);
     else add('critical', 'invalid_document', doc.file, `${doc.file} is ${doc.status}: ${doc.reason} (buildctl validate)`);
+  }
+
+  if (input.identityFileOnMain) {
+    add('warning', 'identity_file_on_main', '.build_server_id', '.build_server_id is committed to main: someone pushed it; no builder checks it out (remove it: git rm --cached .build_server_id)');
   }
 
   findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'critical' ? -1 : 1));

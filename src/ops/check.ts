@@ -30,6 +30,7 @@ export const checkFleet = async (ctx: Context, options: { fetch: boolean }): Pro
     outboxQueued: docs.outbox.queued,
     documents: validation.files.flatMap((f) => (f.status === 'valid' ? [] : [{ file: f.file, status: f.status, reason: f.problems[0]?.reason ?? f.changes[0] ?? '' }])),
     fetchError: docs.fetch_error,
+    identityFileOnMain: validation.identity_file_on_main,
     notify: await notifyProblems(ctx, now),
     trust: {
       enforced: docs.trust.require_signed_writes,

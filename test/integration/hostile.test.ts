@@ -195,6 +195,8 @@ describe('a pushed identity file', () => {
     const validate = await plain(['validate']);
     expect(validate.stdout).toMatch(/HOSTILE\? \.build_server_id is committed to main.*git rm --cached \.build_server_id/);
     expect((JSON.parse((await plain(['validate', '--json'])).stdout) as { validation: { identity_file_on_main: boolean } }).validation.identity_file_on_main).toBe(true);
+    const check = await plain(['check']);
+    expect([check.code, check.stdout]).toEqual([1, expect.stringContaining('.build_server_id is committed to main')]);
     const said = JSON.parse((await plain(['status', '--no-fetch', '--json'])).stdout) as { fleet: { me: string | null } };
     expect(said.fleet.me).toBe('build1');
     // Every change was build1's: build2 never had a status written for it.

@@ -155,6 +155,7 @@ describe('check', () => {
     ['a clock that may be right', { observations: offsetSeen(-MINUTE, MINUTE) }, 'ok', 0],
     ['a dead builder and a warning: critical wins', { heartbeats: new Map([['build1', { id: 'build1', timestamp: ago(10 * MINUTE) }]]), outboxQueued: 2 }, 'critical', 2],
     ['a disabled dead builder', { builders: [{ id: 'build1', labels: [], enabled: false }], heartbeats: new Map() }, 'ok', 0],
+    ['a .build_server_id pushed to main', { identityFileOnMain: true }, 'warning', 1],
   ] as const)('%s: %s (exit %d)', (_what, fields, status, code) => {
     const result = evaluateCheck(input(fields as Partial<CheckInput>));
     expect([result.status, result.exit_code]).toEqual([status, code]);
