@@ -33,3 +33,7 @@ export const systemSnapshot = z.looseObject({
 
 export type DiskUse = z.infer<typeof diskUse>;
 export type SystemSnapshot = z.infer<typeof systemSnapshot>;
+
+/** .git/buildctl/cpu-counters.json: the kernel's cumulative CPU counters at this clone's last beat. */
+export const cpuCounters = z.object({ busy: z.number().check(z.gte(0)), idle: z.number().check(z.gte(0)) });
+export type CpuCounters = z.infer<typeof cpuCounters>;
