@@ -9,8 +9,9 @@ import { configDoc } from '../schemas/config.js';
 import { parseDocumentText } from '../schemas/document-text.js';
 import { signersDoc, type SignersDoc } from '../schemas/signers.js';
 import { mainCommit, readCommits } from '../store/commit-log.js';
-import { git, openObjectReader, type ObjectReader } from '../store/git.js';
+import { openObjectReader, type ObjectReader } from '../store/git.js';
 import { parseCommit, treeReader } from '../store/objects.js';
+import { commitsBetween, gitDirOf, isAncestor, refValue } from '../store/refs.js';
 import { listHeartbeatRefs, openSnapshot } from '../store/snapshot.js';
 import { fetchAll, HEARTBEAT_PREFIX, MAIN, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, openStore, type Store } from '../store/store.js';
 import type { Context } from './context.js';
@@ -143,7 +144,7 @@ const readDoc = async <T>(objects: ObjectReader, trees: ReturnType<typeof treeRe
  */
 export const checkPush = async (repo: string, updates: readonly RefUpdate[]): Promise<PushVerdict> => {
   // A bare repository (or a clone's .git): the ledger cache lives in <git dir>/buildctl.
-  const gitDir = (await git(repo, ['rev-parse', '--absolute-git-dir'])).stdout.trim();
+  const gitDir = await gitDirOf(repo);
   const store: Store = { dir: repo, stateDir: join(gitDir, 'buildctl') };
   const objects = openObjectReader(repo);
   const trees = treeReader(objects);
@@ -154,7 +155,7 @@ export const checkPush = async (repo: string, updates: readonly RefUpdate[]): Pr
     lines.push(line);
   };
   try {
-    const mainNow = (await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${MAIN}`], { allowFail: true })).stdout.trim() || undefined;
+    const mainNow = await refValue(repo, `refs/heads/${MAIN}`);
     const ledger: Ledger = await ledgerAt(store, objects, mainNow);
     const state = ledger.state;
     const enforced = state.enforce_since !== null;
@@ -169,12 +170,12 @@ export const checkPush = async (repo: string, updates: readonly RefUpdate[]): Pr
           refuse(`buildctl: refused deleting ${MAIN}`);
           continue;
         }
-        if (!isZero(update.old) && (await git(repo, ['merge-base', '--is-ancestor', update.old, update.new], { allowFail: true })).code !== 0) {
+        if (!isZero(update.old) && !(await isAncestor(repo, update.old, update.new))) {
           refuse(`buildctl: refused rewriting ${MAIN}: ${update.new.slice(0, 12)} does not build on ${update.old.slice(0, 12)}`);
           continue;
         }
         if (state.keys.length === 0) continue;
-        const list = (await git(repo, ['rev-list', '--reverse', isZero(update.old) ? update.new : `${update.old}..${update.new}`])).stdout.split('\n').filter(Boolean);
+        const list = await commitsBetween(repo, isZero(update.old) ? undefined : update.old, update.new);
         for (const commit of list) {
           const object = await objects.readObject(commit);
           if (!object?.body) continue;

@@ -2,6 +2,7 @@
 // transaction cycle writes `Buildctl-Op`, `Buildctl-Actor` and `Buildctl-Op-Id` (and a
 // plan's own `Buildctl-*` trailers) into every commit, so history is an audit trail.
 import { git } from './git.js';
+import { isAncestor } from './refs.js';
 import { ORIGIN_MAIN, type Store } from './store.js';
 import { TRAILER_ACTOR, TRAILER_OP, TRAILER_OP_ID } from './transaction.js';
 
@@ -83,6 +84,5 @@ export const mainCommit = async (store: Store, name: string): Promise<string | u
   const resolved = await git(store.dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${name}^{commit}`], { allowFail: true });
   const commit = resolved.stdout.trim();
   if (resolved.code !== 0 || commit === '') return undefined;
-  const onMain = await git(store.dir, ['merge-base', '--is-ancestor', commit, ORIGIN_MAIN], { allowFail: true });
-  return onMain.code === 0 ? commit : undefined;
+  return (await isAncestor(store.dir, commit, ORIGIN_MAIN)) ? commit : undefined;
 };

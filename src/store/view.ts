@@ -19,6 +19,7 @@
 //   view is main's tree without it.
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isAncestor } from './refs.js';
 import { git, gitReason } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { MAIN, type Store } from './store.js';
@@ -36,10 +37,6 @@ const treeWithoutIdentity = async (store: Store): Promise<string> => {
 };
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
-
-/** Whether `ancestor` is `descendant` or one of its ancestors. */
-const isAncestor = async (store: Store, ancestor: string, descendant: string): Promise<boolean> =>
-  (await git(store.dir, ['merge-base', '--is-ancestor', ancestor, descendant], { allowFail: true })).code === 0;
 
 /** Moves local main from `from` (undefined: it did not exist) to `to`; false when someone else moved it. */
 const moveMain = async (store: Store, from: string | undefined, to: string): Promise<boolean> => {
@@ -68,7 +65,7 @@ const removeLeftovers = async (store: Store): Promise<void> => {
 export const refreshView = async (store: Store, from: string | undefined, to: string, warn: (line: string) => void, tracksIdentity = false): Promise<void> => {
   try {
     const lastSet = (await readFile(join(store.stateDir, 'view'), 'utf8').catch(() => '')).trim();
-    if (from !== undefined && from !== lastSet && !(await isAncestor(store, from, to))) {
+    if (from !== undefined && from !== lastSet && !(await isAncestor(store.dir, from, to))) {
       warn(`warning: the store's local main has commits that are not on the remote; main and the work tree were left as they are (push them, or "git -C ${store.dir} reset --hard origin/main" to drop them)`);
       return;
     }

@@ -1,5 +1,6 @@
 // The layering DESIGN.md and STYLE.md ask for, checked on the source itself: the pure
-// layers (domain/, schemas/) load nothing from the layers that touch git or disk, and no
+// layers (domain/, schemas/) load nothing from the layers that touch git or disk, git is
+// run from store/ alone, and no
 // module reaches itself again through its imports, static or dynamic (a cycle makes
 // load order matter and hides what depends on what). Type-only imports are left out:
 // they are erased at build time.
@@ -47,6 +48,18 @@ describe('the source tree', () => {
       for (const target of imports) {
         const targetLayer = name(target).split('/')[0];
         if (['store', 'ops', 'cli', 'web'].includes(targetLayer!)) offences.push(`${name(file)} -> ${name(target)}`);
+      }
+    }
+    expect(offences).toEqual([]);
+  });
+
+  it('runs git only in store/: nothing else imports the git runner', () => {
+    const offences: string[] = [];
+    for (const file of graph.keys()) {
+      if (name(file).startsWith('store/')) continue;
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/^import\s+\{([^}]*)\}\s+from\s+['"]([^'"]*store\/git\.js)['"]/gm)) {
+        if (match[1]!.split(',').some((entry) => entry.trim() === 'git')) offences.push(name(file));
       }
     }
     expect(offences).toEqual([]);
