@@ -1,10 +1,11 @@
 // Bundles the CLI and the scripts with esbuild. Bundling saves tens of milliseconds per
 // start (DESIGN.md, "Known costs"), which matters for a CLI that cron runs every minute.
-// Code splitting keeps lazily imported modules (pino, node-cron, command code) in their
-// own chunks, loaded only by the commands that need them. Every dependency is bundled: the
-// published package (dist/cli.js and dist/chunks/, see package.json "files") needs no
+// The CLI is one CommonJS script, dist/buildctl.cjs, run by dist/cli.js (src/cli/boot.ts)
+// with V8's code cache; lazily imported modules (pino, node-cron, command code) are in it
+// but run only when a command imports them. Every dependency is bundled: the published
+// package (dist/cli.js and dist/buildctl.cjs, see package.json "files") needs no
 // node_modules at run time. The scripts (bench, demo, schema export) are built apart, into
-// dist/scripts/, so none of their code lands in the package's chunks.
+// dist/scripts/ (ES modules, split into chunks), so none of their code lands in the CLI.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmod, cp, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -30,10 +31,10 @@ const schemaFingerprint = schemaHash.digest('hex').slice(0, 16);
 // `buildctl --version` is package.json's version, put in at build time.
 const { version } = JSON.parse(await readFile('package.json', 'utf8'));
 // The MCP SDK (loaded only by `buildctl mcp`) uses classic zod. Bundled as it is, it would
-// share zod's core files with our zod/mini schemas, and esbuild keeps in a shared file all
-// the code that any command uses: every command would load classic zod's part of the core
-// (measured: a 47 KB chunk grew to 135 KB, about 3 ms more CPU at every start, cron's
-// included). So zod as the dependencies import it (the SDK, zod-to-json-schema) is a copy of
+// share zod's core modules with our zod/mini schemas, and a module that any command loads
+// at start runs at every start: classic zod's part of the core would run for every command
+// (measured when the CLI was split into chunks: a 47 KB chunk grew to 135 KB, about 3 ms
+// more CPU at every start, cron's included). So zod as the dependencies import it (the SDK, zod-to-json-schema) is a copy of
 // its own, in a namespace of its own, bundled only into the chunks of `buildctl mcp`.
 const DEPENDENCY_ZOD = 'dependency-zod';
 const zodForDependencies = {
@@ -71,7 +72,31 @@ const common = {
   minifySyntax: true,
   plugins: [zodForDependencies],
 };
-await build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist.new' });
+// The CLI: one CommonJS script (dist/buildctl.cjs) that src/cli/boot.ts (dist/cli.js, the
+// bin) runs with V8's code cache; see boot.ts for why. Lazily imported modules stay lazy
+// inside it: esbuild runs a module's top level only when its import() is reached.
+await build({
+  ...common,
+  splitting: false,
+  format: 'cjs',
+  entryPoints: { buildctl: 'src/cli/main.ts' },
+  outExtension: { '.js': '.cjs' },
+  outdir: 'dist.new',
+  // No banner: "use strict" stays the bundle's first statement. import.meta.url (the
+  // dashboard finds its files by it) is the bundle's own URL, which boot.ts passes in.
+  banner: {},
+  define: { ...common.define, 'import.meta.url': '__buildctlModuleUrl' },
+});
+const bundleId = createHash('sha256').update(await readFile('dist.new/buildctl.cjs')).digest('hex').slice(0, 16);
+await build({
+  ...common,
+  splitting: false,
+  entryPoints: { cli: 'src/cli/boot.ts' },
+  outdir: 'dist.new',
+  banner: {},
+  define: { __BUILDCTL_BUNDLE_ID__: JSON.stringify(bundleId) },
+  plugins: [],
+});
 await build({
   ...common,
   entryPoints: { 'gen-schemas': 'scripts/gen-schemas.ts', demo: 'scripts/demo.ts', bench: 'scripts/bench.ts' },
@@ -85,7 +110,7 @@ await build({
 await build({ ...common, splitting: false, external: ['playwright-core'], entryPoints: { screenshots: 'scripts/screenshots.ts' }, outdir: 'dist.new/scripts' });
 await chmod('dist.new/cli.js', 0o755);
 // The dashboard's page (`buildctl serve`): plain files, no build step; the server finds them
-// beside its chunk (dist/chunks/../web/).
+// beside the bundle (dist/web/).
 await cp('src/web/static', 'dist.new/web', { recursive: true });
 await rm('dist.old', { recursive: true, force: true });
 await rename('dist', 'dist.old').catch(() => undefined);

@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-// The entry point of `buildctl`, `sm` and `sendmessages`. It registers the commands (each
+// The entry point of `buildctl`, `sm` and `sendmessages` (run by src/cli/boot.ts). It registers the commands (each
 // loads its code only when run), and it is the only place that ends the process: known
 // errors print one line and a hint, anything unexpected a stack and a request to report it.
 import { basename } from 'node:path';
@@ -7,6 +6,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { commandPath, errorReport, printError, wantsJson } from './output.js';
 import { addVersion, ALLOW_SECRET_LIKE, createRuntime, type Runtime } from './runtime.js';
+import { commandWord } from './command-word.js';
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 done; 1 failed; 2 bad usage or bad input; 3 not now (lock held, nothing to
@@ -52,19 +52,6 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   completion: async () => (await import('./commands/completion.js')).registerCompletion,
 };
 
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--store', '--as']);
-
-/** The command word of `buildctl [global options] <command> ...`, if any. */
-const commandWord = (args: readonly string[]): string | undefined => {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (arg === '--') return undefined;
-    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
-    else if (!arg.startsWith('-')) return arg;
-  }
-  return undefined;
-};
-
 const buildProgram = async (runtime: Runtime, argv: readonly string[]): Promise<Command> => {
   const program = addVersion(new Command('buildctl'), VERSION)
     .description('coordinate a fleet of build servers through one shared git repository')
@@ -105,4 +92,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-process.exitCode = await main(process.argv);
+// No top-level await: the bundle is a CommonJS script (src/cli/boot.ts runs it with a code cache).
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -38,9 +38,9 @@ export const COOKIE = 'buildctl_session';
 const MAX_STREAMS = 64;
 const KEEPALIVE_MS = 15_000;
 
-/** Where the page's files are: beside the bundle (dist/web/, a chunk's ../web/) or in the sources (src/web/static/). */
+/** Where the page's files are: beside the bundle (dist/buildctl.cjs's ./web/) or in the sources (src/web/static/). */
 export const findStaticDir = (): string => {
-  const candidates = [new URL('../web/', import.meta.url), new URL('./static/', import.meta.url)].map((u) => fileURLToPath(u));
+  const candidates = [new URL('./web/', import.meta.url), new URL('./static/', import.meta.url)].map((u) => fileURLToPath(u));
   const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
   if (!found) throw new Error(`the dashboard's files are missing (looked in ${candidates.join(', ')}): reinstall buildctl`);
   return found;

@@ -1,0 +1,89 @@
+// The start's code cache (src/cli/boot.ts): written once per command word beside the bundle
+// (or in the user's cache when that is not writable), used by later starts, and never able
+// to break a start: corrupt, truncated or garbage data is compiled from source and written
+// again, and processes starting together never read half a file. Runs a copy of the built
+// CLI in a temp dir, so the checkout's own dist/.cache is not touched.
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { arch, version } from 'node:process';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cliEnv, REPO_ROOT, runProcess, tempDir } from '../helpers/fleet.js';
+
+let root: { dir: string; cleanup: () => void };
+let dist: string;
+let id: string;
+const cacheName = (word: string): string => `${id}-${version}-${arch}-${word}.v8`;
+const env = () => cliEnv({ HOME: join(root.dir, 'home'), XDG_CACHE_HOME: join(root.dir, 'xdg') });
+const run = (args: string[], bin = join(dist, 'cli.js')) => runProcess(process.execPath, [bin, ...args], { cwd: root.dir, env: env() });
+/** A cache file is the SHA-256 of V8's data, then the data. */
+const sound = (file: string): boolean => {
+  const bytes = readFileSync(file);
+  return bytes.length > 32 && createHash('sha256').update(bytes.subarray(32)).digest().equals(bytes.subarray(0, 32));
+};
+
+beforeEach(() => {
+  root = tempDir('buildctl-code-cache-');
+  dist = join(root.dir, 'pkg', 'dist');
+  mkdirSync(dist, { recursive: true });
+  writeFileSync(join(root.dir, 'pkg', 'package.json'), JSON.stringify({ type: 'module' }));
+  for (const file of ['cli.js', 'buildctl.cjs']) copyFileSync(join(REPO_ROOT, 'dist', file), join(dist, file));
+  cpSync(join(REPO_ROOT, 'dist', 'web'), join(dist, 'web'), { recursive: true });
+  id = createHash('sha256').update(readFileSync(join(dist, 'buildctl.cjs'))).digest('hex').slice(0, 16);
+});
+afterEach(() => root.cleanup());
+
+describe('the start\'s code cache', () => {
+  it('is written once per command word beside the bundle, named by the bundle\'s hash, and then used as it is', async () => {
+    const first = await run(['status', '--help']);
+    expect([first.code, first.stderr]).toEqual([0, '']);
+    expect(readdirSync(join(dist, '.cache'))).toEqual([cacheName('status')]);
+    const file = join(dist, '.cache', cacheName('status'));
+    expect(sound(file)).toBe(true);
+    const before = { bytes: readFileSync(file), mtime: statSync(file).mtimeMs };
+    const second = await run(['status', '--help']);
+    expect(second).toEqual(first);
+    // Not written again: V8 took it (a rejected cache is replaced at the end of the run).
+    expect({ bytes: readFileSync(file), mtime: statSync(file).mtimeMs }).toEqual(before);
+    expect((await run(['--version'])).code).toBe(0);
+    expect(readdirSync(join(dist, '.cache')).sort()).toEqual([cacheName('other'), cacheName('status')].sort());
+    expect(existsSync(join(root.dir, 'xdg'))).toBe(false);
+  });
+
+  it('never breaks a start: flipped bits, a truncated file and garbage are compiled from source and written again', async () => {
+    const expected = await run(['job', '--help']);
+    const file = join(dist, '.cache', cacheName('job'));
+    const good = readFileSync(file);
+    const flipped = Buffer.from(good);
+    // Past the digest and V8's own header: the part node's release build does not check, and
+    // would crash on (a fatal error in the deserializer) if it were handed to V8.
+    for (let i = 2_000; i < flipped.length; i += 997) flipped[i] = (flipped[i] ?? 0) ^ 0x5a;
+    for (const bad of [flipped, good.subarray(0, 40), Buffer.from('not a cache at all')]) {
+      writeFileSync(file, bad);
+      const again = await run(['job', '--help']);
+      expect(again).toEqual(expected);
+      expect(sound(file)).toBe(true);
+    }
+  });
+
+  it('goes to the user\'s cache when the bundle\'s folder cannot hold it', async () => {
+    writeFileSync(join(dist, '.cache'), 'a file where the folder would be');
+    const done = await run(['lock', '--help']);
+    expect([done.code, done.stderr]).toEqual([0, '']);
+    const file = join(root.dir, 'xdg', 'buildctl', cacheName('lock'));
+    expect(sound(file)).toBe(true);
+    const before = statSync(file).mtimeMs;
+    expect(await run(['lock', '--help'])).toEqual(done);
+    expect(statSync(file).mtimeMs).toBe(before);
+  });
+
+  it('is named by the name it was started by (sm) and survives processes starting together', async () => {
+    symlinkSync(join(dist, 'cli.js'), join(dist, 'sm'));
+    const runs = await Promise.all(Array.from({ length: 6 }, () => run(['--help'], join(dist, 'sm'))));
+    for (const one of runs) expect(one).toEqual({ code: 0, stdout: expect.stringContaining('Usage: sm'), stderr: '' });
+    expect(new Set(runs.map((one) => one.stdout)).size).toBe(1);
+    // One file, whole, and no temporary file left behind by the ones that raced.
+    expect(readdirSync(join(dist, '.cache'))).toEqual([cacheName('sm')]);
+    expect(sound(join(dist, '.cache', cacheName('sm')))).toBe(true);
+  });
+});
