@@ -8,7 +8,7 @@
 // dist/scripts/ (ES modules, split into chunks), so none of their code lands in the CLI.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { chmod, cp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, cp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 const banner = [
@@ -70,6 +70,7 @@ const common = {
   // Whitespace and syntax only: names stay readable in --debug stack traces.
   minifyWhitespace: true,
   minifySyntax: true,
+  charset: 'ascii',
   plugins: [zodForDependencies],
 };
 // The CLI: one CommonJS script (dist/buildctl.cjs) that src/cli/boot.ts (dist/cli.js, the
@@ -87,10 +88,15 @@ await build({
   banner: {},
   define: { ...common.define, 'import.meta.url': '__buildctlModuleUrl' },
 });
-const bundleId = createHash('sha256').update(await readFile('dist.new/buildctl.cjs')).digest('hex').slice(0, 16);
+const bundleBytes = await readFile('dist.new/buildctl.cjs');
+// boot.ts reads the bundle as latin1 (no UTF-8 decoding at each start): it must be ASCII,
+// which esbuild's charset 'ascii' (its default, set in common) makes it by escaping.
+if (bundleBytes.some((byte) => byte > 0x7f)) throw new Error('dist/buildctl.cjs is not ASCII: boot.ts reads it as latin1');
+const bundleId = createHash('sha256').update(bundleBytes).digest('hex').slice(0, 16);
 await build({
   ...common,
   splitting: false,
+  format: 'cjs',
   entryPoints: { cli: 'src/cli/boot.ts' },
   outdir: 'dist.new',
   banner: {},
@@ -109,6 +115,10 @@ await build({
 // the test helpers' path to the repository (REPO_ROOT) would be wrong.
 await build({ ...common, splitting: false, external: ['playwright-core'], entryPoints: { screenshots: 'scripts/screenshots.ts' }, outdir: 'dist.new/scripts' });
 await chmod('dist.new/cli.js', 0o755);
+// dist/cli.js is CommonJS (a start through node's ES module loader costs about 5 ms more);
+// the scripts beside it stay ES modules.
+await writeFile('dist.new/package.json', `${JSON.stringify({ type: 'commonjs' })}\n`);
+await writeFile('dist.new/scripts/package.json', `${JSON.stringify({ type: 'module' })}\n`);
 // The dashboard's page (`buildctl serve`): plain files, no build step; the server finds them
 // beside the bundle (dist/web/).
 await cp('src/web/static', 'dist.new/web', { recursive: true });

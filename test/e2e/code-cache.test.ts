@@ -26,8 +26,9 @@ beforeEach(() => {
   root = tempDir('buildctl-code-cache-');
   dist = join(root.dir, 'pkg', 'dist');
   mkdirSync(dist, { recursive: true });
+  // The package's own package.json says ES modules; dist/package.json says CommonJS for cli.js.
   writeFileSync(join(root.dir, 'pkg', 'package.json'), JSON.stringify({ type: 'module' }));
-  for (const file of ['cli.js', 'buildctl.cjs']) copyFileSync(join(REPO_ROOT, 'dist', file), join(dist, file));
+  for (const file of ['cli.js', 'buildctl.cjs', 'package.json']) copyFileSync(join(REPO_ROOT, 'dist', file), join(dist, file));
   cpSync(join(REPO_ROOT, 'dist', 'web'), join(dist, 'web'), { recursive: true });
   id = createHash('sha256').update(readFileSync(join(dist, 'buildctl.cjs'))).digest('hex').slice(0, 16);
 });

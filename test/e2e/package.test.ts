@@ -42,7 +42,7 @@ describe('the packed package', () => {
   it('holds the bundle, the JSON Schemas, the remote\'s pre-receive hook, README and LICENSE; no sources, tests or bench', () => {
     const paths = packed.files.map((f) => f.path);
     expect(paths).toEqual(expect.arrayContaining(['dist/cli.js', 'package.json', 'README.md', 'LICENSE', 'schemas/jobs.json', 'scripts/pre-receive']));
-    expect(paths.filter((p) => !/^(dist\/cli\.js|dist\/buildctl\.cjs|dist\/web\/[\w.-]+\.(html|css|js|svg)|schemas\/\w+\.json|scripts\/pre-receive|package\.json|README\.md|LICENSE)$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => !/^(dist\/cli\.js|dist\/buildctl\.cjs|dist\/package\.json|dist\/web\/[\w.-]+\.(html|css|js|svg)|schemas\/\w+\.json|scripts\/pre-receive|package\.json|README\.md|LICENSE)$/.test(p))).toEqual([]);
     // The dashboard's page ships beside the bundle (buildctl serve finds it there).
     expect(paths).toEqual(expect.arrayContaining(['dist/web/index.html', 'dist/web/app.js', 'dist/web/style.css', 'dist/web/login.html']));
     expect(paths).toContain('dist/buildctl.cjs');
