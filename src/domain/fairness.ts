@@ -8,7 +8,8 @@
 //    out the rest of that horizon. Older operations therefore fetch first and win.
 // 2. A builder that won a moment ago and starts another operation at once, while other
 //    builders have landed commits within TURN_WINDOW_CYCLES, first waits a random part of
-//    one cycle, so the builders it beat get their turn.
+//    one cycle, so the builders it beat get their turn. Commits this clone landed itself
+//    are not others' (one clone acting for several builders, `--as`, beats nobody).
 //
 // Pure: the transaction cycle (store/transaction.ts) measures and waits, this decides.
 
@@ -43,16 +44,25 @@ export interface LastWin {
   at: number;
   /** How long that winning attempt took, fetch to accepted push. */
   cycleMs: number;
+  /** The commits this clone landed lately, newest first (at most RECENT_COMMITS): not others' activity. */
+  mine: readonly string[];
 }
 
-export const formatLastWin = (win: LastWin): string => `${Math.round(win.at)} ${Math.round(win.cycleMs)}\n`;
+export const formatLastWin = (win: LastWin): string => `${[Math.round(win.at), Math.round(win.cycleMs), ...win.mine].join(' ')}\n`;
 
-/** Undefined for a missing or unreadable record: no yield, which is always safe. */
+/** Undefined for a missing or unreadable record: no yield, which is always safe. A record without commits (older builds) has none. */
 export const parseLastWin = (text: string | undefined): LastWin | undefined => {
-  const match = /^(\d+) (\d+)\s*$/.exec(text ?? '');
+  const match = /^(\d+) (\d+)((?: [0-9a-f]{40}(?:[0-9a-f]{24})?)*)\s*$/.exec(text ?? '');
   if (!match) return undefined;
-  return { at: Number(match[1]), cycleMs: Number(match[2]) };
+  return { at: Number(match[1]), cycleMs: Number(match[2]), mine: (match[3] ?? '').split(' ').filter(Boolean) };
 };
+
+/** The record after `commit` landed: this win, and the clone's earlier winning commits still worth remembering. */
+export const nextWin = (previous: LastWin | undefined, at: number, cycleMs: number, commit: string): LastWin => ({
+  at,
+  cycleMs,
+  mine: [commit, ...(previous?.mine ?? []).filter((c) => c !== commit)].slice(0, RECENT_COMMITS),
+});
 
 /** Whether an operation starting at `now` follows straight on from the last win (within one cycle). */
 export const followsWin = (win: LastWin | undefined, now: number): win is LastWin =>
@@ -61,18 +71,19 @@ export const followsWin = (win: LastWin | undefined, now: number): win is LastWi
 /**
  * The wait before the first attempt: a random part of one cycle when this builder starts
  * straight after its own win and another builder landed a commit within the turn window.
- * `recent` are main's latest commits as (actor, commit time in ms, whole seconds).
+ * `recent` are main's latest commits as (id, actor, commit time in ms, whole seconds); the
+ * ones this clone landed (win.mine) are its own, whatever builder they were made as.
  */
 export const turnDelayMs = (
   win: LastWin | undefined,
   now: number,
   actor: string,
-  recent: ReadonlyArray<{ actor: string; at: number }>,
+  recent: ReadonlyArray<{ commit: string; actor: string; at: number }>,
   random: () => number,
 ): number => {
   if (!followsWin(win, now)) return 0;
   // Commit times are whole seconds: a second of slack.
   const window = TURN_WINDOW_CYCLES * win.cycleMs + 1000;
-  const othersActive = recent.some((commit) => commit.actor !== '' && commit.actor !== actor && now - commit.at <= window);
+  const othersActive = recent.some((commit) => commit.actor !== '' && commit.actor !== actor && !win.mine.includes(commit.commit) && now - commit.at <= window);
   return othersActive ? random() * win.cycleMs : 0;
 };

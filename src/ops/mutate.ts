@@ -8,7 +8,7 @@
 // written, and the commit message is vetted where the transaction builds it.
 import { randomUUID } from 'node:crypto';
 import { allowedTrailer, vetCommitMessage, vetCommitted } from '../domain/committed.js';
-import { cycleEstimateMs, followsWin, formatLastWin, parseLastWin, RECENT_COMMITS, retryDelayMs, turnDelayMs, type LastWin } from '../domain/fairness.js';
+import { cycleEstimateMs, followsWin, formatLastWin, nextWin, parseLastWin, RECENT_COMMITS, retryDelayMs, turnDelayMs, type LastWin } from '../domain/fairness.js';
 import { BuildctlError } from '../errors.js';
 import type { DocSpec } from '../schemas/layout.js';
 import { withLocalLock } from '../store/local-lock.js';
@@ -75,7 +75,7 @@ export const fairPacing = (random: () => number = Math.random): Pacing => ({
     return followsWin(win, now) ? turnDelayMs(win, now, actor, await recent(RECENT_COMMITS), random) : 0;
   },
   retryDelayMs: (ageMs, meanAttemptMs, record) => retryDelayMs(ageMs, cycleEstimateMs(meanAttemptMs, parseLastWin(record)), random),
-  winRecord: (at, cycleMs) => formatLastWin({ at, cycleMs }),
+  winRecord: (at, cycleMs, commit, previous) => formatLastWin(nextWin(parseLastWin(previous), at, cycleMs, commit)),
 });
 
 /** This clone's last winning attempt (when, and how long its cycle took), if recorded. */

@@ -116,6 +116,7 @@ export interface TxRequest<R> {
 
 /** One of main's latest commits, for the turn-taking rule. */
 export interface RecentCommit {
+  commit: string;
   actor: string;
   /** Commit time, ms since the epoch (whole seconds). */
   at: number;
@@ -130,8 +131,8 @@ export interface Pacing {
   turnDelayMs(lastWin: string | undefined, now: number, actor: string, recent: (count: number) => Promise<RecentCommit[]>): Promise<number>;
   /** The wait after an attempt that lost, from the operation's age, its mean attempt time and the clone's last win record. */
   retryDelayMs(ageMs: number, meanAttemptMs: number, lastWin: string | undefined): number;
-  /** The record kept after a win (`.git/buildctl/last-win`), handed to turnDelayMs next time. */
-  winRecord(at: number, cycleMs: number): string;
+  /** The record kept after `commit` landed (`.git/buildctl/last-win`), from the one before; handed to turnDelayMs next time. */
+  winRecord(at: number, cycleMs: number, commit: string, previous: string | undefined): string;
 }
 
 export interface TxOptions {
@@ -483,10 +484,10 @@ const checkNoLoss = (write: ValueWrite, before: ReadonlySet<string>, kept: Reado
 
 /** main's latest commits as last fetched: who made them and when. */
 const recentCommits = async (store: Store, count: number): Promise<RecentCommit[]> => {
-  const { stdout } = await git(store.dir, ['log', `-${count}`, `--format=%ct %(trailers:key=${TRAILER_ACTOR},valueonly,separator=)`, ORIGIN_MAIN], { allowFail: true });
+  const { stdout } = await git(store.dir, ['log', `-${count}`, `--format=%H %ct %(trailers:key=${TRAILER_ACTOR},valueonly,separator=)`, ORIGIN_MAIN], { allowFail: true });
   return stdout.split('\n').filter(Boolean).map((line) => {
-    const space = line.indexOf(' ');
-    return { at: Number(line.slice(0, space)) * 1000, actor: line.slice(space + 1).trim() };
+    const [commit = '', at = '', ...actor] = line.split(' ');
+    return { commit, at: Number(at) * 1000, actor: actor.join(' ').trim() };
   });
 };
 
@@ -503,8 +504,10 @@ const takeTurn = async (store: Store, actor: string, pacing: Pacing): Promise<vo
 };
 
 /** Remembers the winning attempt for the pacing. Best effort: a failure only skips a yield. */
-const rememberWin = (store: Store, pacing: Pacing, cycleMs: number): Promise<void> =>
-  pacing === NO_PACING ? Promise.resolve() : writeFile(lastWinFile(store), pacing.winRecord(Date.now(), cycleMs)).catch(() => undefined);
+const rememberWin = async (store: Store, pacing: Pacing, cycleMs: number, commit: string): Promise<void> => {
+  if (pacing === NO_PACING) return;
+  await writeFile(lastWinFile(store), pacing.winRecord(Date.now(), cycleMs, commit, await readLastWinRecord(store))).catch(() => undefined);
+};
 
 const pushKeepsFailing = (error: GitError): BuildctlError =>
   failedError(`git push keeps failing: ${gitReason(error.result.stderr)}`, {
@@ -539,8 +542,8 @@ interface Cycle<R> {
   /** Blobs this clone has validated (store/valid-cache.ts). */
   cache: ValidCache;
   warn: (line: string) => void;
-  /** Called with the attempt's duration when its push landed. */
-  won: (cycleMs: number) => Promise<void>;
+  /** Called with the attempt's duration and its commit when its push landed. */
+  won: (cycleMs: number, commit: string) => Promise<void>;
 }
 
 /** Whether main's root holds a builder identity file (a commit never adds one: it came from a push). */
@@ -580,7 +583,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
   crashPoint('after-push');
   // What it wrote is canonical and valid: the next read of these blobs only parses them.
   for (const file of staged.files) if (cycle.cache.worth(file.text)) cycle.cache.add(written.blobs.get(file.path)!, file.path);
-  await cycle.won(Date.now() - started);
+  await cycle.won(Date.now() - started, commit);
   await refreshView(store, base.localMain, commit, warn, await tracksIdentity(cycle.trees, base));
   return { kind: 'done', result: staged.plan.result, commit };
 };
@@ -598,7 +601,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
     const ident = committer(store);
     ident.catch(() => undefined);
     const cache = openValidCache(store.stateDir);
-    const cycle: Cycle<R> = { store, request, opId, objects, trees: treeReader(objects), ident, cache, warn: options.warn ?? (() => undefined), won: (ms) => rememberWin(store, pacing, ms) };
+    const cycle: Cycle<R> = { store, request, opId, objects, trees: treeReader(objects), ident, cache, warn: options.warn ?? (() => undefined), won: (ms, commit) => rememberWin(store, pacing, ms, commit) };
     try {
       const started = Date.now();
       let lostMs = 0; // time spent in attempts that lost, for the age-ordered wait

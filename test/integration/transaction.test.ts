@@ -15,6 +15,22 @@ afterEach(() => fleet?.cleanup());
 
 const remoteFile = (f: Fleet, path: string): string => gitSync(f.remote, ['show', `main:${path}`]);
 
+/** Sets `actor`'s labels to [value] in builders.json, paced fairly with `random` as the jitter source. */
+const setLabel = (store: ReturnType<typeof storeAt>, actor: string, value: string, random: () => number) =>
+  transact(
+    store,
+    {
+      op: 'test.label',
+      actor,
+      apply: async (read) => {
+        const doc = (await read(docs.builders))!;
+        const builders = doc.builders.map((b) => (b.id === actor ? { ...b, labels: [value] } : b));
+        return { result: value, writes: [{ spec: docs.builders, value: { ...doc, builders } }], summary: `test.label ${value}` };
+      },
+    },
+    { pacing: fairPacing(random) },
+  );
+
 describe('transaction cycle against a real bare remote', () => {
   it('two clones mutating main at the same time both land', async () => {
     fleet = await makeFleet(['build1', 'build2']);
@@ -55,20 +71,7 @@ describe('transaction cycle against a real bare remote', () => {
   it('takes turns: straight after its own win, a builder yields while others land commits', async () => {
     fleet = await makeFleet(['build1', 'build2']);
     const store1 = storeAt(fleet.stores.build1!);
-    const label = (store: typeof store1, actor: string, value: string, random: () => number) =>
-      transact(
-        store,
-        {
-          op: 'test.label',
-          actor,
-          apply: async (read) => {
-            const doc = (await read(docs.builders))!;
-            const builders = doc.builders.map((b) => (b.id === actor ? { ...b, labels: [value] } : b));
-            return { result: value, writes: [{ spec: docs.builders, value: { ...doc, builders } }], summary: `test.label ${value}` };
-          },
-        },
-        { pacing: fairPacing(random) },
-      );
+    const label = setLabel;
     // The jitter source is asked for a turn only when the builder yields (no push is rejected here).
     let asked = 0;
     const spy = () => {
@@ -78,7 +81,7 @@ describe('transaction cycle against a real bare remote', () => {
     await label(storeAt(fleet.stores.build2!), 'build2', 'c', Math.random);
     await label(store1, 'build1', 'd', Math.random); // a win, with build2 active a moment ago
     const lastWin = join(fleet.stores.build1!, '.git', 'buildctl', 'last-win');
-    expect(readFileSync(lastWin, 'utf8')).toMatch(/^\d{13} \d+\n$/);
+    expect(readFileSync(lastWin, 'utf8')).toMatch(/^\d{13} \d+( [0-9a-f]{40})+\n$/);
     await label(store1, 'build1', 'e', spy); // straight on: yields once
     expect(asked).toBe(1);
     // The same, but the last win was a minute ago: nobody is waiting on this builder.
@@ -87,6 +90,30 @@ describe('transaction cycle against a real bare remote', () => {
     expect(asked).toBe(1);
     const labels = JSON.parse(remoteFile(fleet, 'coordination/builders.json')).builders.map((b: { labels: string[] }) => b.labels);
     expect(labels).toEqual([['f'], ['c']]);
+  });
+
+  it('does not yield to itself: one clone acting as several builders (--as) takes no turns between its own commits', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const store1 = storeAt(fleet.stores.build1!);
+    let asked = 0;
+    const spy = () => {
+      asked++;
+      return 0.5;
+    };
+    const label = (actor: string, value: string, random: () => number = spy) => setLabel(store1, actor, value, random);
+    // The fleet's setup commits were landed by this clone too (initStore, a minute ago as far as the pacing knows).
+    const setup = gitSync(fleet.remote, ['rev-list', '-16', 'main']).trim().split('\n');
+    writeFileSync(join(fleet.stores.build1!, '.git', 'buildctl', 'last-win'), `${Date.now() - 60_000} 200 ${setup.join(' ')}\n`);
+    // build2's commit, then build1's straight after, both landed by this clone: nobody else is waiting.
+    for (const [actor, value] of [['build2', 'a'], ['build1', 'b'], ['build2', 'c'], ['build1', 'd']] as const) await label(actor, value);
+    expect(asked).toBe(0);
+    const record = readFileSync(join(fleet.stores.build1!, '.git', 'buildctl', 'last-win'), 'utf8').trim().split(' ');
+    expect(record.slice(2)).toHaveLength(Math.min(16, 4 + setup.length));
+    // A commit another clone landed is others' activity: straight after its next win, this clone yields.
+    await setLabel(storeAt(fleet.stores.build2!), 'build2', 'e', Math.random);
+    await label('build1', 'f', () => 0.5); // a win, with build2 active a moment ago
+    await label('build1', 'g'); // straight on: yields once
+    expect(asked).toBe(1);
   });
 
   it('makes no commit when the transition changes nothing', async () => {

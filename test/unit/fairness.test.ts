@@ -3,7 +3,9 @@ import {
   followsWin,
   formatLastWin,
   HORIZON_CYCLES,
+  nextWin,
   parseLastWin,
+  RECENT_COMMITS,
   retryDelayMs,
   cycleEstimateMs,
   STALL_FACTOR,
@@ -39,12 +41,24 @@ describe('retryDelayMs: older operations wait less', () => {
 
 describe('last win record', () => {
   it('round-trips and rejects anything else', () => {
-    expect(parseLastWin(formatLastWin({ at: 1_700_000_000_123, cycleMs: 187.6 }))).toEqual({ at: 1_700_000_000_123, cycleMs: 188 });
-    for (const bad of [undefined, '', 'garbage', '12', '12 x', '-1 5', '1 2 3']) expect(parseLastWin(bad)).toBeUndefined();
+    expect(parseLastWin(formatLastWin({ at: 1_700_000_000_123, cycleMs: 187.6, mine: [] }))).toEqual({ at: 1_700_000_000_123, cycleMs: 188, mine: [] });
+    const mine = ['a'.repeat(40), 'b'.repeat(64)];
+    expect(parseLastWin(formatLastWin({ at: 5, cycleMs: 6, mine }))).toEqual({ at: 5, cycleMs: 6, mine });
+    // A record an older build wrote (no commits) still reads.
+    expect(parseLastWin('1700000000123 188\n')).toEqual({ at: 1_700_000_000_123, cycleMs: 188, mine: [] });
+    for (const bad of [undefined, '', 'garbage', '12', '12 x', '-1 5', '1 2 3', `1 2 ${'a'.repeat(39)}`, `1 2 ${'A'.repeat(40)}`]) expect(parseLastWin(bad)).toBeUndefined();
+  });
+
+  it('remembers this clone\'s latest winning commits, newest first, at most RECENT_COMMITS', () => {
+    let win = nextWin(undefined, 1, 100, 'c0'.padEnd(40, '0'));
+    for (let i = 1; i <= RECENT_COMMITS + 3; i++) win = nextWin(win, 1 + i, 100, `c${i}`.padEnd(40, '0'));
+    expect(win.mine).toHaveLength(RECENT_COMMITS);
+    expect(win.mine[0]).toBe(`c${RECENT_COMMITS + 3}`.padEnd(40, '0'));
+    expect(win).toMatchObject({ at: RECENT_COMMITS + 4, cycleMs: 100 });
   });
 
   it('counts as followed on only within one cycle after the win', () => {
-    const win = { at: 10_000, cycleMs: 200 };
+    const win = { at: 10_000, cycleMs: 200, mine: [] };
     expect(followsWin(win, 10_150)).toBe(true);
     expect(followsWin(win, 10_201)).toBe(false);
     expect(followsWin(win, 9_000)).toBe(false); // clock went back: no yield
@@ -53,35 +67,43 @@ describe('last win record', () => {
 });
 
 describe('turnDelayMs: a winner yields while others are landing commits', () => {
-  const win = { at: 100_000, cycleMs: 200 };
+  const win = { at: 100_000, cycleMs: 200, mine: ['f'.repeat(40)] };
   const now = 100_050;
+  const c = (n: number) => String(n).padStart(40, '0');
   const always = () => 0.75;
 
   it('yields part of a cycle when another builder landed a commit within the window', () => {
-    const recent = [{ actor: 'build1', at: 100_000 }, { actor: 'build2', at: 99_000 }];
+    const recent = [{ commit: c(1), actor: 'build1', at: 100_000 }, { commit: c(2), actor: 'build2', at: 99_000 }];
     expect(turnDelayMs(win, now, 'build1', recent, always)).toBe(150);
   });
 
+  it('does not count a commit this clone landed as another builder\'s, whoever it was made as (--as)', () => {
+    const recent = [{ commit: 'f'.repeat(40), actor: 'build2', at: 100_000 }, { commit: c(3), actor: 'build1', at: 99_500 }];
+    expect(turnDelayMs(win, now, 'build1', recent, always)).toBe(0);
+    // The same commit landed by another clone is another builder's turn.
+    expect(turnDelayMs({ ...win, mine: [] }, now, 'build1', recent, always)).toBe(150);
+  });
+
   it('does not yield when only this builder has been writing', () => {
-    const recent = [{ actor: 'build1', at: 100_000 }, { actor: 'build1', at: 99_800 }, { actor: '', at: 99_900 }];
+    const recent = [{ commit: c(1), actor: 'build1', at: 100_000 }, { commit: c(2), actor: 'build1', at: 99_800 }, { commit: c(3), actor: '', at: 99_900 }];
     expect(turnDelayMs(win, now, 'build1', recent, always)).toBe(0);
   });
 
   it('does not yield for another builder\'s commit older than the window', () => {
     const old = now - (TURN_WINDOW_CYCLES * win.cycleMs + 1000) - 1;
-    expect(turnDelayMs(win, now, 'build1', [{ actor: 'build2', at: old }], always)).toBe(0);
-    expect(turnDelayMs(win, now, 'build1', [{ actor: 'build2', at: old + 2 }], always)).toBe(150);
+    expect(turnDelayMs(win, now, 'build1', [{ commit: c(1), actor: 'build2', at: old }], always)).toBe(0);
+    expect(turnDelayMs(win, now, 'build1', [{ commit: c(1), actor: 'build2', at: old + 2 }], always)).toBe(150);
   });
 
   it('does not yield when the operation does not follow straight on from a win', () => {
-    const recent = [{ actor: 'build2', at: 100_000 }];
+    const recent = [{ commit: c(1), actor: 'build2', at: 100_000 }];
     expect(turnDelayMs(win, win.at + 1_000, 'build1', recent, always)).toBe(0);
     expect(turnDelayMs(undefined, now, 'build1', recent, always)).toBe(0);
   });
 });
 
 describe('cycleEstimateMs: a stall is not contention', () => {
-  const win = { at: 1_700_000_000_000, cycleMs: 200 };
+  const win = { at: 1_700_000_000_000, cycleMs: 200, mine: [] };
   it('is the mean of the attempts while they look like cycles', () => {
     expect(cycleEstimateMs(350, win)).toBe(350);
     expect(cycleEstimateMs(STALL_FACTOR * 200, win)).toBe(STALL_FACTOR * 200);
