@@ -431,7 +431,12 @@ export const claimJob = (doc: JobsDoc, input: ClaimInput): { doc: JobsDoc; job: 
   if (input.type !== undefined) checkType(input.type);
   const untrusted = input.untrusted ?? NONE;
   const readiness = readinessOf(doc.jobs, untrusted);
-  const candidate = doc.jobs.filter((job) => isEligible(job, input) && !untrusted.has(job.id) && readiness(job).kind === 'ready').sort(claimOrder)[0];
+  // The first in claim order, found in one pass: sorting 10,000 queued jobs to take one
+  // parsed each created_at about 28 times (measured: 5 ms of a claim).
+  let candidate: Job | undefined;
+  for (const job of doc.jobs) {
+    if (isEligible(job, input) && !untrusted.has(job.id) && readiness(job).kind === 'ready' && (candidate === undefined || claimOrder(job, candidate) < 0)) candidate = job;
+  }
   if (!candidate) return { doc, job: undefined };
   const job: Job = {
     ...candidate,

@@ -155,6 +155,21 @@ describe('claimJob', () => {
     expect(claim(doc).job).toBeUndefined();
   });
 
+  it('takes the same job whatever order the document lists them in (one pass, no sort)', () => {
+    const base = seed(...Array.from({ length: 40 }, (_, i) => ({ id: `j${String(i).padStart(2, '0')}`, priority: 1 + (i % 4) })));
+    // Ties on priority and time, and a created_at that does not parse (it sorts last).
+    const jobs = base.jobs.map((job, i) => (i % 5 === 0 ? { ...job, created_at: base.jobs[0]!.created_at } : i === 4 ? { ...job, created_at: 'not a time' } : job));
+    const time = (job: Job) => (Number.isNaN(Date.parse(job.created_at)) ? Number.POSITIVE_INFINITY : Date.parse(job.created_at));
+    const expected = [...jobs].sort((a, b) => a.priority - b.priority || time(a) - time(b) || (a.id < b.id ? -1 : 1))[0]!.id;
+    expect(expected).toBe('j00');
+    let seedValue = 7;
+    const random = () => (seedValue = (seedValue * 48_271) % 2_147_483_647) / 2_147_483_647;
+    for (let round = 0; round < 20; round++) {
+      const shuffled = [...jobs].sort(() => random() - 0.5);
+      expect(claim({ jobs: shuffled }).job?.id).toBe(expected);
+    }
+  });
+
   it('sets running, assignee, started_at and one more attempt, and leaves other jobs alone', () => {
     const doc = seed({ id: 'j1' }, { id: 'j2' });
     const r = claim(doc, 'build2', { seconds: 50 });
