@@ -1,6 +1,7 @@
 // The rolling metrics window of <id>/metrics.jsonl: the last 60 one-minute samples, and
 // hourly min / avg / max summaries for the samples older than that, back to metrics_window.
 import type { MetricsHour, MetricsLine, MetricsSample } from '../schemas/metrics.js';
+import { compareTimes } from './durations.js';
 
 export const RAW_SAMPLES_KEPT = 60;
 const HOUR_MS = 3_600_000;
@@ -32,7 +33,7 @@ const roundAverages = (hour: MetricsHour): MetricsHour => {
  * hour's summary; summaries that end before `now - windowMs` are dropped.
  */
 export const rollMetrics = (lines: readonly MetricsLine[], sample: MetricsSample, now: Date, windowMs: number): MetricsLine[] => {
-  const samples = [...lines.filter((l): l is MetricsSample => l.kind === 'sample'), sample].sort((a, b) => a.t.localeCompare(b.t));
+  const samples = [...lines.filter((l): l is MetricsSample => l.kind === 'sample'), sample].sort((a, b) => compareTimes(a.t, b.t));
   const hours = new Map<string, MetricsHour>();
   for (const line of lines) if (line.kind === 'hour') hours.set(line.t, line);
   const overflow = samples.length - RAW_SAMPLES_KEPT;
@@ -48,7 +49,7 @@ export const rollMetrics = (lines: readonly MetricsLine[], sample: MetricsSample
   const cutoff = now.getTime() - windowMs;
   const keptHours = [...hours.values()]
     .filter((h) => Date.parse(h.t) + HOUR_MS > cutoff)
-    .sort((a, b) => a.t.localeCompare(b.t))
+    .sort((a, b) => compareTimes(a.t, b.t))
     .map((h) => (Date.parse(h.t) + HOUR_MS <= oldestKept ? roundAverages(h) : h));
   return [...keptHours, ...kept];
 };
@@ -92,8 +93,8 @@ export interface MetricsHistory {
 /** The part of a metrics window from `since` on, with min / avg / max per field. */
 export const metricsSince = (lines: readonly MetricsLine[], since: Date | undefined): MetricsHistory => {
   const from = since?.getTime() ?? Number.NEGATIVE_INFINITY;
-  const samples = lines.filter((l): l is MetricsSample => l.kind === 'sample' && Date.parse(l.t) >= from).sort((a, b) => a.t.localeCompare(b.t));
-  const hours = lines.filter((l): l is MetricsHour => l.kind === 'hour' && Date.parse(l.t) + HOUR_MS > from).sort((a, b) => a.t.localeCompare(b.t));
+  const samples = lines.filter((l): l is MetricsSample => l.kind === 'sample' && Date.parse(l.t) >= from).sort((a, b) => compareTimes(a.t, b.t));
+  const hours = lines.filter((l): l is MetricsHour => l.kind === 'hour' && Date.parse(l.t) + HOUR_MS > from).sort((a, b) => compareTimes(a.t, b.t));
   if (samples.length === 0 && hours.length === 0) return { samples, hours, summary: null };
   const summary = {} as Record<MetricField, FieldSummary>;
   for (const field of FIELDS) {

@@ -1,5 +1,6 @@
 // `buildctl check`: one fetch, the fleet's documents and every file's validity, one verdict.
 import { evaluateCheck, type CheckInput, type CheckResult } from '../domain/check.js';
+import { compareTimes } from '../domain/durations.js';
 import { readNotifyState } from '../store/notify-state.js';
 import { openStore } from '../store/store.js';
 import type { Context } from './context.js';
@@ -50,6 +51,6 @@ const notifyProblems = async (ctx: Context, now: Date): Promise<CheckInput['noti
   if (!state) return undefined;
   const recent = state.failures.filter((f) => now.getTime() - Date.parse(f.at) < DAY_MS);
   const failing = state.queue.filter((q) => q.attempts > 0);
-  const last = [...recent.map((f) => ({ at: f.at, text: `${f.target}: ${f.error}` })), ...failing.map((q) => ({ at: q.next_at, text: `${q.target}: ${q.last_error ?? 'failed'}` }))].sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+  const last = [...recent.map((f) => ({ at: f.at, text: `${f.target}: ${f.error}` })), ...failing.map((q) => ({ at: q.next_at, text: `${q.target}: ${q.last_error ?? 'failed'}` }))].sort((a, b) => compareTimes(a.at, b.at)).at(-1);
   return { gaveUp: recent.length, failing: failing.length, lastError: last?.text ?? null };
 };

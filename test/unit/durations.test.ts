@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/domain/durations.js';
+import { compareTimes, parseDuration } from '../../src/domain/durations.js';
 import { buildctlErrorFrom } from '../helpers/errors.js';
 
 const SECOND = 1000;
@@ -43,5 +43,13 @@ describe('parseDuration', () => {
 
   it('says "duration" when not told what it parses', () => {
     expect(buildctlErrorFrom(() => parseDuration('soon')).message).toBe('invalid duration "soon"');
+  });
+});
+
+describe('compareTimes', () => {
+  it('orders ISO times by their instant, whatever their precision, older first', () => {
+    const times = ['2026-11-29T10:00:01Z', '2026-11-29T10:00:00.500Z', '2026-11-29T10:00:00Z', '2026-11-28T23:59:59.999Z', '2026-11-29T10:00:00.000Z'];
+    expect([...times].sort(compareTimes)).toEqual(['2026-11-28T23:59:59.999Z', '2026-11-29T10:00:00.000Z', '2026-11-29T10:00:00Z', '2026-11-29T10:00:00.500Z', '2026-11-29T10:00:01Z']);
+    expect(compareTimes('2026-11-29T10:00:00Z', '2026-11-29T10:00:00Z')).toBe(0);
   });
 });
