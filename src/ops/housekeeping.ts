@@ -12,7 +12,7 @@ import { docs } from '../schemas/layout.js';
 import type { NotifyEvent } from '../schemas/notify.js';
 import type { StatusDoc } from '../schemas/status.js';
 import { heartbeatCommits, openSnapshot } from '../store/snapshot.js';
-import { fetchRefs, HEARTBEAT_REFSPEC, ORIGIN_HEARTBEAT_PREFIX, type Store } from '../store/store.js';
+import { fetchRefs, HEARTBEAT_REFSPEC, type Store } from '../store/store.js';
 import type { Write } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { mutate } from './mutate.js';
@@ -21,7 +21,7 @@ import { readHeartbeat } from './heartbeats-read.js';
 import { eventIdOf } from './notify.js';
 import { beatSights, recordLook } from './observe.js';
 import { trustAtBase } from './signed-writes.js';
-import { judgeCommit } from './trust.js';
+import { judgeHeartbeat } from './trust.js';
 
 export interface HousekeepingOutcome extends HousekeepingReport {
   changed: boolean;
@@ -105,7 +105,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         // liveness either way: that builder is unknown (never dead, never alive on another's word).
         if (trust.enforced) {
           for (const id of ids) {
-            const signed = (await judgeCommit(snapshot.objects, `${ORIGIN_HEARTBEAT_PREFIX}${id}`, id, trust.ledger.state))?.verdict === 'verified';
+            const signed = (await judgeHeartbeat(snapshot, id, trust.ledger.state))?.verdict === 'verified';
             if (!signed) health.set(id, 'unknown');
           }
         }

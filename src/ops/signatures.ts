@@ -13,10 +13,10 @@ import { openObjectReader, type ObjectReader } from '../store/git.js';
 import { parseCommit, treeReader } from '../store/objects.js';
 import { commitsBetween, gitDirOf, isAncestor, refValue } from '../store/refs.js';
 import { listHeartbeatRefs, openSnapshot } from '../store/snapshot.js';
-import { fetchAll, HEARTBEAT_PREFIX, MAIN, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, openStore, type Store } from '../store/store.js';
+import { fetchAll, HEARTBEAT_PREFIX, MAIN, ORIGIN_MAIN, openStore, type Store } from '../store/store.js';
 import type { Context } from './context.js';
 import { fetchOrFallBack, type Freshness } from './read.js';
-import { claimOf, judgeCommit, keyFingerprint, ledgerAt, verdictsFor, type Ledger } from './trust.js';
+import { claimOf, judgeCommit, judgeHeartbeat, keyFingerprint, ledgerAt, verdictsFor, type Ledger } from './trust.js';
 
 export interface CommitSignature {
   commit: string;
@@ -77,7 +77,7 @@ export const validateSignatures = async (ctx: Context, options: { fetch: boolean
     }
     const heartbeats: SignatureReport['heartbeats'] = [];
     for (const id of (await listHeartbeatRefs(store)).filter((ref) => BUILDER_ID_PATTERN.test(ref))) {
-      const j = await judgeCommit(snapshot.objects, `${ORIGIN_HEARTBEAT_PREFIX}${id}`, id, ledger.state);
+      const j = await judgeHeartbeat(snapshot, id, ledger.state);
       if (j) heartbeats.push({ builder: id, commit: j.commit, verdict: j.verdict, signer: j.signer, reason: j.reason });
     }
     const taints = Object.values(ledger.taints);

@@ -14,11 +14,10 @@ import { listIntents } from '../store/outbox.js';
 import type { BeatSight } from '../domain/clocks.js';
 import type { Observations } from '../schemas/observations.js';
 import { loadObservations } from '../store/observations.js';
-import { heartbeatCommits, openSnapshot, type DocRead } from '../store/snapshot.js';
-import type { ObjectReader } from '../store/git.js';
-import { fetchAgeMs, fetchAll, lastFetchAt, openStore, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN } from '../store/store.js';
+import { heartbeatCommits, openSnapshot, type DocRead, type Snapshot } from '../store/snapshot.js';
+import { fetchAgeMs, fetchAll, lastFetchAt, openStore, ORIGIN_MAIN } from '../store/store.js';
 import type { Taint } from '../domain/trust.js';
-import { judgeCommit, ledgerAt, type Ledger, type SignatureView } from './trust.js';
+import { judgeHeartbeat, ledgerAt, type Ledger, type SignatureView } from './trust.js';
 import type { Context } from './context.js';
 import { tryResolveActor } from './identity.js';
 import { readHeartbeat } from './heartbeats-read.js';
@@ -124,7 +123,7 @@ export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): 
         const beat = await readHeartbeat(snapshot, id);
         const value = take(await views.tolerate(beat, docs.heartbeat(id)));
         if (value) heartbeats.set(id, value);
-        signatures.set(id, await builderSignatures(snapshot.objects, ledger, id));
+        signatures.set(id, await builderSignatures(snapshot, ledger, id));
       }),
     );
     const ids = new Set(fleet.map((b) => b.id));
@@ -199,12 +198,12 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
 };
 
 /** A builder's status.json (its latest change) and heartbeat, as signed. */
-const builderSignatures = async (objects: ObjectReader, ledger: Ledger, id: string): Promise<BuilderSignatures> => {
+const builderSignatures = async (snapshot: Snapshot, ledger: Ledger, id: string): Promise<BuilderSignatures> => {
   const fact = ledger.status[id];
   const status: SignatureView | null = fact
     ? { verdict: fact.verdict, signer: fact.signer, reason: fact.reason, commit: fact.commit, note: fact.verdict === 'verified' && !fact.trusted ? `not ${id}'s own` : null }
     : null;
-  const beat = await judgeCommit(objects, `${ORIGIN_HEARTBEAT_PREFIX}${id}`, id, ledger.state);
+  const beat = await judgeHeartbeat(snapshot, id, ledger.state);
   const heartbeat: SignatureView | null = beat ? { verdict: beat.verdict, signer: beat.signer, reason: beat.reason, commit: beat.commit, note: null } : null;
   return { status, heartbeat };
 };

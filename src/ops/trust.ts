@@ -31,6 +31,7 @@ import { messageTrailers } from '../store/commit-log.js';
 import type { ObjectReader } from '../store/git.js';
 import { isRegularFile, MODE_TREE, parseCommit, parseTree, type ParsedCommit, type TreeEntry } from '../store/objects.js';
 import { parsePublicKey, verifyMessage } from '../store/sshsig.js';
+import type { Snapshot } from '../store/snapshot.js';
 import type { Store } from '../store/store.js';
 import { TRAILER_ACTOR, TRAILER_OP } from '../store/transaction.js';
 import { appendVerdicts, LEDGER_VERSION, readLedgers, readVerdicts, writeLedger, type CommitVerdict, type Ledger, type StatusFact } from './trust-cache.js';
@@ -305,8 +306,20 @@ export const verdictsFor = async (store: Store, objects: ObjectReader, tip: stri
 export const judgeCommit = async (objects: ObjectReader, ref: string, actor: string, state: TrustState): Promise<(Judgement & { commit: string }) | undefined> => {
   const object = await objects.readObject(ref);
   if (!object?.body || object.type !== 'commit') return undefined;
-  const claim = { ...claimOf(object.sha, parseCommit(object.body)), actor };
-  return { ...judge(claim, state), commit: object.sha };
+  return judgeRaw(object.sha, object.body, actor, state);
+};
+
+const judgeRaw = (commit: string, body: Buffer, actor: string, state: TrustState): Judgement & { commit: string } => ({ ...judge({ ...claimOf(commit, parseCommit(body)), actor }, state), commit });
+
+/**
+ * A builder's heartbeat commit as a snapshot read it (the commit its view shows), judged as
+ * that builder's: the commit is not read a second time. Undefined when it has no heartbeat ref.
+ */
+export const judgeHeartbeat = async (snapshot: Snapshot, builder: string, state: TrustState): Promise<(Judgement & { commit: string }) | undefined> => {
+  const beat = await snapshot.heartbeatCommit(builder);
+  if (!beat) return undefined;
+  // Past the size limit the snapshot kept no bytes: read it whole, as any commit.
+  return beat.body ? judgeRaw(beat.commit, beat.body, builder, state) : judgeCommit(snapshot.objects, beat.commit, builder, state);
 };
 
 /** A signature's verdict as the views show it (status, log). */

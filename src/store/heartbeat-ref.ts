@@ -80,7 +80,8 @@ export const encodeHeartbeatMessage = (subject: string, files: HeartbeatFiles, c
     .join('')}`;
 
 export interface MessageFile {
-  text: string;
+  /** The file's bytes in the message, decoded only when the file is read (a view of the fleet reads no metrics). */
+  bytes: Buffer;
   /** The text goes on from the parent commit's file of the same path. */
   continued: boolean;
 }
@@ -98,7 +99,7 @@ export const decodeHeartbeatMessage = (message: Buffer): Map<string, MessageFile
     if (!header || newline < 0 || newline + 1 + size > message.length) {
       return { path: '', reason: 'the heartbeat commit\'s message is not a list of files ("<path> <bytes>" and the bytes)' };
     }
-    files.set(header[1]!, { text: message.toString('utf8', newline + 1, newline + 1 + size), continued: header[3] !== undefined });
+    files.set(header[1]!, { bytes: message.subarray(newline + 1, newline + 1 + size), continued: header[3] !== undefined });
     offset = newline + 1 + size;
   }
   return files;
@@ -124,6 +125,8 @@ const parseCommit = (body: Buffer): CommitFields => {
 /** A heartbeat commit as readers see it: whichever form, its files by path. */
 export interface HeartbeatCommit {
   commit: string;
+  /** The raw commit object as read (undefined past the size limit), so judging its signature reads nothing again. */
+  body: Buffer | undefined;
   /** `message`: files in the commit (and its parent); `tree`: files in the tree (earlier buildctl, the older scripts). */
   form: 'message' | 'tree';
   file(path: string): Promise<BlobRead>;
@@ -151,8 +154,8 @@ export const readHeartbeatCommit = async (objects: ObjectReader, trees: TreeRead
   const fields: CommitFields | Problem = object.body ? parseCommit(object.body) : sizeProblem(object.size);
   const empty = emptyTree(algorithmOf(sha.length)).id;
   if (isProblem(fields) || fields.tree !== empty) {
-    if (isProblem(fields)) return { commit: sha, form: 'message', file: async () => ({ kind: 'invalid', problem: fields }) };
-    return { commit: sha, form: 'tree', file: (path) => trees.readText(sha, path) };
+    if (isProblem(fields)) return { commit: sha, body: undefined, form: 'message', file: async () => ({ kind: 'invalid', problem: fields }) };
+    return { commit: sha, body: object.body, form: 'tree', file: (path) => trees.readText(sha, path) };
   }
   const own = decodeHeartbeatMessage(fields.message);
   // The parent carries the first part of a file marked continued (read only then: a view of
@@ -168,6 +171,7 @@ export const readHeartbeatCommit = async (objects: ObjectReader, trees: TreeRead
     })());
   return {
     commit: sha,
+    body: object.body,
     form: 'message',
     file: async (path) => {
       if (isProblem(own)) return { kind: 'invalid', problem: own };
@@ -177,9 +181,9 @@ export const readHeartbeatCommit = async (objects: ObjectReader, trees: TreeRead
       if (rest.continued) {
         const above = await carried();
         if (isProblem(above)) return { kind: 'invalid', problem: above };
-        first = above.get(path)?.text ?? '';
+        first = above.get(path)?.bytes.toString('utf8') ?? '';
       }
-      return { kind: 'text', text: `${first}${rest.text}`, sha: `${sha}:${path}`, mode: '100644' };
+      return { kind: 'text', text: `${first}${rest.bytes.toString('utf8')}`, sha: `${sha}:${path}`, mode: '100644' };
     },
   };
 };

@@ -333,11 +333,14 @@ export interface ParsedCommit {
   signature: string | undefined;
 }
 
-/** Parses a raw commit object (as `cat-file` gives it). */
+/**
+ * Parses a raw commit object (as `cat-file` gives it). Only the headers are decoded as
+ * text; an unsigned commit's payload is its body as it is (nothing to leave out), so a
+ * reader of hundreds of heartbeat commits copies none of their files.
+ */
 export const parseCommit = (body: Buffer): ParsedCommit => {
-  const text = body.toString('latin1');
-  const end = text.indexOf('\n\n');
-  const head = end < 0 ? text : text.slice(0, end + 1);
+  const end = body.indexOf('\n\n');
+  const head = body.toString('latin1', 0, end < 0 ? body.length : end + 1);
   const kept: string[] = [];
   const signature: string[] = [];
   let inSignature = false;
@@ -363,13 +366,14 @@ export const parseCommit = (body: Buffer): ParsedCommit => {
     else if (name === 'parent') parents.push(value);
     else if (name === 'committer') time = Number(/ (\d+) [+-]\d{4}$/.exec(value)?.[1] ?? 0);
   }
-  const rest = end < 0 ? '' : text.slice(end + 1);
+  // Unsigned, every header line is kept: the payload is the body itself.
+  const whole = signature.length === 0 && end >= 0;
   return {
     tree,
     parents,
     time,
-    message: Buffer.from(end < 0 ? '' : text.slice(end + 2), 'latin1').toString('utf8'),
-    payload: Buffer.from(`${kept.map((line) => `${line}\n`).join('')}${rest}`, 'latin1'),
+    message: end < 0 ? '' : body.toString('utf8', end + 2),
+    payload: whole ? body : Buffer.concat([Buffer.from(kept.map((line) => `${line}\n`).join(''), 'latin1'), end < 0 ? Buffer.alloc(0) : body.subarray(end + 1)]),
     signature: signature.length > 0 ? `${signature.join('\n')}\n` : undefined,
   };
 };
