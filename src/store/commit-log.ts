@@ -22,25 +22,38 @@ export interface CommitRecord {
 const FIELD = '\u001f';
 const RECORD = '\u001e';
 
+const TRAILER_LINE = /^([A-Za-z0-9-]+):\s?(.*)$/;
+
 const parseTrailers = (text: string): Array<[string, string]> =>
   text
     .split('\n')
-    .map((line) => /^([A-Za-z0-9-]+):\s?(.*)$/.exec(line.trim()))
+    .map((line) => TRAILER_LINE.exec(line.trim()))
     .filter((match): match is RegExpExecArray => match !== null)
     .map((match) => [match[1] ?? '', match[2] ?? '']);
 
 /**
- * The trailers of a raw commit message, as git finds them: the last paragraph, when each of
- * its lines is `Name: value` (repeated names joined with ", ").
+ * The trailers of a raw commit message, as git finds them: the last paragraph (after the
+ * last blank line that has a line above it), when each of its lines is `Name: value`
+ * (repeated names joined with ", "). Read from the end, line by line, stopping at the first
+ * line that is no trailer: a heartbeat's message ends in its metrics, which are not.
  */
 export const messageTrailers = (message: string): Record<string, string> => {
-  const paragraphs = message.replace(/\s+$/, '').split(/\n\s*\n/);
-  const last = paragraphs.length > 1 ? (paragraphs[paragraphs.length - 1] ?? '') : '';
-  const lines = last.split('\n').filter((line) => line.trim() !== '');
-  const parsed = parseTrailers(last);
+  const text = message.trimEnd();
+  const found: Array<[string, string]> = [];
+  let end = text.length;
+  while (end > 0 || found.length > 0) {
+    const start = end === 0 ? 0 : text.lastIndexOf('\n', end - 1) + 1;
+    // The first line: no blank line above the paragraph, so the message is one paragraph.
+    if (start === 0) return {};
+    const line = text.slice(start, end).trim();
+    if (line === '') break;
+    const match = TRAILER_LINE.exec(line);
+    if (!match) return {};
+    found.push([match[1] ?? '', match[2] ?? '']);
+    end = start - 1;
+  }
   const trailers: Record<string, string> = {};
-  if (lines.length === 0 || parsed.length !== lines.length) return trailers;
-  for (const [name, value] of parsed) trailers[name] = name in trailers ? `${trailers[name]}, ${value}` : value;
+  for (const [name, value] of found.reverse()) trailers[name] = name in trailers ? `${trailers[name]}, ${value}` : value;
   return trailers;
 };
 
