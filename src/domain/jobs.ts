@@ -190,17 +190,34 @@ export const describeWait = (readiness: Readiness): string | undefined => {
  * Why no builder can ever claim this job as the fleet stands (a target that is disabled or
  * unknown, labels no enabled builder has all of, no enabled builder at all), or undefined.
  */
-export const whyNeverRuns = (job: { target?: string | null | undefined; labels: readonly string[] }, builders: readonly BuilderEntry[]): string | undefined => {
+export const whyNeverRuns = (job: { target?: string | null | undefined; labels: readonly string[] }, builders: readonly BuilderEntry[]): string | undefined => neverRunsIn(builders)(job);
+
+/**
+ * whyNeverRuns for many jobs of one fleet: the fleet is indexed once (by id, the enabled
+ * ones, each label set answered once), not once per job.
+ */
+export const neverRunsIn = (builders: readonly BuilderEntry[]): ((job: { target?: string | null | undefined; labels: readonly string[] }) => string | undefined) => {
   const enabled = builders.filter((b) => b.enabled);
-  if (job.target != null) {
-    const target = builders.find((b) => b.id === job.target);
-    if (!target) return `its target ${job.target} is not a registered builder`;
-    return target.enabled ? undefined : `its target ${job.target} is disabled`;
-  }
-  if (enabled.length === 0) return 'no builder is enabled';
-  if (job.labels.length === 0) return undefined;
-  const fits = enabled.some((b) => job.labels.every((l) => b.labels.includes(l)));
-  return fits ? undefined : `no enabled builder has the label${job.labels.length === 1 ? '' : 's'} ${job.labels.join(', ')}`;
+  const byId = new Map<string, BuilderEntry>();
+  // The first entry of an id wins, as a search of the list finds it.
+  for (const b of builders) if (!byId.has(b.id)) byId.set(b.id, b);
+  const fitsLabels = new Map<string, boolean>();
+  return (job) => {
+    if (job.target != null) {
+      const target = byId.get(job.target);
+      if (!target) return `its target ${job.target} is not a registered builder`;
+      return target.enabled ? undefined : `its target ${job.target} is disabled`;
+    }
+    if (enabled.length === 0) return 'no builder is enabled';
+    if (job.labels.length === 0) return undefined;
+    const key = JSON.stringify(job.labels);
+    let fits = fitsLabels.get(key);
+    if (fits === undefined) {
+      fits = enabled.some((b) => job.labels.every((l) => b.labels.includes(l)));
+      fitsLabels.set(key, fits);
+    }
+    return fits ? undefined : `no enabled builder has the label${job.labels.length === 1 ? '' : 's'} ${job.labels.join(', ')}`;
+  };
 };
 
 export interface QueueWait {
@@ -216,6 +233,7 @@ export interface QueueWait {
 /** Queued jobs that wait on something other than a free builder, in claim order. */
 export const queueWaits = (jobs: readonly Job[], builders: readonly BuilderEntry[], untrusted: ReadonlySet<string> = NONE): QueueWait[] => {
   const readiness = readinessOf(jobs, untrusted);
+  const neverRuns = neverRunsIn(builders);
   return jobs
     .filter((job) => job.status === 'queued')
     .sort(claimOrder)
@@ -225,7 +243,7 @@ export const queueWaits = (jobs: readonly Job[], builders: readonly BuilderEntry
         id: job.id,
         waits_for: state.kind === 'waiting' ? state.on.map((d) => d.id) : [],
         blocked: state.kind === 'blocked' ? state.reason : null,
-        never_runs: whyNeverRuns(job, builders) ?? null,
+        never_runs: neverRuns(job) ?? null,
       };
     })
     .filter((wait) => wait.waits_for.length > 0 || wait.blocked !== null || wait.never_runs !== null);

@@ -214,6 +214,20 @@ describe('jobs that can never run', () => {
     expect(whyNeverRuns({ target: null, labels: [] }, [{ id: 'build1', labels: [], enabled: false }])).toBe('no builder is enabled');
   });
 
+  it('answers a whole queue from one look at the fleet: each builder is read once, not once per job', () => {
+    let reads = 0;
+    const counted = Array.from({ length: 50 }, (_, i): BuilderEntry => {
+      const entry = { id: `build${i + 1}`, labels: i === 49 ? ['gpu'] : ['x86'], enabled: true };
+      return new Proxy(entry, { get: (target, key: keyof typeof entry) => (reads++, target[key]) });
+    });
+    const jobs = Array.from({ length: 500 }, (_, i) => raw(`j${i}`, i % 2 === 0 ? { labels: ['gpu'] } : { labels: ['arm64'] }));
+    const waits = queueWaits(jobs, counted);
+    expect(waits.filter((w) => w.never_runs === 'no enabled builder has the label arm64')).toHaveLength(250);
+    expect(waits.filter((w) => w.never_runs !== null && w.never_runs !== 'no enabled builder has the label arm64')).toHaveLength(0);
+    // Per builder: enabled, id, and its labels for each of the two label sets.
+    expect(reads).toBeLessThanOrEqual(50 * 5);
+  });
+
   it('queueWaits lists what each queued job waits for, in claim order', () => {
     const jobs = [
       raw('ready'),
