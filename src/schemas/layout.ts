@@ -25,10 +25,14 @@ export interface DocSpec<T> {
   readonly schema: z.ZodMiniType<T>;
   /** The entries the transaction guards against silent loss (see `transact`). */
   readonly collection?: Collection;
+  /** One of a builder's own documents: a view of the fleet reads one per builder, hundreds at once. */
+  readonly perBuilder?: true;
 }
 
 const spec = <T>(path: string, schema: z.ZodMiniType<T>, collection?: Collection): DocSpec<T> =>
   collection ? { path, schema, collection } : { path, schema };
+
+const builderSpec = <T>(path: string, schema: z.ZodMiniType<T>): DocSpec<T> => ({ path, schema, perBuilder: true });
 
 export const paths = {
   builders: 'coordination/builders.json',
@@ -58,8 +62,8 @@ export const docs = {
   signers: spec(paths.signers, signersDoc, { field: 'signers', id: 'id' }),
   events: spec(paths.events, eventsDoc, { field: 'events', id: 'id' }),
   dashboard: spec(paths.dashboard, dashboardDoc),
-  status: (id: string) => spec(paths.status(id), statusDoc),
-  heartbeat: (id: string) => spec(paths.heartbeat(id), heartbeatDoc),
+  status: (id: string) => builderSpec(paths.status(id), statusDoc),
+  heartbeat: (id: string) => builderSpec(paths.heartbeat(id), heartbeatDoc),
   jobsArchive: (month: string) => spec(paths.jobsArchive(month), jobsDoc, { field: 'jobs', id: 'id' }),
   messagesArchive: (month: string) => spec(paths.messagesArchive(month), messagesDoc, { field: 'messages', id: 'id' }),
 };

@@ -42,10 +42,12 @@ const readVia = async <T>(read: BlobRead, cache: ValidCache, spec: DocSpec<T>, l
   if (read.kind === 'invalid') return { status: 'invalid', problems: [read.problem], source: label, text: '' };
   const { text, sha } = read;
   // A canonical blob that validated before is valid again: parse it, skip the schema.
-  if (cache.worth(text) && (await cache.has(sha, spec.path))) return { status: 'ok', value: JSON.parse(withoutBom(text)) as T, source: label };
+  const perBuilder = spec.perBuilder === true;
+  const worth = cache.worth(text, perBuilder);
+  if (worth && (await cache.has(sha, spec.path, perBuilder))) return { status: 'ok', value: JSON.parse(withoutBom(text)) as T, source: label };
   const outcome = parseDocumentText(text, spec.schema);
   if (!outcome.ok) return { status: 'invalid', problems: outcome.problems, source: label, text };
-  if (cache.worth(text) && `${JSON.stringify(outcome.value, null, 2)}\n` === text) cache.add(sha, spec.path);
+  if (worth && `${JSON.stringify(outcome.value, null, 2)}\n` === text) cache.add(sha, spec.path, perBuilder);
   return { status: 'ok', value: outcome.value, source: label };
 };
 

@@ -203,7 +203,8 @@ interface BaseDoc {
   mode: string;
 }
 
-export type ChangedFile = NewFile;
+/** A file a commit writes; `perBuilder`: one of a builder's own documents (the valid-blob cache remembers those whatever their size). */
+export type ChangedFile = NewFile & { perBuilder?: true };
 
 export type Staged<R> = { kind: 'unchanged'; result: R } | { kind: 'changed'; plan: Plan<R>; files: ChangedFile[] };
 
@@ -306,12 +307,12 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
   const parse = async <T>(spec: DocSpec<T>): Promise<ReadValue | undefined> => {
     const { text, sha } = await readBase(spec.path);
     if (text === undefined || sha === undefined) return undefined;
-    if (cache && (await cache.has(sha, spec.path))) return { schema: spec.schema, value: frozen(JSON.parse(withoutBom(text)) as unknown), tolerated: false, canonical: true };
+    if (cache && (await cache.has(sha, spec.path, spec.perBuilder))) return { schema: spec.schema, value: frozen(JSON.parse(withoutBom(text)) as unknown), tolerated: false, canonical: true };
     const outcome = parseDocumentText(text, spec.schema);
     if (outcome.ok) {
-      // Large documents are checked for the canonical form once, to be remembered as valid.
-      const canonical = cache?.worth(text) === true && `${JSON.stringify(outcome.value, null, 2)}\n` === text;
-      if (canonical) cache?.add(sha, spec.path);
+      // Large documents (and a builder's own, read by the hundred) are checked for the canonical form once, to be remembered as valid.
+      const canonical = cache?.worth(text, spec.perBuilder) === true && `${JSON.stringify(outcome.value, null, 2)}\n` === text;
+      if (canonical) cache?.add(sha, spec.path, spec.perBuilder);
       return { schema: spec.schema, value: frozen(outcome.value), tolerated: false, canonical };
     }
     // The hook of request.readInvalid: an older layout that ops/ knows how to read.
@@ -334,7 +335,7 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
     if (text === undefined || sha === undefined) return undefined;
     const readValue = await values.get(spec.path)?.catch(() => undefined);
     if (readValue) return !readValue.tolerated && readValue.canonical && readValue.schema === spec.schema ? text : undefined;
-    return cache && (await cache.has(sha, spec.path)) ? text : undefined;
+    return cache && (await cache.has(sha, spec.path, spec.perBuilder)) ? text : undefined;
   };
   const read: ReadDoc = Object.assign(parsed, {
     ids: async (spec: DocSpec<unknown>): Promise<ReadonlySet<string>> => {
@@ -354,7 +355,7 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
     const before = befores[i]!;
     const text = isAppend(write) ? await appendText(write, before, { read, trustedText, keepProtoKeys }) : await valueText(write, before, await values.get(write.spec.path)?.catch(() => undefined), keepProtoKeys);
     if (text === undefined || before.text === text) continue; // unchanged: nothing written, nothing can be lost
-    files.push({ path: write.spec.path, mode: before.mode, text });
+    files.push({ path: write.spec.path, mode: before.mode, text, ...(write.spec.perBuilder ? { perBuilder: true as const } : {}) });
   }
   return files.length === 0 ? { kind: 'unchanged', result: plan.result } : { kind: 'changed', plan, files };
 };
@@ -582,7 +583,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
   }
   crashPoint('after-push');
   // What it wrote is canonical and valid: the next read of these blobs only parses them.
-  for (const file of staged.files) if (cycle.cache.worth(file.text)) cycle.cache.add(written.blobs.get(file.path)!, file.path);
+  for (const file of staged.files) if (cycle.cache.worth(file.text, file.perBuilder)) cycle.cache.add(written.blobs.get(file.path)!, file.path, file.perBuilder);
   await cycle.won(Date.now() - started, commit);
   await refreshView(store, base.localMain, commit, warn, await tracksIdentity(cycle.trees, base));
   return { kind: 'done', result: staged.plan.result, commit };

@@ -1,19 +1,42 @@
-// What a view of the fleet reads per builder: each heartbeat commit is read once (its
-// signature is judged from the same bytes).
+// What a view of the fleet reads and validates per builder: each heartbeat commit is read
+// once (its signature is judged from the same bytes), and a builder's unchanged heartbeat
+// and status.json are validated once by a clone, then only parsed (store/valid-cache.ts).
+// What the cache remembers is schema validity only: a forged heartbeat stays forged.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { setBuilderState } from '../../src/domain/status.js';
 import { heartbeat } from '../../src/ops/heartbeat.js';
+import { initStore } from '../../src/ops/init.js';
 import { readHeartbeat } from '../../src/ops/heartbeats-read.js';
 import { addKeyOp } from '../../src/ops/signers.js';
+import { fleetStatus } from '../../src/ops/status.js';
 import { judgeCommit, judgeHeartbeat, ledgerAt } from '../../src/ops/trust.js';
+import { heartbeatDoc } from '../../src/schemas/heartbeat.js';
+import { docs } from '../../src/schemas/layout.js';
+import { statusDoc } from '../../src/schemas/status.js';
+import { serializeDocument } from '../../src/store/documents.js';
+import { publishHeartbeat } from '../../src/store/heartbeat-ref.js';
 import { openSnapshot } from '../../src/store/snapshot.js';
 import { fetchAll, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, storeAt } from '../../src/store/store.js';
-import { makeFleet, testContext, type Fleet } from '../helpers/fleet.js';
+import { writeBeats } from '../helpers/beats.js';
+import { makeFleet, pushHandEdit, tempDir, testContext, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
 afterEach(() => {
   vi.restoreAllMocks();
   fleet?.cleanup();
 });
+
+/** Waits (with a deadline) until a view's cache append has reached the file: views write it as they close. */
+const cacheHolds = async (store: string, count: number): Promise<void> => {
+  const file = join(store, '.git', 'buildctl', 'valid-builder-docs');
+  const deadline = Date.now() + 20_000;
+  while (!(existsSync(file) && readFileSync(file, 'utf8').split('\n').filter((l) => l.includes(' ')).length >= count)) {
+    if (Date.now() > deadline) throw new Error(`${file} never held ${count} entries`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
 
 describe('a view of the fleet', () => {
   it('reads each heartbeat commit once, and judges its signature from the bytes it read', async () => {
@@ -42,5 +65,68 @@ describe('a view of the fleet', () => {
     } finally {
       snapshot.close();
     }
+  });
+
+  it('validates each unchanged heartbeat and status.json once across two views; a new beat is validated again', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `build${i + 1}`);
+    const { dir, cleanup } = tempDir();
+    const store = join(dir, 'build1', 'store');
+    const { remote } = await initStore(testContext(store), { builders: ids.map((id) => ({ id })) });
+    fleet = { root: dir, remote, stores: { build1: store }, cleanup };
+    // Statuses another clone wrote: new to this one.
+    pushHandEdit(fleet, Object.fromEntries(ids.map((id) => [docs.status(id).path, serializeDocument(docs.status(id).path, setBuilderState(undefined, { id, state: 'idle', now: new Date() }), statusDoc)])));
+    await writeBeats(fleet.remote, ids.map((id) => ({ id, recent: [] })), new Date());
+    await fetchAll(storeAt(store));
+    const beats = vi.spyOn(heartbeatDoc, 'safeParse');
+    const statuses = vi.spyOn(statusDoc, 'safeParse');
+    const ctx = testContext(store, 'build1');
+
+    const first = await fleetStatus(ctx, { fetch: false });
+    expect(first.builders.map((b) => b.health)).toEqual(ids.map(() => 'healthy'));
+    expect(beats).toHaveBeenCalledTimes(20);
+    expect(statuses).toHaveBeenCalledTimes(20);
+    await cacheHolds(store, 40);
+
+    beats.mockClear();
+    statuses.mockClear();
+    const second = await fleetStatus(ctx, { fetch: false });
+    expect(second.builders).toEqual(first.builders.map((b) => ({ ...b, heartbeat_age_seconds: expect.any(Number) })));
+    expect(beats).not.toHaveBeenCalled();
+    expect(statuses).not.toHaveBeenCalled();
+
+    // build7 beats again: its new beat, and only that, is validated.
+    await writeBeats(fleet.remote, [{ id: 'build7', recent: [] }], new Date(Date.now() + 1000));
+    await fetchAll(storeAt(store));
+    beats.mockClear();
+    const third = await fleetStatus(ctx, { fetch: false });
+    expect(beats).toHaveBeenCalledTimes(1);
+    expect(beats.mock.calls[0]?.[0]).toMatchObject({ id: 'build7' });
+    expect(statuses).not.toHaveBeenCalled();
+    expect(third.builders.find((b) => b.id === 'build7')?.heartbeat_at).not.toBe(first.builders.find((b) => b.id === 'build7')?.heartbeat_at);
+  });
+
+  it('a forged heartbeat is shown forged on every view, also once the cache knows it is valid', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    for (const id of ['build1', 'build2']) await addKeyOp(testContext(fleet.stores[id]!, id), { id });
+    const now = new Date();
+    // build1's clone beats for build2, signed with build1's key.
+    await publishHeartbeat(storeAt(fleet.stores.build1!), {
+      builder: 'build2',
+      now,
+      force: true,
+      files: { 'build2/heartbeat.json': `${JSON.stringify({ id: 'build2', timestamp: now.toISOString(), host: 'forged', pid: 1, version: '0.1.0' }, null, 2)}\n`, 'build2/metrics.jsonl': '' },
+    });
+    const store = fleet.stores.build2!;
+    await fetchAll(storeAt(store));
+    const beats = vi.spyOn(heartbeatDoc, 'safeParse');
+    const ctx = testContext(store, 'build2');
+    const first = await fleetStatus(ctx, { fetch: false });
+    expect(first.signatures.build2?.heartbeat).toMatchObject({ verdict: 'forged', signer: 'build1' });
+    expect(beats).toHaveBeenCalledTimes(1);
+    await cacheHolds(store, 1);
+    beats.mockClear();
+    const second = await fleetStatus(ctx, { fetch: false });
+    expect(beats).not.toHaveBeenCalled(); // valid, as remembered
+    expect(second.signatures.build2?.heartbeat).toMatchObject({ verdict: 'forged', signer: 'build1' });
   });
 });
