@@ -72,6 +72,13 @@ const monthOf = (iso: string): string => iso.slice(0, 7);
 const olderThan = (iso: string | null | undefined, ms: number, now: Date): boolean =>
   iso !== null && iso !== undefined && now.getTime() - Date.parse(iso) > ms;
 
+/**
+ * Whether any message (by its created_at) is old enough to leave the hot file now: until one
+ * is, a housekeeping pass archives none, whoever has read them, and need not look at them.
+ */
+export const messagesMayArchive = (createdAt: readonly string[], settings: Settings, now: Date): boolean =>
+  createdAt.some((at) => olderThan(at, settings.messageRetentionMs, now));
+
 /** Running jobs of dead builders go back to the queue, or become dead when out of attempts. */
 const requeueOrphans = (jobs: Job[], dead: ReadonlySet<string>, now: Date, report: HousekeepingReport, untrusted: ReadonlySet<string>): Job[] =>
   jobs.map((job) => {

@@ -5,7 +5,7 @@
 import { judgeBeat, skewedClocks } from '../domain/clocks.js';
 import { plural } from '../domain/format.js';
 import { recordEvents } from '../domain/events.js';
-import { appendToArchive, housekeep, type HousekeepingInput, type HousekeepingReport } from '../domain/housekeeping.js';
+import { appendToArchive, housekeep, messagesMayArchive, type HousekeepingInput, type HousekeepingReport } from '../domain/housekeeping.js';
 import type { Health } from '../schemas/dashboard.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
 import { docs } from '../schemas/layout.js';
@@ -78,7 +78,13 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
       apply: async (read, base) => {
         const now = ctx.now();
         const { builders, settings } = await readFleet(read);
-        const [jobs, locks, messages, dashboard] = await Promise.all([read(docs.jobs), read(docs.locks), read(docs.messages), read(docs.dashboard)]);
+        // Messages matter to housekeeping only when one is due to be archived, or events are
+        // recorded: otherwise their dates, read off the text of a file this clone validated
+        // before, say there is nothing to do, and the file (the largest of all) is not parsed.
+        const notifying = ((await read(docs.config))?.notify_targets ?? []).length > 0;
+        const created = notifying ? undefined : await read.entryStrings(docs.messages, 'created_at');
+        const readMessages = created === undefined || messagesMayArchive(created, settings, now);
+        const [jobs, locks, messages, dashboard] = await Promise.all([read(docs.jobs), read(docs.locks), readMessages ? read(docs.messages) : undefined, read(docs.dashboard)]);
         const trust = await trustAtBase(base);
         const beats = new Map<string, HeartbeatDoc>();
         const statuses = new Map<string, StatusDoc>();
@@ -129,7 +135,8 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
           // Archived entries leave the hot files on purpose (they land in the archive in the same commit).
           { spec: docs.jobs, value: result.jobs, removes: r.archived_jobs },
           { spec: docs.locks, value: result.locks, removes: [...r.reaped_locks, ...r.freed_locks] },
-          { spec: docs.messages, value: result.messages, removes: r.archived_messages },
+          // Not read: nothing of it changes (and nothing may be written in its place).
+          ...(readMessages ? [{ spec: docs.messages, value: result.messages, removes: r.archived_messages }] : []),
           { spec: docs.dashboard, value: result.dashboard },
           ...[...result.statuses].map(([id, status]) => ({ spec: docs.status(id), value: status })),
         ];
@@ -145,7 +152,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         }
         // Notifiable events are recorded only where someone listens (a target is configured).
         let events: NotifyEvent[] = [];
-        if (((await read(docs.config))?.notify_targets ?? []).length > 0) {
+        if (notifying) {
           const recorded = recordEvents(input, result, await read(docs.events), { actor, idOf: eventIdOf });
           if (recorded.changed) writes.push({ spec: docs.events, value: recorded.doc, removes: recorded.pruned });
           events = recorded.events;

@@ -138,14 +138,18 @@ const collectionRegion = (text: string, field: string): { from: number; to: numb
   return to < 0 ? undefined : { from, to, empty: false };
 };
 
-/** The ids of a canonical collection document's entries, read from its text; undefined when it is not in that form. */
-export const idsInCanonicalText = (text: string, field: string, idKey: string): Set<string> | undefined => {
+/**
+ * The values of an entry-level string field (`key`) of a canonical collection document's
+ * entries, read from its text (entries without it, or whose value is not a string, give
+ * none); undefined when the text is not in that form.
+ */
+export const entryStringsInCanonicalText = (text: string, field: string, key: string): string[] | undefined => {
   const region = collectionRegion(text, field);
   if (!region) return undefined;
-  const ids = new Set<string>();
-  const key = `\n      ${JSON.stringify(idKey)}: "`;
-  for (let at = text.indexOf(key, region.from); at >= 0 && at < region.to; at = text.indexOf(key, at + key.length)) {
-    const start = at + key.length - 1;
+  const values: string[] = [];
+  const marker = `\n      ${JSON.stringify(key)}: "`;
+  for (let at = text.indexOf(marker, region.from); at >= 0 && at < region.to; at = text.indexOf(marker, at + marker.length)) {
+    const start = at + marker.length - 1;
     let end = text.indexOf('"', start + 1);
     while (end >= 0 && text.charCodeAt(end - 1) === 0x5c) {
       let slashes = 0;
@@ -155,9 +159,15 @@ export const idsInCanonicalText = (text: string, field: string, idKey: string): 
     }
     if (end < 0) return undefined;
     const raw = text.slice(start, end + 1);
-    ids.add(raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1));
+    values.push(raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1));
   }
-  return ids;
+  return values;
+};
+
+/** The ids of a canonical collection document's entries, read from its text; undefined when it is not in that form. */
+export const idsInCanonicalText = (text: string, field: string, idKey: string): Set<string> | undefined => {
+  const ids = entryStringsInCanonicalText(text, field, idKey);
+  return ids && new Set(ids);
 };
 
 /**

@@ -4,7 +4,9 @@
 // write validates only the entries it changed, and a send (an append) parses none of the
 // messages already there.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { housekeepingOp } from '../../src/ops/housekeeping.js';
 import { claimJobOp, finishJobOp } from '../../src/ops/jobs.js';
+import { addTargetOp } from '../../src/ops/notify.js';
 import { sendMessageOp } from '../../src/ops/messages.js';
 import { job, jobsDoc } from '../../src/schemas/jobs.js';
 import { docs } from '../../src/schemas/layout.js';
@@ -95,5 +97,51 @@ describe('documents in a transaction', () => {
     // A duplicate id is still refused from the ids read off the text.
     await expect(sendMessageOp(ctx, { to: ['build2'], body: 'again', replyTo: 'msg_999' })).rejects.toMatchObject({ code: 'unknown_reply_to' });
     expect((await sendMessageOp(ctx, { to: ['build2'], body: 'a reply', replyTo: 'msg_7' })).message.reply_to).toBe('msg_7');
+  });
+});
+
+describe('housekeeping', () => {
+  const recentMessages = (count: number, at: string) =>
+    Array.from({ length: count }, (_, i) => ({ id: `msg_${i}`, from: 'build1', to: ['build2'], type: 'info', subject: `subject ${i}`, body: `body ${i}`, created_at: at, ack_required: false, read_by: { build2: at }, acked_by: {} }));
+  const writeMessages = (f: Fleet, messages: unknown[]) =>
+    transact(storeAt(f.stores.build1!), { op: 'test.seed', actor: 'test', apply: () => ({ result: null, writes: [{ spec: docs.messages, value: { messages } }], summary: 'test.seed' }) });
+
+  it('parses no message while none is old enough to archive, reading their dates off the text; one that is due is archived', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const recent = new Date(Date.now() - 3_600_000).toISOString();
+    await writeMessages(fleet, recentMessages(ENTRIES, recent));
+    const store = fleet.stores.build1!; // the clone that validated (wrote) them
+    const ctx = testContext(store, 'build1');
+    let text = onMain(fleet, docs.messages.path);
+    const parse = vi.spyOn(JSON, 'parse');
+    const wholeMessages = vi.spyOn(messagesDoc, 'safeParse');
+    const idle = await housekeepingOp(ctx, storeAt(store), 'build1');
+    expect(idle.archived_messages).toEqual([]);
+    expect(parse.mock.calls.filter(([arg]) => typeof arg === 'string' && arg.length >= text.length)).toHaveLength(0);
+    expect(wholeDocuments(wholeMessages, 'messages')).toBe(0);
+    expect(onMain(fleet, docs.messages.path)).toBe(text);
+
+    // One message 40 days old, read by its recipient: due, so the file is read and it leaves.
+    const old = { ...recentMessages(1, new Date(Date.now() - 40 * 86_400_000).toISOString())[0]!, id: 'msg_old' };
+    await writeMessages(fleet, [old, ...recentMessages(ENTRIES, recent)]);
+    text = onMain(fleet, docs.messages.path);
+    parse.mockClear();
+    const due = await housekeepingOp(ctx, storeAt(store), 'build1');
+    expect(due.archived_messages).toEqual(['msg_old']);
+    expect(parse.mock.calls.filter(([arg]) => arg === text)).toHaveLength(1);
+    expect((JSON.parse(onMain(fleet, docs.messages.path)) as { messages: unknown[] }).messages).toHaveLength(ENTRIES);
+  });
+
+  it('reads the messages whole where notifications are configured (events look at them)', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const recent = new Date(Date.now() - 3_600_000).toISOString();
+    await writeMessages(fleet, recentMessages(ENTRIES, recent));
+    const store = fleet.stores.build1!;
+    const ctx = testContext(store, 'build1');
+    await addTargetOp(ctx, { name: 'ops', type: 'webhook', url: 'http://127.0.0.1:9/hook', secret_env: 'BUILDCTL_TEST_SECRET' });
+    const text = onMain(fleet, docs.messages.path);
+    const parse = vi.spyOn(JSON, 'parse');
+    await housekeepingOp(ctx, storeAt(store), 'build1');
+    expect(parse.mock.calls.filter(([arg]) => arg === text)).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 // Editing a canonical collection document as text (store/documents.ts) gives exactly the
 // text serialising the edited value would: the append path of a transaction relies on it.
 import { describe, expect, it } from 'vitest';
-import { appendToCanonicalText, canonicalEntryText, idsInCanonicalText, serializeDocument } from '../../src/store/documents.js';
+import { appendToCanonicalText, canonicalEntryText, entryStringsInCanonicalText, idsInCanonicalText, serializeDocument } from '../../src/store/documents.js';
 import { docs } from '../../src/schemas/layout.js';
 
 const message = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -36,6 +36,17 @@ describe('a canonical collection document, as text', () => {
   it('an id with escapes is read as its value', () => {
     const before = text({ messages: [message('m1'), message('m2')] }).replace('"id": "m2"', '"id": "m\\u0032\\\\"');
     expect(idsInCanonicalText(before, 'messages', 'id')).toEqual(new Set(['m1', 'm2\\']));
+  });
+
+  it('an entry-level field is read for every entry, in order, never from a body or a nested object', () => {
+    const doc = { messages: [message('m1', { created_at: '2026-01-02T00:00:00.000Z', extra: { created_at: 'nested' } }), message('m2', { body: '"created_at": "in a body"\n      "created_at": "fake"' }), message('m3', { created_at: '2026-01-03T00:00:00.000Z' })] };
+    expect(entryStringsInCanonicalText(text(doc), 'messages', 'created_at')).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z']);
+    // A value with escapes is read as its value.
+    const escaped = text(doc).replace('"created_at": "2026-01-03T00:00:00.000Z"', '"created_at": "2026-01-0\\u0033T00:00:00.000Z"');
+    expect(escaped).not.toBe(text(doc));
+    expect(entryStringsInCanonicalText(escaped, 'messages', 'created_at')).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z']);
+    expect(entryStringsInCanonicalText(text({ messages: [] }), 'messages', 'created_at')).toEqual([]);
+    expect(entryStringsInCanonicalText(JSON.stringify(doc), 'messages', 'created_at')).toBeUndefined();
   });
 
   it('text not in the canonical form is not edited', () => {

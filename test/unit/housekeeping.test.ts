@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../src/domain/config.js';
-import { appendToArchive, buildDashboard, housekeep, isSettled, type HousekeepingInput } from '../../src/domain/housekeeping.js';
+import { appendToArchive, buildDashboard, housekeep, isSettled, messagesMayArchive, type HousekeepingInput } from '../../src/domain/housekeeping.js';
 import { jobRunVersion, lockVersion } from '../../src/domain/clocks.js';
 import type { Health } from '../../src/schemas/dashboard.js';
 import type { Job } from '../../src/schemas/jobs.js';
@@ -237,5 +237,25 @@ describe('dashboard', () => {
     expect(result.locks).toBe(same.locks);
     expect(result.messages).toBe(same.messages);
     expect(result.report.dashboard_changed).toBe(false);
+  });
+});
+
+describe('messagesMayArchive', () => {
+  // An idle pass skips reading the messages when this says none is due: it must never say so
+  // of messages housekeep would archive.
+  it('is true whenever housekeep would archive a message, whatever who read it', () => {
+    const ages = [0, DAY, 29 * DAY, 30 * DAY, 30 * DAY + 1, 31 * DAY, 400 * DAY];
+    const reads: Array<Record<string, string>> = [{}, { build2: ago(0) }];
+    for (const a of ages) {
+      for (const b of ages) {
+        for (const read_by of reads) {
+          const messages = [message('m1', { created_at: ago(a), read_by }), message('m2', { created_at: ago(b), read_by: { build2: ago(0) } }), message('bad', { created_at: 'not a time' })];
+          const archived = housekeep(input({ messages: { messages } })).report.archived_messages;
+          const may = messagesMayArchive(messages.map((m) => m.created_at), input().settings, NOW);
+          if (archived.length > 0) expect(may).toBe(true);
+          expect(may).toBe(a > 30 * DAY || b > 30 * DAY);
+        }
+      }
+    }
   });
 });
