@@ -234,9 +234,7 @@ export interface QueueWait {
 export const queueWaits = (jobs: readonly Job[], builders: readonly BuilderEntry[], untrusted: ReadonlySet<string> = NONE): QueueWait[] => {
   const readiness = readinessOf(jobs, untrusted);
   const neverRuns = neverRunsIn(builders);
-  return jobs
-    .filter((job) => job.status === 'queued')
-    .sort(claimOrder)
+  return inClaimOrder(jobs.filter((job) => job.status === 'queued'))
     .map((job): QueueWait => {
       const state = readiness(job);
       return {
@@ -438,6 +436,13 @@ const timeOf = (iso: string): number => {
 /** Claim order: priority (1 first), then oldest created_at, then id, so every clone agrees. */
 export const claimOrder = (a: Job, b: Job): number =>
   a.priority - b.priority || timeOf(a.created_at) - timeOf(b.created_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** Jobs in claim order, each job's time read once (a comparison reads two: thousands of queued jobs read each many times). */
+export const inClaimOrder = (jobs: readonly Job[]): Job[] =>
+  jobs
+    .map((job) => ({ job, at: timeOf(job.created_at) }))
+    .sort((a, b) => a.job.priority - b.job.priority || a.at - b.at || (a.job.id < b.job.id ? -1 : a.job.id > b.job.id ? 1 : 0))
+    .map(({ job }) => job);
 
 /**
  * Takes the first eligible queued job in claim order: running, assigned to the claimer,

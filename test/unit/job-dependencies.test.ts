@@ -6,9 +6,11 @@ import {
   cancelJob,
   checkArtifactUrls,
   claimJob,
+  claimOrder,
   completeJob,
   failJob,
   findJob,
+  inClaimOrder,
   queueWaits,
   readinessOf,
   releaseJob,
@@ -212,6 +214,12 @@ describe('jobs that can never run', () => {
 
   it('says so when no builder is enabled at all', () => {
     expect(whyNeverRuns({ target: null, labels: [] }, [{ id: 'build1', labels: [], enabled: false }])).toBe('no builder is enabled');
+  });
+
+  it('inClaimOrder orders as claimOrder does, invalid times and ties included', () => {
+    const times = ['2026-01-01T00:00:00Z', '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00Z', 'not a time', '2025-12-31T23:59:59Z'];
+    const jobs = Array.from({ length: 60 }, (_, i) => raw(`j${(i * 7) % 60}`, { priority: 1 + (i % 3), created_at: times[i % times.length]! }));
+    expect(inClaimOrder(jobs).map((j) => j.id)).toEqual([...jobs].sort(claimOrder).map((j) => j.id));
   });
 
   it('answers a whole queue from one look at the fleet: each builder is read once, not once per job', () => {
