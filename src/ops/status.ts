@@ -9,7 +9,7 @@ import type { Lock } from '../schemas/locks.js';
 import type { Message } from '../schemas/messages.js';
 import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
-import type { Problem } from '../store/documents.js';
+import { entryLineValue, entryObjectHasKey, type Problem } from '../store/documents.js';
 import { listIntents } from '../store/outbox.js';
 import type { BeatSight } from '../domain/clocks.js';
 import type { Observations } from '../schemas/observations.js';
@@ -23,6 +23,7 @@ import { tryResolveActor } from './identity.js';
 import { readHeartbeat } from './heartbeats-read.js';
 import { beatSights, recordLook } from './observe.js';
 import { fetchOrFallBack, viewReads, type Freshness } from './read.js';
+import { isAddressedTo } from '../domain/messages.js';
 
 /** Who signed what a builder's row shows: its status.json's latest change, and its heartbeat. */
 export interface BuilderSignatures {
@@ -80,6 +81,7 @@ export interface FleetDocs extends Freshness, Pick<FleetStatus, 'heartbeats_fetc
   heartbeats: Map<string, HeartbeatDoc>;
   jobs: Job[];
   locks: Lock[];
+  /** Every message; with `messages: 'mine'`, at least those of `me`'s mail it has not read or acknowledged (all its mail counts count). */
   messages: Message[];
   outbox: { queued: number };
   problems: FleetStatus['problems'];
@@ -87,7 +89,17 @@ export interface FleetDocs extends Freshness, Pick<FleetStatus, 'heartbeats_fetc
   trust: FleetTrust;
 }
 
-export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): Promise<FleetDocs> => {
+export interface FleetReadOptions {
+  fetch: boolean;
+  /**
+   * `mine`: only this builder's unread or unacknowledged mail is needed (the view's mail
+   * counts): of a messages.json this clone validated before, only the entries that may be
+   * such are parsed. Default `all`.
+   */
+  messages?: 'all' | 'mine';
+}
+
+export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Promise<FleetDocs> => {
   const store = await openStore(ctx.storeDir);
   const from = ctx.now();
   const freshness: Freshness = options.fetch ? await fetchOrFallBack(() => fetchAll(store), ctx.warn) : { fetched: false, fetch_error: null };
@@ -100,12 +112,13 @@ export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): 
   const snapshot = openSnapshot(store);
   const views = viewReads(snapshot, ctx.warn);
   try {
+    const me = (await tryResolveActor(ctx))?.id ?? null;
     const [builders, config, jobs, locks, messages] = await Promise.all([
       views.main(docs.builders),
       views.main(docs.config),
       views.main(docs.jobs),
       views.main(docs.locks),
-      views.main(docs.messages),
+      readMessages(snapshot, views, options.messages === 'mine' ? me : undefined),
     ]);
     if (builders.status === 'missing' && (await snapshot.text('refs/remotes/origin/main')) === undefined) {
       throw invalidDataError('this store has no main branch yet', { code: 'store_empty', hint: 'run "buildctl init" to seed it' });
@@ -141,7 +154,7 @@ export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): 
       last_fetch_at: (await lastFetchAt(store)) ?? null,
       heartbeats_fetched_at: (await lastFetchAt(store, 'heartbeats')) ?? null,
       fetch_age_seconds: { main: seconds(await fetchAgeMs(store, 'main')), heartbeats: seconds(await fetchAgeMs(store, 'heartbeats')) },
-      me: (await tryResolveActor(ctx))?.id ?? null,
+      me,
       settings: effectiveSettings(take(config)),
       builders: fleet,
       statuses,
@@ -162,8 +175,27 @@ export const readFleetDocs = async (ctx: Context, options: { fetch: boolean }): 
   }
 };
 
+/**
+ * The messages a view reads: all of them, or (`mine`: a builder's id) those of its mail
+ * that it has not read or not acknowledged yet: all its mail counts count. When the file
+ * can be read entry by entry (validated before, canonical), an entry is left unparsed when
+ * its text shows it cannot count: it names neither the builder nor `all` (a message for it
+ * names one of them in `to`), or it asks no ack and its read_by has the builder. Otherwise
+ * the whole file is read as usual.
+ */
+const readMessages = async (snapshot: Snapshot, views: ReturnType<typeof viewReads>, mine: string | null | undefined): Promise<DocRead<{ messages: Message[] }>> => {
+  if (mine !== undefined && mine !== null) {
+    const named = [JSON.stringify(mine), JSON.stringify('all')];
+    const mayCount = (text: string): boolean =>
+      named.some((name) => text.includes(name)) && !(entryLineValue(text, 'ack_required') === 'false' && entryObjectHasKey(text, 'read_by', mine));
+    const entries = await snapshot.mainEntries(docs.messages, mayCount);
+    if (entries) return { status: 'ok', value: { messages: (entries as Message[]).filter((m) => isAddressedTo(m, mine)) }, source: docs.messages.path };
+  }
+  return views.main(docs.messages);
+};
+
 export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Promise<FleetStatus> => {
-  const d = await readFleetDocs(ctx, options);
+  const d = await readFleetDocs(ctx, { ...options, messages: 'mine' });
   const view = buildFleetView({
     now: ctx.now(),
     settings: d.settings,

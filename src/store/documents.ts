@@ -164,6 +164,53 @@ export const entryStringsInCanonicalText = (text: string, field: string, key: st
   return values;
 };
 
+/**
+ * The text of each entry of a canonical collection document (`    {` ... `    }`, parseable
+ * as it is), in order; undefined when the text is not in that form. Entries are split where
+ * a line at their own indent follows a comma: inside an entry, lines are indented deeper,
+ * and no JSON string holds a raw newline.
+ */
+export const entryTextsInCanonicalText = (text: string, field: string): string[] | undefined => {
+  const region = collectionRegion(text, field);
+  if (!region) return undefined;
+  if (region.empty) return [];
+  const entries: string[] = [];
+  let from = region.from + 1;
+  for (let at = text.indexOf(',\n    ', from); at >= 0 && at < region.to; at = text.indexOf(',\n    ', at + 1)) {
+    if (text.charCodeAt(at + 6) === 0x20) continue;
+    entries.push(text.slice(from, at));
+    from = at + 2;
+  }
+  entries.push(text.slice(from, region.to));
+  return entries;
+};
+
+/**
+ * Of one entry's canonical text (entryTextsInCanonicalText): the JSON text of its field
+ * `key` when that fits on the field's line (a string, number, boolean, null, `{}` or `[]`),
+ * else undefined (absent, or an object or array that spans lines).
+ */
+export const entryLineValue = (entryText: string, key: string): string | undefined => {
+  const marker = `\n      ${JSON.stringify(key)}: `;
+  const at = entryText.indexOf(marker);
+  if (at < 0) return undefined;
+  const start = at + marker.length;
+  const end = entryText.indexOf('\n', start);
+  const value = entryText.slice(start, end < 0 ? entryText.length : end);
+  const bare = value.endsWith(',') ? value.slice(0, -1) : value;
+  return bare.endsWith('{') || bare.endsWith('[') ? undefined : bare;
+};
+
+/** Of one entry's canonical text: whether its object field `field` has the own key `key`. */
+export const entryObjectHasKey = (entryText: string, field: string, key: string): boolean => {
+  const open = `\n      ${JSON.stringify(field)}: {\n`;
+  const at = entryText.indexOf(open);
+  if (at < 0) return false;
+  const end = entryText.indexOf('\n      }', at + open.length - 1);
+  const found = entryText.indexOf(`\n        ${JSON.stringify(key)}: `, at + open.length - 1);
+  return found >= 0 && (end < 0 || found < end);
+};
+
 /** The ids of a canonical collection document's entries, read from its text; undefined when it is not in that form. */
 export const idsInCanonicalText = (text: string, field: string, idKey: string): Set<string> | undefined => {
   const ids = entryStringsInCanonicalText(text, field, idKey);

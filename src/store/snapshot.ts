@@ -6,6 +6,7 @@
 import { parseDocumentText, withoutBom } from '../schemas/document-text.js';
 import type { Problem } from '../schemas/issues.js';
 import type { DocSpec } from '../schemas/layout.js';
+import { entryTextsInCanonicalText } from './documents.js';
 import { git, openObjectReader, type ObjectReader } from './git.js';
 import { readHeartbeatCommit, readLastHeartbeat, type HeartbeatCommit } from './heartbeat-ref.js';
 import { treeReader, type BlobRead } from './objects.js';
@@ -22,6 +23,14 @@ export interface Snapshot {
   readonly store: Store;
   /** A document on origin/main. */
   main<T>(spec: DocSpec<T>): Promise<DocRead<T>>;
+  /**
+   * Of a collection document on origin/main that this clone has validated before, the
+   * entries whose canonical text `keep` accepts, each parsed alone: a view that needs a few
+   * entries of a large document (a builder's mail among all the messages) parses no more.
+   * Undefined when it cannot be read that way (missing, not validated yet, not canonical):
+   * the caller reads the document with `main`.
+   */
+  mainEntries(spec: DocSpec<unknown>, keep: (entryText: string) => boolean): Promise<unknown[] | undefined>;
   /** A document on a builder's heartbeat ref (`heartbeat/<id>`), whichever form the ref has. */
   heartbeatRef<T>(builder: string, spec: DocSpec<T>): Promise<DocRead<T>>;
   /** A builder's heartbeat commit as last fetched (its files, whichever form), if any. */
@@ -80,6 +89,14 @@ export const openSnapshot = (store: Store): Snapshot => {
     main: async (spec) => {
       const at = await root(ORIGIN_MAIN);
       return readVia(at === undefined ? missing : await trees.readText(at, spec.path), cache, spec, spec.path);
+    },
+    mainEntries: async (spec, keep) => {
+      const at = await root(ORIGIN_MAIN);
+      const read = at === undefined || !spec.collection ? missing : await trees.readText(at, spec.path);
+      if (read.kind !== 'text' || !cache.worth(read.text, spec.perBuilder === true) || !(await cache.has(read.sha, spec.path, spec.perBuilder === true))) return undefined;
+      return entryTextsInCanonicalText(read.text, spec.collection!.field)
+        ?.filter(keep)
+        .map((entry) => JSON.parse(entry) as unknown);
     },
     heartbeatRef: async (builder, spec) => {
       const beat = await heartbeatCommit(builder);

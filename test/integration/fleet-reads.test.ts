@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mailboxCounts } from '../../src/domain/messages.js';
 import { setBuilderState } from '../../src/domain/status.js';
 import { heartbeat } from '../../src/ops/heartbeat.js';
 import { initStore } from '../../src/ops/init.js';
@@ -14,13 +15,15 @@ import { fleetStatus } from '../../src/ops/status.js';
 import { judgeCommit, judgeHeartbeat, ledgerAt } from '../../src/ops/trust.js';
 import { heartbeatDoc } from '../../src/schemas/heartbeat.js';
 import { docs } from '../../src/schemas/layout.js';
+import type { Message } from '../../src/schemas/messages.js';
 import { statusDoc } from '../../src/schemas/status.js';
 import { serializeDocument } from '../../src/store/documents.js';
 import { publishHeartbeat } from '../../src/store/heartbeat-ref.js';
 import { openSnapshot } from '../../src/store/snapshot.js';
 import { fetchAll, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, storeAt } from '../../src/store/store.js';
+import { transact } from '../../src/store/transaction.js';
 import { writeBeats } from '../helpers/beats.js';
-import { makeFleet, pushHandEdit, tempDir, testContext, type Fleet } from '../helpers/fleet.js';
+import { gitSync, makeFleet, pushHandEdit, tempDir, testContext, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
 afterEach(() => {
@@ -128,5 +131,49 @@ describe('a view of the fleet', () => {
     const second = await fleetStatus(ctx, { fetch: false });
     expect(beats).not.toHaveBeenCalled(); // valid, as remembered
     expect(second.signatures.build2?.heartbeat).toMatchObject({ verdict: 'forged', signer: 'build1' });
+  });
+
+  it('counts its mail parsing only the messages it has not read or acknowledged, with the counts the whole file gives', async () => {
+    fleet = await makeFleet(['build1', 'build2', 'build3']);
+    const at = '2026-11-01T00:00:00.000Z';
+    const ids = ['build1', 'build2', 'build3'];
+    const messages = Array.from({ length: 300 }, (_, i) => ({
+      id: `msg_${i}`,
+      from: ids[i % 3]!,
+      to: i % 4 === 0 ? ['all'] : [ids[(i + 1) % 3]!],
+      type: 'info',
+      subject: `subject ${i} "build1"`,
+      body: `body ${i}`,
+      created_at: at,
+      ack_required: i % 5 === 0,
+      read_by: Object.fromEntries(ids.filter((_, j) => (i >> j) % 2 === 1).map((id) => [id, at])),
+      acked_by: i % 10 === 0 ? { build2: { at, note: 'ok' } } : {},
+    }));
+    await transact(storeAt(fleet.stores.build1!), { op: 'test.seed', actor: 'test', apply: () => ({ result: null, writes: [{ spec: docs.messages, value: { messages } }], summary: 'test.seed' }) });
+    const text = gitSync(fleet.remote, ['show', `main:${docs.messages.path}`]);
+    const all = (JSON.parse(text) as { messages: Message[] }).messages;
+    const parse = vi.spyOn(JSON, 'parse');
+    const wholeText = () => parse.mock.calls.filter(([arg]) => arg === text).length;
+
+    // build1's clone wrote (validated) the file: no view parses it whole, whoever it is for.
+    for (const id of ids) {
+      const view = await fleetStatus(testContext(fleet.stores.build1!, id), { fetch: false });
+      expect(view.mail).toEqual({ builder: id, ...mailboxCounts(all, id) });
+    }
+    expect(wholeText()).toBe(0);
+    expect(mailboxCounts(all, 'build2').unread).toBeGreaterThan(0);
+
+    // build3's clone has not validated it yet: its first view reads it whole, then by entries.
+    await fetchAll(storeAt(fleet.stores.build3!));
+    expect((await fleetStatus(testContext(fleet.stores.build3!, 'build3'), { fetch: false })).mail).toEqual({ builder: 'build3', ...mailboxCounts(all, 'build3') });
+    expect(wholeText()).toBe(1);
+    const file = join(fleet.stores.build3!, '.git', 'buildctl', 'valid-blobs');
+    const deadline = Date.now() + 20_000;
+    while (!(existsSync(file) && readFileSync(file, 'utf8').includes(docs.messages.path))) {
+      if (Date.now() > deadline) throw new Error('build3 never remembered messages.json');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await fleetStatus(testContext(fleet.stores.build3!, 'build3'), { fetch: false })).mail).toEqual({ builder: 'build3', ...mailboxCounts(all, 'build3') });
+    expect(wholeText()).toBe(1);
   });
 });

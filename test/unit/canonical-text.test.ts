@@ -1,7 +1,7 @@
 // Editing a canonical collection document as text (store/documents.ts) gives exactly the
 // text serialising the edited value would: the append path of a transaction relies on it.
 import { describe, expect, it } from 'vitest';
-import { appendToCanonicalText, canonicalEntryText, entryStringsInCanonicalText, idsInCanonicalText, serializeDocument } from '../../src/store/documents.js';
+import { appendToCanonicalText, canonicalEntryText, entryLineValue, entryObjectHasKey, entryStringsInCanonicalText, entryTextsInCanonicalText, idsInCanonicalText, serializeDocument } from '../../src/store/documents.js';
 import { docs } from '../../src/schemas/layout.js';
 
 const message = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -47,6 +47,27 @@ describe('a canonical collection document, as text', () => {
     expect(entryStringsInCanonicalText(escaped, 'messages', 'created_at')).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z']);
     expect(entryStringsInCanonicalText(text({ messages: [] }), 'messages', 'created_at')).toEqual([]);
     expect(entryStringsInCanonicalText(JSON.stringify(doc), 'messages', 'created_at')).toBeUndefined();
+  });
+
+  it('splits into the entries\' own texts, and reads a field\'s one-line value and an object field\'s keys as the parsed entry has them', () => {
+    const ids = ['build1', 'build2', 'build10', 'constructor'];
+    const messages = Array.from({ length: 40 }, (_, i) =>
+      message(`m${i}`, {
+        ack_required: i % 3 === 0,
+        read_by: Object.fromEntries(ids.filter((_, j) => (i >> j) % 2 === 1).map((id) => [id, '2026-01-01T00:01:00.000Z'])),
+        acked_by: i % 5 === 0 ? { build1: { at: '2026-01-01T00:02:00.000Z', note: '"read_by": {\n        "build2": ' } } : {},
+        ...(i % 7 === 0 ? { extra: { read_by: { build10: 'x' } } } : {}),
+      }),
+    );
+    const entries = entryTextsInCanonicalText(text({ messages }), 'messages')!;
+    expect(entries.map((entry) => JSON.parse(entry))).toEqual(messages);
+    for (const [i, entry] of entries.entries()) {
+      expect(entryLineValue(entry, 'ack_required')).toBe(JSON.stringify(messages[i]!.ack_required));
+      expect(entryLineValue(entry, 'id')).toBe(JSON.stringify(messages[i]!.id));
+      expect(entryLineValue(entry, 'read_by')).toBe(Object.keys(messages[i]!.read_by).length === 0 ? '{}' : undefined);
+      for (const id of ids) expect(entryObjectHasKey(entry, 'read_by', id), `${messages[i]!.id} ${id}`).toBe(Object.hasOwn(messages[i]!.read_by, id));
+    }
+    expect(entryTextsInCanonicalText(JSON.stringify({ messages }), 'messages')).toBeUndefined();
   });
 
   it('text not in the canonical form is not edited', () => {
