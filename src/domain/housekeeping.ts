@@ -30,6 +30,11 @@ export interface HousekeepingInput {
   messages: MessagesDoc;
   dashboard: DashboardDoc | undefined;
   /**
+   * Set when the jobs were left unread because no job could change (`jobsMayChange`):
+   * `jobs` is then empty, and these are how many jobs each status has (the dashboard's).
+   */
+  queueCounts?: Readonly<Record<string, number>> | undefined;
+  /**
    * Jobs and locks whose latest change is not trusted (require_signed_writes): left exactly
    * as they are (no requeue, timeout, archive or reaping), and a job among them counts as
    * not finished for the jobs that depend on it.
@@ -115,7 +120,42 @@ const addTo = <T>(map: Map<string, T[]>, key: string, value: T): void => {
   else map.set(key, [value]);
 };
 
-export const buildDashboard = (input: Pick<HousekeepingInput, 'builders' | 'health' | 'statuses' | 'now'>, jobs: readonly Job[], previous: DashboardDoc | undefined): { dashboard: DashboardDoc; changed: boolean } => {
+/** How many jobs have each status (every status named, 0 where none has it). */
+export const queueCounts = (statuses: Iterable<string>): Record<string, number> => {
+  const queue: Record<string, number> = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0]));
+  for (const status of statuses) queue[status] = (queue[status] ?? 0) + 1;
+  return queue;
+};
+
+/** What a job's canonical text tells housekeeping without parsing the job (ops/housekeeping.ts reads it). */
+export interface JobGlance {
+  id: string;
+  status: string;
+  /** It lists dependencies (a non-empty `dependencies`). */
+  dependencies: boolean;
+  /** It has a `blocked` field, whatever its value. */
+  blocked: boolean;
+  /** completed_at, else created_at: what archiving goes by. */
+  finishedAt: string | null;
+}
+
+/**
+ * Whether a pass could change any job, from glances at them: a running one (requeued, timed
+ * out), one with dependencies or a block (settled), a finished one older than job_retention
+ * (archived), one whose latest change is not trusted (reported). When none could, the queue
+ * stays as it is, and the dashboard needs only how many jobs each status has.
+ */
+export const jobsMayChange = (jobs: readonly JobGlance[], settings: Settings, now: Date, untrusted: ReadonlySet<string>): boolean =>
+  jobs.some(
+    (job) =>
+      job.status === 'running' ||
+      job.dependencies ||
+      job.blocked ||
+      untrusted.has(job.id) ||
+      ((FINISHED as readonly string[]).includes(job.status) && olderThan(job.finishedAt, settings.jobRetentionMs, now)),
+  );
+
+export const buildDashboard = (input: Pick<HousekeepingInput, 'builders' | 'health' | 'statuses' | 'now'>, queue: Readonly<Record<string, number>>, previous: DashboardDoc | undefined): { dashboard: DashboardDoc; changed: boolean } => {
   const builders = input.builders.builders.map((b) => ({
     id: b.id,
     health: input.health.get(b.id) ?? 'unknown',
@@ -124,8 +164,6 @@ export const buildDashboard = (input: Pick<HousekeepingInput, 'builders' | 'heal
   }));
   const counts: Record<Health, number> = { healthy: 0, stale: 0, dead: 0, unknown: 0 };
   for (const b of builders) counts[b.health]++;
-  const queue: Record<string, number> = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0]));
-  for (const job of jobs) queue[job.status] = (queue[job.status] ?? 0) + 1;
   const content = { builders, counts, queue };
   const same = previous !== undefined && JSON.stringify({ builders: previous.builders, counts: previous.counts, queue: previous.queue }) === JSON.stringify(content);
   if (same) return { dashboard: previous, changed: false };
@@ -208,7 +246,8 @@ export const housekeep = (input: HousekeepingInput): HousekeepingResult => {
     return true;
   });
 
-  const { dashboard, changed } = buildDashboard({ ...input, statuses: new Map([...input.statuses, ...statuses]) }, keptJobs, input.dashboard);
+  const queue = input.queueCounts ?? queueCounts(keptJobs.map((job) => job.status));
+  const { dashboard, changed } = buildDashboard({ ...input, statuses: new Map([...input.statuses, ...statuses]) }, queue, input.dashboard);
   report.dashboard_changed = changed;
   const changedJobs = keptJobs.length !== input.jobs.jobs.length || keptJobs.some((job, i) => job !== input.jobs.jobs[i]);
   return {

@@ -5,7 +5,7 @@
 import { judgeBeat, skewedClocks } from '../domain/clocks.js';
 import { plural } from '../domain/format.js';
 import { recordEvents } from '../domain/events.js';
-import { appendToArchive, housekeep, messagesMayArchive, type HousekeepingInput, type HousekeepingReport } from '../domain/housekeeping.js';
+import { appendToArchive, housekeep, jobsMayChange, messagesMayArchive, queueCounts, type HousekeepingInput, type HousekeepingReport, type JobGlance } from '../domain/housekeeping.js';
 import type { Health } from '../schemas/dashboard.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
 import { docs } from '../schemas/layout.js';
@@ -61,6 +61,42 @@ const trailersOf = (r: HousekeepingReport): Record<string, string> => {
   return Object.fromEntries(named.filter(([, ids]) => ids.length > 0).map(([name, ids]) => [name, ids.join(', ')]));
 };
 
+/** A string field's JSON text (entryFieldsInCanonicalText): its value, null for null, undefined when absent or not a string. */
+const stringOf = (json: string | undefined): string | null | undefined => {
+  if (json === undefined || json === 'null') return json === undefined ? undefined : null;
+  if (!json.startsWith('"')) return undefined;
+  return json.includes('\\') ? (JSON.parse(json) as string) : json.slice(1, -1);
+};
+
+/** The fields a job's glance is made of. */
+const GLANCE_FIELDS = ['id', 'status', 'dependencies', 'blocked', 'completed_at', 'created_at'];
+
+/** What housekeeping needs of a job, off its text; undefined when the text does not say (the queue is then read). */
+const glanceAtJob = (fields: Map<string, string>): JobGlance | undefined => {
+  const id = stringOf(fields.get('id'));
+  const status = stringOf(fields.get('status'));
+  if (typeof id !== 'string' || typeof status !== 'string') return undefined;
+  return {
+    id,
+    status,
+    dependencies: fields.has('dependencies') && fields.get('dependencies') !== '[]',
+    blocked: fields.has('blocked'),
+    finishedAt: stringOf(fields.get('completed_at')) ?? stringOf(fields.get('created_at')) ?? null,
+  };
+};
+
+/** Every entry's glance, or undefined when there are no fields to look at or one entry's do not say. */
+const glanceAll = <T>(entries: Array<Map<string, string>> | undefined, glance: (fields: Map<string, string>) => T | undefined): T[] | undefined => {
+  if (entries === undefined) return undefined;
+  const glances: T[] = [];
+  for (const entry of entries) {
+    const seen = glance(entry);
+    if (seen === undefined) return undefined;
+    glances.push(seen);
+  }
+  return glances;
+};
+
 export const housekeepingOp = async (ctx: Context, store: Store, actor: string): Promise<HousekeepingOutcome> => {
   // Health needs every builder's latest beat; the transaction itself fetches main.
   const from = ctx.now();
@@ -78,14 +114,17 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
       apply: async (read, base) => {
         const now = ctx.now();
         const { builders, settings } = await readFleet(read);
-        // Messages matter to housekeeping only when one is due to be archived, or events are
-        // recorded: otherwise their dates, read off the text of a file this clone validated
-        // before, say there is nothing to do, and the file (the largest of all) is not parsed.
-        const notifying = ((await read(docs.config))?.notify_targets ?? []).length > 0;
-        const created = notifying ? undefined : await read.entryStrings(docs.messages, 'created_at');
-        const readMessages = created === undefined || messagesMayArchive(created, settings, now);
-        const [jobs, locks, messages, dashboard] = await Promise.all([read(docs.jobs), read(docs.locks), readMessages ? read(docs.messages) : undefined, read(docs.dashboard)]);
         const trust = await trustAtBase(base);
+        // The job queue and the messages are the largest documents, and an idle pass changes
+        // neither: where this clone validated them before, a glance at each entry's text (its
+        // status, dates, dependencies) tells whether the pass could change any, and only then
+        // are they parsed. Events (on fleets with notification targets) look at every entry.
+        const notifying = ((await read(docs.config))?.notify_targets ?? []).length > 0;
+        const jobGlances = notifying ? undefined : glanceAll(await read.entryFields(docs.jobs, GLANCE_FIELDS), glanceAtJob);
+        const readJobs = jobGlances === undefined || jobsMayChange(jobGlances, settings, now, trust.tainted('job'));
+        const created = notifying ? undefined : glanceAll(await read.entryFields(docs.messages, ['created_at']), (fields) => stringOf(fields.get('created_at')) ?? undefined);
+        const readMessages = created === undefined || messagesMayArchive(created, settings, now);
+        const [jobs, locks, messages, dashboard] = await Promise.all([readJobs ? read(docs.jobs) : undefined, read(docs.locks), readMessages ? read(docs.messages) : undefined, read(docs.dashboard)]);
         const beats = new Map<string, HeartbeatDoc>();
         const statuses = new Map<string, StatusDoc>();
         const ids = builders.builders.map((b) => b.id);
@@ -124,6 +163,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
           seen: { locks: observations.locks.entries, jobs: observations.jobs.entries },
           statuses,
           jobs: jobsDoc,
+          queueCounts: readJobs ? undefined : queueCounts(jobGlances!.map((job) => job.status)),
           locks: locksDoc,
           messages: messages ?? { messages: [] },
           dashboard,
@@ -133,9 +173,9 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         const r = result.report;
         const writes: Write[] = [
           // Archived entries leave the hot files on purpose (they land in the archive in the same commit).
-          { spec: docs.jobs, value: result.jobs, removes: r.archived_jobs },
+          // A document not read is not changed (and nothing may be written in its place).
+          ...(readJobs ? [{ spec: docs.jobs, value: result.jobs, removes: r.archived_jobs }] : []),
           { spec: docs.locks, value: result.locks, removes: [...r.reaped_locks, ...r.freed_locks] },
-          // Not read: nothing of it changes (and nothing may be written in its place).
           ...(readMessages ? [{ spec: docs.messages, value: result.messages, removes: r.archived_messages }] : []),
           { spec: docs.dashboard, value: result.dashboard },
           ...[...result.statuses].map(([id, status]) => ({ spec: docs.status(id), value: status })),

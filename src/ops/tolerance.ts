@@ -151,7 +151,7 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
         lastAttempt = current;
         const tolerantRead: ReadDoc = Object.assign(
           async <T>(spec: DocSpec<T>): Promise<T | undefined> => (spec.path === docs.builders.path ? ((await registry(read)) as T | undefined) : read(spec)),
-          { ids: (spec: DocSpec<unknown>) => read.ids(spec), entryStrings: (spec: DocSpec<unknown>, key: string) => read.entryStrings(spec, key) },
+          { ids: (spec: DocSpec<unknown>) => read.ids(spec), entryFields: (spec: DocSpec<unknown>, keys: readonly string[]) => read.entryFields(spec, keys) },
         );
         return finish(current, await request.apply(tolerantRead, base));
       },

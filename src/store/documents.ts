@@ -211,6 +211,34 @@ export const entryObjectHasKey = (entryText: string, field: string, key: string)
   return found >= 0 && (end < 0 || found < end);
 };
 
+/**
+ * Some fields of each entry of a canonical collection document, read off its text: for each
+ * entry, in order, the JSON text of each of its fields named in `keys`, without the comma
+ * after it. A value that fits on its line is given whole (`"a"`, `3`, `null`, `{}`, `[]`);
+ * one that spans lines is given as its opening `{` or `[`. Entries start at the lines
+ * indented four spaces that open an object, and their own fields are the lines indented six
+ * that start with a quote (deeper lines are indented more, closing lines start with `}` or
+ * `]`), so one search per key finds them. Undefined when the text is not in that form.
+ */
+export const entryFieldsInCanonicalText = (text: string, field: string, keys: readonly string[]): Array<Map<string, string>> | undefined => {
+  const region = collectionRegion(text, field);
+  if (!region) return undefined;
+  const starts: number[] = [];
+  for (let at = text.indexOf('\n    {', region.from); at >= 0 && at < region.to; at = text.indexOf('\n    {', at + 6)) starts.push(at);
+  const entries = starts.map(() => new Map<string, string>());
+  for (const key of keys) {
+    const marker = `\n      ${JSON.stringify(key)}: `;
+    let entry = 0;
+    for (let at = text.indexOf(marker, region.from); at >= 0 && at < region.to; at = text.indexOf(marker, at + marker.length)) {
+      while (entry + 1 < starts.length && starts[entry + 1]! < at) entry++;
+      const end = text.indexOf('\n', at + marker.length);
+      const value = text.slice(at + marker.length, end < 0 ? region.to : end);
+      entries[entry]?.set(key, value.endsWith(',') ? value.slice(0, -1) : value);
+    }
+  }
+  return entries;
+};
+
 /** The ids of a canonical collection document's entries, read from its text; undefined when it is not in that form. */
 export const idsInCanonicalText = (text: string, field: string, idKey: string): Set<string> | undefined => {
   const ids = entryStringsInCanonicalText(text, field, idKey);

@@ -18,7 +18,7 @@ import { failedError, notNowError, type BuildctlError } from '../errors.js';
 import { faultInGitOutput } from '../faults.js';
 import { parseDocumentText, withoutBom } from '../schemas/document-text.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
-import { appendToCanonicalText, canonicalEntryText, deepFreeze, entryStringsInCanonicalText, idsInCanonicalText, invalidDocument, serializeDocumentValue, validatedEntries } from './documents.js';
+import { appendToCanonicalText, canonicalEntryText, deepFreeze, entryFieldsInCanonicalText, idsInCanonicalText, invalidDocument, serializeDocumentValue, validatedEntries } from './documents.js';
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
@@ -39,19 +39,19 @@ export interface ReadDoc {
    */
   ids(spec: DocSpec<unknown>): Promise<ReadonlySet<string>>;
   /**
-   * The values of one string field of a collection document's entries (`created_at` of every
-   * message), read from the text of a document this clone has validated before, without
-   * parsing it; undefined when it cannot be (not validated yet, not canonical, parsed
-   * already, missing): the caller reads the document.
+   * Some fields of each entry of a collection document this clone has validated before, read
+   * off its canonical text without parsing it (store/documents.ts, entryFieldsInCanonicalText:
+   * each value's JSON text); undefined when it cannot be (not validated yet, not canonical,
+   * parsed already, missing): the caller reads the document.
    */
-  entryStrings(spec: DocSpec<unknown>, key: string): Promise<string[] | undefined>;
+  entryFields(spec: DocSpec<unknown>, keys: readonly string[]): Promise<Array<Map<string, string>> | undefined>;
 }
 
 /** A read that parses: its `ids` come from the parsed document, and it has no text to read fields off. */
 export const parsingRead = (read: <T>(spec: DocSpec<T>) => Promise<T | undefined>): ReadDoc =>
   Object.assign(read, {
     ids: async (spec: DocSpec<unknown>) => (spec.collection ? idsIn(await read(spec), spec.collection) : new Set<string>()),
-    entryStrings: async () => undefined,
+    entryFields: async () => undefined,
   });
 
 /** The document's new value. */
@@ -354,9 +354,9 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
       const text = values.has(spec.path) ? undefined : await trustedText(spec);
       return (text === undefined ? undefined : idsInCanonicalText(text, collection.field, collection.id)) ?? idsIn(await parsed(spec), collection);
     },
-    entryStrings: async (spec: DocSpec<unknown>, key: string): Promise<string[] | undefined> => {
+    entryFields: async (spec: DocSpec<unknown>, keys: readonly string[]): Promise<Array<Map<string, string>> | undefined> => {
       const text = spec.collection && !values.has(spec.path) ? await trustedText(spec) : undefined;
-      return text === undefined ? undefined : entryStringsInCanonicalText(text, spec.collection!.field, key);
+      return text === undefined ? undefined : entryFieldsInCanonicalText(text, spec.collection!.field, keys);
     },
   });
   const plan = await request.apply(read, { commit: base.commit, ...view });

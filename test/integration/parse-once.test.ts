@@ -144,4 +144,31 @@ describe('housekeeping', () => {
     await housekeepingOp(ctx, storeAt(store), 'build1');
     expect(parse.mock.calls.filter(([arg]) => arg === text)).toHaveLength(1);
   });
+
+  const queuedJobs = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ id: `job_${i}`, type: 'build', priority: 5, branch: 'main', description: `job ${i}`, status: 'queued', assigned_to: null, labels: [], attempts: 0, max_attempts: 3, created_at: new Date(Date.now() - 3_600_000).toISOString() }));
+  const old = new Date(Date.now() - 30 * 86_400_000).toISOString();
+  it.each([
+    ['only queued jobs', false, undefined],
+    ['a running job', true, { status: 'running', assigned_to: 'build2', started_at: old, attempts: 1 }],
+    ['a job with dependencies', true, { dependencies: ['job_1'] }],
+    ['a job with a block cleared', true, { blocked: null }],
+    ['a job finished past job_retention', true, { status: 'completed', assigned_to: 'build2', completed_at: old, attempts: 1 }],
+    ['a job finished lately', false, { status: 'failed', assigned_to: 'build2', completed_at: new Date().toISOString(), attempts: 1, result: { reason: 'tests failed' } }],
+  ] as const)('with %s, a pass parses the queue: %s', async (_label, parses, extra) => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const jobs = [...queuedJobs(ENTRIES), ...(extra ? [{ ...queuedJobs(1)[0]!, id: 'job_x', ...extra }] : [])];
+    await transact(storeAt(fleet.stores.build1!), { op: 'test.seed', actor: 'test', apply: () => ({ result: null, writes: [{ spec: docs.jobs, value: { jobs } }], summary: 'test.seed' }) });
+    const text = onMain(fleet, docs.jobs.path);
+    const parse = vi.spyOn(JSON, 'parse');
+    const outcome = await housekeepingOp(testContext(fleet.stores.build1!, 'build1'), storeAt(fleet.stores.build1!), 'build1');
+    expect(parse.mock.calls.filter(([arg]) => arg === text)).toHaveLength(parses ? 1 : 0);
+    // Either way the dashboard counts the whole queue.
+    const dashboard = JSON.parse(onMain(fleet, docs.dashboard.path)) as { queue: Record<string, number> };
+    const expected = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, dead: 0 };
+    for (const job of jobs) expected[job.status as keyof typeof expected]++;
+    for (const id of outcome.archived_jobs) expected[jobs.find((j) => j.id === id)!.status as keyof typeof expected]--;
+    expect(dashboard.queue).toEqual(expected);
+    if (extra && 'completed_at' in extra && extra.completed_at === old) expect(outcome.archived_jobs).toEqual(['job_x']);
+  });
 });

@@ -1,7 +1,7 @@
 // Editing a canonical collection document as text (store/documents.ts) gives exactly the
 // text serialising the edited value would: the append path of a transaction relies on it.
 import { describe, expect, it } from 'vitest';
-import { appendToCanonicalText, canonicalEntryText, entryLineValue, entryObjectHasKey, entryStringsInCanonicalText, entryTextsInCanonicalText, idsInCanonicalText, serializeDocument } from '../../src/store/documents.js';
+import { appendToCanonicalText, canonicalEntryText, entryFieldsInCanonicalText, entryLineValue, entryObjectHasKey, entryStringsInCanonicalText, entryTextsInCanonicalText, idsInCanonicalText, serializeDocument } from '../../src/store/documents.js';
 import { docs } from '../../src/schemas/layout.js';
 
 const message = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -68,6 +68,32 @@ describe('a canonical collection document, as text', () => {
       for (const id of ids) expect(entryObjectHasKey(entry, 'read_by', id), `${messages[i]!.id} ${id}`).toBe(Object.hasOwn(messages[i]!.read_by, id));
     }
     expect(entryTextsInCanonicalText(JSON.stringify({ messages }), 'messages')).toBeUndefined();
+  });
+
+  it('reads chosen fields of every entry off the text: one-line values whole, others by their opening', () => {
+    const messages = Array.from({ length: 30 }, (_, i) =>
+      message(`m${i}`, {
+        ack_required: i % 2 === 0,
+        read_by: i % 3 === 0 ? {} : { build2: '2026-01-01T00:01:00.000Z' },
+        ...(i % 4 === 0 ? { reply_to: `m${i + 1}` } : {}),
+        ...(i % 5 === 0 ? { extra: { created_at: 'nested', list: [] }, note: 'a "quoted",\n      "id": "x"' } : {}),
+      }),
+    );
+    const keys = ['id', 'created_at', 'ack_required', 'read_by', 'to', 'reply_to', 'extra', 'note', 'absent'];
+    const fields = entryFieldsInCanonicalText(text({ messages }), 'messages', keys)!;
+    const expected = messages.map((m) => {
+      const map = new Map<string, string>();
+      for (const key of keys) {
+        if (!(key in m)) continue;
+        const value = (m as Record<string, unknown>)[key];
+        const spans = typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+        map.set(key, spans ? (Array.isArray(value) ? '[' : '{') : JSON.stringify(value));
+      }
+      return map;
+    });
+    expect(fields).toEqual(expected);
+    expect(entryFieldsInCanonicalText(text({ messages: [] }), 'messages', keys)).toEqual([]);
+    expect(entryFieldsInCanonicalText(JSON.stringify({ messages }), 'messages', keys)).toBeUndefined();
   });
 
   it('text not in the canonical form is not edited', () => {

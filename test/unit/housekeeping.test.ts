@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../src/domain/config.js';
-import { appendToArchive, buildDashboard, housekeep, isSettled, messagesMayArchive, type HousekeepingInput } from '../../src/domain/housekeeping.js';
+import { appendToArchive, buildDashboard, housekeep, isSettled, jobsMayChange, messagesMayArchive, queueCounts, type HousekeepingInput, type JobGlance } from '../../src/domain/housekeeping.js';
 import { jobRunVersion, lockVersion } from '../../src/domain/clocks.js';
 import type { Health } from '../../src/schemas/dashboard.js';
 import type { Job } from '../../src/schemas/jobs.js';
@@ -219,18 +219,18 @@ describe('housekeep: archiving', () => {
 describe('dashboard', () => {
   it('changes only when states change, not with time', () => {
     const base = input();
-    const first = buildDashboard(base, [], undefined);
+    const first = buildDashboard(base, queueCounts([]), undefined);
     expect(first.changed).toBe(true);
     expect(first.dashboard.counts).toEqual({ healthy: 1, stale: 0, dead: 1, unknown: 1 });
-    const later = buildDashboard({ ...base, now: new Date(NOW.getTime() + MIN) }, [], first.dashboard);
+    const later = buildDashboard({ ...base, now: new Date(NOW.getTime() + MIN) }, queueCounts([]), first.dashboard);
     expect(later).toEqual({ dashboard: first.dashboard, changed: false });
-    const moved = buildDashboard({ ...base, health: new Map([['build1', 'stale']]) }, [], first.dashboard);
+    const moved = buildDashboard({ ...base, health: new Map([['build1', 'stale']]) }, queueCounts([]), first.dashboard);
     expect(moved.changed).toBe(true);
     expect(moved.dashboard.builders[0]).toEqual({ id: 'build1', health: 'stale', state: null, current_job: null });
   });
 
   it('a tick with nothing to do returns the very same documents', () => {
-    const dashboard = buildDashboard(input(), [], undefined).dashboard;
+    const dashboard = buildDashboard(input(), queueCounts([]), undefined).dashboard;
     const same = input({ dashboard });
     const result = housekeep(same);
     expect(result.jobs).toBe(same.jobs);
@@ -257,5 +257,45 @@ describe('messagesMayArchive', () => {
         }
       }
     }
+  });
+});
+
+describe('jobsMayChange', () => {
+  // An idle pass leaves the queue unread when this says no job could change: housekeep must
+  // then change no job, and build the same dashboard from the counts alone.
+  const glance = (j: Job): JobGlance => ({ id: j.id, status: j.status, dependencies: (j.dependencies ?? []).length > 0, blocked: 'blocked' in j, finishedAt: j.completed_at ?? j.created_at });
+  const variants: Array<Partial<Job>> = [
+    {},
+    { status: 'running', assigned_to: 'build2', started_at: ago(MIN), attempts: 1 },
+    { status: 'running', assigned_to: 'build1', started_at: ago(DAY), attempts: 1, timeout: '1h' },
+    { dependencies: ['j0'] },
+    { dependencies: [] },
+    { blocked: null },
+    { blocked: { by: 'j0', reason: 'j0 failed', since: ago(MIN) }, dependencies: ['j0'] },
+    { status: 'completed', assigned_to: 'build1', completed_at: ago(DAY) },
+    { status: 'completed', assigned_to: 'build1', completed_at: ago(8 * DAY) },
+    { status: 'failed', completed_at: null, created_at: ago(9 * DAY) },
+    { status: 'cancelled', completed_at: ago(2 * DAY), created_at: ago(30 * DAY) },
+    { status: 'dead', completed_at: ago(7 * DAY + 1) },
+  ];
+  it('says so of every queue housekeep would change, and the counts build the same dashboard', () => {
+    for (let a = 0; a < variants.length; a++) {
+      for (let b = 0; b < variants.length; b++) {
+        for (const untrusted of [new Set<string>(), new Set(['j1'])]) {
+          const jobs = [job('j0', variants[a]), job('j1', variants[b]), job('j2')];
+          const full = input({ jobs: { jobs }, untrusted: { jobs: untrusted, locks: new Set() }, seen: { locks: {}, jobs: { j0: { version: jobRunVersion(jobs[0]!), first_seen: ago(2 * DAY), after: null } } } });
+          const may = jobsMayChange(jobs.map(glance), full.settings, NOW, untrusted);
+          const result = housekeep(full);
+          const changed = result.jobs !== full.jobs || result.statuses.size > 0 || result.report.not_acted_on.length > 0;
+          if (changed) expect(may, JSON.stringify([variants[a], variants[b], [...untrusted]])).toBe(true);
+          if (!may) {
+            const unread = housekeep({ ...full, jobs: { jobs: [] }, queueCounts: queueCounts(jobs.map((j) => j.status)) });
+            expect(unread.dashboard).toEqual(result.dashboard);
+            expect(unread.report).toEqual(result.report);
+          }
+        }
+      }
+    }
+    expect(jobsMayChange([glance(job('j0'))], input().settings, NOW, new Set())).toBe(false);
   });
 });
