@@ -22,6 +22,8 @@ export interface FleetInputs {
   statuses: ReadonlyMap<string, StatusDoc>;
   heartbeats: ReadonlyMap<string, HeartbeatDoc>;
   jobs: readonly Job[];
+  /** How many jobs each status has, when the jobs were left unread (`jobs` is then empty). */
+  queueCounts?: Readonly<Record<string, number>> | undefined;
   locks: readonly Lock[];
   messages: readonly Message[];
   /** What this clone has watched (none: health by timestamps alone). */
@@ -94,7 +96,7 @@ export const buildFleetView = (inputs: FleetInputs): FleetView => {
   });
   const health: Record<Health, number> = { healthy: 0, stale: 0, dead: 0, unknown: 0 };
   for (const row of builders) health[row.health]++;
-  const queue = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+  const queue = Object.fromEntries(JOB_STATUSES.map((s) => [s, inputs.queueCounts?.[s] ?? 0])) as Record<JobStatus, number>;
   for (const job of inputs.jobs) queue[job.status]++;
   const locks = listLocks(inputs.locks, now, observations.locks.entries);
   const mail = inputs.me ? { builder: inputs.me, ...mailboxCounts(inputs.messages, inputs.me) } : null;

@@ -5,13 +5,13 @@
 // another host's timestamps.
 import type { BuildersDoc } from '../schemas/builders.js';
 import type { DashboardDoc, Health } from '../schemas/dashboard.js';
-import { JOB_STATUSES, type Job, type JobStatus, type JobsDoc } from '../schemas/jobs.js';
+import { type Job, type JobStatus, type JobsDoc } from '../schemas/jobs.js';
 import type { LocksDoc } from '../schemas/locks.js';
 import type { Message, MessagesDoc } from '../schemas/messages.js';
 import type { Sighting } from '../schemas/observations.js';
 import type { StatusDoc } from '../schemas/status.js';
 import type { Settings } from './config.js';
-import { dependenciesOf, requeueRunning, settleBlocked } from './jobs.js';
+import { dependenciesOf, queueCounts, requeueRunning, settleBlocked } from './jobs.js';
 import { isTimedOut, judgeLock } from './clocks.js';
 import { assigneeStatusAfter } from './status.js';
 import { hasAcked, hasRead, recipientsOf } from './messages.js';
@@ -118,13 +118,6 @@ const addTo = <T>(map: Map<string, T[]>, key: string, value: T): void => {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
-};
-
-/** How many jobs have each status (every status named, 0 where none has it). */
-export const queueCounts = (statuses: Iterable<string>): Record<string, number> => {
-  const queue: Record<string, number> = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0]));
-  for (const status of statuses) queue[status] = (queue[status] ?? 0) + 1;
-  return queue;
 };
 
 /** What a job's canonical text tells housekeeping without parsing the job (ops/housekeeping.ts reads it). */

@@ -230,6 +230,34 @@ export interface QueueWait {
   never_runs: string | null;
 }
 
+/** How many jobs have each status (every status named, 0 where none has it). */
+export const queueCounts = (statuses: Iterable<string>): Record<string, number> => {
+  const queue: Record<string, number> = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0]));
+  for (const status of statuses) queue[status] = (queue[status] ?? 0) + 1;
+  return queue;
+};
+
+/** What a job's canonical text tells a view of the queue without parsing the job. */
+export interface QueueGlance {
+  status: string;
+  /** It has a non-empty `dependencies`, or a `blocked` field. */
+  waits: boolean;
+  /** Its target, null for none. */
+  target: string | null;
+  /** It asks for labels (a non-empty `labels`). */
+  labels: boolean;
+}
+
+/**
+ * Whether queueWaits could list any job, from glances at the queue: a queued job with
+ * dependencies or a block, with a target, or with labels, or any queued job when no builder
+ * is enabled. When none could, the list is empty and the view needs only the counts.
+ */
+export const queueMayWait = (jobs: readonly QueueGlance[], builders: readonly BuilderEntry[]): boolean => {
+  const noneEnabled = !builders.some((b) => b.enabled);
+  return jobs.some((job) => job.status === 'queued' && (job.waits || job.target !== null || job.labels || noneEnabled));
+};
+
 /** Queued jobs that wait on something other than a free builder, in claim order. */
 export const queueWaits = (jobs: readonly Job[], builders: readonly BuilderEntry[], untrusted: ReadonlySet<string> = NONE): QueueWait[] => {
   const readiness = readinessOf(jobs, untrusted);

@@ -5,12 +5,14 @@
 import { judgeBeat, skewedClocks } from '../domain/clocks.js';
 import { plural } from '../domain/format.js';
 import { recordEvents } from '../domain/events.js';
-import { appendToArchive, housekeep, jobsMayChange, messagesMayArchive, queueCounts, type HousekeepingInput, type HousekeepingReport, type JobGlance } from '../domain/housekeeping.js';
+import { appendToArchive, housekeep, jobsMayChange, messagesMayArchive, type HousekeepingInput, type HousekeepingReport, type JobGlance } from '../domain/housekeeping.js';
+import { queueCounts } from '../domain/jobs.js';
 import type { Health } from '../schemas/dashboard.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
 import { docs } from '../schemas/layout.js';
 import type { NotifyEvent } from '../schemas/notify.js';
 import type { StatusDoc } from '../schemas/status.js';
+import { fieldString } from '../store/documents.js';
 import { heartbeatCommits, openSnapshot } from '../store/snapshot.js';
 import { fetchRefs, HEARTBEAT_REFSPEC, type Store } from '../store/store.js';
 import type { Write } from '../store/transaction.js';
@@ -61,27 +63,20 @@ const trailersOf = (r: HousekeepingReport): Record<string, string> => {
   return Object.fromEntries(named.filter(([, ids]) => ids.length > 0).map(([name, ids]) => [name, ids.join(', ')]));
 };
 
-/** A string field's JSON text (entryFieldsInCanonicalText): its value, null for null, undefined when absent or not a string. */
-const stringOf = (json: string | undefined): string | null | undefined => {
-  if (json === undefined || json === 'null') return json === undefined ? undefined : null;
-  if (!json.startsWith('"')) return undefined;
-  return json.includes('\\') ? (JSON.parse(json) as string) : json.slice(1, -1);
-};
-
 /** The fields a job's glance is made of. */
 const GLANCE_FIELDS = ['id', 'status', 'dependencies', 'blocked', 'completed_at', 'created_at'];
 
 /** What housekeeping needs of a job, off its text; undefined when the text does not say (the queue is then read). */
 const glanceAtJob = (fields: Map<string, string>): JobGlance | undefined => {
-  const id = stringOf(fields.get('id'));
-  const status = stringOf(fields.get('status'));
+  const id = fieldString(fields.get('id'));
+  const status = fieldString(fields.get('status'));
   if (typeof id !== 'string' || typeof status !== 'string') return undefined;
   return {
     id,
     status,
     dependencies: fields.has('dependencies') && fields.get('dependencies') !== '[]',
     blocked: fields.has('blocked'),
-    finishedAt: stringOf(fields.get('completed_at')) ?? stringOf(fields.get('created_at')) ?? null,
+    finishedAt: fieldString(fields.get('completed_at')) ?? fieldString(fields.get('created_at')) ?? null,
   };
 };
 
@@ -122,7 +117,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         const notifying = ((await read(docs.config))?.notify_targets ?? []).length > 0;
         const jobGlances = notifying ? undefined : glanceAll(await read.entryFields(docs.jobs, GLANCE_FIELDS), glanceAtJob);
         const readJobs = jobGlances === undefined || jobsMayChange(jobGlances, settings, now, trust.tainted('job'));
-        const created = notifying ? undefined : glanceAll(await read.entryFields(docs.messages, ['created_at']), (fields) => stringOf(fields.get('created_at')) ?? undefined);
+        const created = notifying ? undefined : glanceAll(await read.entryFields(docs.messages, ['created_at']), (fields) => fieldString(fields.get('created_at')) ?? undefined);
         const readMessages = created === undefined || messagesMayArchive(created, settings, now);
         const [jobs, locks, messages, dashboard] = await Promise.all([readJobs ? read(docs.jobs) : undefined, read(docs.locks), readMessages ? read(docs.messages) : undefined, read(docs.dashboard)]);
         const beats = new Map<string, HeartbeatDoc>();

@@ -1,15 +1,15 @@
 import { effectiveSettings, type Settings } from '../domain/config.js';
 import { buildFleetView, type FleetView } from '../domain/fleet-view.js';
-import { queueWaits, type QueueWait } from '../domain/jobs.js';
+import { queueCounts, queueMayWait, queueWaits, type QueueGlance, type QueueWait } from '../domain/jobs.js';
 import { invalidDataError } from '../errors.js';
-import type { BuilderEntry } from '../schemas/builders.js';
+import type { BuilderEntry, BuildersDoc } from '../schemas/builders.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
-import type { Job } from '../schemas/jobs.js';
+import type { Job, JobsDoc } from '../schemas/jobs.js';
 import type { Lock } from '../schemas/locks.js';
 import type { Message } from '../schemas/messages.js';
 import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
-import { entryLineValue, entryObjectHasKey, type Problem } from '../store/documents.js';
+import { entryLineValue, entryObjectHasKey, fieldString, type Problem } from '../store/documents.js';
 import { listIntents } from '../store/outbox.js';
 import type { BeatSight } from '../domain/clocks.js';
 import type { Observations } from '../schemas/observations.js';
@@ -81,6 +81,8 @@ export interface FleetDocs extends Freshness, Pick<FleetStatus, 'heartbeats_fetc
   heartbeats: Map<string, HeartbeatDoc>;
   jobs: Job[];
   locks: Lock[];
+  /** With `jobs: 'waits'`, set when the jobs were left unread (`jobs` is then empty): how many each status has. */
+  queueCounts?: Record<string, number> | undefined;
   /** Every message; with `messages: 'mine'`, at least those of `me`'s mail it has not read or acknowledged (all its mail counts count). */
   messages: Message[];
   outbox: { queued: number };
@@ -97,6 +99,12 @@ export interface FleetReadOptions {
    * such are parsed. Default `all`.
    */
   messages?: 'all' | 'mine';
+  /**
+   * `waits`: only the queue's counts and its waiting jobs (queueWaits) are needed: when a
+   * glance at the text of a jobs.json this clone validated before shows no job could wait,
+   * the jobs are left unread and only counted. Default `all`.
+   */
+  jobs?: 'all' | 'waits';
 }
 
 export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Promise<FleetDocs> => {
@@ -113,13 +121,15 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
   const views = viewReads(snapshot, ctx.warn);
   try {
     const me = (await tryResolveActor(ctx))?.id ?? null;
-    const [builders, config, jobs, locks, messages] = await Promise.all([
-      views.main(docs.builders),
+    const registry = views.main(docs.builders);
+    const [builders, config, queue, locks, messages] = await Promise.all([
+      registry,
       views.main(docs.config),
-      views.main(docs.jobs),
+      readJobs(snapshot, views, options.jobs === 'waits' ? registry : undefined),
       views.main(docs.locks),
       readMessages(snapshot, views, options.messages === 'mine' ? me : undefined),
     ]);
+    const jobs = queue.read;
     if (builders.status === 'missing' && (await snapshot.text('refs/remotes/origin/main')) === undefined) {
       throw invalidDataError('this store has no main branch yet', { code: 'store_empty', hint: 'run "buildctl init" to seed it' });
     }
@@ -163,6 +173,7 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
       sights,
       lookedFrom: lookedFrom === null ? undefined : new Date(lookedFrom),
       jobs: take(jobs)?.jobs ?? [],
+      queueCounts: queue.counts,
       locks: heldLocks,
       messages: take(messages)?.messages ?? [],
       outbox: { queued: (await listIntents(store, ctx.warn)).length },
@@ -194,8 +205,38 @@ const readMessages = async (snapshot: Snapshot, views: ReturnType<typeof viewRea
   return views.main(docs.messages);
 };
 
+/** A job's glance for a view of the queue, off its text; undefined when the text does not say. */
+const queueGlance = (fields: Map<string, string>): QueueGlance | undefined => {
+  const status = fieldString(fields.get('status'));
+  const target = fieldString(fields.get('target'));
+  if (typeof status !== 'string' || (fields.has('target') && target === undefined)) return undefined;
+  return {
+    status,
+    waits: (fields.has('dependencies') && fields.get('dependencies') !== '[]') || fields.has('blocked'),
+    target: target ?? null,
+    labels: fields.has('labels') && fields.get('labels') !== '[]',
+  };
+};
+
+/**
+ * The jobs a view reads: all of them; or, given the registry (`waits`: the view needs the
+ * counts and the waiting jobs), none when a glance at each job shows that no job could wait
+ * (queueMayWait), with the counts taken from the glances.
+ */
+const readJobs = async (snapshot: Snapshot, views: ReturnType<typeof viewReads>, registry: Promise<DocRead<BuildersDoc>> | undefined): Promise<{ read: DocRead<JobsDoc>; counts?: Record<string, number> }> => {
+  if (registry) {
+    const fields = await snapshot.mainFields(docs.jobs, ['status', 'dependencies', 'blocked', 'target', 'labels']);
+    const glances = fields?.map(queueGlance);
+    const builders = await registry;
+    if (glances?.every((g) => g !== undefined) && builders.status === 'ok' && !queueMayWait(glances as QueueGlance[], builders.value.builders)) {
+      return { read: { status: 'ok', value: { jobs: [] }, source: docs.jobs.path }, counts: queueCounts((glances as QueueGlance[]).map((g) => g.status)) };
+    }
+  }
+  return { read: await views.main(docs.jobs) };
+};
+
 export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Promise<FleetStatus> => {
-  const d = await readFleetDocs(ctx, { ...options, messages: 'mine' });
+  const d = await readFleetDocs(ctx, { ...options, messages: 'mine', jobs: 'waits' });
   const view = buildFleetView({
     now: ctx.now(),
     settings: d.settings,
@@ -204,6 +245,7 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     statuses: d.statuses,
     heartbeats: d.heartbeats,
     jobs: d.jobs,
+    queueCounts: d.queueCounts,
     locks: d.locks,
     messages: d.messages,
     observations: d.observations,

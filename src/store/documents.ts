@@ -239,6 +239,13 @@ export const entryFieldsInCanonicalText = (text: string, field: string, keys: re
   return entries;
 };
 
+/** A string field's JSON text (as entryFieldsInCanonicalText gives it): its value, null for null, undefined when absent or not a string. */
+export const fieldString = (json: string | undefined): string | null | undefined => {
+  if (json === undefined || json === 'null') return json === undefined ? undefined : null;
+  if (!json.startsWith('"')) return undefined;
+  return json.includes('\\') ? (JSON.parse(json) as string) : json.slice(1, -1);
+};
+
 /** The ids of a canonical collection document's entries, read from its text; undefined when it is not in that form. */
 export const idsInCanonicalText = (text: string, field: string, idKey: string): Set<string> | undefined => {
   const ids = entryStringsInCanonicalText(text, field, idKey);

@@ -6,7 +6,7 @@
 import { parseDocumentText, withoutBom } from '../schemas/document-text.js';
 import type { Problem } from '../schemas/issues.js';
 import type { DocSpec } from '../schemas/layout.js';
-import { entryTextsInCanonicalText } from './documents.js';
+import { entryFieldsInCanonicalText, entryTextsInCanonicalText } from './documents.js';
 import { git, openObjectReader, type ObjectReader } from './git.js';
 import { readHeartbeatCommit, readLastHeartbeat, type HeartbeatCommit } from './heartbeat-ref.js';
 import { treeReader, type BlobRead } from './objects.js';
@@ -31,6 +31,8 @@ export interface Snapshot {
    * the caller reads the document with `main`.
    */
   mainEntries(spec: DocSpec<unknown>, keep: (entryText: string) => boolean): Promise<unknown[] | undefined>;
+  /** Likewise, some fields of every entry, read off the text (entryFieldsInCanonicalText), none parsed. */
+  mainFields(spec: DocSpec<unknown>, keys: readonly string[]): Promise<Array<Map<string, string>> | undefined>;
   /** A document on a builder's heartbeat ref (`heartbeat/<id>`), whichever form the ref has. */
   heartbeatRef<T>(builder: string, spec: DocSpec<T>): Promise<DocRead<T>>;
   /** A builder's heartbeat commit as last fetched (its files, whichever form), if any. */
@@ -84,6 +86,13 @@ export const openSnapshot = (store: Store): Snapshot => {
     return beat;
   };
   const missing: BlobRead = { kind: 'missing' };
+  /** A collection document's text on origin/main, when this clone validated that blob before (so it is canonical). */
+  const validatedText = async (spec: DocSpec<unknown>): Promise<string | undefined> => {
+    const at = await root(ORIGIN_MAIN);
+    const read = at === undefined || !spec.collection ? missing : await trees.readText(at, spec.path);
+    const perBuilder = spec.perBuilder === true;
+    return read.kind === 'text' && cache.worth(read.text, perBuilder) && (await cache.has(read.sha, spec.path, perBuilder)) ? read.text : undefined;
+  };
   return {
     store,
     main: async (spec) => {
@@ -91,12 +100,12 @@ export const openSnapshot = (store: Store): Snapshot => {
       return readVia(at === undefined ? missing : await trees.readText(at, spec.path), cache, spec, spec.path);
     },
     mainEntries: async (spec, keep) => {
-      const at = await root(ORIGIN_MAIN);
-      const read = at === undefined || !spec.collection ? missing : await trees.readText(at, spec.path);
-      if (read.kind !== 'text' || !cache.worth(read.text, spec.perBuilder === true) || !(await cache.has(read.sha, spec.path, spec.perBuilder === true))) return undefined;
-      return entryTextsInCanonicalText(read.text, spec.collection!.field)
-        ?.filter(keep)
-        .map((entry) => JSON.parse(entry) as unknown);
+      const text = await validatedText(spec);
+      return text === undefined ? undefined : entryTextsInCanonicalText(text, spec.collection!.field)?.filter(keep).map((entry) => JSON.parse(entry) as unknown);
+    },
+    mainFields: async (spec, keys) => {
+      const text = await validatedText(spec);
+      return text === undefined ? undefined : entryFieldsInCanonicalText(text, spec.collection!.field, keys);
     },
     heartbeatRef: async (builder, spec) => {
       const beat = await heartbeatCommit(builder);

@@ -176,4 +176,21 @@ describe('a view of the fleet', () => {
     expect((await fleetStatus(testContext(fleet.stores.build3!, 'build3'), { fetch: false })).mail).toEqual({ builder: 'build3', ...mailboxCounts(all, 'build3') });
     expect(wholeText()).toBe(1);
   });
+
+  it.each([
+    ['only jobs any builder can run', false, {}],
+    ['a job with labels no builder has', true, { labels: ['gpu'] }],
+    ['a job waiting for another', true, { dependencies: ['job_1'] }],
+  ] as const)('counts the queue of %s off its text, parsing it: %s', async (_label, parses, extra) => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const at = new Date().toISOString();
+    const jobs = Array.from({ length: 300 }, (_, i) => ({ id: `job_${i}`, type: 'build', priority: 5, branch: 'main', description: `job ${i}`, status: i % 3 === 0 ? 'completed' : 'queued', assigned_to: null, labels: [], attempts: 0, max_attempts: 3, created_at: at, ...(i === 7 ? extra : {}) }));
+    await transact(storeAt(fleet.stores.build1!), { op: 'test.seed', actor: 'test', apply: () => ({ result: null, writes: [{ spec: docs.jobs, value: { jobs } }], summary: 'test.seed' }) });
+    const text = gitSync(fleet.remote, ['show', `main:${docs.jobs.path}`]);
+    const parse = vi.spyOn(JSON, 'parse');
+    const view = await fleetStatus(testContext(fleet.stores.build1!, 'build1'), { fetch: false });
+    expect(parse.mock.calls.filter(([arg]) => arg === text)).toHaveLength(parses ? 1 : 0);
+    expect(view.queue).toMatchObject({ queued: 200, completed: 100, running: 0 });
+    expect(view.queue_waits.jobs.map((w) => w.id)).toEqual(parses ? ['job_7'] : []);
+  });
 });

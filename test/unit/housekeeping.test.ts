@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../src/domain/config.js';
-import { appendToArchive, buildDashboard, housekeep, isSettled, jobsMayChange, messagesMayArchive, queueCounts, type HousekeepingInput, type JobGlance } from '../../src/domain/housekeeping.js';
+import { appendToArchive, buildDashboard, housekeep, isSettled, jobsMayChange, messagesMayArchive, type HousekeepingInput, type JobGlance } from '../../src/domain/housekeeping.js';
 import { jobRunVersion, lockVersion } from '../../src/domain/clocks.js';
+import { queueCounts } from '../../src/domain/jobs.js';
 import type { Health } from '../../src/schemas/dashboard.js';
 import type { Job } from '../../src/schemas/jobs.js';
 import type { Message } from '../../src/schemas/messages.js';

@@ -11,6 +11,7 @@ import {
   failJob,
   findJob,
   inClaimOrder,
+  queueMayWait,
   queueWaits,
   readinessOf,
   releaseJob,
@@ -234,6 +235,22 @@ describe('jobs that can never run', () => {
     expect(waits.filter((w) => w.never_runs !== null && w.never_runs !== 'no enabled builder has the label arm64')).toHaveLength(0);
     // Per builder: enabled, id, and its labels for each of the two label sets.
     expect(reads).toBeLessThanOrEqual(50 * 5);
+  });
+
+  it('queueMayWait is true of every queue queueWaits lists a job of', () => {
+    const shapes: Array<Partial<Job>> = [{}, { status: 'running', assigned_to: 'build1' }, { dependencies: ['j0'] }, { dependencies: [] }, { blocked: null }, { target: 'build1' }, { target: 'build2' }, { target: 'build9' }, { labels: ['x86'] }, { labels: ['gpu'] }, { status: 'completed', labels: ['gpu'], target: 'build9' }];
+    const fleets: BuilderEntry[][] = [builders, [{ id: 'build1', labels: [], enabled: false }], []];
+    const glance = (j: Job) => ({ status: j.status, waits: (j.dependencies ?? []).length > 0 || 'blocked' in j, target: j.target ?? null, labels: j.labels.length > 0 });
+    for (const a of shapes) {
+      for (const b of shapes) {
+        for (const fleet of fleets) {
+          const jobs = [raw('j0', a), raw('j1', b)];
+          const listed = queueWaits(jobs, fleet).length > 0;
+          if (listed) expect(queueMayWait(jobs.map(glance), fleet), JSON.stringify([a, b, fleet])).toBe(true);
+        }
+      }
+    }
+    expect(queueMayWait([glance(raw('j0'))], builders)).toBe(false);
   });
 
   it('queueWaits lists what each queued job waits for, in claim order', () => {
