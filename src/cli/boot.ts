@@ -14,10 +14,11 @@
 // again). It is written once, when missing, at the end of a run (so it holds the functions
 // that command compiled), to a temporary file renamed into place: processes starting
 // together never read half of one. One cache per command word, since each command compiles
-// different code. Any failure to read or write it only costs the start it would have saved:
+// different code. Other builds' caches are removed after a week (removeStale). Any failure
+// to read or write it only costs the start it would have saved:
 // a missing, unreadable, truncated or corrupt file is compiled from source and written again.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -58,6 +59,31 @@ for (const dir of places) {
   }
 }
 
+/**
+ * Other builds' caches (an upgrade of buildctl or of node) left in `dir` for a week, and temporary
+ * files a killed writer left for an hour: removed whenever a cache is written (rarely), so
+ * ~/.cache/buildctl does not grow with every upgrade. A build still in use writes its own
+ * again, once.
+ */
+const removeStale = (dir: string): void => {
+  const now = Date.now();
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const temporary = entry.startsWith('.') && entry.endsWith('.tmp');
+    if (!(temporary || (entry.endsWith('.v8') && !entry.startsWith(`${__BUILDCTL_BUNDLE_ID__}-${process.version}-${process.arch}-`)))) continue;
+    try {
+      if (now - statSync(join(dir, entry)).mtimeMs > (temporary ? 3_600_000 : 7 * 86_400_000)) rmSync(join(dir, entry), { force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+};
+
 // import() of node's own modules (the bundle keeps those) goes to node's usual loader.
 const script = new Script(source, { filename: bundle, cachedData, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
 if (cachedData === undefined || script.cachedDataRejected === true) {
@@ -74,6 +100,7 @@ if (cachedData === undefined || script.cachedDataRejected === true) {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         writeFileSync(temporary, Buffer.concat([digest(data), data]), { mode: 0o600 });
         renameSync(temporary, join(dir, name));
+        removeStale(dir);
         return;
       } catch {
         // not writable here: the next place

@@ -4,7 +4,7 @@
 // again, and processes starting together never read half a file. Runs a copy of the built
 // CLI in a temp dir, so the checkout's own dist/.cache is not touched.
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { arch, version } from 'node:process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -65,6 +65,28 @@ describe('the start\'s code cache', () => {
       expect(again).toEqual(expected);
       expect(sound(file)).toBe(true);
     }
+  });
+
+  it('removes other builds\' caches left for a week, and a killed writer\'s temporary file, when it writes one', async () => {
+    const cache = join(dist, '.cache');
+    mkdirSync(cache);
+    const old = (days: number) => new Date(Date.now() - days * 86_400_000);
+    const files = {
+      oldBuild: `0123456789abcdef-${version}-${arch}-status.v8`,
+      recentBuild: `fedcba9876543210-${version}-${arch}-status.v8`,
+      oldNode: `${id}-v18.0.0-${arch}-status.v8`,
+      oldTemporary: `.${id}-${version}-${arch}-msg.v8.12345.tmp`,
+      notOurs: 'notes.txt',
+    };
+    for (const file of Object.values(files)) writeFileSync(join(cache, file), 'x');
+    for (const file of [files.oldBuild, files.oldNode, files.oldTemporary, files.notOurs]) utimesSync(join(cache, file), old(8), old(8));
+    utimesSync(join(cache, files.recentBuild), old(6), old(6));
+    expect((await run(['job', '--help'])).code).toBe(0);
+    expect(readdirSync(cache).sort()).toEqual([cacheName('job'), files.recentBuild, files.notOurs].sort());
+    // Nothing is removed when nothing is written: a start that finds its cache only reads.
+    utimesSync(join(cache, files.recentBuild), old(9), old(9));
+    expect((await run(['job', '--help'])).code).toBe(0);
+    expect(readdirSync(cache)).toContain(files.recentBuild);
   });
 
   it('goes to the user\'s cache when the bundle\'s folder cannot hold it', async () => {
