@@ -12,6 +12,7 @@ import { clockOffsetMs, displayLeftMs, judgeBeat, type BeatSight } from './clock
 import type { Settings } from './config.js';
 import { parseDuration } from './durations.js';
 import { formatAge, plural } from './format.js';
+import { IDENTITY_FILE_ON_MAIN } from './identity.js';
 import { awaitingAckFrom } from './messages.js';
 import { describeTaint, type Taint, type Verdict } from './trust.js';
 
@@ -149,7 +150,7 @@ export const evaluateCheck = (input: CheckInput): CheckResult => {
   }
 
   if (input.identityFileOnMain) {
-    add('warning', 'identity_file_on_main', '.build_server_id', '.build_server_id is committed to main: someone pushed it; no builder checks it out (remove it: git rm --cached .build_server_id)');
+    add('warning', 'identity_file_on_main', '.build_server_id', IDENTITY_FILE_ON_MAIN);
   }
 
   findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'critical' ? -1 : 1));

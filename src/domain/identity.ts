@@ -48,3 +48,11 @@ export const resolveIdentity = (inputs: IdentityInputs): Identity => {
     },
   );
 };
+
+/**
+ * What to say of a `.build_server_id` committed to main (someone pushed it): `status`,
+ * `validate` and `check` say it alike. buildctl never checks it out (store/view.ts), but an
+ * older script or a person reading the store's files might act as the id it names.
+ */
+export const IDENTITY_FILE_ON_MAIN =
+  '.build_server_id is committed to main: someone pushed it; buildctl never checks it out, but a script reading it would act as the id it names (remove it: git rm --cached .build_server_id, commit, push)';

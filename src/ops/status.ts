@@ -16,6 +16,7 @@ import type { Observations } from '../schemas/observations.js';
 import { loadObservations } from '../store/observations.js';
 import { heartbeatCommits, openSnapshot, type DocRead, type Snapshot } from '../store/snapshot.js';
 import { fetchAgeMs, fetchAll, lastFetchAt, openStore, ORIGIN_MAIN } from '../store/store.js';
+import { IDENTITY_FILE } from '../store/view.js';
 import type { Taint } from '../domain/trust.js';
 import { judgeHeartbeat, ledgerAt, type Ledger, type SignatureView } from './trust.js';
 import type { Context } from './context.js';
@@ -62,6 +63,8 @@ export interface FleetStatus extends FleetView, Freshness {
   /** Each builder's signatures, by id. */
   signatures: Record<string, BuilderSignatures>;
   trust: FleetTrust;
+  /** Main has a `.build_server_id` (someone pushed one): never checked out, but worth removing. */
+  identity_file_on_main: boolean;
 }
 
 /** Everything the fleet view and `check` read: the documents of main, every heartbeat, this clone's outbox. */
@@ -87,6 +90,7 @@ export interface FleetDocs extends Freshness, Pick<FleetStatus, 'heartbeats_fetc
   messages: Message[];
   outbox: { queued: number };
   problems: FleetStatus['problems'];
+  identity_file_on_main: boolean;
   signatures: Map<string, BuilderSignatures>;
   trust: FleetTrust;
 }
@@ -178,6 +182,7 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
       messages: take(messages)?.messages ?? [],
       outbox: { queued: (await listIntents(store, ctx.warn)).length },
       problems,
+      identity_file_on_main: (await snapshot.text(`${ORIGIN_MAIN}:${IDENTITY_FILE}`)) !== undefined,
       signatures,
       trust: { keys: ledger.state.keys.filter((k) => k.revoked_in === null).length, require_signed_writes: ledger.state.enforce_since !== null, untrusted: Object.values(ledger.taints) },
     };
@@ -265,6 +270,7 @@ export const fleetStatus = async (ctx: Context, options: { fetch: boolean }): Pr
     outbox: d.outbox,
     ...view,
     problems: d.problems,
+    identity_file_on_main: d.identity_file_on_main,
     queue_waits: { never_runs: waits.filter((w) => w.never_runs !== null).length, jobs: waits },
     signatures: Object.fromEntries(d.signatures),
     trust: d.trust,

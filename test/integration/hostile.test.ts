@@ -197,8 +197,11 @@ describe('a pushed identity file', () => {
     expect((JSON.parse((await plain(['validate', '--json'])).stdout) as { validation: { identity_file_on_main: boolean } }).validation.identity_file_on_main).toBe(true);
     const check = await plain(['check']);
     expect([check.code, check.stdout]).toEqual([1, expect.stringContaining('.build_server_id is committed to main')]);
-    const said = JSON.parse((await plain(['status', '--no-fetch', '--json'])).stdout) as { fleet: { me: string | null } };
-    expect(said.fleet.me).toBe('build1');
+    const said = JSON.parse((await plain(['status', '--no-fetch', '--json'])).stdout) as { fleet: { me: string | null; identity_file_on_main: boolean } };
+    expect(said.fleet).toMatchObject({ me: 'build1', identity_file_on_main: true });
+    // status says it where operators look, as a warning: the exit code stays 0.
+    const status = await plain(['status', '--no-fetch']);
+    expect([status.code, status.stdout]).toEqual([0, expect.stringMatching(/^WARNING \.build_server_id is committed to main.*git rm --cached \.build_server_id/m)]);
     // Every change was build1's: build2 never had a status written for it.
     expect(gitSync(f.remote, ['ls-tree', '-r', '--name-only', 'main'])).not.toContain('build2/status.json');
     expect((JSON.parse(gitSync(f.remote, ['show', 'main:build1/status.json'])) as { state: string }).state).toBe('idle');

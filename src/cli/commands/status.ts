@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { formatAge, formatTime, plural } from '../../domain/format.js';
 import type { BuilderSignatures, FleetStatus } from '../../ops/status.js';
 import { describeTaint } from '../../domain/trust.js';
+import { IDENTITY_FILE_ON_MAIN } from '../../domain/identity.js';
 import { fleetJson, statusChangeJson } from '../output.js';
 import { buildContext, printJson, table, type Runtime } from '../runtime.js';
 import { watchLoop } from '../watch.js';
@@ -84,6 +85,7 @@ export const renderStatus = (status: FleetStatus): string => {
   if (status.outbox.queued > 0) lines.push(`Outbox: ${plural(status.outbox.queued, 'operation')} queued, delivered by the next successful command (buildctl outbox list)`);
   if (status.mail) lines.push(`Mail for ${status.mail.builder}: ${status.mail.unread} unread, ${status.mail.awaiting_ack} awaiting your ack`);
   for (const p of status.problems) lines.push(`INVALID ${p.file}${p.path ? `: ${p.path}` : ''}: ${p.reason} (run buildctl validate)`);
+  if (status.identity_file_on_main) lines.push(`WARNING ${IDENTITY_FILE_ON_MAIN}`);
   if (signed) {
     for (const b of status.builders) {
       const sig = status.signatures[b.id];

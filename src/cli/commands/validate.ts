@@ -4,6 +4,7 @@ import type { SignatureReport } from '../../ops/signatures.js';
 import { describeTaint } from '../../domain/trust.js';
 import { usageError } from '../../errors.js';
 import { plural } from '../../domain/format.js';
+import { IDENTITY_FILE_ON_MAIN } from '../../domain/identity.js';
 import { readJson } from '../output.js';
 import { buildContext, printJson, type Runtime } from '../runtime.js';
 
@@ -28,7 +29,7 @@ export const renderValidate = (report: ValidateReport): string => {
   for (const c of report.credentials) lines.push(`CREDENTIAL? ${c.entry} ${c.id} (${c.file}): ${c.found.join('; ')}`);
   if (report.credentials.length > 0) lines.push(credentialAdvice(report.credentials.length));
   if (report.identity_file_on_main) {
-    lines.push('HOSTILE? .build_server_id is committed to main: a builder reading it would act as the id it names (buildctl never checks it out); remove it: git rm --cached .build_server_id, commit, push');
+    lines.push(`HOSTILE? ${IDENTITY_FILE_ON_MAIN}`);
   }
   for (const path of report.skipped_files ?? []) lines.push(`skipped  ${path}`);
   const { legacy = 0, broken = 0, invalid = 0 } = report.counts;
