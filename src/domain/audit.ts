@@ -1,7 +1,7 @@
 // `buildctl log`: who did what and when, from the trailers every transaction writes on main.
 // Commits without a Buildctl-Op trailer (made by hand or by older scripts) are not events.
 // (The commits come in as records the store read; only their type is imported.)
-import type { CommitRecord } from '../store/commit-log.js';
+import type { CommitRecord } from '../schemas/commit-record.js';
 
 /** How many of the newest events `log` shows (and the MCP tool returns) unless told otherwise. */
 export const DEFAULT_LOG_LIMIT = 50;

@@ -1,23 +1,13 @@
 // The history of main as records: each commit with its time, summary and trailers. The
 // transaction cycle writes `Buildctl-Op`, `Buildctl-Actor` and `Buildctl-Op-Id` (and a
 // plan's own `Buildctl-*` trailers) into every commit, so history is an audit trail.
+import type { CommitRecord } from '../schemas/commit-record.js';
 import { git } from './git.js';
 import { isAncestor } from './refs.js';
 import { ORIGIN_MAIN, type Store } from './store.js';
 import { TRAILER_ACTOR, TRAILER_OP, TRAILER_OP_ID } from './transaction.js';
 
-export interface CommitRecord {
-  commit: string;
-  /** Committer time, ISO-8601 UTC (the writer's clock). */
-  at: string;
-  summary: string;
-  /** The Buildctl-Op trailer, or null for a commit made by hand or by other tools. */
-  op: string | null;
-  actor: string | null;
-  op_id: string | null;
-  /** Every other trailer, by name (repeated names joined with ", "). */
-  trailers: Record<string, string>;
-}
+export type { CommitRecord };
 
 const FIELD = '\u001f';
 const RECORD = '\u001e';

@@ -10,7 +10,7 @@ import { metricsSince } from '../../src/domain/metrics.js';
 import { parseSince } from '../../src/domain/since.js';
 import type { MetricsLine } from '../../src/schemas/metrics.js';
 import type { Message } from '../../src/schemas/messages.js';
-import type { CommitRecord } from '../../src/store/commit-log.js';
+import type { CommitRecord } from '../../src/schemas/commit-record.js';
 import { buildctlErrorFrom } from '../helpers/errors.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
