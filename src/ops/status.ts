@@ -123,6 +123,9 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
   };
   const snapshot = openSnapshot(store);
   const views = viewReads(snapshot, ctx.warn);
+  // Which commit each heartbeat ref names: one git process, started now to overlap the reads.
+  const beatRefs = heartbeatCommits(store);
+  beatRefs.catch(() => undefined); // awaited below; a failure is thrown there
   try {
     const me = (await tryResolveActor(ctx))?.id ?? null;
     const registry = views.main(docs.builders);
@@ -154,7 +157,7 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
       }),
     );
     const ids = new Set(fleet.map((b) => b.id));
-    const sights = beatSights(new Map([...(await heartbeatCommits(store))].filter(([id]) => ids.has(id))), heartbeats);
+    const sights = beatSights(new Map([...(await beatRefs)].filter(([id]) => ids.has(id))), heartbeats);
     const heldLocks = take(locks)?.locks ?? [];
     // A fetch is a look: it is recorded. Without one, the view is as of the last look.
     const observations = freshness.fetched
