@@ -9,9 +9,9 @@
 // The cache is code the process runs, so it is kept where the code is: dist/.cache/ beside
 // the bundle, or, where that is not writable (a root-owned install run by a user), in the
 // user's own ~/.cache/buildctl/. Its name carries the bundle's content hash (put in at build
-// time), node's version and the architecture: a rebuilt or upgraded bundle never meets an
-// older cache, and V8 rejects one made by another V8 or with other flags (then it is made
-// again). It is written once, when missing, at the end of a run (so it holds the functions
+// time), node's version, the architecture and node's flags: a rebuilt or upgraded bundle
+// never meets an older cache, and V8 rejects one made by another V8 or with other flags
+// (then it is made again). It is written once, when missing, at the end of a run (so it holds the functions
 // that command compiled), to a temporary file renamed into place: processes starting
 // together never read half of one. One cache per command word, since each command compiles
 // different code. Other builds' caches are removed after a week (removeStale). Any failure
@@ -33,11 +33,24 @@ declare const __BUILDCTL_BUNDLE_ID__: string;
 const bundle = join(__dirname, 'buildctl.cjs');
 // Node's CommonJS wrapper, on the bundle's first line: line numbers in stack traces stay right.
 // The bundle is ASCII (the build checks): read as latin1, it needs no UTF-8 decoding.
-const source = `(function (exports, require, module, __filename, __dirname, __buildctlModuleUrl) {${readFileSync(bundle, 'latin1')}\n})`;
+const readBundle = (): string => {
+  try {
+    return readFileSync(bundle, 'latin1');
+  } catch (error) {
+    process.stderr.write(`buildctl: cannot read its own code, ${bundle} (${(error as NodeJS.ErrnoException).code ?? String(error)})\nhint: the installation is incomplete: reinstall buildctl (npm install -g buildctl-<version>.tgz), or run "npm run build" in a checkout\n`);
+    process.exit(1);
+  }
+};
+const source = `(function (exports, require, module, __filename, __dirname, __buildctlModuleUrl) {${readBundle()}\n})`;
 
 const invokedAs = basename(process.argv[1] ?? 'buildctl').replace(/\.(c|m)?js$/, '');
 const word = invokedAs === 'buildctl' || invokedAs === 'cli' ? commandWord(process.argv.slice(2)) : invokedAs;
-const name = `${__BUILDCTL_BUNDLE_ID__}-${process.version}-${process.arch}-${/^[a-z][a-z0-9-]{0,31}$/.test(word ?? '') ? word : 'other'}.v8`;
+// V8 rejects data made under other flags: node's own (NODE_OPTIONS, or flags before the
+// script) get a cache of their own, so a cron line and a shell that differ do not replace
+// each other's at every run.
+const flags = createHash('sha256').update(JSON.stringify([process.execArgv, process.env.NODE_OPTIONS ?? ''])).digest('hex').slice(0, 8);
+const build = `${__BUILDCTL_BUNDLE_ID__}-${process.version}-${process.arch}-`;
+const name = `${build}${flags}-${/^[a-z][a-z0-9-]{0,31}$/.test(word ?? '') ? word : 'other'}.v8`;
 const homeCache = (): string => join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'buildctl');
 const places = [join(dirname(bundle), '.cache'), homeCache()];
 
@@ -75,7 +88,7 @@ const removeStale = (dir: string): void => {
   }
   for (const entry of entries) {
     const temporary = entry.startsWith('.') && entry.endsWith('.tmp');
-    if (!(temporary || (entry.endsWith('.v8') && !entry.startsWith(`${__BUILDCTL_BUNDLE_ID__}-${process.version}-${process.arch}-`)))) continue;
+    if (!(temporary || (entry.endsWith('.v8') && !entry.startsWith(build)))) continue;
     try {
       if (now - statSync(join(dir, entry)).mtimeMs > (temporary ? 3_600_000 : 7 * 86_400_000)) rmSync(join(dir, entry), { force: true });
     } catch {

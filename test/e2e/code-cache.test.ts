@@ -4,7 +4,7 @@
 // again, and processes starting together never read half a file. Runs a copy of the built
 // CLI in a temp dir, so the checkout's own dist/.cache is not touched.
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { arch, version } from 'node:process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,9 +13,11 @@ import { cliEnv, REPO_ROOT, runProcess, tempDir } from '../helpers/fleet.js';
 let root: { dir: string; cleanup: () => void };
 let dist: string;
 let id: string;
-const cacheName = (word: string): string => `${id}-${version}-${arch}-${word}.v8`;
-const env = () => cliEnv({ HOME: join(root.dir, 'home'), XDG_CACHE_HOME: join(root.dir, 'xdg') });
-const run = (args: string[], bin = join(dist, 'cli.js')) => runProcess(process.execPath, [bin, ...args], { cwd: root.dir, env: env() });
+/** Node's flags (none here: no NODE_OPTIONS, nothing before the script) as the name carries them. */
+const flagsTag = (nodeOptions = ''): string => createHash('sha256').update(JSON.stringify([[], nodeOptions])).digest('hex').slice(0, 8);
+const cacheName = (word: string, nodeOptions = ''): string => `${id}-${version}-${arch}-${flagsTag(nodeOptions)}-${word}.v8`;
+const env = (extra: Record<string, string> = {}) => cliEnv({ HOME: join(root.dir, 'home'), XDG_CACHE_HOME: join(root.dir, 'xdg'), ...extra });
+const run = (args: string[], bin = join(dist, 'cli.js'), extra: Record<string, string> = {}) => runProcess(process.execPath, [bin, ...args], { cwd: root.dir, env: env(extra) });
 /** A cache file is the SHA-256 of V8's data, then the data. */
 const sound = (file: string): boolean => {
   const bytes = readFileSync(file);
@@ -51,6 +53,25 @@ describe('the start\'s code cache', () => {
     expect(existsSync(join(root.dir, 'xdg'))).toBe(false);
   });
 
+  it('keeps a cache per set of node flags: a cron line and a shell that differ do not replace each other\'s', async () => {
+    expect((await run(['msg', '--help'])).code).toBe(0);
+    const plain = join(dist, '.cache', cacheName('msg'));
+    const before = statSync(plain).mtimeMs;
+    const options = '--max-old-space-size=300';
+    const flagged = await run(['msg', '--help'], undefined, { NODE_OPTIONS: options });
+    expect([flagged.code, flagged.stderr]).toEqual([0, '']);
+    expect(readdirSync(join(dist, '.cache')).sort()).toEqual([cacheName('msg'), cacheName('msg', options)].sort());
+    expect((await run(['msg', '--help'])).code).toBe(0);
+    expect(statSync(plain).mtimeMs).toBe(before);
+  });
+
+  it('says what to do when its bundle is missing (an incomplete install)', async () => {
+    rmSync(join(dist, 'buildctl.cjs'));
+    const broken = await run(['status']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^buildctl: cannot read its own code, .*buildctl\.cjs \(ENOENT\)\nhint: the installation is incomplete: reinstall buildctl/);
+  });
+
   it('never breaks a start: flipped bits, a truncated file and garbage are compiled from source and written again', async () => {
     const expected = await run(['job', '--help']);
     const file = join(dist, '.cache', cacheName('job'));
@@ -72,17 +93,19 @@ describe('the start\'s code cache', () => {
     mkdirSync(cache);
     const old = (days: number) => new Date(Date.now() - days * 86_400_000);
     const files = {
-      oldBuild: `0123456789abcdef-${version}-${arch}-status.v8`,
-      recentBuild: `fedcba9876543210-${version}-${arch}-status.v8`,
-      oldNode: `${id}-v18.0.0-${arch}-status.v8`,
-      oldTemporary: `.${id}-${version}-${arch}-msg.v8.12345.tmp`,
+      oldBuild: `0123456789abcdef-${version}-${arch}-${flagsTag()}-status.v8`,
+      recentBuild: `fedcba9876543210-${version}-${arch}-${flagsTag()}-status.v8`,
+      oldNode: `${id}-v18.0.0-${arch}-${flagsTag()}-status.v8`,
+      oldTemporary: `.${id}-${version}-${arch}-${flagsTag()}-msg.v8.12345.tmp`,
+      // This build's cache under other node flags: kept however old (it is this build's).
+      otherFlags: `${id}-${version}-${arch}-${flagsTag('--x')}-status.v8`,
       notOurs: 'notes.txt',
     };
     for (const file of Object.values(files)) writeFileSync(join(cache, file), 'x');
-    for (const file of [files.oldBuild, files.oldNode, files.oldTemporary, files.notOurs]) utimesSync(join(cache, file), old(8), old(8));
+    for (const file of [files.oldBuild, files.oldNode, files.oldTemporary, files.notOurs, files.otherFlags]) utimesSync(join(cache, file), old(8), old(8));
     utimesSync(join(cache, files.recentBuild), old(6), old(6));
     expect((await run(['job', '--help'])).code).toBe(0);
-    expect(readdirSync(cache).sort()).toEqual([cacheName('job'), files.recentBuild, files.notOurs].sort());
+    expect(readdirSync(cache).sort()).toEqual([cacheName('job'), files.recentBuild, files.notOurs, files.otherFlags].sort());
     // Nothing is removed when nothing is written: a start that finds its cache only reads.
     utimesSync(join(cache, files.recentBuild), old(9), old(9));
     expect((await run(['job', '--help'])).code).toBe(0);
