@@ -8,17 +8,20 @@
 //
 // The cache is code the process runs, so it is kept where the code is: dist/.cache/ beside
 // the bundle, or, where that is not writable (a root-owned install run by a user), in the
-// user's own ~/.cache/buildctl/. Its name carries the bundle's content hash (put in at build
-// time), node's version, the architecture and node's flags: a rebuilt or upgraded bundle
-// never meets an older cache, and V8 rejects one made by another V8 or with other flags
-// (then it is made again). It is written once, when missing, at the end of a run (so it holds the functions
-// that command compiled), to a temporary file renamed into place: processes starting
-// together never read half of one. One cache per command word, since each command compiles
-// different code. Other builds' caches are removed after a week (removeStale). Any failure
-// to read or write it only costs the start it would have saved:
-// a missing, unreadable, truncated or corrupt file is compiled from source and written again.
+// user's own ~/.cache/buildctl/; a folder or file that someone other than this user or root
+// owns, or that others may write, is never read (a shared XDG_CACHE_HOME would otherwise
+// let another user run code as this one). Its name carries the bundle's content hash (put
+// in at build time), node's version, the architecture and node's flags: a rebuilt or
+// upgraded bundle never meets an older cache, and V8 rejects one made by another V8 or with
+// other flags (then it is made again). It is written once, when missing, at the end of a
+// run (so it holds the functions that command compiled), to a temporary file renamed into
+// place: processes starting together never read half of one. One cache per command word,
+// since each command compiles different code. Other builds' caches are removed after a
+// week (removeStale). Any failure to read or write it only costs the start it would have
+// saved: a missing, unreadable, truncated or corrupt file is compiled from source and
+// written again.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -60,15 +63,36 @@ const places = [join(dirname(bundle), '.cache'), homeCache()];
 // the body, and a body that does not match is not handed to V8 (it is made again).
 const DIGEST = 32;
 const digest = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
-let cachedData: Buffer | undefined;
-for (const dir of places) {
+const me = process.getuid?.() ?? 0;
+/** Owned by this user or root, and writable by nobody else. */
+const ours = (info: { uid: number; mode: number }): boolean => (info.uid === me || info.uid === 0) && (info.mode & 0o022) === 0;
+/** A place that may hold this user's cache: missing (made 0700 when written), or a folder that is ours. */
+const trusted = (dir: string): boolean => {
   try {
-    const file = readFileSync(join(dir, name));
-    const body = file.subarray(DIGEST);
-    if (file.length > DIGEST && digest(body).equals(file.subarray(0, DIGEST))) cachedData = body;
-    break;
+    const info = statSync(dir);
+    return info.isDirectory() && ours(info);
   } catch {
-    // not there: the next place, or none
+    return true;
+  }
+};
+const usable = places.filter(trusted);
+
+let cachedData: Buffer | undefined;
+for (const dir of usable) {
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(dir, name), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    if (!ours(fstatSync(fd))) continue;
+    const file = readFileSync(fd);
+    const body = file.subarray(DIGEST);
+    if (file.length > DIGEST && digest(body).equals(file.subarray(0, DIGEST))) {
+      cachedData = body;
+      break;
+    }
+  } catch {
+    // not there (or a link): the next place, or none
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -107,7 +131,7 @@ if (cachedData === undefined || script.cachedDataRejected === true) {
     } catch {
       return;
     }
-    for (const dir of places) {
+    for (const dir of usable) {
       const temporary = join(dir, `.${name}.${process.pid}.tmp`);
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -4,7 +4,7 @@
 // again, and processes starting together never read half a file. Runs a copy of the built
 // CLI in a temp dir, so the checkout's own dist/.cache is not touched.
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { arch, version } from 'node:process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -63,6 +63,30 @@ describe('the start\'s code cache', () => {
     expect(readdirSync(join(dist, '.cache')).sort()).toEqual([cacheName('msg'), cacheName('msg', options)].sort());
     expect((await run(['msg', '--help'])).code).toBe(0);
     expect(statSync(plain).mtimeMs).toBe(before);
+  });
+
+  it('never reads a cache others may have written: a file or folder others may write, or a link', async () => {
+    expect((await run(['lock', '--help'])).code).toBe(0);
+    const cache = join(dist, '.cache');
+    const file = join(cache, cacheName('lock'));
+    // A sound cache that others may write (it could be anything by the next start): not
+    // read, replaced by one of this user's (0600).
+    chmodSync(file, 0o666);
+    expect((await run(['lock', '--help'])).code).toBe(0);
+    expect([statSync(file).mode & 0o777, sound(file)]).toEqual([0o600, true]);
+    // A link in its place: not followed, replaced.
+    const elsewhere = join(root.dir, 'elsewhere.v8');
+    writeFileSync(elsewhere, readFileSync(file));
+    rmSync(file);
+    symlinkSync(elsewhere, file);
+    expect((await run(['lock', '--help'])).code).toBe(0);
+    expect([lstatSync(file).isSymbolicLink(), sound(file)]).toEqual([false, true]);
+    // A folder others may write: neither read nor written; the user's own cache is used.
+    chmodSync(cache, 0o777);
+    const before = readFileSync(file);
+    expect((await run(['lock', '--help'])).code).toBe(0);
+    expect(readFileSync(file)).toEqual(before);
+    expect(sound(join(root.dir, 'xdg', 'buildctl', cacheName('lock')))).toBe(true);
   });
 
   it('says what to do when its bundle is missing (an incomplete install)', async () => {
