@@ -144,7 +144,8 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
     const statuses = new Map<string, StatusDoc>();
     const heartbeats = new Map<string, HeartbeatDoc>();
     // Who signed each builder's status and heartbeat: the ledger's verdicts, checked in-process.
-    const ledger = await ledgerAt(store, snapshot.objects, await snapshot.resolve(ORIGIN_MAIN));
+    const mainCommit = await snapshot.resolve(ORIGIN_MAIN);
+    const ledger = await ledgerAt(store, snapshot.objects, mainCommit);
     const signatures = new Map<string, BuilderSignatures>();
     await Promise.all(
       fleet.map(async ({ id }) => {
@@ -185,7 +186,8 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
       messages: take(messages)?.messages ?? [],
       outbox: { queued: (await listIntents(store, ctx.warn)).length },
       problems,
-      identity_file_on_main: (await snapshot.text(`${ORIGIN_MAIN}:${IDENTITY_FILE}`)) !== undefined,
+      // Whether it is there, never its bytes: a pushed file may be of any size.
+      identity_file_on_main: mainCommit !== undefined && (await snapshot.objects.readObject(`${mainCommit}:${IDENTITY_FILE}`, { maxBytes: 0 })) !== undefined,
       signatures,
       trust: { keys: ledger.state.keys.filter((k) => k.revoked_in === null).length, require_signed_writes: ledger.state.enforce_since !== null, untrusted: Object.values(ledger.taints) },
     };

@@ -179,6 +179,8 @@ describe('a pushed identity file', () => {
     const plain = (args: string[]) => runCli(['--store', store, ...args]);
     const first = await plain(['status', 'set', 'idle', '--json']);
     expect(first.code, first.stderr).toBe(0);
+    const clean = await plain(['status', '--no-fetch', '--json']);
+    expect((JSON.parse(clean.stdout) as { fleet: { identity_file_on_main: boolean } }).fleet.identity_file_on_main).toBe(false);
 
     const hostile = hostileClone(f);
     writeFileSync(join(hostile.dir, '.build_server_id'), 'build2\n');
