@@ -45,3 +45,25 @@ export const renderTable = (header: string[], rows: string[][]): string => {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 };
+
+/** A synthetic job for the benches' seeded queues: `status` and its times as given, the rest derived from `i`. */
+export const benchJob = (
+  i: number,
+  status: string,
+  assignee: string | null,
+  times: { created: string; started: string | null; completed: string | null },
+): Record<string, unknown> => ({
+  id: `job_bench_${i}`,
+  type: i % 3 === 0 ? 'test' : 'build',
+  priority: 1 + (i % 9),
+  branch: 'main',
+  description: `benchmark job ${i}`,
+  status,
+  assigned_to: assignee,
+  labels: [],
+  attempts: status === 'queued' ? 0 : 1,
+  max_attempts: 3,
+  created_at: times.created,
+  started_at: times.started,
+  completed_at: times.completed,
+});

@@ -48,7 +48,7 @@ import { transact, type Write } from '../src/store/transaction.js';
 import { writeBeats, type SimulatedBeat } from '../test/helpers/beats.js';
 import { runCli, runProcess, tempDir, testContext } from '../test/helpers/fleet.js';
 import { SEND_MESSAGE_JQ } from '../test/helpers/old-scripts.js';
-import { dirBytes, mb, median, progress, renderTable, round1, round2 } from './bench-lib.js';
+import { benchJob, dirBytes, mb, median, progress, renderTable, round1, round2 } from './bench-lib.js';
 
 /** The CLI measured: this build's, or another's (`--cli`, to compare builds on the same rows). */
 let cli = resolve(import.meta.dirname, '..', 'cli.js');
@@ -132,19 +132,7 @@ const jobOf = (i: number, ids: readonly string[], createdAt: string): Record<str
   const status = i % 10 < 7 ? 'queued' : i % 10 < 9 ? 'completed' : 'failed';
   const finished = status !== 'queued';
   return {
-    id: `job_bench_${i}`,
-    type: i % 3 === 0 ? 'test' : 'build',
-    priority: 1 + (i % 9),
-    branch: 'main',
-    description: `benchmark job ${i}`,
-    status,
-    assigned_to: finished ? ids[i % ids.length] : null,
-    labels: [],
-    attempts: finished ? 1 : 0,
-    max_attempts: 3,
-    created_at: createdAt,
-    started_at: finished ? createdAt : null,
-    completed_at: finished ? createdAt : null,
+    ...benchJob(i, status, finished ? ids[i % ids.length]! : null, { created: createdAt, started: finished ? createdAt : null, completed: finished ? createdAt : null }),
     ...(finished ? { result: { artifacts: [`artifacts/${i}.tar.gz`], duration_seconds: 1200, ...(status === 'failed' ? { reason: 'tests failed' } : {}) } } : {}),
   };
 };

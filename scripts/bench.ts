@@ -81,7 +81,7 @@ import { startServe } from '../test/helpers/dashboard.js';
 import { startReceiver, webhookSecret } from '../test/helpers/receiver.js';
 import { addTargetOp } from '../src/ops/notify.js';
 import { get as httpGet } from 'node:http';
-import { dirBytes, mb, mean, median, percentile, progress, renderTable, round1, round2, timed } from './bench-lib.js';
+import { benchJob, dirBytes, mb, mean, median, percentile, progress, renderTable, round1, round2, timed } from './bench-lib.js';
 import { hasJq, useCli, renderRatioRows, renderTableRows, runBeat, runBigFleet, runDay200, runEntries, runMaintenance, runProcs, runTable, runVsScript, type BeatCost, type Day200, type MaintenanceRow, type ProcsRow, type RatioRow, type TableRow } from './bench-scale.js';
 
 // The spawned CLI and every git process (ours and the reference) see no host identity, no
@@ -494,21 +494,11 @@ const seedBusyStore = async (fleet: Fleet): Promise<void> => {
   const jobs = Array.from({ length: 200 }, (_, i) => {
     const builder = BUILDERS[i % BUILDERS.length] as string;
     const status = i < 150 ? 'queued' : i < 180 ? 'completed' : 'running';
-    return {
-      id: `job_bench_${i}`,
-      type: i % 3 === 0 ? 'test' : 'build',
-      priority: 1 + (i % 9),
-      branch: 'main',
-      description: `benchmark job ${i}`,
-      status,
-      assigned_to: status === 'queued' ? null : builder,
-      labels: [],
-      attempts: status === 'queued' ? 0 : 1,
-      max_attempts: 3,
-      created_at: at(600 - i),
-      started_at: status === 'queued' ? null : at(300 - i),
-      completed_at: status === 'completed' ? at(200 - i) : null,
-    };
+    return benchJob(i, status, status === 'queued' ? null : builder, {
+      created: at(600 - i),
+      started: status === 'queued' ? null : at(300 - i),
+      completed: status === 'completed' ? at(200 - i) : null,
+    });
   });
   const messages = Array.from({ length: 1000 }, (_, i) => {
     const from = BUILDERS[i % BUILDERS.length] as string;
