@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../domain/durations.js';
-import { checkMayClaim, claimJob, describeWait, findJob, listJobs, nothingToClaimError, readinessOf, requireJob, whyNeverRuns } from '../domain/jobs.js';
+import { checkMayClaim, chooseClaim, claimedJob, describeWait, findJob, listJobs, nothingToClaimError, readinessOf, requireJob, whyNeverRuns } from '../domain/jobs.js';
 import { vetCommitted } from '../domain/committed.js';
 import { setBuilderState } from '../domain/status.js';
 import { BuildctlError, usageError } from '../errors.js';
-import type { Job, JobsDoc } from '../schemas/jobs.js';
+import type { Job } from '../schemas/jobs.js';
 import { docs } from '../schemas/layout.js';
 import { openSnapshot, type Snapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, ORIGIN_MAIN, type Store } from '../store/store.js';
@@ -55,22 +55,24 @@ const claimOnce = async (ctx: Context, store: Store, id: string, type: string | 
       const { me } = await readActingBuilder(read, id);
       const now = ctx.now();
       const jobs = (await read(docs.jobs)) ?? EMPTY_JOBS;
-      const untrusted = untrustedJobs(ctx, await trustAtBase(base), id, jobs);
+      const untrusted = untrustedJobs(ctx, await trustAtBase(base), id, jobs.jobs);
       const statusSpec = docs.status(id);
       const current = await read(statusSpec);
       // One job at a time, none when disabled (domain/jobs.ts): refused here, in the claim's
       // own transaction, so every caller of the claim (job claim, job run) is held to it.
       checkMayClaim(jobs, me, current);
-      const step = claimJob(jobs, { builder: id, builderLabels: me.labels, type, now, untrusted });
-      if (!step.job) throw nothingToClaimError(id, type);
-      const status = setBuilderState(current, { id, state: 'building', job: step.job.id, now });
+      const input = { builder: id, builderLabels: me.labels, type, now, untrusted };
+      const chosen = chooseClaim(jobs.jobs, input);
+      if (!chosen) throw nothingToClaimError(id, type);
+      const job = claimedJob(chosen, input);
+      const status = setBuilderState(current, { id, state: 'building', job: job.id, now });
       return {
-        result: step.job,
+        result: job,
         writes: [
-          { spec: docs.jobs, value: step.doc },
+          { spec: docs.jobs, replace: [job] },
           { spec: statusSpec, value: status },
         ],
-        summary: `job.claim ${step.job.id} by ${id}`,
+        summary: `job.claim ${job.id} by ${id}`,
       };
     },
   });
@@ -81,9 +83,10 @@ const claimOnce = async (ctx: Context, store: Store, id: string, type: string | 
  * The jobs this builder may not act on (require_signed_writes: their latest change is not
  * trusted), said on stderr when one of them is queued or is what a queued job waits for.
  */
-const untrustedJobs = (ctx: Context, trust: TrustAtBase, id: string, jobs: JobsDoc): Set<string> => {
+const untrustedJobs = (ctx: Context, trust: TrustAtBase, id: string, jobs: readonly Job[]): Set<string> => {
   const untrusted = trust.untouchable('job', id);
-  const waitedFor = new Set(jobs.jobs.filter((job) => job.status === 'queued').flatMap((job) => [job.id, ...(job.dependencies ?? [])]));
+  if (untrusted.size === 0) return untrusted;
+  const waitedFor = new Set(jobs.filter((job) => job.status === 'queued').flatMap((job) => [job.id, ...(job.dependencies ?? [])]));
   const said = [...untrusted].filter((job) => waitedFor.has(job));
   if (said.length > 0) ctx.warn(`not acting on ${said.map((job) => `job ${job}`).join(', ')}: the latest change is not trusted, and require_signed_writes is on (buildctl validate --signatures)`);
   return untrusted;
@@ -96,9 +99,9 @@ const lookForWork = async (ctx: Context, store: Store, id: string, type: string 
   try {
     const builders = await readMainOrThrow(snapshot, docs.builders);
     const me = builders?.builders.find((b) => b.id === id);
-    const jobs = (await readMainOrThrow(snapshot, docs.jobs)) ?? EMPTY_JOBS;
+    const queue = ((await readMainOrThrow(snapshot, docs.jobs)) ?? EMPTY_JOBS).jobs;
     const trust = await trustAtBase({ commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects, store });
-    return claimJob(jobs, { builder: id, builderLabels: me?.labels ?? [], type, now: ctx.now(), untrusted: trust.untouchable('job', id) }).job !== undefined;
+    return chooseClaim(queue, { builder: id, builderLabels: me?.labels ?? [], type, now: ctx.now(), untrusted: trust.untouchable('job', id) }) !== undefined;
   } finally {
     snapshot.close();
   }
@@ -126,7 +129,7 @@ export const claimJobOp = async (ctx: Context, options: ClaimOptions): Promise<C
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const waitMs = options.wait === undefined ? 0 : parseDuration(options.wait, 'wait');
-  claimJob(EMPTY_JOBS, { builder: id, builderLabels: [], type: options.type, now: ctx.now() }); // bad input fails before any waiting
+  chooseClaim([], { builder: id, builderLabels: [], type: options.type, now: ctx.now() }); // bad input fails before any waiting
   const deadline = ctx.monotonic() + waitMs;
   const look = waitMs > 0 || options.beforeClaim !== undefined;
   let pause = POLL_FIRST_MS;

@@ -15,7 +15,7 @@ import { docs, kindOfPath, type DocSpec } from '../schemas/layout.js';
 import { messagesDoc, messagesDocForOldReaders } from '../schemas/messages.js';
 import { openSnapshot } from '../store/snapshot.js';
 import type { Store } from '../store/store.js';
-import { isAppend, type Plan, type ReadDoc, type TxOutcome, type TxRequest, type ValueWrite, type Write } from '../store/transaction.js';
+import { isAppend, isReplace, type Plan, type ReadDoc, type TxOutcome, type TxRequest, type Write } from '../store/transaction.js';
 import type { Context } from './context.js';
 import type { FoundBuilder } from './fleet-members.js';
 
@@ -106,7 +106,7 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
    * An append to a document that is written converted (read in an older layout, or messages
    * kept for the old readers) becomes the whole document: the conversion lands with it.
    */
-  const wholeDocument = async (current: Attempt, write: Write): Promise<ValueWrite> => {
+  const wholeDocument = async (current: Attempt, write: Write): Promise<Write> => {
     if (!isAppend(write)) return write;
     const field = write.spec.collection?.field ?? '';
     const doc = ((await current.read(write.spec)) ?? {}) as Record<string, unknown>;
@@ -119,7 +119,10 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
     const forOldReaders = (path: string) => path === docs.messages.path && current.legacyReaders.length > 0;
     const whole = await Promise.all(plan.writes.map((write) => (isAppend(write) && (current.converted.has(write.spec.path) || forOldReaders(write.spec.path)) ? wholeDocument(current, write) : write)));
     const writes = whole.map((write): Write => {
-      if (isAppend(write)) return write;
+      // A replacement of entries (a claim) in a document read converted is written whole by
+      // the transaction, all of it validated (store/transaction.ts); a queue's conversion
+      // removes no entry, so there is no removal to declare.
+      if (isAppend(write) || isReplace(write)) return write;
       const conversion = current.converted.get(write.spec.path);
       let next: Write = conversion && conversion.removes.length > 0 ? { ...write, removes: [...(write.removes ?? []), ...conversion.removes] } : write;
       if (write.spec.path === docs.messages.path && current.legacyReaders.length > 0) {

@@ -125,8 +125,9 @@ export const serializeDocument = <T>(file: string, value: unknown, schema: z.Zod
 //
 // JSON strings never hold a raw newline, so each entry's keys are exactly the lines that
 // start with six spaces inside the array. A transaction that only appends to a document
-// this clone has validated (and knows to be canonical) reads its ids and writes its new
-// text from these, without parsing the entries: the same text serializeDocument would give.
+// this clone has validated (and knows to be canonical) looks its ids up and writes its new
+// text from these, without parsing the entries: the same text serializeDocument would give;
+// so does one that replaces entries (a claim).
 
 /** Where the entries of `field` are: after `[`, up to the newline before the closing `]`. */
 const collectionRegion = (text: string, field: string): { from: number; to: number; empty: boolean } | undefined => {
@@ -136,32 +137,6 @@ const collectionRegion = (text: string, field: string): { from: number; to: numb
   if (text.startsWith(']', from)) return { from, to: from, empty: true };
   const to = text.indexOf('\n  ]', from);
   return to < 0 ? undefined : { from, to, empty: false };
-};
-
-/**
- * The values of an entry-level string field (`key`) of a canonical collection document's
- * entries, read from its text (entries without it, or whose value is not a string, give
- * none); undefined when the text is not in that form.
- */
-export const entryStringsInCanonicalText = (text: string, field: string, key: string): string[] | undefined => {
-  const region = collectionRegion(text, field);
-  if (!region) return undefined;
-  const values: string[] = [];
-  const marker = `\n      ${JSON.stringify(key)}: "`;
-  for (let at = text.indexOf(marker, region.from); at >= 0 && at < region.to; at = text.indexOf(marker, at + marker.length)) {
-    const start = at + marker.length - 1;
-    let end = text.indexOf('"', start + 1);
-    while (end >= 0 && text.charCodeAt(end - 1) === 0x5c) {
-      let slashes = 0;
-      while (text.charCodeAt(end - 1 - slashes) === 0x5c) slashes++;
-      if (slashes % 2 === 0) break;
-      end = text.indexOf('"', end + 1);
-    }
-    if (end < 0) return undefined;
-    const raw = text.slice(start, end + 1);
-    values.push(raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1));
-  }
-  return values;
 };
 
 /**
@@ -246,12 +221,6 @@ export const fieldString = (json: string | undefined): string | null | undefined
   return json.includes('\\') ? (JSON.parse(json) as string) : json.slice(1, -1);
 };
 
-/** The ids of a canonical collection document's entries, read from its text; undefined when it is not in that form. */
-export const idsInCanonicalText = (text: string, field: string, idKey: string): Set<string> | undefined => {
-  const ids = entryStringsInCanonicalText(text, field, idKey);
-  return ids && new Set(ids);
-};
-
 /**
  * An entry's canonical text inside a collection document: 2-space JSON at an indent of four.
  * (Only after a newline: U+2028 and U+2029 stay raw in JSON strings, and a regular
@@ -265,6 +234,53 @@ export const appendToCanonicalText = (text: string, field: string, entries: read
   if (!region || entries.length === 0) return region ? text : undefined;
   if (region.empty) return `${text.slice(0, region.from)}\n${entries.join(',\n')}\n  ${text.slice(region.from)}`;
   return `${text.slice(0, region.to)},\n${entries.join(',\n')}${text.slice(region.to)}`;
+};
+
+/**
+ * Where the lines of entries whose `idKey` is `id` start in a canonical collection document's
+ * text (the id's line: an entry's own fields are the lines indented six inside the array);
+ * undefined when the text is not in that form.
+ */
+const idLines = (text: string, field: string, idKey: string, id: string): { lines: number[]; region: { from: number; to: number } } | undefined => {
+  const region = collectionRegion(text, field);
+  if (!region) return undefined;
+  const marker = `\n      ${JSON.stringify(idKey)}: ${JSON.stringify(id)}`;
+  const lines: number[] = [];
+  for (let found = text.indexOf(marker, region.from); found >= 0 && found < region.to; found = text.indexOf(marker, found + marker.length)) {
+    const next = text.charCodeAt(found + marker.length);
+    if (next === 0x2c || next === 0x0a) lines.push(found); // else a longer id that starts with this one
+  }
+  return { lines, region };
+};
+
+/** Whether a canonical collection document's text has an entry with that id (undefined: the text is not in that form). */
+export const hasIdInCanonicalText = (text: string, field: string, idKey: string, id: string): boolean | undefined => {
+  const found = idLines(text, field, idKey, id);
+  return found && found.lines.length > 0;
+};
+
+/**
+ * Where the entry whose `idKey` is `id` is: its lines (`    {` to `    }`, without the line
+ * break before it). Undefined when the text is not in that form, or when no entry or more
+ * than one has that id.
+ */
+const entryRange = (text: string, field: string, idKey: string, id: string): { from: number; to: number } | undefined => {
+  const found = idLines(text, field, idKey, id);
+  if (!found || found.lines.length !== 1) return undefined;
+  const at = found.lines[0]!;
+  const from = text.lastIndexOf('\n    {', at);
+  const close = text.indexOf('\n    }', at);
+  return from < found.region.from || close < 0 || close >= found.region.to ? undefined : { from: from + 1, to: close + 6 };
+};
+
+/**
+ * A canonical collection document's text with the entry whose id is `id` replaced by
+ * `entry` (its canonical text); undefined when the text is not in that form or the id is
+ * not there exactly once.
+ */
+export const replaceInCanonicalText = (text: string, field: string, idKey: string, id: string, entry: string): string | undefined => {
+  const range = entryRange(text, field, idKey, id);
+  return range && `${text.slice(0, range.from)}${entry}${text.slice(range.to)}`;
 };
 
 /** Validates entries about to be appended to a collection (a transition's bug if one fails). */

@@ -18,7 +18,7 @@ import { failedError, notNowError, type BuildctlError } from '../errors.js';
 import { faultInGitOutput } from '../faults.js';
 import { parseDocumentText, withoutBom } from '../schemas/document-text.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
-import { appendToCanonicalText, canonicalEntryText, deepFreeze, entryFieldsInCanonicalText, idsInCanonicalText, invalidDocument, serializeDocumentValue, validatedEntries } from './documents.js';
+import { appendToCanonicalText, canonicalEntryText, deepFreeze, entryFieldsInCanonicalText, hasIdInCanonicalText, invalidDocument, replaceInCanonicalText, serializeDocumentValue, validatedEntries } from './documents.js';
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
@@ -34,10 +34,10 @@ export interface ReadDoc {
   /** The parsed document, or undefined when the file does not exist. Invalid: throws (exit 5). */
   <T>(spec: DocSpec<T>): Promise<T | undefined>;
   /**
-   * The ids of a collection document's entries (`spec.collection`). Of a document this clone
-   * has validated before, they are read from its text without parsing the entries.
+   * Which ids a collection document's entries have (`spec.collection`). Of a document this
+   * clone has validated before, each question is a search of its text: no entry is parsed.
    */
-  ids(spec: DocSpec<unknown>): Promise<ReadonlySet<string>>;
+  ids(spec: DocSpec<unknown>): Promise<IdLookup>;
   /**
    * Some fields of each entry of a collection document this clone has validated before, read
    * off its canonical text without parsing it (store/documents.ts, entryFieldsInCanonicalText:
@@ -45,6 +45,11 @@ export interface ReadDoc {
    * parsed already, missing): the caller reads the document.
    */
   entryFields(spec: DocSpec<unknown>, keys: readonly string[]): Promise<Array<Map<string, string>> | undefined>;
+}
+
+/** Whether an id is among a collection's (a Set is one). */
+export interface IdLookup {
+  has(id: string): boolean;
 }
 
 /** A read that parses: its `ids` come from the parsed document, and it has no text to read fields off. */
@@ -72,9 +77,20 @@ export interface AppendWrite {
   append: readonly unknown[];
 }
 
-export type Write = ValueWrite | AppendWrite;
+/**
+ * The document as it is, with the entries of `replace` in place of those with the same ids
+ * (each must be there): all a claim changes. Of a document this clone has validated, the
+ * new text is the old one with those entries' text replaced, and only they are validated.
+ */
+export interface ReplaceWrite {
+  spec: DocSpec<unknown>;
+  replace: readonly unknown[];
+}
+
+export type Write = ValueWrite | AppendWrite | ReplaceWrite;
 
 export const isAppend = (write: Write): write is AppendWrite => 'append' in write;
+export const isReplace = (write: Write): write is ReplaceWrite => 'replace' in write;
 
 export interface Plan<R> {
   result: R;
@@ -292,6 +308,34 @@ const appendText = async (
 };
 
 /**
+ * The new text of a document a write replaces entries of: of a canonical base this clone
+ * trusts, its text with those entries' text replaced (only they are validated); else the
+ * document as read with them replaced, written as a whole value is (valueText).
+ */
+const replaceText = async (
+  write: ReplaceWrite,
+  before: BaseDoc,
+  at: { read: ReadDoc; readValue: ReadValue | undefined; trustedText: (spec: DocSpec<unknown>) => Promise<string | undefined>; keepProtoKeys: boolean },
+): Promise<string | undefined> => {
+  const collection = write.spec.collection;
+  if (!collection) throw new Error(`${write.spec.path}: only a collection document's entries can be replaced`);
+  const idOf = (entry: unknown): unknown => (entry as Record<string, unknown> | null)?.[collection.id];
+  let text = await at.trustedText(write.spec);
+  for (const entry of validatedEntries(write.spec.path, write.spec.schema, collection.field, write.replace, at.keepProtoKeys)) {
+    const id = idOf(entry);
+    text = text === undefined || typeof id !== 'string' ? undefined : replaceInCanonicalText(text, collection.field, collection.id, id, canonicalEntryText(entry));
+  }
+  if (text !== undefined) return text;
+  const doc = (await at.read(write.spec)) as Record<string, unknown> | undefined;
+  const current = doc?.[collection.field];
+  const kept = Array.isArray(current) ? current : [];
+  const byId = new Map(write.replace.map((entry) => [idOf(entry), entry]));
+  const missing = [...byId.keys()].filter((id) => !kept.some((entry) => idOf(entry) === id));
+  if (missing.length > 0) throw new Error(`${write.spec.path}: no entry to replace with the id ${String(missing[0])}`);
+  return valueText({ spec: write.spec, value: { ...doc, [collection.field]: kept.map((entry) => byId.get(idOf(entry)) ?? entry) } }, before, at.readValue, at.keepProtoKeys);
+};
+
+/**
  * Step: read the documents the operation asks for as blobs of the base, apply its pure
  * transition, serialise what changed. Anything but a regular file at a document path, or
  * a document that fails its schema or the bounds, is an invalid document (exit 5).
@@ -348,11 +392,15 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
     return cache && (await cache.has(sha, spec.path, spec.perBuilder)) ? text : undefined;
   };
   const read: ReadDoc = Object.assign(parsed, {
-    ids: async (spec: DocSpec<unknown>): Promise<ReadonlySet<string>> => {
+    ids: async (spec: DocSpec<unknown>): Promise<IdLookup> => {
       const collection = spec.collection;
       if (!collection) return new Set<string>();
       const text = values.has(spec.path) ? undefined : await trustedText(spec);
-      return (text === undefined ? undefined : idsInCanonicalText(text, collection.field, collection.id)) ?? idsIn(await parsed(spec), collection);
+      // A search of the text per question: a send asks one or two, of 10,000 ids.
+      if (text !== undefined && hasIdInCanonicalText(text, collection.field, collection.id, '') !== undefined) {
+        return { has: (id) => hasIdInCanonicalText(text, collection.field, collection.id, id) === true };
+      }
+      return idsIn(await parsed(spec), collection);
     },
     entryFields: async (spec: DocSpec<unknown>, keys: readonly string[]): Promise<Array<Map<string, string>> | undefined> => {
       const text = spec.collection && !values.has(spec.path) ? await trustedText(spec) : undefined;
@@ -367,7 +415,11 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
   const files: ChangedFile[] = [];
   for (const [i, write] of plan.writes.entries()) {
     const before = befores[i]!;
-    const text = isAppend(write) ? await appendText(write, before, { read, trustedText, keepProtoKeys }) : await valueText(write, before, await values.get(write.spec.path)?.catch(() => undefined), keepProtoKeys);
+    const text = isAppend(write)
+      ? await appendText(write, before, { read, trustedText, keepProtoKeys })
+      : isReplace(write)
+        ? await replaceText(write, before, { read, readValue: await values.get(write.spec.path)?.catch(() => undefined), trustedText, keepProtoKeys })
+        : await valueText(write, before, await values.get(write.spec.path)?.catch(() => undefined), keepProtoKeys);
     if (text === undefined || before.text === text) continue; // unchanged: nothing written, nothing can be lost
     files.push({ path: write.spec.path, mode: before.mode, text, ...(write.spec.perBuilder ? { perBuilder: true as const } : {}) });
   }

@@ -100,6 +100,28 @@ describe('dependencies', () => {
   });
 });
 
+describe("a queue in the older scripts' layout", () => {
+  it('a claim converts it in the same commit, and takes the job it names, every other job kept', async () => {
+    fleet = await makeFleet(['build1']);
+    const f = fleet;
+    const older = (id: string, fields: Record<string, unknown>) => {
+      const { created_at: created, ...rest } = legacyJob(id, fields);
+      return { ...rest, timestamp: created }; // the older scripts' name for created_at
+    };
+    pushJobs(f, () => [older('job_low', { priority: 'low', status: 'pending' }), older('job_high', { priority: 'high', status: 'new' }), older('job_done', { status: 'done', assigned_to: 'build1' })]);
+    const claimed = await json(f, 'build1', ['job', 'claim']);
+    expect(claimed.job.id).toBe('job_high');
+    expect(gitSync(f.remote, ['log', '-1', '--format=%(trailers:key=Buildctl-Legacy-Converted,valueonly)', 'main']).trim()).not.toBe('');
+    const jobs = JSON.parse(gitSync(f.remote, ['show', 'main:coordination/jobs.json'])).jobs as Array<Record<string, unknown>>;
+    expect(jobs.map((j) => [j.id, j.status, j.priority, j.legacy_priority, typeof j.created_at])).toEqual([
+      ['job_low', 'queued', 8, 'low', 'string'],
+      ['job_high', 'running', 2, 'high', 'string'],
+      ['job_done', 'completed', 1, undefined, 'string'],
+    ]);
+    expect((await cli(f, 'build1', ['validate'])).code).toBe(0);
+  });
+});
+
 describe('a job that can never run', () => {
   it('is flagged when added (stderr, still added) and counted by status', async () => {
     fleet = await makeFleet(['build1', 'build2']);

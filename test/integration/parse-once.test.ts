@@ -14,7 +14,7 @@ import { message, messagesDoc } from '../../src/schemas/messages.js';
 import { serializeDocument } from '../../src/store/documents.js';
 import { storeAt } from '../../src/store/store.js';
 import { transact } from '../../src/store/transaction.js';
-import { gitSync, makeFleet, testContext, type Fleet } from '../helpers/fleet.js';
+import { gitSync, makeFleet, pushHandEdit, testContext, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
 afterEach(() => {
@@ -42,11 +42,12 @@ const wholeDocuments = (spy: { mock: { calls: unknown[][] } }, field: string): n
   spy.mock.calls.filter(([value]) => Array.isArray((value as Record<string, unknown> | null)?.[field]) && ((value as Record<string, unknown[]>)[field]!.length > 1)).length;
 
 describe('documents in a transaction', () => {
-  it('a claim parses the queue once, validates it once when it is new to the clone and not at all once validated, and validates only the job it changed', async () => {
+  it('a claim parses the queue once, validates it once when it is new to the clone and not at all once validated, validates only the job it changed, and serialises only that job', async () => {
     fleet = await makeFleet(['build1', 'build2']);
     await seed(fleet);
     const ctx = testContext(fleet.stores.build2!, 'build2');
     const parse = vi.spyOn(JSON, 'parse');
+    const stringify = vi.spyOn(JSON, 'stringify');
     const wholeQueue = vi.spyOn(jobsDoc, 'safeParse');
     const oneJob = vi.spyOn(job, 'safeParse');
 
@@ -60,8 +61,10 @@ describe('documents in a transaction', () => {
     // One job at a time: build2 finishes the first (another write of its own) before the next.
     await finishJobOp(ctx, 'complete', { id: 'job_0' });
 
-    // Its own write is now known valid: the next claim only parses it.
+    // Its own write is now known valid: the next claim only parses it, and writes the
+    // claimed job's text in place of the old one (the queue is not serialised again).
     parse.mockClear();
+    stringify.mockClear();
     wholeQueue.mockClear();
     oneJob.mockClear();
     before = onMain(fleet, docs.jobs.path);
@@ -69,12 +72,31 @@ describe('documents in a transaction', () => {
     expect(parse.mock.calls.filter(([text]) => text === before)).toHaveLength(1);
     expect(wholeDocuments(wholeQueue, 'jobs')).toBe(0);
     expect(oneJob).toHaveBeenCalledTimes(1);
+    expect(wholeDocuments(stringify, 'jobs')).toBe(0);
     // And what it wrote is the canonical text of the whole queue.
     const after = onMain(fleet, docs.jobs.path);
     expect(after).toBe(serializeDocument(docs.jobs.path, JSON.parse(after), jobsDoc));
     const statuses = (JSON.parse(after) as { jobs: Array<{ status: string }> }).jobs.map((j) => j.status);
     expect(statuses.filter((s) => s === 'running')).toHaveLength(1);
     expect(statuses.filter((s) => s === 'completed')).toHaveLength(1);
+  });
+
+  it('a claim on a queue written by hand (valid, not canonical) writes it whole and canonical, unknown fields and every other job kept', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const created = '2026-01-01T00:00:00.000Z';
+    const jobs = ['a', 'b', 'c'].map((id, i) => ({ id: `job_${id}`, type: 'build', priority: 5 - i, status: 'queued', assigned_to: null, labels: [], created_at: created, custom: { kept: id } }));
+    pushHandEdit(fleet, { [docs.jobs.path]: JSON.stringify({ jobs, owner: 'ops' }) });
+    const claimed = await claimJobOp(testContext(fleet.stores.build2!, 'build2'), {});
+    expect(claimed.job.id).toBe('job_c'); // priority 3 first
+    const after = onMain(fleet, docs.jobs.path);
+    expect(after).toBe(serializeDocument(docs.jobs.path, JSON.parse(after), jobsDoc));
+    const written = JSON.parse(after) as { owner: string; jobs: Array<{ id: string; status: string; assigned_to: string | null; custom: { kept: string } }> };
+    expect(written.owner).toBe('ops');
+    expect(written.jobs.map((j) => [j.id, j.status, j.assigned_to, j.custom.kept])).toEqual([
+      ['job_a', 'queued', null, 'a'],
+      ['job_b', 'queued', null, 'b'],
+      ['job_c', 'running', 'build2', 'c'],
+    ]);
   });
 
   it('a send parses none of the messages already there, and validates only the new one', async () => {

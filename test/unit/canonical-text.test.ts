@@ -1,7 +1,18 @@
 // Editing a canonical collection document as text (store/documents.ts) gives exactly the
-// text serialising the edited value would: the append path of a transaction relies on it.
+// text serialising the edited value would: the append and replace paths of a transaction rely on it.
 import { describe, expect, it } from 'vitest';
-import { appendToCanonicalText, canonicalEntryText, entryFieldsInCanonicalText, entryLineValue, entryObjectHasKey, entryStringsInCanonicalText, entryTextsInCanonicalText, idsInCanonicalText, serializeDocument } from '../../src/store/documents.js';
+import {
+  appendToCanonicalText,
+  canonicalEntryText,
+  entryFieldsInCanonicalText,
+  entryLineValue,
+  entryObjectHasKey,
+  entryTextsInCanonicalText,
+  fieldString,
+  hasIdInCanonicalText,
+  replaceInCanonicalText,
+  serializeDocument,
+} from '../../src/store/documents.js';
 import { docs } from '../../src/schemas/layout.js';
 
 const message = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -19,34 +30,57 @@ const message = (id: string, extra: Record<string, unknown> = {}) => ({
 });
 
 const text = (doc: unknown) => serializeDocument(docs.messages.path, doc, docs.messages.schema);
+/** The canonical form itself, for ids the messages' schema refuses: the text edits know no schema. */
+const canonical = (doc: unknown) => `${JSON.stringify(doc, null, 2)}\n`;
 
 describe('a canonical collection document, as text', () => {
   it.each([
     ['empty', { messages: [] }],
     ['one', { messages: [message('m1')] }],
     ['several, with unknown fields inside and around', { note: { messages: [{ id: 'x' }] }, messages: [message('m1', { extra: [{ id: 'nested' }] }), message('m2'), message('m.3:x')], trailer: [{ id: 'after' }] }],
-  ])('%s: appending gives what serialising the whole document gives, and the ids are read without parsing', (_label, doc) => {
+  ])('%s: appending gives what serialising the whole document gives, and the ids are looked up without parsing', (_label, doc) => {
     const before = text(doc);
     const added = [message('new-1'), message('new-2', { reply_to: 'm1' })];
     const appended = appendToCanonicalText(before, 'messages', added.map((m) => canonicalEntryText(JSON.parse(text({ messages: [m] })).messages[0])));
     expect(appended).toBe(text({ ...doc, messages: [...doc.messages, ...added] }));
-    expect(idsInCanonicalText(before, 'messages', 'id')).toEqual(new Set(doc.messages.map((m) => m.id)));
+    for (const m of doc.messages) expect(hasIdInCanonicalText(before, 'messages', 'id', m.id)).toBe(true);
+    // Not ids: a nested entry's, one around the array, one in a body, a prefix of one.
+    for (const id of ['x', 'nested', 'after', 'not-an-id', 'fake', 'm', 'm.3', 'new-1']) expect(hasIdInCanonicalText(before, 'messages', 'id', id)).toBe(false);
   });
 
-  it('an id with escapes is read as its value', () => {
-    const before = text({ messages: [message('m1'), message('m2')] }).replace('"id": "m2"', '"id": "m\\u0032\\\\"');
-    expect(idsInCanonicalText(before, 'messages', 'id')).toEqual(new Set(['m1', 'm2\\']));
+  it('an id with characters JSON escapes is found as serialising writes it', () => {
+    const before = canonical({ messages: [message('m1'), message('m2\\"\u2028')] });
+    expect(hasIdInCanonicalText(before, 'messages', 'id', 'm2\\"\u2028')).toBe(true);
+    expect(hasIdInCanonicalText(before, 'messages', 'id', 'm2')).toBe(false);
+  });
+
+  it('replacing an entry gives what serialising the document with it replaced gives, wherever it is', () => {
+    const doc = { note: { messages: [{ id: 'm1' }] }, messages: [message('m1'), message('m10', { extra: [{ id: 'm1' }] }), message('m\\1'), message('m1x')], trailer: [{ id: 'm1' }] };
+    const before = canonical(doc);
+    for (const [i, entry] of doc.messages.entries()) {
+      const changed = { ...entry, subject: 'changed', read_by: {}, extra: { nested: [1, 2] } };
+      const replaced = replaceInCanonicalText(before, 'messages', 'id', entry.id, canonicalEntryText(changed));
+      expect(replaced).toBe(canonical({ ...doc, messages: doc.messages.map((m, j) => (j === i ? changed : m)) }));
+    }
+  });
+
+  it('an id that is not there, or is there twice, is not replaced', () => {
+    const entry = canonicalEntryText(message('m1'));
+    expect(replaceInCanonicalText(text({ messages: [message('m1')] }), 'messages', 'id', 'm2', entry)).toBeUndefined();
+    expect(replaceInCanonicalText(text({ messages: [] }), 'messages', 'id', 'm1', entry)).toBeUndefined();
+    expect(replaceInCanonicalText(text({ messages: [message('m1'), message('m1')] }), 'messages', 'id', 'm1', entry)).toBeUndefined();
   });
 
   it('an entry-level field is read for every entry, in order, never from a body or a nested object', () => {
     const doc = { messages: [message('m1', { created_at: '2026-01-02T00:00:00.000Z', extra: { created_at: 'nested' } }), message('m2', { body: '"created_at": "in a body"\n      "created_at": "fake"' }), message('m3', { created_at: '2026-01-03T00:00:00.000Z' })] };
-    expect(entryStringsInCanonicalText(text(doc), 'messages', 'created_at')).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z']);
+    const createdAt = (of: string) => entryFieldsInCanonicalText(of, 'messages', ['created_at'])?.map((fields) => fieldString(fields.get('created_at')));
+    expect(createdAt(text(doc))).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z']);
     // A value with escapes is read as its value.
     const escaped = text(doc).replace('"created_at": "2026-01-03T00:00:00.000Z"', '"created_at": "2026-01-0\\u0033T00:00:00.000Z"');
     expect(escaped).not.toBe(text(doc));
-    expect(entryStringsInCanonicalText(escaped, 'messages', 'created_at')).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z']);
-    expect(entryStringsInCanonicalText(text({ messages: [] }), 'messages', 'created_at')).toEqual([]);
-    expect(entryStringsInCanonicalText(JSON.stringify(doc), 'messages', 'created_at')).toBeUndefined();
+    expect(createdAt(escaped)).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z']);
+    expect(createdAt(text({ messages: [] }))).toEqual([]);
+    expect(createdAt(JSON.stringify(doc))).toBeUndefined();
   });
 
   it('splits into the entries\' own texts, and reads a field\'s one-line value and an object field\'s keys as the parsed entry has them', () => {
@@ -98,7 +132,8 @@ describe('a canonical collection document, as text', () => {
 
   it('text not in the canonical form is not edited', () => {
     const compact = JSON.stringify({ messages: [message('m1')] });
-    expect(idsInCanonicalText(compact, 'messages', 'id')).toBeUndefined();
+    expect(hasIdInCanonicalText(compact, 'messages', 'id', 'm1')).toBeUndefined();
+    expect(replaceInCanonicalText(compact, 'messages', 'id', 'm1', canonicalEntryText(message('m1')))).toBeUndefined();
     expect(appendToCanonicalText(compact, 'messages', [canonicalEntryText(message('m2'))])).toBeUndefined();
   });
 });
