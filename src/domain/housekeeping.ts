@@ -77,12 +77,24 @@ const monthOf = (iso: string): string => iso.slice(0, 7);
 const olderThan = (iso: string | null | undefined, ms: number, now: Date): boolean =>
   iso !== null && iso !== undefined && now.getTime() - Date.parse(iso) > ms;
 
+/** The earliest of `times` (ISO) plus `ms`, in ms since the epoch; +Infinity when there is none (an unreadable time never ages). */
+const earliestPlus = (times: Iterable<string | null | undefined>, ms: number): number => {
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const iso of times) {
+    const at = iso === null || iso === undefined ? Number.NaN : Date.parse(iso) + ms;
+    if (at < earliest) earliest = at;
+  }
+  return earliest;
+};
+
 /**
- * Whether any message (by its created_at) is old enough to leave the hot file now: until one
- * is, a housekeeping pass archives none, whoever has read them, and need not look at them.
+ * Until when (ms since the epoch, inclusive) no message (by its created_at) is old enough to
+ * leave the hot file: until then a housekeeping pass archives none, whoever has read them.
  */
-export const messagesMayArchive = (createdAt: readonly string[], settings: Settings, now: Date): boolean =>
-  createdAt.some((at) => olderThan(at, settings.messageRetentionMs, now));
+export const messagesQuietThrough = (createdAt: readonly string[], settings: Settings): number => earliestPlus(createdAt, settings.messageRetentionMs);
+
+/** Whether any message is old enough to leave the hot file now (messagesQuietThrough): until one is, a pass need not look at them. */
+export const messagesMayArchive = (createdAt: readonly string[], settings: Settings, now: Date): boolean => now.getTime() > messagesQuietThrough(createdAt, settings);
 
 /** Running jobs of dead builders go back to the queue, or become dead when out of attempts. */
 const requeueOrphans = (jobs: Job[], dead: ReadonlySet<string>, now: Date, report: HousekeepingReport, untrusted: ReadonlySet<string>): Job[] =>
@@ -139,14 +151,20 @@ export interface JobGlance {
  * stays as it is, and the dashboard needs only how many jobs each status has.
  */
 export const jobsMayChange = (jobs: readonly JobGlance[], settings: Settings, now: Date, untrusted: ReadonlySet<string>): boolean =>
-  jobs.some(
-    (job) =>
-      job.status === 'running' ||
-      job.dependencies ||
-      job.blocked ||
-      untrusted.has(job.id) ||
-      ((FINISHED as readonly string[]).includes(job.status) && olderThan(job.finishedAt, settings.jobRetentionMs, now)),
+  now.getTime() > jobsQuietThrough(jobs, settings, untrusted);
+
+/**
+ * Until when (ms since the epoch, inclusive) a pass changes no job (jobsMayChange): -Infinity
+ * when one may change whatever the time (running, with dependencies or a block, not
+ * trusted), else when the first finished job passes job_retention (+Infinity: never by time).
+ */
+export const jobsQuietThrough = (jobs: readonly JobGlance[], settings: Settings, untrusted: ReadonlySet<string>): number => {
+  if (jobs.some((job) => job.status === 'running' || job.dependencies || job.blocked || untrusted.has(job.id))) return Number.NEGATIVE_INFINITY;
+  return earliestPlus(
+    jobs.filter((job) => (FINISHED as readonly string[]).includes(job.status)).map((job) => job.finishedAt),
+    settings.jobRetentionMs,
   );
+};
 
 export const buildDashboard = (input: Pick<HousekeepingInput, 'builders' | 'health' | 'statuses' | 'now'>, queue: Readonly<Record<string, number>>, previous: DashboardDoc | undefined): { dashboard: DashboardDoc; changed: boolean } => {
   const builders = input.builders.builders.map((b) => ({

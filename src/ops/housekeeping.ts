@@ -5,7 +5,7 @@
 import { judgeBeat, skewedClocks } from '../domain/clocks.js';
 import { plural } from '../domain/format.js';
 import { recordEvents } from '../domain/events.js';
-import { appendToArchive, housekeep, jobsMayChange, messagesMayArchive, type HousekeepingInput, type HousekeepingReport, type JobGlance } from '../domain/housekeeping.js';
+import { appendToArchive, housekeep, jobsQuietThrough, messagesQuietThrough, type HousekeepingInput, type HousekeepingReport, type JobGlance } from '../domain/housekeeping.js';
 import { queueCounts } from '../domain/jobs.js';
 import type { Health } from '../schemas/dashboard.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
@@ -13,6 +13,7 @@ import { docs } from '../schemas/layout.js';
 import type { NotifyEvent } from '../schemas/notify.js';
 import type { StatusDoc } from '../schemas/status.js';
 import { fieldString } from '../store/documents.js';
+import { loadQuietMemo, quietEntry, saveQuietMemo, stillQuiet } from '../store/quiet-memo.js';
 import { heartbeatCommits, openSnapshot } from '../store/snapshot.js';
 import { fetchRefs, HEARTBEAT_REFSPEC, type Store } from '../store/store.js';
 import type { Write } from '../store/transaction.js';
@@ -114,11 +115,27 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         // neither: where this clone validated them before, a glance at each entry's text (its
         // status, dates, dependencies) tells whether the pass could change any, and only then
         // are they parsed. Events (on fleets with notification targets) look at every entry.
+        // And where an earlier pass found the same blobs quiet until later than now (under the
+        // same settings and trust: store/quiet-memo.ts), not even glanced at.
         const notifying = ((await read(docs.config))?.notify_targets ?? []).length > 0;
-        const jobGlances = notifying ? undefined : glanceAll(await read.entryFields(docs.jobs, GLANCE_FIELDS), glanceAtJob);
-        const readJobs = jobGlances === undefined || jobsMayChange(jobGlances, settings, now, trust.tainted('job'));
-        const created = notifying ? undefined : glanceAll(await read.entryFields(docs.messages, ['created_at']), (fields) => fieldString(fields.get('created_at')) ?? undefined);
-        const readMessages = created === undefined || messagesMayArchive(created, settings, now);
+        const at = now.getTime();
+        const [memo, jobsBlob, messagesBlob] = notifying ? [{}, undefined, undefined] : await Promise.all([loadQuietMemo(store), read.blobId(docs.jobs), read.blobId(docs.messages)]);
+        const jobsKey = JSON.stringify([settings.jobRetentionMs, [...trust.tainted('job')].sort()]);
+        const messagesKey = JSON.stringify([settings.messageRetentionMs]);
+        const jobsQuiet = stillQuiet(memo.jobs, jobsBlob, jobsKey, at) && memo.jobs.counts !== undefined ? memo.jobs : undefined;
+        const jobGlances = notifying || jobsQuiet ? undefined : glanceAll(await read.entryFields(docs.jobs, GLANCE_FIELDS), glanceAtJob);
+        const jobsThrough = jobGlances === undefined ? undefined : jobsQuietThrough(jobGlances, settings, trust.tainted('job'));
+        const readJobs = !jobsQuiet && (jobsThrough === undefined || at > jobsThrough);
+        const messagesQuiet = stillQuiet(memo.messages, messagesBlob, messagesKey, at);
+        const created = notifying || messagesQuiet ? undefined : glanceAll(await read.entryFields(docs.messages, ['created_at']), (fields) => fieldString(fields.get('created_at')) ?? undefined);
+        const messagesThrough = created === undefined ? undefined : messagesQuietThrough(created, settings);
+        const readMessages = !messagesQuiet && (messagesThrough === undefined || at > messagesThrough);
+        const queue = jobsQuiet?.counts ?? (readJobs ? undefined : queueCounts(jobGlances!.map((job) => job.status)));
+        if (!notifying && (jobsThrough !== undefined || messagesThrough !== undefined)) {
+          const jobsEntry = jobsThrough === undefined ? memo.jobs : quietEntry(jobsBlob, jobsKey, at, jobsThrough, queue);
+          const messagesEntry = messagesThrough === undefined ? memo.messages : quietEntry(messagesBlob, messagesKey, at, messagesThrough);
+          await saveQuietMemo(store, { ...(jobsEntry ? { jobs: jobsEntry } : {}), ...(messagesEntry ? { messages: messagesEntry } : {}) });
+        }
         const [jobs, locks, messages, dashboard] = await Promise.all([readJobs ? read(docs.jobs) : undefined, read(docs.locks), readMessages ? read(docs.messages) : undefined, read(docs.dashboard)]);
         const beats = new Map<string, HeartbeatDoc>();
         const statuses = new Map<string, StatusDoc>();
@@ -158,7 +175,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
           seen: { locks: observations.locks.entries, jobs: observations.jobs.entries },
           statuses,
           jobs: jobsDoc,
-          queueCounts: readJobs ? undefined : queueCounts(jobGlances!.map((job) => job.status)),
+          queueCounts: queue,
           locks: locksDoc,
           messages: messages ?? { messages: [] },
           dashboard,

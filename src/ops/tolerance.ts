@@ -154,7 +154,11 @@ export const tolerant = <R>(ctx: Context, store: Store, request: TxRequest<R>): 
         lastAttempt = current;
         const tolerantRead: ReadDoc = Object.assign(
           async <T>(spec: DocSpec<T>): Promise<T | undefined> => (spec.path === docs.builders.path ? ((await registry(read)) as T | undefined) : read(spec)),
-          { ids: (spec: DocSpec<unknown>) => read.ids(spec), entryFields: (spec: DocSpec<unknown>, keys: readonly string[]) => read.entryFields(spec, keys) },
+          {
+            ids: (spec: DocSpec<unknown>) => read.ids(spec),
+            entryFields: (spec: DocSpec<unknown>, keys: readonly string[]) => read.entryFields(spec, keys),
+            blobId: (spec: DocSpec<unknown>) => read.blobId(spec),
+          },
         );
         return finish(current, await request.apply(tolerantRead, base));
       },

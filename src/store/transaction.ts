@@ -45,6 +45,8 @@ export interface ReadDoc {
    * parsed already, missing): the caller reads the document.
    */
   entryFields(spec: DocSpec<unknown>, keys: readonly string[]): Promise<Array<Map<string, string>> | undefined>;
+  /** The id of the document's blob at the base, without reading it; undefined when there is no such file (or no base to say). */
+  blobId(spec: DocSpec<unknown>): Promise<string | undefined>;
 }
 
 /** Whether an id is among a collection's (a Set is one). */
@@ -57,6 +59,7 @@ export const parsingRead = (read: <T>(spec: DocSpec<T>) => Promise<T | undefined
   Object.assign(read, {
     ids: async (spec: DocSpec<unknown>) => (spec.collection ? idsIn(await read(spec), spec.collection) : new Set<string>()),
     entryFields: async () => undefined,
+    blobId: async () => undefined,
   });
 
 /** The document's new value. */
@@ -405,6 +408,10 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
     entryFields: async (spec: DocSpec<unknown>, keys: readonly string[]): Promise<Array<Map<string, string>> | undefined> => {
       const text = spec.collection && !values.has(spec.path) ? await trustedText(spec) : undefined;
       return text === undefined ? undefined : entryFieldsInCanonicalText(text, spec.collection!.field, keys);
+    },
+    blobId: async (spec: DocSpec<unknown>): Promise<string | undefined> => {
+      const located = await trees.locate(base.commit, spec.path);
+      return located.kind === 'file' ? located.sha : undefined;
     },
   });
   const plan = await request.apply(read, { commit: base.commit, ...view });

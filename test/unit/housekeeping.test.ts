@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../src/domain/config.js';
-import { appendToArchive, buildDashboard, housekeep, isSettled, jobsMayChange, messagesMayArchive, type HousekeepingInput, type JobGlance } from '../../src/domain/housekeeping.js';
+import { appendToArchive, buildDashboard, housekeep, isSettled, jobsMayChange, jobsQuietThrough, messagesMayArchive, messagesQuietThrough, type HousekeepingInput, type JobGlance } from '../../src/domain/housekeeping.js';
 import { jobRunVersion, lockVersion } from '../../src/domain/clocks.js';
 import { queueCounts } from '../../src/domain/jobs.js';
 import type { Health } from '../../src/schemas/dashboard.js';
@@ -298,5 +298,30 @@ describe('jobsMayChange', () => {
       }
     }
     expect(jobsMayChange([glance(job('j0'))], input().settings, NOW, new Set())).toBe(false);
+  });
+
+  // An idle pass remembers these (store/quiet-memo.ts) and skips the documents until then.
+  it('jobsQuietThrough and messagesQuietThrough name the last moment a pass changes nothing: housekeep archives a millisecond later, not before', () => {
+    const settings = input().settings;
+    const finished = job('j1', { status: 'completed', assigned_to: 'build1', completed_at: ago(DAY), created_at: ago(2 * DAY) });
+    const jobs = [job('j0'), finished, job('j2', { status: 'failed', completed_at: null, created_at: 'not a time' })];
+    const through = jobsQuietThrough(jobs.map(glance), settings, new Set());
+    expect(through).toBe(Date.parse(finished.completed_at!) + settings.jobRetentionMs);
+    const passAt = (ms: number, fields: Partial<HousekeepingInput>) => housekeep(input({ now: new Date(ms), ...fields })).report;
+    expect(passAt(through, { jobs: { jobs } }).archived_jobs).toEqual([]);
+    expect(passAt(through + 1, { jobs: { jobs } }).archived_jobs).toEqual(['j1']);
+    expect(jobsMayChange(jobs.map(glance), settings, new Date(through), new Set())).toBe(false);
+    expect(jobsMayChange(jobs.map(glance), settings, new Date(through + 1), new Set())).toBe(true);
+    // Nothing finished: never by time alone; something to act on whatever the time: already.
+    expect(jobsQuietThrough([glance(job('j0'))], settings, new Set())).toBe(Number.POSITIVE_INFINITY);
+    expect(jobsQuietThrough(jobs.map(glance), settings, new Set(['j0']))).toBe(Number.NEGATIVE_INFINITY);
+    expect(jobsQuietThrough([...jobs, job('j3', { status: 'running', assigned_to: 'build1', started_at: ago(MIN), attempts: 1 })].map(glance), settings, new Set())).toBe(Number.NEGATIVE_INFINITY);
+
+    const messages = [message('m1', { created_at: ago(DAY), read_by: { build2: ago(0) } }), message('m2', { created_at: ago(2 * DAY), read_by: { build2: ago(0) } }), message('bad', { created_at: 'not a time' })];
+    const quiet = messagesQuietThrough(messages.map((m) => m.created_at), settings);
+    expect(quiet).toBe(Date.parse(ago(2 * DAY)) + settings.messageRetentionMs);
+    expect(passAt(quiet, { messages: { messages } }).archived_messages).toEqual([]);
+    expect(passAt(quiet + 1, { messages: { messages } }).archived_messages).toEqual(['m2']);
+    expect(messagesQuietThrough([], settings)).toBe(Number.POSITIVE_INFINITY);
   });
 });
