@@ -15,7 +15,7 @@ import type { StatusDoc } from '../schemas/status.js';
 import { fieldString } from '../store/documents.js';
 import { loadQuietMemo, quietEntry, saveQuietMemo, stillQuiet } from '../store/quiet-memo.js';
 import { heartbeatCommits, openSnapshot } from '../store/snapshot.js';
-import { fetchRefs, HEARTBEAT_REFSPEC, type Store } from '../store/store.js';
+import { fetchAll, type Store } from '../store/store.js';
 import type { Write } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { mutate } from './mutate.js';
@@ -94,9 +94,10 @@ const glanceAll = <T>(entries: Array<Map<string, string>> | undefined, glance: (
 };
 
 export const housekeepingOp = async (ctx: Context, store: Store, actor: string): Promise<HousekeepingOutcome> => {
-  // Health needs every builder's latest beat; the transaction itself fetches main.
+  // Health needs every builder's latest beat, and the transaction main: one fetch brings
+  // both, and the transaction's first attempt builds on it.
   const from = ctx.now();
-  await fetchRefs(store, [HEARTBEAT_REFSPEC], { prune: true });
+  await fetchAll(store);
   const look = { from, at: ctx.now() };
   const commits = await heartbeatCommits(store);
   const snapshot = openSnapshot(store);
@@ -214,7 +215,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         if (events.length > 0) trailers['Buildctl-Events'] = `${events.slice(0, 6).map((e) => e.id).join(', ')}${events.length > 6 ? ` (+${events.length - 6} more)` : ''}`;
         return { result: { report: result.report, events }, writes, summary: summaryOf(result.report, events.length), trailers };
       },
-    });
+    }, { baseFetched: true });
     const untouched = outcome.result.report.not_acted_on;
     if (untouched.length > 0) ctx.warn(`housekeeping did not act on ${untouched.join(', ')}: their latest change is not trusted, and require_signed_writes is on (buildctl validate --signatures)`);
     return { ...outcome.result.report, events: outcome.result.events, changed: outcome.changed, commit: outcome.commit ?? null, clock_skew: clockSkew };

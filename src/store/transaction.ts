@@ -169,6 +169,12 @@ export interface TxOptions {
   pacing?: Pacing;
   /** Where warnings go (the work tree view could not be refreshed). */
   warn?: (line: string) => void;
+  /**
+   * The caller fetched main a moment ago (with other refs, in one fetch): the first attempt
+   * builds on it without fetching again. A base gone stale meanwhile only loses its push,
+   * and the next attempt fetches.
+   */
+  baseFetched?: boolean;
 }
 
 export interface TxOutcome<R> {
@@ -214,9 +220,9 @@ export interface Base {
   localMain: string | undefined;
 }
 
-/** Step: fetch the remote's main. Its commit is the base. */
-export const fetchBase = async (store: Store, objects: ObjectReader): Promise<Base> => {
-  await fetchMain(store, { autoMaintenance: false });
+/** Step: fetch the remote's main (unless `fetched`: the caller just did). Its commit is the base. */
+export const fetchBase = async (store: Store, objects: ObjectReader, fetched = false): Promise<Base> => {
+  if (!fetched) await fetchMain(store, { autoMaintenance: false });
   const [base, localMain] = await Promise.all([objects.readObject(ORIGIN_MAIN), objects.readObject(`refs/heads/${MAIN}`)]);
   const tree = base?.type === 'commit' ? /^tree ([0-9a-f]+)\n/.exec(base.body?.toString('latin1') ?? '')?.[1] : undefined;
   if (!base || tree === undefined) throw new Error(`${ORIGIN_MAIN} is not a commit after a fetch`);
@@ -624,10 +630,10 @@ interface Cycle<R> {
 const tracksIdentity = async (trees: TreeReader, base: Base): Promise<boolean> => (await trees.entries(base.tree)).has(IDENTITY_FILE);
 
 /** One attempt: fetch the base, read and apply, write the commit, push, refresh the view. */
-const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result: R } | undefined): Promise<Attempt<R>> => {
+const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result: R } | undefined, fetched: boolean): Promise<Attempt<R>> => {
   const { store, request, opId, warn } = cycle;
   const started = Date.now();
-  const base = await fetchBase(store, cycle.objects);
+  const base = await fetchBase(store, cycle.objects, fetched);
   if (unknownSince) {
     // A push whose answer was lost can land after the connection dropped: never apply
     // twice. A clean rejection moved nothing, so only such an op looks.
@@ -685,7 +691,7 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
       let unknownSince: { base: string; result: R } | undefined;
       for (let number = 1; number <= maxAttempts; number++) {
         const attemptStarted = Date.now();
-        const outcome = await attempt(cycle, unknownSince);
+        const outcome = await attempt(cycle, unknownSince, number === 1 && options.baseFetched === true);
         if (outcome.kind === 'done') return { result: outcome.result, changed: outcome.commit !== undefined, commit: outcome.commit, opId, retries };
         if (outcome.kind === 'unknown') {
           if (++unexplained >= 3) throw pushKeepsFailing(outcome.error);

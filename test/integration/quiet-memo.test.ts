@@ -2,6 +2,8 @@
 // stay quiet (store/quiet-memo.ts), and the next passes skip them. These tests make the memo
 // say more than the documents do, to see that it is trusted exactly as far as it should be:
 // for the same blob, the same settings and at most ten minutes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../src/domain/config.js';
 import { setConfig } from '../../src/ops/config.js';
@@ -84,6 +86,25 @@ describe('the quiet memo of an idle pass', () => {
     await overstate(g, t0 + 9 * MINUTE);
     await setConfig(testContext(g.stores.build1!, 'build1'), [['job_retention', '6d']]);
     expect((await passAt(g, t0 + MINUTE)).archived_jobs).toEqual(['job_done']);
+  });
+
+  it('an idle pass fetches once: main and every heartbeat together, and the transaction builds on that fetch', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const store = fleet.stores.build1!;
+    const trace = join(fleet.root, 'trace.json');
+    process.env.GIT_TRACE2_EVENT = trace;
+    try {
+      await housekeepingOp(testContext(store, 'build1'), storeAt(store), 'build1');
+    } finally {
+      delete process.env.GIT_TRACE2_EVENT;
+    }
+    const fetches = readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"event":"start"'))
+      .map((line) => (JSON.parse(line) as { argv: string[] }).argv)
+      .filter((argv) => argv.includes('fetch'));
+    expect(fetches).toHaveLength(1);
+    expect(fetches[0]).toEqual(expect.arrayContaining(['+refs/heads/main:refs/remotes/origin/main', '+refs/heads/heartbeat/*:refs/remotes/origin/heartbeat/*']));
   });
 
   it('says nothing for a clock set back before it was written, or a blob it was not written for', () => {

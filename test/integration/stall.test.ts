@@ -4,11 +4,11 @@
 // children, as a systemd stop or an OOM kill of the cgroup does). Nothing reported as
 // done is lost, and the next command always proceeds.
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gitSync, makeFleet, runCli, type Fleet } from '../helpers/fleet.js';
+import { gitSync, makeFleet, pushHandEdit, runCli, type Fleet } from '../helpers/fleet.js';
 import { isStopped, killStarted, startCli } from '../helpers/processes.js';
 
 let fleet: Fleet | undefined;
@@ -53,6 +53,44 @@ describe('a writer that stalls after reading', () => {
     expect(messageIds(f).sort()).toEqual([firstId, secondId].sort());
     const subjects = gitSync(f.remote, ['log', '--format=%s', 'main']).split('\n').filter((s) => s.startsWith('msg.send'));
     expect(subjects).toHaveLength(2);
+  });
+});
+
+describe('housekeeping that stalls between its fetch and its transaction', () => {
+  it('builds on the fetch it made, loses the push to the send that landed meanwhile, and lands on top of it', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const f = fleet;
+    // A job finished long ago: the pass archives it (something to commit, whatever it observed).
+    const old = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    const doc = JSON.parse(gitSync(f.remote, ['show', 'main:coordination/jobs.json']));
+    const done = { id: 'job_old', type: 'build', priority: 5, status: 'completed', assigned_to: 'build2', labels: [], attempts: 1, max_attempts: 3, created_at: old, completed_at: old };
+    pushHandEdit(f, { 'coordination/jobs.json': `${JSON.stringify({ ...doc, jobs: [...doc.jobs, done] }, null, 2)}\n` });
+    // The agent fetches main with the heartbeats, then stops right after taking its lock.
+    const trace = join(f.root, 'agent-trace.json');
+    const agent = startCli(['--store', f.stores.build1!, '--as', 'build1', 'agent', '--once'], { BUILDCTL_TEST_PAUSE_AT: 'after-lock', GIT_TRACE2_EVENT: trace });
+    await waitFor('the agent to stop inside its housekeeping transaction', () => agent.child.pid !== undefined && isStopped(agent.child.pid));
+    const sent = await runCli(['--store', f.stores.build2!, '--as', 'build2', 'msg', 'send', 'build1', 'while the agent stalls']);
+    expect(sent.code, sent.stderr).toBe(0);
+
+    process.kill(-agent.child.pid!, 'SIGCONT');
+    const woke = await agent.done;
+    expect(woke.code, woke.stderr).toBe(0);
+    const tick = JSON.parse(woke.stderr.trim().split('\n').at(-1)!) as { housekeeping: { archived_jobs: string[]; commit: string } };
+    expect(tick.housekeeping.archived_jobs).toEqual(['job_old']);
+    expect(gitSync(f.remote, ['rev-parse', 'main']).trim()).toBe(tick.housekeeping.commit);
+    // The send is still there, under the housekeeping commit; the job left the queue.
+    expect(messageIds(f)).toEqual([sent.stdout.trim()]);
+    expect(gitSync(f.remote, ['log', '--format=%s', '-2', 'main']).split('\n')[1]).toMatch(/^msg\.send /);
+    expect(JSON.parse(gitSync(f.remote, ['show', 'main:coordination/jobs.json'])).jobs.map((j: { id: string }) => j.id)).not.toContain('job_old');
+    // What the agent's git did: one fetch of main (with the heartbeats) before the pause, the
+    // first push on that base refused, then a fetch and the push that landed.
+    const commands = readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"event":"start"'))
+      .map((line) => (JSON.parse(line) as { argv: string[] }).argv)
+      .filter((argv) => argv.includes('fetch') || argv.some((arg) => arg.endsWith(':refs/heads/main')))
+      .map((argv) => (argv.includes('fetch') ? `fetch${argv.includes('+refs/heads/heartbeat/*:refs/remotes/origin/heartbeat/*') ? ' with heartbeats' : ''}` : 'push main'));
+    expect(commands).toEqual(['fetch with heartbeats', 'push main', 'fetch', 'push main']);
   });
 });
 
