@@ -34,7 +34,7 @@ import { parsePublicKey, verifyMessage } from '../store/sshsig.js';
 import type { Snapshot } from '../store/snapshot.js';
 import type { Store } from '../store/store.js';
 import { TRAILER_ACTOR, TRAILER_OP } from '../store/transaction.js';
-import { appendVerdicts, LEDGER_VERSION, readLedgers, readVerdicts, writeLedger, type CommitVerdict, type Ledger, type StatusFact } from './trust-cache.js';
+import { appendVerdicts, LEDGER_VERSION, NO_LEDGERS, readLedgers, readVerdicts, writeLedger, type CommitVerdict, type Ledger, type StatusFact } from './trust-cache.js';
 
 /** The trailer a job finished by someone other than its assignee carries (ops/jobs.ts). */
 export const TRAILER_FORCED = 'Buildctl-Forced';
@@ -253,15 +253,14 @@ const KEEP_BODIES = 2000;
  */
 export const ledgerAt = async (store: Store, objects: ObjectReader, target: string | undefined, options: { rebuild?: boolean } = {}): Promise<Ledger> => {
   if (target === undefined) return emptyLedger();
-  const cached = options.rebuild ? [] : await readLedgers(store);
-  const hit = cached.find((l) => l.tip === target);
+  const cached = options.rebuild ? NO_LEDGERS : await readLedgers(store);
+  const hit = cached.at(target);
   if (hit) return hit;
-  const tips = new Map(cached.map((l) => [l.tip, l]));
   const path: string[] = [];
   const bodies = new Map<string, Buffer>();
   let from: Ledger | undefined;
   for (let at: string | undefined = target; at !== undefined; ) {
-    const known = tips.get(at);
+    const known = cached.at(at);
     if (known) {
       from = known;
       break;

@@ -2,7 +2,7 @@
 // once (its signature is judged from the same bytes), and a builder's unchanged heartbeat
 // and status.json are validated once by a clone, then only parsed (store/valid-cache.ts).
 // What the cache remembers is schema validity only: a forged heartbeat stays forged.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mailboxCounts } from '../../src/domain/messages.js';
@@ -65,6 +65,36 @@ describe('a view of the fleet', () => {
       for (const [i, id] of ['build1', 'build2', 'build3'].entries()) {
         expect(await judgeCommit(snapshot.objects, `${ORIGIN_HEARTBEAT_PREFIX}${id}`, id, ledger.state)).toEqual(judged[i]);
       }
+    } finally {
+      snapshot.close();
+    }
+  });
+
+  it('reads the trust ledger it needs from the cache, validating that one alone, and ignores a garbled one', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    await addKeyOp(testContext(fleet.stores.build1!, 'build1'), { id: 'build1' });
+    const store = storeAt(fleet.stores.build1!);
+    await fetchAll(store);
+    const tips = gitSync(fleet.remote, ['rev-list', '--first-parent', 'main']).trim().split('\n');
+    const snapshot = openSnapshot(store);
+    try {
+      // Ledgers cached at the tip and at its parent (the order commands may work at them).
+      const atParent = await ledgerAt(store, snapshot.objects, tips[1]);
+      const atTip = await ledgerAt(store, snapshot.objects, tips[0]);
+      const file = join(fleet.stores.build1!, '.git', 'buildctl', 'trust', 'ledger.json');
+      const kept = JSON.parse(readFileSync(file, 'utf8')) as { ledgers: Array<{ tip: string }> };
+      expect(kept.ledgers.map((l) => l.tip)).toEqual(expect.arrayContaining([tips[0], tips[1]]));
+      // The parent's ledger garbled: the tip's is still served from the cache (each kept
+      // ledger is validated when asked for, not all of them at every read), so nothing is
+      // worked out again and the file is left as it is.
+      const garbled = JSON.stringify({ ledgers: kept.ledgers.map((l) => (l.tip === tips[1] ? { ...l, state: 'garbled' } : l)) });
+      writeFileSync(file, garbled);
+      expect(await ledgerAt(store, snapshot.objects, tips[0])).toEqual(atTip);
+      expect(readFileSync(file, 'utf8')).toBe(garbled);
+      // Asked for the garbled one: worked out again from history, the same as before.
+      expect(await ledgerAt(store, snapshot.objects, tips[1])).toEqual(atParent);
+      expect((JSON.parse(readFileSync(file, 'utf8')) as { ledgers: Array<{ tip: string; state: unknown }> }).ledgers[0]).toEqual(atParent);
+      expect(await ledgerAt(store, snapshot.objects, tips[0], { rebuild: true })).toEqual(atTip);
     } finally {
       snapshot.close();
     }
