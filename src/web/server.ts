@@ -1,5 +1,6 @@
 // `buildctl serve`: the read-only dashboard on Node's own http module. Pages are one static
-// shell (HTML, CSS, one script; no build step) that draws the channels of the feed, which it
+// shell (HTML, CSS, one script; no build step: the server puts the CLI's formatting
+// functions into the script as it loads it) that draws the channels of the feed, which it
 // receives as server-sent events. Security: loopback by default, with the Host header checked
 // (a DNS-rebinding page cannot read it); an optional bearer token for every request, which a
 // browser presents as an HttpOnly cookie after the login form (EventSource cannot send
@@ -12,6 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatAge, formatTime, plural } from '../domain/format.js';
 import { CHANNELS, type Channel, type Feed } from './feed.js';
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -96,9 +98,29 @@ const readBody = (req: IncomingMessage, limit: number): Promise<string> =>
     req.on('error', reject);
   });
 
+/**
+ * The page's script with the CLI's own formatting functions put in after its 'use strict'
+ * line, from their definitions (domain/format.ts): ages, times and plurals read the same in
+ * the terminal and the page, and are written once. They are self-contained arrow functions,
+ * so their source is the same code in the browser.
+ */
+export const withSharedFormatting = (script: string): string => {
+  const shared = [
+    '// From src/domain/format.ts, put in by the server: the CLI and the page format alike.',
+    `const formatAge = ${formatAge.toString()};`,
+    `const formatTime = ${formatTime.toString()};`,
+    `const plural = ${plural.toString()};`,
+  ].join('\n');
+  const strict = "'use strict';\n";
+  const at = script.indexOf(strict);
+  if (at < 0) throw new Error("the dashboard's app.js has no 'use strict' line to put the formatting after");
+  return `${script.slice(0, at + strict.length)}${shared}\n${script.slice(at + strict.length)}`;
+};
+
 export const startServer = async (options: ServeOptions): Promise<RunningServer> => {
   const files = new Map<string, Buffer>();
   for (const name of Object.keys(STATIC_TYPES)) files.set(name, await readFile(join(options.staticDir, name)));
+  files.set('app.js', Buffer.from(withSharedFormatting(files.get('app.js')!.toString('utf8'))));
   const session = options.token === undefined ? undefined : sessionOf(options.token);
   const streams = new Set<ServerResponse>();
   const loopback = isLoopback(options.host);

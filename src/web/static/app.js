@@ -1,7 +1,9 @@
 // The buildctl dashboard: draws what `buildctl serve` pushes (server-sent events on /events,
 // one event per channel: the JSON documents of status, check, job list, lock list, msg list,
-// log and metrics). Plain script, no build step, no library. Everything from the store is
-// put in the page as text (textContent), never as HTML: a message body is anybody's words.
+// log and metrics). Plain script, no build step, no library; formatAge, formatTime and plural
+// are the CLI's own (src/domain/format.ts), put in after 'use strict' by the server as it
+// serves this file. Everything from the store is put in the page as text (textContent),
+// never as HTML: a message body is anybody's words.
 'use strict';
 
 const data = { fleet: null, check: null, jobs: null, locks: null, messages: null, log: null, metrics: null, meta: null };
@@ -38,29 +40,14 @@ const s = (tag, attrs, ...children) => {
   return el;
 };
 
-// ---- time and numbers (the CLI's formatAge / formatTime, in the page) ----
+// ---- time and numbers (formatAge, formatTime and plural come from the CLI: server.ts puts them in) ----
 
 const serverNow = () => Date.now() + clockOffset;
-const formatAge = (ms) => {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m ${seconds % 60}s`;
-  if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return minutes % 60 === 0 ? `${hours}h` : `${hours}h ${minutes % 60}m`;
-  return `${Math.floor(hours / 24)}d`;
-};
-const formatTime = (iso) => {
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z') : String(iso ?? '-');
-};
 const ago = (iso) => (iso ? `${formatAge(serverNow() - Date.parse(iso))} ago` : '-');
 const until = (iso) => {
   const ms = Date.parse(iso) - serverNow();
   return ms > 0 ? `in ${formatAge(ms)}` : `${formatAge(-ms)} ago`;
 };
-const plural = (n, noun, nouns = `${noun}s`) => `${n} ${n === 1 ? noun : nouns}`;
 const round1 = (v) => Math.round(v * 10) / 10;
 const timeEl = (iso, text) => h('time', { datetime: iso, title: formatTime(iso) }, text ?? formatTime(iso));
 
