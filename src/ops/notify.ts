@@ -15,6 +15,7 @@ import { readNotifyState, writeNotifyState } from '../store/notify-state.js';
 import { remoteUrl } from '../store/setup.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, openStore, ORIGIN_MAIN, type Store } from '../store/store.js';
+import { crashPoint } from '../store/test-seam.js';
 import type { Context } from './context.js';
 import { adminActor, tryResolveActor } from './identity.js';
 import { mutate, txOutcome, type Outcome } from './mutate.js';
@@ -123,6 +124,8 @@ export const deliverNotifications = async (ctx: Context, store: Store, fresh: re
   const queued = state.queue.length - queuedBefore;
   const deliveries = planDeliveries(state, ctx.now(), { rateLimit: settings.notifyRateLimit, storm: settings.notifyStorm, idOf: eventIdOf });
   const results = await sendWithin(ctx, deliveries, byName, await fleetNameOf(store), settings);
+  // Sent, not yet recorded: a process that dies here sends them again (same webhook-id).
+  crashPoint('notify-after-send');
   const failuresBefore = state.failures.length;
   state = settleDeliveries(state, results, ctx.now());
   await writeNotifyState(store, state);

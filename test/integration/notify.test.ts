@@ -178,6 +178,25 @@ describe('notifications from the agent', () => {
     expect(requests[0]!.headers['webhook-id']).toBe(recorded[0]!.id);
   });
 
+  it('an agent killed after a delivery but before it recorded it sends it again on its next tick, with the same webhook-id', async () => {
+    const { f, hook, b1 } = await fleetWithWebhook(['build1', 'build2']);
+    await sendMessageOp(b1, { to: ['build2'], type: 'request', body: 'please restart the runner' });
+    const agent = (env: Record<string, string> = {}) => runCli(['--store', f.stores.build1!, '--as', 'build1', 'agent', '--once'], { env: { ...ENV, ...env } });
+    const requests = () => hook.received.filter((r) => typeOf(r) === 'buildctl.message.request');
+    // Delivered, then killed (SIGKILL) before the delivery was written down.
+    const killed = await agent({ BUILDCTL_TEST_DIE_AT: 'notify-after-send' });
+    expect(killed.code).not.toBe(0);
+    expect(requests()).toHaveLength(1);
+    // At least once: the next tick sends it again, under the same id for the receiver to drop; then never again.
+    for (let i = 0; i < 2; i++) {
+      const run = await agent();
+      expect(run.code, run.stderr).toBe(0);
+    }
+    expect(requests()).toHaveLength(2);
+    expect(requests().every((r) => r.verified)).toBe(true);
+    expect(new Set(requests().map((r) => r.headers['webhook-id'])).size).toBe(1);
+  });
+
   it('with require_signed_writes on, an event pushed into events.json in a builder\'s name is not sent late by that builder', async () => {
     const { f, hook, b1 } = await fleetWithWebhook(['build1']);
     await addKeyOp(b1, { id: 'build1' });
