@@ -7,9 +7,9 @@ import { parseDocumentText } from '../schemas/document-text.js';
 import { docs, paths } from '../schemas/layout.js';
 import { metricsLine, type MetricsLine } from '../schemas/metrics.js';
 import { openSnapshot } from '../store/snapshot.js';
-import { fetchRefs, HEARTBEAT_REFSPEC, MAIN_REFSPEC, ORIGIN_MAIN, openStore } from '../store/store.js';
+import { ORIGIN_MAIN, openStore } from '../store/store.js';
 import type { Context } from './context.js';
-import { fetchOrFallBack, viewReads } from './read.js';
+import { fetchFleet, viewReads } from './read.js';
 
 export interface BuilderMetrics extends MetricsHistory {
   builder: string;
@@ -23,7 +23,7 @@ export interface BuilderMetrics extends MetricsHistory {
 export const builderMetrics = async (ctx: Context, id: string, options: { since?: string | undefined; fetch: boolean }): Promise<BuilderMetrics> => {
   const store = await openStore(ctx.storeDir);
   const since = options.since === undefined ? undefined : parseSince(options.since, ctx.now());
-  if (options.fetch) await fetchOrFallBack(() => fetchRefs(store, [MAIN_REFSPEC, HEARTBEAT_REFSPEC], { prune: true }), ctx.warn);
+  if (options.fetch) await fetchFleet(ctx, store);
   const snapshot = openSnapshot(store);
   try {
     requireBuilder(await viewReads(snapshot, ctx.warn).mainOrThrow(docs.builders), id);

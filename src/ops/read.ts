@@ -3,8 +3,10 @@ import { BuildctlError } from '../errors.js';
 import type { BuildersDoc } from '../schemas/builders.js';
 import { docs, type DocSpec } from '../schemas/layout.js';
 import { invalidDocument } from '../store/documents.js';
+import { dropReplacedHeartbeats, replacedDue, VIEW_PASS_BUDGET_MS } from '../store/maintenance.js';
 import { openSnapshot, type DocRead, type Snapshot } from '../store/snapshot.js';
-import type { Store } from '../store/store.js';
+import { fetchAll, type Store } from '../store/store.js';
+import type { Context } from './context.js';
 
 export const LEGACY_NOTE = 'this store has legacy documents; "buildctl migrate" converts them';
 
@@ -99,6 +101,20 @@ export interface Freshness {
   /** Why the fetch failed, when it did (the view then shows the last known state). */
   fetch_error: string | null;
 }
+
+/**
+ * A view's fetch of main and every builder's heartbeat ref. The fetch replaces the beats it
+ * had; where no agent ticks (a clone that only looks: status, serve), nothing else would
+ * drop them (store/maintenance.ts) and they would pile up until git's own gc gives up on
+ * them ("too many unreachable loose objects"). So when some are due, a short pass follows.
+ */
+export const fetchFleet = async (ctx: Context, store: Store): Promise<Freshness> => {
+  const freshness = await fetchOrFallBack(() => fetchAll(store), ctx.warn);
+  if (freshness.fetched && (await replacedDue(store, ctx.now()))) {
+    await dropReplacedHeartbeats(store, { now: ctx.now(), budgetMs: VIEW_PASS_BUDGET_MS, monotonic: ctx.monotonic });
+  }
+  return freshness;
+};
 
 /** Fetches, or on an unreachable remote reports why and lets the caller show what it has. */
 export const fetchOrFallBack = async (fetch: () => Promise<void>, warn: (line: string) => void): Promise<Freshness> => {

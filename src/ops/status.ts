@@ -15,7 +15,7 @@ import type { BeatSight } from '../domain/clocks.js';
 import type { Observations } from '../schemas/observations.js';
 import { loadObservations } from '../store/observations.js';
 import { heartbeatCommits, openSnapshot, type DocRead, type Snapshot } from '../store/snapshot.js';
-import { fetchAgeMs, fetchAll, lastFetchAt, openStore, ORIGIN_MAIN } from '../store/store.js';
+import { fetchAgeMs, lastFetchAt, openStore, ORIGIN_MAIN } from '../store/store.js';
 import { IDENTITY_FILE } from '../store/view.js';
 import type { Taint } from '../domain/trust.js';
 import { judgeHeartbeat, ledgerAt, type Ledger, type SignatureView } from './trust.js';
@@ -23,7 +23,7 @@ import type { Context } from './context.js';
 import { tryResolveActor } from './identity.js';
 import { readHeartbeat } from './heartbeats-read.js';
 import { beatSights, recordLook } from './observe.js';
-import { fetchOrFallBack, viewReads, type Freshness } from './read.js';
+import { fetchFleet, viewReads, type Freshness } from './read.js';
 import { isAddressedTo } from '../domain/messages.js';
 
 /** Who signed what a builder's row shows: its status.json's latest change, and its heartbeat. */
@@ -114,7 +114,7 @@ export interface FleetReadOptions {
 export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Promise<FleetDocs> => {
   const store = await openStore(ctx.storeDir);
   const from = ctx.now();
-  const freshness: Freshness = options.fetch ? await fetchOrFallBack(() => fetchAll(store), ctx.warn) : { fetched: false, fetch_error: null };
+  const freshness: Freshness = options.fetch ? await fetchFleet(ctx, store) : { fetched: false, fetch_error: null };
   const look = { from, at: ctx.now() };
   const problems: FleetStatus['problems'] = [];
   const take = <T>(read: DocRead<T>): T | undefined => {

@@ -14,11 +14,11 @@ import type { Problem } from '../store/documents.js';
 import { fetchedHeartbeatRef } from '../store/heartbeat-ref.js';
 import { isRegularFile, MODE_TREE, notRegular } from '../store/objects.js';
 import { listHeartbeatRefs, listMainEntries, listStagedFiles, openSnapshot, type Snapshot } from '../store/snapshot.js';
-import { fetchAll, ORIGIN_MAIN, openStore } from '../store/store.js';
+import { ORIGIN_MAIN, openStore } from '../store/store.js';
 import { IDENTITY_FILE } from '../store/view.js';
 import type { Context } from './context.js';
 import { findBuilderFolders } from './fleet-members.js';
-import { fetchOrFallBack, type Freshness } from './read.js';
+import { fetchFleet, type Freshness } from './read.js';
 
 export interface FileReport {
   /** `path` on main, `heartbeat/<id>:path` on a heartbeat ref, or `:path` in the index (staged) */
@@ -74,7 +74,7 @@ const isDocumentDir = (path: string, fleet: readonly string[]): boolean =>
 
 export const validateStore = async (ctx: Context, options: { fetch: boolean; staged?: boolean; verbose?: boolean }): Promise<ValidateReport> => {
   const store = await openStore(ctx.storeDir);
-  const freshness = options.fetch && !options.staged ? await fetchOrFallBack(() => fetchAll(store), ctx.warn) : { fetched: false, fetch_error: null };
+  const freshness = options.fetch && !options.staged ? await fetchFleet(ctx, store) : { fetched: false, fetch_error: null };
   const snapshot = openSnapshot(store);
   const files: FileReport[] = [];
   const skipped: string[] = [];

@@ -8,7 +8,8 @@
 // - the clone notes every beat it no longer needs in a journal (`replaced-heartbeats`): its
 //   own beats when the next one lands (publishHeartbeat), and every builder's when a fetch
 //   replaces the ref (fetchRefs reads the old tips from git's own report);
-// - a maintenance pass (each agent tick) removes the loose objects of the journal's entries
+// - a maintenance pass (each agent tick, and a view that fetched the heartbeats when some
+//   are due: ops/read.ts fetchFleet) removes the loose objects of the journal's entries
 //   older than a grace period (5 minutes: a fetch or a read that started before the
 //   replacement has long finished), from the clone and, for its own beats, from the remote
 //   when that is a local repository. A commit any heartbeat ref still points at (or has as
@@ -19,7 +20,7 @@
 // the rest for the next tick. Whole-repository garbage collection is git's own business
 // (`gc --auto`, which git runs after fetches and pushes) or `buildctl gc`'s.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { appendFile, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
@@ -33,6 +34,10 @@ import { crashPoint } from './test-seam.js';
 export const REPLACED_GRACE_MS = 5 * 60_000;
 /** A pass stops after this long (the rest waits for the next tick). */
 export const PASS_BUDGET_MS = 500;
+/** A view's pass (ops/read.ts fetchFleet) is kept shorter: someone is waiting for the view. */
+export const VIEW_PASS_BUDGET_MS = 100;
+/** Past this size the journal is worth a pass whatever its first line says (a pass puts back the entries it left after newer ones). */
+const JOURNAL_DUE_BYTES = 64 * 1024;
 
 export interface PassOptions {
   /** The time of the tick (the context's clock): journal entries are stamped with it. */
@@ -206,6 +211,27 @@ const takeJournal = async (store: Store): Promise<Entry[]> => {
     await rm(path, { force: true });
   }
   return entries;
+};
+
+/**
+ * Whether a pass would find something to remove now: the journal's first entry (the oldest
+ * appended) is past its grace, or the journal has grown large. One small read: a view asks
+ * it after every fetch.
+ */
+export const replacedDue = async (store: Store, now: Date, graceMs = REPLACED_GRACE_MS): Promise<boolean> => {
+  const handle = await open(join(store.stateDir, REPLACED_JOURNAL), 'r').catch(() => undefined);
+  if (!handle) return false;
+  try {
+    if ((await handle.stat()).size >= JOURNAL_DUE_BYTES) return true;
+    const head = Buffer.alloc(160);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const first = parseJournal(head.subarray(0, bytesRead).toString('latin1').split('\n')[0] ?? '')[0];
+    return first !== undefined && first.at <= now.getTime() - graceMs;
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
+  }
 };
 
 /**

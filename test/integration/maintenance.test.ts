@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { heartbeat } from '../../src/ops/heartbeat.js';
 import { setStatus } from '../../src/ops/status-set.js';
+import { fleetStatus } from '../../src/ops/status.js';
 import { collectGarbage, dropReplacedHeartbeats, localRemoteDir } from '../../src/store/maintenance.js';
 import { fetchRefs, HEARTBEAT_REFSPEC, storeAt } from '../../src/store/store.js';
 import { gitSync, heartbeatFiles, makeFleet, runCli, testContext, waitFor, type Fleet } from '../helpers/fleet.js';
@@ -34,7 +35,7 @@ const looseObjects = (repo: string): Map<string, number> => {
  * A builder's heartbeat commits stored loose in a repository (its beats and their hourly
  * parents: commits of the empty tree by `buildctl <id>`), the live tip and its parent apart.
  */
-const heartbeatCommits = (repo: string, builder: string): { all: string[]; live: string[] } => {
+const heartbeatCommits = (repo: string, builder: string, ref = `heartbeat/${builder}`): { all: string[]; live: string[] } => {
   const commits = gitSync(repo, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype)'])
     .split('\n')
     .filter((line) => line.endsWith(' commit') && looseObjects(repo).has(line.split(' ')[0]!))
@@ -44,7 +45,7 @@ const heartbeatCommits = (repo: string, builder: string): { all: string[]; live:
     .map((line) => line.split(' '))
     .filter(([, tree, ...who]) => tree === '4b825dc642cb6eb9a060e54bf8d69288fbee4904' && who.join(' ') === `buildctl ${builder}`)
     .map(([sha]) => sha!);
-  const live = gitSync(repo, ['log', '--format=%H', `heartbeat/${builder}`]).split('\n').filter(Boolean);
+  const live = gitSync(repo, ['log', '--format=%H', ref]).split('\n').filter(Boolean);
   return { all, live };
 };
 
@@ -84,6 +85,36 @@ describe('a heartbeat on disk', () => {
     expect(metrics.filter((line) => line.kind === 'sample')).toHaveLength(60);
     expect(metrics.filter((line) => line.kind === 'hour').length).toBeGreaterThanOrEqual(1);
     expect(Number(gitSync(fleet.remote, ['rev-list', '--count', 'heartbeat/build1']).trim())).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a clone that only looks (no agent ticks there)', () => {
+  it('drops the beats its views replaced once their grace is over, instead of piling them up for git\'s gc', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const [one, two] = [fleet.stores.build1!, fleet.stores.build2!];
+    const journal = join(one, '.git', 'buildctl', 'replaced-heartbeats');
+    const replaced = () => {
+      const { all, live } = heartbeatCommits(one, 'build2', 'origin/heartbeat/build2');
+      return all.filter((sha) => !live.includes(sha));
+    };
+    // build2 beats; build1 only runs status, as a dashboard host does.
+    const beatAndLook = async () => {
+      await heartbeat(testContext(two, 'build2'));
+      expect((await fleetStatus(testContext(one, 'build1'), { fetch: true })).fetched).toBe(true);
+    };
+    for (let i = 0; i < 4; i++) await beatAndLook();
+    // Replaced moments ago: within their grace, kept.
+    expect(replaced()).toHaveLength(3);
+    const stale = replaced();
+    // Ten minutes pass (the journal says when each was replaced).
+    writeFileSync(journal, readFileSync(journal, 'utf8').replace(/^(\d+)/gm, (at) => String(Number(at) - 10 * MINUTE)));
+    await beatAndLook();
+    // The next look drops those three; the beat it replaced just now waits out its grace.
+    expect(replaced()).toHaveLength(1);
+    expect(replaced().some((sha) => stale.includes(sha))).toBe(false);
+    expect(readFileSync(journal, 'utf8').trim().split('\n')).toHaveLength(1);
+    gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
+    expect((await fleetStatus(testContext(one, 'build1'), { fetch: true })).builders.find((b) => b.id === 'build2')?.health).toBe('healthy');
   });
 });
 
