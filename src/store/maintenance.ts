@@ -144,31 +144,60 @@ const commitFields = (body: Buffer): { tree: string; parents: string[] } => {
 };
 
 /**
- * The loose objects that belong to the heartbeat commit `sha` alone: the commit (a beat on
- * the empty tree), and its parent of the same form when no live beat shares it; or, for a
- * beat of earlier versions, the commit, its two trees and two blobs. Anything else (the
- * older scripts' branches, whose trees share objects with main) is left to git's gc.
+ * The loose objects that belong to the heartbeat commit `sha`: `own`, the commit (a beat on
+ * the empty tree) and its parent of the same form when no live beat shares it, which no
+ * other object can be; and for a beat of earlier versions, `contents`, its two trees and
+ * two blobs, which another beat with the same bytes (the same metrics line, say) shares:
+ * they go only when no live beat holds them (liveContents). Anything else (the older
+ * scripts' branches, whose trees share objects with main) is left to git's gc.
  */
-const garbageOf = (objectsDir: string, sha: string, live: ReadonlySet<string>): string[] => {
+const garbageOf = (objectsDir: string, sha: string, live: ReadonlySet<string>): { own: string[]; contents: string[] } => {
+  const none = { own: [], contents: [] };
   const commit = readLoose(objectsDir, sha);
-  if (!commit || commit.type !== 'commit' || live.has(sha)) return [];
+  if (!commit || commit.type !== 'commit' || live.has(sha)) return none;
   const { tree, parents } = commitFields(commit.body);
   if (tree === emptyTree(algorithmOf(sha.length)).id) {
     const parent = parents[0];
     const above = parent === undefined || live.has(parent) ? undefined : readLoose(objectsDir, parent);
     const parentIsBeat = above?.type === 'commit' && commitFields(above.body).tree === tree && commitFields(above.body).parents.length === 0;
-    return parentIsBeat ? [sha, parent!] : [sha];
+    return { own: parentIsBeat ? [sha, parent!] : [sha], contents: [] };
   }
   // Earlier buildctl: parentless, tree = { <id>/ : { heartbeat.json, metrics.jsonl } }.
-  if (parents.length > 0) return [];
+  if (parents.length > 0) return none;
   const root = readLoose(objectsDir, tree);
   const rootEntries = root?.type === 'tree' ? parseTree(root.body, sha.length / 2) : undefined;
   const [dirEntry, ...others] = rootEntries ? [...rootEntries.values()] : [];
-  if (!dirEntry || others.length > 0) return [];
+  if (!dirEntry || others.length > 0) return none;
   const dir = readLoose(objectsDir, dirEntry.sha);
   const files = dir?.type === 'tree' ? parseTree(dir.body, sha.length / 2) : undefined;
-  if (!files || files.size !== 2 || !files.has('heartbeat.json') || !files.has('metrics.jsonl')) return [];
-  return [sha, tree, dirEntry.sha, ...[...files.values()].map((entry) => entry.sha)];
+  if (!files || files.size !== 2 || !files.has('heartbeat.json') || !files.has('metrics.jsonl')) return none;
+  return { own: [sha], contents: [tree, dirEntry.sha, ...[...files.values()].map((entry) => entry.sha)] };
+};
+
+/**
+ * The trees and blobs the live heartbeat commits hold (not their history): what a replaced
+ * beat of the earlier form may share byte for byte. Undefined when git cannot list them:
+ * then no such object is removed.
+ */
+const liveContents = async (dir: string, live: ReadonlySet<string>): Promise<Set<string> | undefined> => {
+  if (live.size === 0) return new Set();
+  const run = await git(dir, ['rev-list', '--objects', '--no-walk=unsorted', '--stdin'], { input: `${[...live].join('\n')}\n`, allowFail: true });
+  if (run.code !== 0) return undefined;
+  return new Set(run.stdout.split('\n').map((line) => line.split(' ')[0]!).filter((id) => id !== ''));
+};
+
+/** What of `sha` a pass removes from `objectsDir`: its own objects, and its contents that no live beat holds (`held` is read once, when first needed). */
+const removableOf = async (objectsDir: string, sha: string, live: ReadonlySet<string>, held: () => Promise<Set<string> | undefined>): Promise<string[]> => {
+  const { own, contents } = garbageOf(objectsDir, sha, live);
+  if (contents.length === 0) return own;
+  const kept = await held();
+  return [...own, ...(kept === undefined ? [] : contents.filter((id) => !kept.has(id)))];
+};
+
+/** `liveContents` of a repository, listed once per pass. */
+const heldOnce = (dir: string, live: ReadonlySet<string>): (() => Promise<Set<string> | undefined>) => {
+  let held: Promise<Set<string> | undefined> | undefined;
+  return () => (held ??= liveContents(dir, live));
 };
 
 const removeLoose = (objectsDir: string, ids: readonly string[]): number => {
@@ -192,8 +221,9 @@ const removeLoose = (objectsDir: string, ids: readonly string[]): number => {
 export const dropFromRepository = async (dir: string, commits: readonly string[]): Promise<number> => {
   const objectsDir = await objectsDirOf(dir);
   const live = await liveCommits(dir, [HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX]);
+  const held = heldOnce(dir, live);
   let removed = 0;
-  for (const sha of commits) removed += removeLoose(objectsDir, garbageOf(objectsDir, sha, live));
+  for (const sha of commits) removed += removeLoose(objectsDir, await removableOf(objectsDir, sha, live, held));
   return removed;
 };
 
@@ -260,11 +290,15 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
         for (const sha of (await readFile(join(store.stateDir, name), 'utf8').catch(() => '')).split('\n')) if (sha.trim()) live.add(sha.trim());
       }
       const ownDue = due.filter((entry) => entry.own);
-      let remote: { objectsDir: string; live: Set<string> } | undefined;
+      const held = heldOnce(store.dir, live);
+      let remote: { objectsDir: string; live: Set<string>; held: () => Promise<Set<string> | undefined> } | undefined;
       if (ownDue.length > 0) {
         const dir = await localRemoteDir(store.dir).catch(() => undefined);
         if (dir === undefined) report.remote_skipped = 'not a local repository';
-        else remote = { objectsDir: await objectsDirOf(dir), live: await liveCommits(dir, [HEARTBEAT_PREFIX]) };
+        else {
+          const remoteLive = await liveCommits(dir, [HEARTBEAT_PREFIX]);
+          remote = { objectsDir: await objectsDirOf(dir), live: remoteLive, held: heldOnce(dir, remoteLive) };
+        }
       }
       for (const [index, entry] of due.entries()) {
         if (clock() - started > budget) {
@@ -273,8 +307,8 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
         }
         crashPoint('maintenance-pass');
         const sha = expandLoose(objectsDir, entry.sha) ?? entry.sha;
-        report.dropped += removeLoose(objectsDir, garbageOf(objectsDir, sha, live));
-        if (entry.own && remote) report.remote_dropped += removeLoose(remote.objectsDir, garbageOf(remote.objectsDir, sha, remote.live));
+        report.dropped += removeLoose(objectsDir, await removableOf(objectsDir, sha, live, held));
+        if (entry.own && remote) report.remote_dropped += removeLoose(remote.objectsDir, await removableOf(remote.objectsDir, sha, remote.live, remote.held));
       }
     }
   } catch (error) {

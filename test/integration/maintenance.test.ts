@@ -9,7 +9,7 @@ import { setStatus } from '../../src/ops/status-set.js';
 import { fleetStatus } from '../../src/ops/status.js';
 import { collectGarbage, dropReplacedHeartbeats, localRemoteDir } from '../../src/store/maintenance.js';
 import { fetchRefs, HEARTBEAT_REFSPEC, storeAt } from '../../src/store/store.js';
-import { gitSync, heartbeatFiles, makeFleet, runCli, testContext, waitFor, type Fleet } from '../helpers/fleet.js';
+import { gitSync, heartbeatFiles, makeFleet, pushHeartbeatRef, runCli, testContext, waitFor, type Fleet } from '../helpers/fleet.js';
 import { isStopped, killStarted, startCli } from '../helpers/processes.js';
 
 let fleet: Fleet | undefined;
@@ -164,6 +164,31 @@ describe('a maintenance pass', () => {
     // The clone keeps beating, and build2's clone (whose beats build1 dropped) too.
     await heartbeat(clocked(one, 'build1', () => now + GRACE + 2 * MINUTE));
     await heartbeat(clocked(two, 'build2', () => now + GRACE + 2 * MINUTE));
+  });
+
+  it('keeps a blob a replaced beat of the earlier form shares with a live beat (the same bytes are one object)', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const one = fleet.stores.build1!;
+    // build2 on an earlier build (its files in a tree); two beats whose metrics lines are the same bytes.
+    const metrics = `${JSON.stringify({ kind: 'sample', t: '2026-11-29T09:00:00Z', cpu: 1, mem: 2, disk: 3, load: 0.1 })}\n`;
+    pushHeartbeatRef(fleet, 'build2', { heartbeat: { id: 'build2', timestamp: '2026-11-29T09:00:00.100Z', host: 'b2', pid: 1, version: '0.1.0' }, metrics });
+    await fetchRefs(storeAt(one), [HEARTBEAT_REFSPEC], { prune: true });
+    const replaced = gitSync(one, ['rev-parse', 'origin/heartbeat/build2']).trim();
+    pushHeartbeatRef(fleet, 'build2', { heartbeat: { id: 'build2', timestamp: '2026-11-29T09:00:00.900Z', host: 'b2', pid: 1, version: '0.1.0' }, metrics });
+    await fetchRefs(storeAt(one), [HEARTBEAT_REFSPEC], { prune: true });
+    const shared = gitSync(one, ['rev-parse', 'origin/heartbeat/build2:build2/metrics.jsonl']).trim();
+    expect(gitSync(one, ['rev-parse', `${replaced}:build2/metrics.jsonl`]).trim()).toBe(shared);
+    const oldBeat = gitSync(one, ['rev-parse', `${replaced}:build2/heartbeat.json`]).trim();
+
+    const pass = await dropReplacedHeartbeats(storeAt(one), { now: new Date(Date.now() + GRACE + MINUTE) });
+    expect(pass.reason).toBeUndefined();
+    // The replaced commit, its two trees and its own heartbeat.json went; the shared metrics blob stayed.
+    expect(pass.dropped).toBe(4);
+    expect(looseObjects(one).has(replaced)).toBe(false);
+    expect(looseObjects(one).has(oldBeat)).toBe(false);
+    expect(looseObjects(one).has(shared)).toBe(true);
+    gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
+    expect(gitSync(one, ['show', 'origin/heartbeat/build2:build2/metrics.jsonl'])).toBe(metrics);
   });
 
   it('stops at its time budget and leaves the rest for the next pass', async () => {
