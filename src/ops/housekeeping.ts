@@ -3,6 +3,7 @@
 // it sees is recorded (ops/observe.ts), and only what this clone itself watched long enough
 // is acted on (domain/clocks.ts).
 import { judgeBeat, skewedClocks } from '../domain/clocks.js';
+import type { Settings } from '../domain/config.js';
 import { plural } from '../domain/format.js';
 import { recordEvents } from '../domain/events.js';
 import { appendToArchive, housekeep, jobsQuietThrough, messagesQuietThrough, type HousekeepingInput, type HousekeepingReport, type JobGlance } from '../domain/housekeeping.js';
@@ -16,7 +17,7 @@ import { fieldString } from '../store/documents.js';
 import { loadQuietMemo, quietEntry, saveQuietMemo, stillQuiet } from '../store/quiet-memo.js';
 import { heartbeatCommits, openSnapshot } from '../store/snapshot.js';
 import { fetchAll, type Store } from '../store/store.js';
-import type { Write } from '../store/transaction.js';
+import type { ReadDoc, Write } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { mutate } from './mutate.js';
 import { readFleet } from './fleet-read.js';
@@ -93,6 +94,43 @@ const glanceAll = <T>(entries: Array<Map<string, string>> | undefined, glance: (
   return glances;
 };
 
+/** Whether a pass must read the job queue and the messages, and the queue's counts when it need not. */
+interface Largest {
+  readJobs: boolean;
+  readMessages: boolean;
+  queue: Record<string, number> | undefined;
+}
+
+/**
+ * The job queue and the messages are the largest documents, and an idle pass changes
+ * neither: where this clone validated them before, a glance at each entry's text (its
+ * status, dates, dependencies) tells whether the pass could change any, and only then are
+ * they parsed. And where an earlier pass found the same blobs quiet until later than now
+ * (under the same settings and trust: store/quiet-memo.ts), they are not even glanced at.
+ * (Events, on fleets with notification targets, look at every entry: the caller reads both.)
+ */
+const glanceAtLargest = async (read: ReadDoc, store: Store, settings: Settings, untrusted: ReadonlySet<string>, now: Date): Promise<Largest> => {
+  const at = now.getTime();
+  const [memo, jobsBlob, messagesBlob] = await Promise.all([loadQuietMemo(store), read.blobId(docs.jobs), read.blobId(docs.messages)]);
+  const jobsKey = JSON.stringify([settings.jobRetentionMs, [...untrusted].sort()]);
+  const messagesKey = JSON.stringify([settings.messageRetentionMs]);
+  const jobsQuiet = stillQuiet(memo.jobs, jobsBlob, jobsKey, at) && memo.jobs.counts !== undefined ? memo.jobs : undefined;
+  const jobGlances = jobsQuiet ? undefined : glanceAll(await read.entryFields(docs.jobs, GLANCE_FIELDS), glanceAtJob);
+  const jobsThrough = jobGlances === undefined ? undefined : jobsQuietThrough(jobGlances, settings, untrusted);
+  const readJobs = !jobsQuiet && (jobsThrough === undefined || at > jobsThrough);
+  const messagesQuiet = stillQuiet(memo.messages, messagesBlob, messagesKey, at);
+  const created = messagesQuiet ? undefined : glanceAll(await read.entryFields(docs.messages, ['created_at']), (fields) => fieldString(fields.get('created_at')) ?? undefined);
+  const messagesThrough = created === undefined ? undefined : messagesQuietThrough(created, settings);
+  const readMessages = !messagesQuiet && (messagesThrough === undefined || at > messagesThrough);
+  const queue = jobsQuiet?.counts ?? (readJobs ? undefined : queueCounts(jobGlances!.map((job) => job.status)));
+  if (jobsThrough !== undefined || messagesThrough !== undefined) {
+    const jobsEntry = jobsThrough === undefined ? memo.jobs : quietEntry(jobsBlob, jobsKey, at, jobsThrough, queue);
+    const messagesEntry = messagesThrough === undefined ? memo.messages : quietEntry(messagesBlob, messagesKey, at, messagesThrough);
+    await saveQuietMemo(store, { ...(jobsEntry ? { jobs: jobsEntry } : {}), ...(messagesEntry ? { messages: messagesEntry } : {}) });
+  }
+  return { readJobs, readMessages, queue };
+};
+
 export const housekeepingOp = async (ctx: Context, store: Store, actor: string): Promise<HousekeepingOutcome> => {
   // Health needs every builder's latest beat, and the transaction main: one fetch brings
   // both, and the transaction's first attempt builds on it.
@@ -112,31 +150,8 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
         const now = ctx.now();
         const { builders, settings } = await readFleet(read);
         const trust = await trustAtBase(base);
-        // The job queue and the messages are the largest documents, and an idle pass changes
-        // neither: where this clone validated them before, a glance at each entry's text (its
-        // status, dates, dependencies) tells whether the pass could change any, and only then
-        // are they parsed. Events (on fleets with notification targets) look at every entry.
-        // And where an earlier pass found the same blobs quiet until later than now (under the
-        // same settings and trust: store/quiet-memo.ts), not even glanced at.
         const notifying = ((await read(docs.config))?.notify_targets ?? []).length > 0;
-        const at = now.getTime();
-        const [memo, jobsBlob, messagesBlob] = notifying ? [{}, undefined, undefined] : await Promise.all([loadQuietMemo(store), read.blobId(docs.jobs), read.blobId(docs.messages)]);
-        const jobsKey = JSON.stringify([settings.jobRetentionMs, [...trust.tainted('job')].sort()]);
-        const messagesKey = JSON.stringify([settings.messageRetentionMs]);
-        const jobsQuiet = stillQuiet(memo.jobs, jobsBlob, jobsKey, at) && memo.jobs.counts !== undefined ? memo.jobs : undefined;
-        const jobGlances = notifying || jobsQuiet ? undefined : glanceAll(await read.entryFields(docs.jobs, GLANCE_FIELDS), glanceAtJob);
-        const jobsThrough = jobGlances === undefined ? undefined : jobsQuietThrough(jobGlances, settings, trust.tainted('job'));
-        const readJobs = !jobsQuiet && (jobsThrough === undefined || at > jobsThrough);
-        const messagesQuiet = stillQuiet(memo.messages, messagesBlob, messagesKey, at);
-        const created = notifying || messagesQuiet ? undefined : glanceAll(await read.entryFields(docs.messages, ['created_at']), (fields) => fieldString(fields.get('created_at')) ?? undefined);
-        const messagesThrough = created === undefined ? undefined : messagesQuietThrough(created, settings);
-        const readMessages = !messagesQuiet && (messagesThrough === undefined || at > messagesThrough);
-        const queue = jobsQuiet?.counts ?? (readJobs ? undefined : queueCounts(jobGlances!.map((job) => job.status)));
-        if (!notifying && (jobsThrough !== undefined || messagesThrough !== undefined)) {
-          const jobsEntry = jobsThrough === undefined ? memo.jobs : quietEntry(jobsBlob, jobsKey, at, jobsThrough, queue);
-          const messagesEntry = messagesThrough === undefined ? memo.messages : quietEntry(messagesBlob, messagesKey, at, messagesThrough);
-          await saveQuietMemo(store, { ...(jobsEntry ? { jobs: jobsEntry } : {}), ...(messagesEntry ? { messages: messagesEntry } : {}) });
-        }
+        const { readJobs, readMessages, queue } = notifying ? { readJobs: true, readMessages: true, queue: undefined } : await glanceAtLargest(read, store, settings, trust.tainted('job'), now);
         const [jobs, locks, messages, dashboard] = await Promise.all([readJobs ? read(docs.jobs) : undefined, read(docs.locks), readMessages ? read(docs.messages) : undefined, read(docs.dashboard)]);
         const beats = new Map<string, HeartbeatDoc>();
         const statuses = new Map<string, StatusDoc>();

@@ -8,6 +8,7 @@
 // garbled or lost one only means the documents are read again.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as z from 'zod/mini';
 import { writeFileAtomic } from './atomic-write.js';
 import type { Store } from './store.js';
 
@@ -34,24 +35,15 @@ export interface QuietMemo {
 
 const fileOf = (store: Store) => join(store.stateDir, 'quiet-documents.json');
 
-const isCounts = (value: unknown): value is Record<string, number> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+const count = z.int().check(z.gte(0));
+const entrySchema = z.object({ blob: z.string(), key: z.string(), written: z.number(), through: z.number(), counts: z.optional(z.record(z.string(), count)) });
+const memoSchema = z.object({ jobs: z.optional(entrySchema), messages: z.optional(entrySchema) });
 
-const entryOf = (value: unknown): QuietEntry | undefined => {
-  if (value === null || typeof value !== 'object') return undefined;
-  const { blob, key, written, through, counts } = value as Record<string, unknown>;
-  if (typeof blob !== 'string' || typeof key !== 'string' || typeof written !== 'number' || typeof through !== 'number') return undefined;
-  if (counts !== undefined && !isCounts(counts)) return undefined;
-  return { blob, key, written, through, ...(counts === undefined ? {} : { counts }) };
-};
-
-/** The memo as the last pass left it; empty when there is none or it cannot be read. */
+/** The memo as the last pass left it; empty when there is none or it does not pass its schema. */
 export const loadQuietMemo = async (store: Store): Promise<QuietMemo> => {
   try {
-    const parsed = JSON.parse(await readFile(fileOf(store), 'utf8')) as Record<string, unknown>;
-    const jobs = entryOf(parsed.jobs);
-    const messages = entryOf(parsed.messages);
-    return { ...(jobs ? { jobs } : {}), ...(messages ? { messages } : {}) };
+    const parsed = memoSchema.safeParse(JSON.parse(await readFile(fileOf(store), 'utf8')));
+    return parsed.success ? parsed.data : {};
   } catch {
     return {};
   }

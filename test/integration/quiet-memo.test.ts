@@ -2,7 +2,7 @@
 // stay quiet (store/quiet-memo.ts), and the next passes skip them. These tests make the memo
 // say more than the documents do, to see that it is trusted exactly as far as it should be:
 // for the same blob, the same settings and at most ten minutes.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { effectiveSettings } from '../../src/domain/config.js';
@@ -105,6 +105,18 @@ describe('the quiet memo of an idle pass', () => {
       .filter((argv) => argv.includes('fetch'));
     expect(fetches).toHaveLength(1);
     expect(fetches[0]).toEqual(expect.arrayContaining(['+refs/heads/main:refs/remotes/origin/main', '+refs/heads/heartbeat/*:refs/remotes/origin/heartbeat/*']));
+  });
+
+  it('is ignored when it does not pass its schema, or is not JSON at all', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = storeAt(fleet.stores.build1!);
+    const file = join(fleet.stores.build1!, '.git', 'buildctl', 'quiet-documents.json');
+    await saveQuietMemo(store, { jobs: quietEntry('b1', 'k', 0, 10, { queued: 1 })! });
+    expect((await loadQuietMemo(store)).jobs?.counts).toEqual({ queued: 1 });
+    for (const garbled of ['{"jobs":{"blob":"b1","key":"k","written":0,"through":"later"}}', '{"jobs":{"blob":"b1","key":"k","written":0,"through":10,"counts":{"queued":-1}}}', '{"jobs":', '']) {
+      writeFileSync(file, garbled);
+      expect(await loadQuietMemo(store)).toEqual({});
+    }
   });
 
   it('says nothing for a clock set back before it was written, or a blob it was not written for', () => {
