@@ -135,7 +135,7 @@ export const housekeepingOp = async (ctx: Context, store: Store, actor: string):
   // Health needs every builder's latest beat, and the transaction main: one fetch brings
   // both, and the transaction's first attempt builds on it.
   const from = ctx.now();
-  await fetchAll(store);
+  await fetchAll(store, from);
   const look = { from, at: ctx.now() };
   const commits = await heartbeatCommits(store);
   const snapshot = openSnapshot(store);

@@ -109,7 +109,7 @@ export interface Freshness {
  * them ("too many unreachable loose objects"). So when some are due, a short pass follows.
  */
 export const fetchFleet = async (ctx: Context, store: Store): Promise<Freshness> => {
-  const freshness = await fetchOrFallBack(() => fetchAll(store), ctx.warn);
+  const freshness = await fetchOrFallBack(() => fetchAll(store, ctx.now()), ctx.warn);
   if (freshness.fetched && (await replacedDue(store, ctx.now()))) {
     await dropReplacedHeartbeats(store, { now: ctx.now(), budgetMs: VIEW_PASS_BUDGET_MS, monotonic: ctx.monotonic });
   }

@@ -100,6 +100,8 @@ export interface FetchOptions {
    * between a command and its push.
    */
   autoMaintenance?: boolean;
+  /** The caller's clock: when the beats this fetch replaces are journaled (store/replaced.ts). Default: now. */
+  now?: Date;
 }
 
 /** Fetches the given refspecs from origin; records the time of the last good fetch of each part (main, heartbeats). */
@@ -127,7 +129,8 @@ export const fetchRefs = async (store: Store, refspecs: readonly string[], optio
       if (lock === undefined || !(await clearStaleRefLock(lock, [join(store.dir, '.git')]))) throw error;
       return git(store.dir, args);
     });
-    if (beats) await journalReplaced(store.stateDir, replacedInFetchReport(run.stderr), new Date(), false);
+    // Stamped on the caller's clock: the maintenance pass judges the grace on the same one.
+    if (beats) await journalReplaced(store.stateDir, replacedInFetchReport(run.stderr), options.now ?? new Date(), false);
   } catch (error) {
     if (error instanceof GitError) {
       if (/couldn't find remote ref/i.test(error.result.stderr)) {
@@ -159,7 +162,7 @@ const FETCH_PARTS: ReadonlyArray<{ part: FetchPart; refspec: string; file: strin
 export const fetchMain = (store: Store, options: FetchOptions = {}): Promise<void> => fetchRefs(store, [MAIN_REFSPEC], options);
 
 /** Main and every builder's heartbeat ref: what a fleet view needs. */
-export const fetchAll = (store: Store): Promise<void> => fetchRefs(store, [MAIN_REFSPEC, HEARTBEAT_REFSPEC], { prune: true });
+export const fetchAll = (store: Store, now?: Date): Promise<void> => fetchRefs(store, [MAIN_REFSPEC, HEARTBEAT_REFSPEC], { prune: true, ...(now ? { now } : {}) });
 
 /** The commit origin/main points at in this clone (as last fetched), if any. */
 export const originMainCommit = async (store: Store): Promise<string | undefined> =>

@@ -118,6 +118,23 @@ describe('a clone that only looks (no agent ticks there)', () => {
   });
 });
 
+describe('the journal of replaced beats', () => {
+  it('is stamped on the clock of whoever fetched, the one the pass judges the grace on', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const [one, two] = [fleet.stores.build1!, fleet.stores.build2!];
+    const ahead = Date.now() + 7 * 24 * 60 * MINUTE; // a clock a week ahead (the test clock seam)
+    for (let i = 0; i < 2; i++) {
+      await heartbeat(testContext(two, 'build2'));
+      await fleetStatus(testContext(one, 'build1', { now: () => new Date(ahead) }), { fetch: true });
+    }
+    const stamps = readFileSync(join(one, '.git', 'buildctl', 'replaced-heartbeats'), 'utf8').trim().split('\n').map((line) => Number(line.split(' ')[0]));
+    expect(stamps).toEqual([ahead]);
+    // On that clock the beat was replaced just now: kept.
+    const replaced = heartbeatCommits(one, 'build2', 'origin/heartbeat/build2');
+    expect(replaced.all.filter((sha) => !replaced.live.includes(sha))).toHaveLength(1);
+  });
+});
+
 describe('a maintenance pass', () => {
   it('removes exactly the replaced beats once their grace is over, in the clone and the local remote, and nothing live', { timeout: 180_000 }, async () => {
     fleet = await makeFleet(['build1', 'build2']);
