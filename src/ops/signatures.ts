@@ -13,9 +13,9 @@ import { openObjectReader, type ObjectReader } from '../store/git.js';
 import { parseCommit, treeReader } from '../store/objects.js';
 import { commitsBetween, gitDirOf, isAncestor, refValue } from '../store/refs.js';
 import { listHeartbeatRefs, openSnapshot } from '../store/snapshot.js';
-import { fetchAll, HEARTBEAT_PREFIX, MAIN, ORIGIN_MAIN, openStore, type Store } from '../store/store.js';
+import { HEARTBEAT_PREFIX, MAIN, ORIGIN_MAIN, openStore, type Store } from '../store/store.js';
 import type { Context } from './context.js';
-import { fetchOrFallBack, type Freshness } from './read.js';
+import { fetchFleet, type Freshness } from './read.js';
 import { claimOf, judgeCommit, judgeHeartbeat, keyFingerprint, ledgerAt, verdictsFor, type Ledger } from './trust.js';
 
 export interface CommitSignature {
@@ -53,7 +53,7 @@ const problemOf = (verdict: Verdict, trusted: boolean, enforced: boolean): boole
 /** Checks the signatures of main's history after `since` (default: after the first key was registered) and of every heartbeat. */
 export const validateSignatures = async (ctx: Context, options: { fetch: boolean; since?: string | undefined }): Promise<SignatureReport> => {
   const store = await openStore(ctx.storeDir);
-  const freshness = options.fetch ? await fetchOrFallBack(() => fetchAll(store), ctx.warn) : { fetched: false, fetch_error: null };
+  const freshness = options.fetch ? await fetchFleet(ctx, store) : { fetched: false, fetch_error: null };
   const snapshot = openSnapshot(store);
   try {
     const tip = await snapshot.resolve(ORIGIN_MAIN);
@@ -77,7 +77,7 @@ export const validateSignatures = async (ctx: Context, options: { fetch: boolean
     }
     const heartbeats: SignatureReport['heartbeats'] = [];
     for (const id of (await listHeartbeatRefs(store)).filter((ref) => BUILDER_ID_PATTERN.test(ref))) {
-      const j = await judgeHeartbeat(snapshot, id, ledger.state);
+      const j = await judgeHeartbeat(snapshot, id, ledger.state, { recheck: true });
       if (j) heartbeats.push({ builder: id, commit: j.commit, verdict: j.verdict, signer: j.signer, reason: j.reason });
     }
     const taints = Object.values(ledger.taints);

@@ -5,7 +5,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
-import type { Taint, TrustState, Verdict } from '../domain/trust.js';
+import type { SignatureFact, Taint, TrustState, Verdict } from '../domain/trust.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
 import type { Store } from '../store/store.js';
 
@@ -156,3 +156,23 @@ export const readVerdicts = async (store: Store): Promise<Map<string, CommitVerd
   return map;
 };
 
+
+const signatureFact = z.union([
+  z.object({ kind: z.literal('none') }),
+  z.object({ kind: z.literal('bad'), reason: z.string() }),
+  z.object({ kind: z.literal('good'), key: z.string(), fingerprint: z.string() }),
+]);
+
+/** What a signature check found, as the signature memo keeps it (store/signature-memo.ts). */
+export const formatSignatureFact = (fact: SignatureFact): string => JSON.stringify(fact);
+
+/** A remembered signature check; undefined when there is none or it does not pass its schema (then the signature is checked again). */
+export const parseSignatureFact = (text: string | undefined): SignatureFact | undefined => {
+  if (text === undefined) return undefined;
+  try {
+    const parsed = signatureFact.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+};

@@ -34,7 +34,7 @@ import { parsePublicKey, verifyMessage } from '../store/sshsig.js';
 import type { Snapshot } from '../store/snapshot.js';
 import type { Store } from '../store/store.js';
 import { TRAILER_ACTOR, TRAILER_OP } from '../store/transaction.js';
-import { appendVerdicts, LEDGER_VERSION, NO_LEDGERS, readLedgers, readVerdicts, writeLedger, type CommitVerdict, type Ledger, type StatusFact } from './trust-cache.js';
+import { appendVerdicts, formatSignatureFact, LEDGER_VERSION, NO_LEDGERS, parseSignatureFact, readLedgers, readVerdicts, writeLedger, type CommitVerdict, type Ledger, type StatusFact } from './trust-cache.js';
 
 /** The trailer a job finished by someone other than its assignee carries (ops/jobs.ts). */
 export const TRAILER_FORCED = 'Buildctl-Forced';
@@ -53,13 +53,16 @@ export const keyFingerprint = (key: string): string => {
 };
 
 /** What a raw commit claims: its actor and operation (trailers), and who signed it. */
-export const claimOf = (commit: string, parsed: ParsedCommit): CommitClaim => {
+/** What checking a commit's signature finds: none, a bad one (and why), or a good one by a key. */
+const signatureOf = (parsed: ParsedCommit): SignatureFact => {
+  if (parsed.signature === undefined) return { kind: 'none' };
+  const check = verifyMessage(parsed.signature, parsed.payload);
+  return check.kind === 'good' ? { kind: 'good', key: check.key.text, fingerprint: check.key.fingerprint } : { kind: 'bad', reason: check.reason };
+};
+
+/** A commit's claim: its trailers and its signature (`signature`: already checked, e.g. remembered). */
+export const claimOf = (commit: string, parsed: ParsedCommit, signature: SignatureFact = signatureOf(parsed)): CommitClaim => {
   const trailers = messageTrailers(parsed.message);
-  let signature: SignatureFact = { kind: 'none' };
-  if (parsed.signature !== undefined) {
-    const check = verifyMessage(parsed.signature, parsed.payload);
-    signature = check.kind === 'good' ? { kind: 'good', key: check.key.text, fingerprint: check.key.fingerprint } : { kind: 'bad', reason: check.reason };
-  }
   return { commit, actor: trailers[TRAILER_ACTOR] ?? null, op: trailers[TRAILER_OP] ?? null, forced: TRAILER_FORCED in trailers, signature };
 };
 
@@ -314,11 +317,20 @@ const judgeRaw = (commit: string, body: Buffer, actor: string, state: TrustState
  * A builder's heartbeat commit as a snapshot read it (the commit its view shows), judged as
  * that builder's: the commit is not read a second time. Undefined when it has no heartbeat ref.
  */
-export const judgeHeartbeat = async (snapshot: Snapshot, builder: string, state: TrustState): Promise<(Judgement & { commit: string }) | undefined> => {
+export const judgeHeartbeat = async (snapshot: Snapshot, builder: string, state: TrustState, options: { recheck?: boolean } = {}): Promise<(Judgement & { commit: string }) | undefined> => {
   const beat = await snapshot.heartbeatCommit(builder);
   if (!beat) return undefined;
   // Past the size limit the snapshot kept no bytes: read it whole, as any commit.
-  return beat.body ? judgeRaw(beat.commit, beat.body, builder, state) : judgeCommit(snapshot.objects, beat.commit, builder, state);
+  if (!beat.body) return judgeCommit(snapshot.objects, beat.commit, builder, state);
+  // A beat this clone checked before (a view looks every few seconds): its signature is
+  // what it was then, unless asked to check again (the audit); who may sign for whom is judged now.
+  const parsed = parseCommit(beat.body);
+  let signature = options.recheck ? undefined : parseSignatureFact(await snapshot.signatures.get(beat.commit));
+  if (signature === undefined) {
+    signature = signatureOf(parsed);
+    snapshot.signatures.remember(builder, beat.commit, formatSignatureFact(signature));
+  }
+  return { ...judge({ ...claimOf(beat.commit, parsed, signature), actor: builder }, state), commit: beat.commit };
 };
 
 /** A signature's verdict as the views show it (status, log). */

@@ -11,6 +11,7 @@ import { git, openObjectReader, type ObjectReader } from './git.js';
 import { readHeartbeatCommit, readLastHeartbeat, type HeartbeatCommit } from './heartbeat-ref.js';
 import { treeReader, type BlobRead } from './objects.js';
 import { ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, type Store } from './store.js';
+import { openSignatureMemo, type SignatureMemo } from './signature-memo.js';
 import { openValidCache, type ValidCache } from './valid-cache.js';
 
 export type DocRead<T> =
@@ -45,6 +46,8 @@ export interface Snapshot {
   resolve(ref: string): Promise<string | undefined>;
   /** The reader behind the snapshot, for readers of commits (ops/trust.ts). */
   readonly objects: ObjectReader;
+  /** The heartbeat signatures this clone has checked (store/signature-memo.ts), written when the snapshot closes. */
+  readonly signatures: SignatureMemo;
   close(): void;
 }
 
@@ -66,6 +69,7 @@ export const openSnapshot = (store: Store): Snapshot => {
   const reader = openObjectReader(store.dir);
   const trees = treeReader(reader);
   const cache = openValidCache(store.stateDir);
+  const signatures = openSignatureMemo(store.stateDir);
   // Each ref is resolved once: every read of a snapshot sees the same commit.
   const roots = new Map<string, Promise<string | undefined>>();
   const root = (ref: string): Promise<string | undefined> => {
@@ -116,10 +120,12 @@ export const openSnapshot = (store: Store): Snapshot => {
     text: async (revPath) => (await reader.read(revPath))?.toString('utf8'),
     resolve: root,
     objects: reader,
+    signatures,
     close: () => {
       reader.close();
-      // What this view validated, in one append (the process waits for it before exiting).
+      // What this view validated and checked, in one write each (the process waits for them before exiting).
       void cache.flush();
+      void signatures.flush();
     },
   };
 };

@@ -10,6 +10,7 @@ import { setBuilderState } from '../../src/domain/status.js';
 import { heartbeat } from '../../src/ops/heartbeat.js';
 import { initStore } from '../../src/ops/init.js';
 import { readHeartbeat } from '../../src/ops/heartbeats-read.js';
+import { validateSignatures } from '../../src/ops/signatures.js';
 import { addKeyOp } from '../../src/ops/signers.js';
 import { fleetStatus } from '../../src/ops/status.js';
 import { judgeCommit, judgeHeartbeat, ledgerAt } from '../../src/ops/trust.js';
@@ -23,7 +24,7 @@ import { openSnapshot } from '../../src/store/snapshot.js';
 import { fetchAll, ORIGIN_HEARTBEAT_PREFIX, ORIGIN_MAIN, storeAt } from '../../src/store/store.js';
 import { transact } from '../../src/store/transaction.js';
 import { writeBeats } from '../helpers/beats.js';
-import { gitSync, makeFleet, pushHandEdit, tempDir, testContext, type Fleet } from '../helpers/fleet.js';
+import { gitSync, makeFleet, pushHandEdit, tempDir, testContext, waitFor, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet | undefined;
 afterEach(() => {
@@ -161,6 +162,35 @@ describe('a view of the fleet', () => {
     const second = await fleetStatus(ctx, { fetch: false });
     expect(beats).not.toHaveBeenCalled(); // valid, as remembered
     expect(second.signatures.build2?.heartbeat).toMatchObject({ verdict: 'forged', signer: 'build1' });
+  });
+
+  it('checks each heartbeat\'s signature once, and judges what it found against the keys as they are at each view', async () => {
+    fleet = await makeFleet(['build1', 'build2', 'build3']);
+    for (const id of ['build1', 'build2']) await addKeyOp(testContext(fleet.stores[id]!, id), { id });
+    for (const id of ['build1', 'build2', 'build3']) await heartbeat(testContext(fleet.stores[id]!, id));
+    const store = fleet.stores.build1!;
+    await fetchAll(storeAt(store));
+    const ctx = testContext(store, 'build1');
+    const verdicts = async () => Object.fromEntries(Object.entries((await fleetStatus(ctx, { fetch: false })).signatures).map(([id, s]) => [id, s.heartbeat?.verdict]));
+    expect(await verdicts()).toEqual({ build1: 'verified', build2: 'verified', build3: 'unverified' });
+    const memo = join(store, '.git', 'buildctl', 'heartbeat-signatures');
+    await waitFor(() => existsSync(memo) && readFileSync(memo, 'utf8').trim().split('\n').length === 4, 'the signature memo written');
+    // What the memo says of a commit is what the next view goes by (shown here by making it
+    // say a good signature was bad: the view did not check the signature again)...
+    const lines = readFileSync(memo, 'utf8').split('\n');
+    writeFileSync(memo, lines.map((line) => (line.includes(' build2 ') ? line.replace(/ \{.*$/, ' {"kind":"bad","reason":"as remembered"}') : line)).join('\n'));
+    expect((await fleetStatus(ctx, { fetch: false })).signatures.build2?.heartbeat).toMatchObject({ verdict: 'unverified', reason: 'a bad signature: as remembered' });
+    // The audit checks every signature again.
+    expect((await validateSignatures(ctx, { fetch: false })).heartbeats.find((h) => h.builder === 'build2')).toMatchObject({ verdict: 'verified' });
+    // ...while who may sign is judged at each view: build3 registers its key, and the beat it
+    // signed before (remembered as a good signature by an unregistered key) is now verified.
+    await addKeyOp(testContext(fleet.stores.build3!, 'build3'), { id: 'build3' });
+    await fetchAll(storeAt(store));
+    expect(await verdicts()).toMatchObject({ build1: 'verified', build3: 'verified' });
+    // A new beat is checked afresh.
+    await heartbeat(testContext(fleet.stores.build2!, 'build2'));
+    await fetchAll(storeAt(store));
+    expect(await verdicts()).toMatchObject({ build2: 'verified' });
   });
 
   it('counts its mail parsing only the messages it has not read or acknowledged, with the counts the whole file gives', async () => {
