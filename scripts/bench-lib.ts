@@ -46,7 +46,7 @@ export const renderTable = (header: string[], rows: string[][]): string => {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 };
 
-/** A synthetic job for the benches' seeded queues: `status` and its times as given, the rest derived from `i`. */
+/** A synthetic job for the benches' seeded queues: `status` and its times as given, the rest derived from `i`; a finished one has a result. */
 export const benchJob = (
   i: number,
   status: string,
@@ -66,4 +66,5 @@ export const benchJob = (
   created_at: times.created,
   started_at: times.started,
   completed_at: times.completed,
+  ...(status === 'completed' || status === 'failed' ? { result: { artifacts: [`artifacts/${i}.tar.gz`], duration_seconds: 1200, ...(status === 'failed' ? { reason: 'tests failed' } : {}) } } : {}),
 });

@@ -855,20 +855,8 @@ const seedBigStore = async (fleet: Fleet): Promise<void> => {
     const status = hot ? (i % 3 === 0 ? 'queued' : i % 3 === 1 ? 'completed' : 'failed') : i % 10 === 0 ? 'failed' : 'completed';
     const finished = status !== 'queued';
     const job = {
+      ...benchJob(i, status, finished ? builder : null, { created: at(ageMin + 30), started: finished ? at(ageMin + 20) : null, completed: finished ? at(ageMin) : null }),
       id: `job_big_${i}`,
-      type: i % 3 === 0 ? 'test' : 'build',
-      priority: 1 + (i % 9),
-      branch: 'main',
-      description: `benchmark job ${i}`,
-      status,
-      assigned_to: finished ? builder : null,
-      labels: [],
-      attempts: finished ? 1 : 0,
-      max_attempts: 3,
-      created_at: at(ageMin + 30),
-      started_at: finished ? at(ageMin + 20) : null,
-      completed_at: finished ? at(ageMin) : null,
-      ...(finished ? { result: { artifacts: [`artifacts/${i}.tar.gz`], duration_seconds: 1200, ...(status === 'failed' ? { reason: 'tests failed' } : {}) } } : {}),
     };
     if (hot) hotJobs.push(job);
     else {
