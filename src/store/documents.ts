@@ -236,27 +236,31 @@ export const appendToCanonicalText = (text: string, field: string, entries: read
   return `${text.slice(0, region.to)},\n${entries.join(',\n')}${text.slice(region.to)}`;
 };
 
+type Region = { from: number; to: number };
+
 /**
- * Where the lines of entries whose `idKey` is `id` start in a canonical collection document's
- * text (the id's line: an entry's own fields are the lines indented six inside the array);
- * undefined when the text is not in that form.
+ * Where the lines of entries whose `idKey` is `id` start in a canonical collection
+ * document's text, within its collection's `region` (the id's line: an entry's own fields
+ * are the lines indented six inside the array).
  */
-const idLines = (text: string, field: string, idKey: string, id: string): { lines: number[]; region: { from: number; to: number } } | undefined => {
-  const region = collectionRegion(text, field);
-  if (!region) return undefined;
+const idLines = (text: string, region: Region, idKey: string, id: string): number[] => {
   const marker = `\n      ${JSON.stringify(idKey)}: ${JSON.stringify(id)}`;
   const lines: number[] = [];
   for (let found = text.indexOf(marker, region.from); found >= 0 && found < region.to; found = text.indexOf(marker, found + marker.length)) {
     const next = text.charCodeAt(found + marker.length);
     if (next === 0x2c || next === 0x0a) lines.push(found); // else a longer id that starts with this one
   }
-  return { lines, region };
+  return lines;
 };
 
-/** Whether a canonical collection document's text has an entry with that id (undefined: the text is not in that form). */
-export const hasIdInCanonicalText = (text: string, field: string, idKey: string, id: string): boolean | undefined => {
-  const found = idLines(text, field, idKey, id);
-  return found && found.lines.length > 0;
+/**
+ * Whether a canonical collection document's text has an entry with a given id, as a
+ * question asked of the text each time (one search); undefined when the text is not in
+ * that form.
+ */
+export const idLookupInCanonicalText = (text: string, field: string, idKey: string): ((id: string) => boolean) | undefined => {
+  const region = collectionRegion(text, field);
+  return region && ((id) => idLines(text, region, idKey, id).length > 0);
 };
 
 /**
@@ -264,13 +268,14 @@ export const hasIdInCanonicalText = (text: string, field: string, idKey: string,
  * break before it). Undefined when the text is not in that form, or when no entry or more
  * than one has that id.
  */
-const entryRange = (text: string, field: string, idKey: string, id: string): { from: number; to: number } | undefined => {
-  const found = idLines(text, field, idKey, id);
-  if (!found || found.lines.length !== 1) return undefined;
-  const at = found.lines[0]!;
+const entryRange = (text: string, field: string, idKey: string, id: string): Region | undefined => {
+  const region = collectionRegion(text, field);
+  const lines = region && idLines(text, region, idKey, id);
+  if (!region || lines?.length !== 1) return undefined;
+  const at = lines[0]!;
   const from = text.lastIndexOf('\n    {', at);
   const close = text.indexOf('\n    }', at);
-  return from < found.region.from || close < 0 || close >= found.region.to ? undefined : { from: from + 1, to: close + 6 };
+  return from < region.from || close < 0 || close >= region.to ? undefined : { from: from + 1, to: close + 6 };
 };
 
 /**

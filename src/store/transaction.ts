@@ -18,7 +18,7 @@ import { failedError, notNowError, type BuildctlError } from '../errors.js';
 import { faultInGitOutput } from '../faults.js';
 import { parseDocumentText, withoutBom } from '../schemas/document-text.js';
 import type { Collection, DocSpec } from '../schemas/layout.js';
-import { appendToCanonicalText, canonicalEntryText, deepFreeze, entryFieldsInCanonicalText, hasIdInCanonicalText, invalidDocument, replaceInCanonicalText, serializeDocumentValue, validatedEntries } from './documents.js';
+import { appendToCanonicalText, canonicalEntryText, deepFreeze, entryFieldsInCanonicalText, idLookupInCanonicalText, invalidDocument, replaceInCanonicalText, serializeDocumentValue, validatedEntries } from './documents.js';
 import { git, GitError, gitReason, openObjectReader, type ObjectReader } from './git.js';
 import { blockingLockIn, clearStaleRefLock } from './git-locks.js';
 import { withLocalLock } from './local-lock.js';
@@ -406,10 +406,8 @@ export const stage = async <R>(trees: TreeReader, base: Base, request: TxRequest
       if (!collection) return new Set<string>();
       const text = values.has(spec.path) ? undefined : await trustedText(spec);
       // A search of the text per question: a send asks one or two, of 10,000 ids.
-      if (text !== undefined && hasIdInCanonicalText(text, collection.field, collection.id, '') !== undefined) {
-        return { has: (id) => hasIdInCanonicalText(text, collection.field, collection.id, id) === true };
-      }
-      return idsIn(await parsed(spec), collection);
+      const has = text === undefined ? undefined : idLookupInCanonicalText(text, collection.field, collection.id);
+      return has ? { has } : idsIn(await parsed(spec), collection);
     },
     entryFields: async (spec: DocSpec<unknown>, keys: readonly string[]): Promise<Array<Map<string, string>> | undefined> => {
       const text = spec.collection && !values.has(spec.path) ? await trustedText(spec) : undefined;
