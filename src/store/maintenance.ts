@@ -14,19 +14,25 @@
 //   replacement has long finished), from the clone and, for its own beats, from the remote
 //   when that is a local repository. A commit any heartbeat ref still points at (or has as
 //   its parent) is never removed.
+// - a fetch of many beats at once (a big fleet's minute) keeps them in one pack, which the
+//   journal names too. The pass notes which replaced beats are packed (`replaced-packed`);
+//   once the pack's own delay is over, what in it is not such a beat (a beat still live, a
+//   commit of main fetched with it) is written loose, and the pack is removed whole. A pack
+//   mostly of other objects (one git's gc made meanwhile, a clone catching up on main) is
+//   left to git.
 //
 // A pass takes no lock (nothing it removes can be needed by a transaction, and git's own
 // writers never need an object nobody refers to), and stops after a time budget, leaving
 // the rest for the next tick. Whole-repository garbage collection is git's own business
 // (`gc --auto`, which git runs after fetches and pushes) or `buildctl gc`'s.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { appendFile, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
-import { git } from './git.js';
+import { git, openObjectReader, type ObjectReader } from './git.js';
 import { REPLACED_JOURNAL } from './replaced.js';
-import { algorithmOf, emptyTree, looseObjectPath, objectsDirOf, parseTree } from './objects.js';
+import { algorithmOf, emptyTree, looseObjectPath, newObject, objectsDirOf, parseTree, writeLooseObjects, type NewObject } from './objects.js';
 import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
 
@@ -55,6 +61,8 @@ export interface MaintenanceReport {
   remote_dropped: number;
   /** Journal entries left for a later pass (younger than the grace period, or past the budget). */
   pending: number;
+  /** Packs of fetched beats removed whole (their objects are counted in `dropped`). */
+  packs_removed: number;
   /** Why the remote was left alone, when it was. */
   remote_skipped?: string;
   /** What went wrong (the tick carries on either way). */
@@ -89,21 +97,18 @@ export const localRemoteDir = async (cloneDir: string): Promise<string | undefin
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';
 
-interface Entry {
-  at: number;
-  sha: string;
-  /** This clone's own beat (it pushed it): removed from a local remote too. */
-  own: boolean;
-}
+/** A replaced beat (`sha`), or a pack a fetch of beats made (`pack`, its name without extension). */
+type Entry = { at: number; sha: string; /** This clone's own beat (it pushed it): removed from a local remote too. */ own: boolean; pack?: undefined } | { at: number; pack: string; sha?: undefined; own?: undefined };
 
 const parseJournal = (text: string): Entry[] =>
-  text
-    .split('\n')
-    .map((line) => /^(\d+) ([0-9a-f]{7,64})( own)?$/.exec(line.trim()))
-    .filter((match): match is RegExpExecArray => match !== null)
-    .map((match) => ({ at: Number(match[1]), sha: match[2]!, own: match[3] !== undefined }));
+  text.split('\n').flatMap((line): Entry[] => {
+    const beat = /^(\d+) ([0-9a-f]{7,64})( own)?$/.exec(line.trim());
+    if (beat) return [{ at: Number(beat[1]), sha: beat[2]!, own: beat[3] !== undefined }];
+    const pack = /^(\d+) pack (pack-[0-9a-f]{40,64})$/.exec(line.trim());
+    return pack ? [{ at: Number(pack[1]), pack: pack[2]! }] : [];
+  });
 
-const formatEntry = (entry: Entry): string => `${entry.at} ${entry.sha}${entry.own ? ' own' : ''}\n`;
+const formatEntry = (entry: Entry): string => (entry.pack !== undefined ? `${entry.at} pack ${entry.pack}\n` : `${entry.at} ${entry.sha}${entry.own ? ' own' : ''}\n`);
 
 /** Commits heartbeat refs point at, and their parents: never removed. */
 const liveCommits = async (dir: string, prefixes: readonly string[]): Promise<Set<string>> => {
@@ -111,8 +116,16 @@ const liveCommits = async (dir: string, prefixes: readonly string[]): Promise<Se
   return new Set(stdout.split(/\s+/).filter((sha) => sha !== ''));
 };
 
+interface StoredObject {
+  type: string;
+  body: Buffer;
+}
+
+/** Reads an object for the pass: loose, else (when the pass has a reader) from a pack. */
+type ObjectSource = (sha: string) => Promise<(StoredObject & { loose: boolean }) | undefined>;
+
 /** A loose object's type and body, or undefined when it is not stored loose. */
-const readLoose = (objectsDir: string, sha: string): { type: string; body: Buffer } | undefined => {
+const readLoose = (objectsDir: string, sha: string): StoredObject | undefined => {
   let raw: Buffer;
   try {
     raw = inflateSync(readFileSync(looseObjectPath(objectsDir, sha)));
@@ -151,24 +164,24 @@ const commitFields = (body: Buffer): { tree: string; parents: string[] } => {
  * they go only when no live beat holds them (liveContents). Anything else (the older
  * scripts' branches, whose trees share objects with main) is left to git's gc.
  */
-const garbageOf = (objectsDir: string, sha: string, live: ReadonlySet<string>): { own: string[]; contents: string[] } => {
+const garbageOf = async (read: ObjectSource, sha: string, live: ReadonlySet<string>): Promise<{ own: string[]; contents: string[] }> => {
   const none = { own: [], contents: [] };
-  const commit = readLoose(objectsDir, sha);
-  if (!commit || commit.type !== 'commit' || live.has(sha)) return none;
+  const commit = live.has(sha) ? undefined : await read(sha);
+  if (!commit || commit.type !== 'commit') return none;
   const { tree, parents } = commitFields(commit.body);
   if (tree === emptyTree(algorithmOf(sha.length)).id) {
     const parent = parents[0];
-    const above = parent === undefined || live.has(parent) ? undefined : readLoose(objectsDir, parent);
+    const above = parent === undefined || live.has(parent) ? undefined : await read(parent);
     const parentIsBeat = above?.type === 'commit' && commitFields(above.body).tree === tree && commitFields(above.body).parents.length === 0;
     return { own: parentIsBeat ? [sha, parent!] : [sha], contents: [] };
   }
   // Earlier buildctl: parentless, tree = { <id>/ : { heartbeat.json, metrics.jsonl } }.
   if (parents.length > 0) return none;
-  const root = readLoose(objectsDir, tree);
+  const root = await read(tree);
   const rootEntries = root?.type === 'tree' ? parseTree(root.body, sha.length / 2) : undefined;
   const [dirEntry, ...others] = rootEntries ? [...rootEntries.values()] : [];
   if (!dirEntry || others.length > 0) return none;
-  const dir = readLoose(objectsDir, dirEntry.sha);
+  const dir = await read(dirEntry.sha);
   const files = dir?.type === 'tree' ? parseTree(dir.body, sha.length / 2) : undefined;
   if (!files || files.size !== 2 || !files.has('heartbeat.json') || !files.has('metrics.jsonl')) return none;
   return { own: [sha], contents: [tree, dirEntry.sha, ...[...files.values()].map((entry) => entry.sha)] };
@@ -186,9 +199,9 @@ const liveContents = async (dir: string, live: ReadonlySet<string>): Promise<Set
   return new Set(run.stdout.split('\n').map((line) => line.split(' ')[0]!).filter((id) => id !== ''));
 };
 
-/** What of `sha` a pass removes from `objectsDir`: its own objects, and its contents that no live beat holds (`held` is read once, when first needed). */
-const removableOf = async (objectsDir: string, sha: string, live: ReadonlySet<string>, held: () => Promise<Set<string> | undefined>): Promise<string[]> => {
-  const { own, contents } = garbageOf(objectsDir, sha, live);
+/** What of `sha` a pass removes: its own objects, and its contents that no live beat holds (`held` is read once, when first needed). */
+const removableOf = async (read: ObjectSource, sha: string, live: ReadonlySet<string>, held: () => Promise<Set<string> | undefined>): Promise<string[]> => {
+  const { own, contents } = await garbageOf(read, sha, live);
   if (contents.length === 0) return own;
   const kept = await held();
   return [...own, ...(kept === undefined ? [] : contents.filter((id) => !kept.has(id)))];
@@ -222,25 +235,135 @@ export const dropFromRepository = async (dir: string, commits: readonly string[]
   const objectsDir = await objectsDirOf(dir);
   const live = await liveCommits(dir, [HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX]);
   const held = heldOnce(dir, live);
+  const read = looseSource(objectsDir);
   let removed = 0;
-  for (const sha of commits) removed += removeLoose(objectsDir, await removableOf(objectsDir, sha, live, held));
+  for (const sha of commits) removed += removeLoose(objectsDir, await removableOf(read, sha, live, held));
   return removed;
 };
 
-/** Takes the journal for this pass: renamed aside, so beats noted meanwhile go to a fresh one. */
-const takeJournal = async (store: Store): Promise<Entry[]> => {
+/** Reads loose objects only: what is packed is not the pass's to remove one by one. */
+const looseSource = (objectsDir: string): ObjectSource => async (sha) => {
+  const object = readLoose(objectsDir, sha);
+  return object && { ...object, loose: true };
+};
+
+/** Reads loose objects, else through `git cat-file` (opened on the first packed object, closed by `close`). */
+const anySource = (dir: string, objectsDir: string): { read: ObjectSource; close: () => void } => {
+  let reader: ObjectReader | undefined;
+  return {
+    read: async (sha) => {
+      const object = readLoose(objectsDir, sha);
+      if (object) return { ...object, loose: true };
+      const packed = await (reader ??= openObjectReader(dir)).readObject(sha);
+      return packed?.body === undefined ? undefined : { type: packed.type, body: packed.body, loose: false };
+    },
+    close: () => reader?.close(),
+  };
+};
+
+/** Replaced beats' objects found packed, for their pack's removal: `<at> <id>` lines (at: when found). */
+const PACKED_GARBAGE = 'replaced-packed';
+/** A packed object noted that long ago whose pack was never removed (git's gc repacked it, say) is forgotten. */
+const PACKED_GARBAGE_KEPT_MS = 24 * 3_600_000;
+
+const readPackedGarbage = async (store: Store): Promise<Map<string, number>> => {
+  const text = await readFile(join(store.stateDir, PACKED_GARBAGE), 'utf8').catch(() => '');
+  const found = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^(\d+) ([0-9a-f]{40,64})$/.exec(line);
+    if (match) found.set(match[2]!, Number(match[1]));
+  }
+  return found;
+};
+
+const writePackedGarbage = async (store: Store, garbage: ReadonlyMap<string, number>, now: number): Promise<void> => {
+  const kept = [...garbage].filter(([, at]) => now - at < PACKED_GARBAGE_KEPT_MS);
+  const file = join(store.stateDir, PACKED_GARBAGE);
+  if (kept.length === 0) {
+    await rm(file, { force: true });
+    return;
+  }
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, kept.map(([id, at]) => `${at} ${id}\n`).join(''));
+  await rename(temporary, file);
+};
+
+/** The object ids a pack's index lists (version 2, the only one git writes), or undefined when it cannot be read. */
+export const packObjectIds = (idxFile: string, hashBytes: number): string[] | undefined => {
+  let idx: Buffer;
+  try {
+    idx = readFileSync(idxFile);
+  } catch {
+    return undefined;
+  }
+  if (idx.length < 8 + 256 * 4 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) return undefined;
+  const count = idx.readUInt32BE(8 + 255 * 4);
+  const start = 8 + 256 * 4;
+  if (idx.length < start + count * hashBytes) return undefined;
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(idx.toString('hex', start + i * hashBytes, start + (i + 1) * hashBytes));
+  return ids;
+};
+
+type PackOutcome = 'removed' | 'left';
+
+/**
+ * Removes one journaled pack of fetched beats: what in it is not a replaced beat past its
+ * grace (`garbage`) is first written loose, so that no reader ever misses an object; then
+ * the pack's files go. A pack git's own gc may be using (a multi-pack index, a .keep) or one
+ * mostly of other objects is left to git.
+ */
+const removePack = async (store: Store, objectsDir: string, pack: string, garbage: Map<string, number>, read: ObjectSource): Promise<{ outcome: PackOutcome; loosened: number; dropped: number }> => {
+  const packDir = join(objectsDir, 'pack');
+  const exists = (name: string) => stat(join(packDir, name)).then(() => true, () => false);
+  if (await exists(`${pack}.keep`)) return { outcome: 'left', loosened: 0, dropped: 0 };
+  if (await exists('multi-pack-index')) return { outcome: 'left', loosened: 0, dropped: 0 };
+  const hashBytes = (pack.length - 'pack-'.length) / 2;
+  const ids = packObjectIds(join(packDir, `${pack}.idx`), hashBytes);
+  if (ids === undefined) return { outcome: 'left', loosened: 0, dropped: 0 }; // gone already (git repacked it)
+  const keep = ids.filter((id) => !garbage.has(id));
+  if (keep.length * 2 > ids.length) return { outcome: 'left', loosened: 0, dropped: 0 };
+  const loose: NewObject[] = [];
+  for (const id of keep) {
+    const object = await read(id);
+    if (object === undefined) return { outcome: 'left', loosened: 0, dropped: 0 }; // unreadable: touch nothing
+    if (!object.loose) loose.push(newObject(object.type as NewObject['type'], object.body, algorithmOf(id.length)));
+  }
+  writeLooseObjects(objectsDir, loose);
+  crashPoint('maintenance-pack');
+  // The index last: a git that lists the pack from it finds its objects loose meanwhile.
+  for (const ext of ['.pack', '.rev', '.bitmap', '.mtimes', '.idx']) await rm(join(packDir, `${pack}${ext}`), { force: true });
+  for (const id of ids) garbage.delete(id);
+  return { outcome: 'removed', loosened: loose.length, dropped: ids.length - keep.length };
+};
+
+/** A pass's taken journal older than this was left by a pass that died (a pass lasts its budget, under a second). */
+const ABANDONED_PASS_MS = 60_000;
+
+/**
+ * Takes the journal for this pass: renamed aside, so beats noted meanwhile go to a fresh one.
+ * The taken files stay until the pass has put back what it left (`done`): a pass killed
+ * midway leaves them, and a later pass takes them again (removing twice is harmless).
+ */
+const takeJournal = async (store: Store): Promise<{ entries: Entry[]; done: () => Promise<void> }> => {
   const file = join(store.stateDir, REPLACED_JOURNAL);
   const names = await readdir(store.stateDir).catch(() => [] as string[]);
-  // Left by a pass that was killed: taken again.
-  const taken = names.filter((name) => name.startsWith(`${REPLACED_JOURNAL}.`) && name.endsWith('.pass')).map((name) => join(store.stateDir, name));
+  const taken: string[] = [];
+  for (const name of names.filter((n) => n.startsWith(`${REPLACED_JOURNAL}.`) && n.endsWith('.pass'))) {
+    const path = join(store.stateDir, name);
+    const age = await stat(path).then((info) => Date.now() - info.mtimeMs, () => 0);
+    if (age > ABANDONED_PASS_MS) taken.push(path);
+  }
   const mine = `${file}.${process.pid}.${Date.now().toString(36)}.pass`;
   if (await rename(file, mine).then(() => true, () => false)) taken.push(mine);
   const entries: Entry[] = [];
-  for (const path of taken) {
-    entries.push(...parseJournal(await readFile(path, 'utf8').catch(() => '')));
-    await rm(path, { force: true });
-  }
-  return entries;
+  for (const path of taken) entries.push(...parseJournal(await readFile(path, 'utf8').catch(() => '')));
+  return {
+    entries,
+    done: async () => {
+      for (const path of taken) await rm(path, { force: true });
+    },
+  };
 };
 
 /**
@@ -274,11 +397,12 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
   const wallStarted = Date.now();
   const grace = options.graceMs ?? REPLACED_GRACE_MS;
   const budget = options.budgetMs ?? PASS_BUDGET_MS;
-  const report: MaintenanceReport = { dropped: 0, remote_dropped: 0, pending: 0, duration_ms: 0 };
+  const report: MaintenanceReport = { dropped: 0, remote_dropped: 0, pending: 0, packs_removed: 0, duration_ms: 0 };
   let entries: Entry[] = [];
+  let done = async (): Promise<void> => undefined;
   const left: Entry[] = [];
   try {
-    entries = await takeJournal(store);
+    ({ entries, done } = await takeJournal(store));
     const cutoff = options.now.getTime() - grace;
     const due = entries.filter((entry) => entry.at <= cutoff);
     left.push(...entries.filter((entry) => entry.at > cutoff));
@@ -289,7 +413,7 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
       for (const name of lease.filter((n) => n.startsWith('heartbeat-') && n.endsWith('.lease'))) {
         for (const sha of (await readFile(join(store.stateDir, name), 'utf8').catch(() => '')).split('\n')) if (sha.trim()) live.add(sha.trim());
       }
-      const ownDue = due.filter((entry) => entry.own);
+      const ownDue = due.filter((entry) => entry.own === true);
       const held = heldOnce(store.dir, live);
       let remote: { objectsDir: string; live: Set<string>; held: () => Promise<Set<string> | undefined> } | undefined;
       if (ownDue.length > 0) {
@@ -300,15 +424,36 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
           remote = { objectsDir: await objectsDirOf(dir), live: remoteLive, held: heldOnce(dir, remoteLive) };
         }
       }
-      for (const [index, entry] of due.entries()) {
-        if (clock() - started > budget) {
-          left.push(...due.slice(index));
-          break;
+      const source = anySource(store.dir, objectsDir);
+      const garbage = await readPackedGarbage(store);
+      const garbageBefore = garbage.size;
+      try {
+        // Beats first: the packed ones they find make their packs removable below.
+        const ordered = [...due.filter((entry) => entry.pack === undefined), ...due.filter((entry) => entry.pack !== undefined)];
+        for (const [index, entry] of ordered.entries()) {
+          if (clock() - started > budget) {
+            left.push(...ordered.slice(index));
+            break;
+          }
+          crashPoint('maintenance-pass');
+          if (entry.pack !== undefined) {
+            const removed = await removePack(store, objectsDir, entry.pack, garbage, source.read);
+            if (removed.outcome === 'removed') {
+              report.packs_removed++;
+              report.dropped += removed.dropped;
+            }
+            continue;
+          }
+          const sha = expandLoose(objectsDir, entry.sha) ?? entry.sha;
+          for (const id of await removableOf(source.read, sha, live, held)) {
+            if (removeLoose(objectsDir, [id]) === 1) report.dropped++;
+            else garbage.set(id, options.now.getTime()); // packed (or gone): goes with its pack
+          }
+          if (entry.own && remote) report.remote_dropped += removeLoose(remote.objectsDir, await removableOf(looseSource(remote.objectsDir), sha, remote.live, remote.held));
         }
-        crashPoint('maintenance-pass');
-        const sha = expandLoose(objectsDir, entry.sha) ?? entry.sha;
-        report.dropped += removeLoose(objectsDir, await removableOf(objectsDir, sha, live, held));
-        if (entry.own && remote) report.remote_dropped += removeLoose(remote.objectsDir, await removableOf(remote.objectsDir, sha, remote.live, remote.held));
+      } finally {
+        source.close();
+        if (garbage.size !== garbageBefore || report.packs_removed > 0) await writePackedGarbage(store, garbage, options.now.getTime()).catch(() => undefined);
       }
     }
   } catch (error) {
@@ -317,7 +462,8 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
     if (left.length === 0) left.push(...entries);
   }
   report.pending = left.length;
-  if (left.length > 0) await appendFile(join(store.stateDir, REPLACED_JOURNAL), left.map(formatEntry).join('')).catch(() => undefined);
+  const putBack = left.length === 0 ? true : await appendFile(join(store.stateDir, REPLACED_JOURNAL), left.map(formatEntry).join('')).then(() => true, () => false);
+  if (putBack) await done().catch(() => undefined);
   report.duration_ms = Date.now() - wallStarted;
   return report;
 };

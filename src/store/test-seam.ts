@@ -7,7 +7,7 @@
 //   process or a blocked event loop would; a SIGCONT from the test resumes it there. It
 //   stops once per process: the attempts after waking run through.
 // The points: after-lock, after-read, after-commit-object, after-push, heartbeat-after-push,
-// maintenance-pass, notify-after-send.
+// maintenance-pass, maintenance-pack, notify-after-send.
 //
 // Unset (every real run), it is two property reads and comparisons. It reads process.env
 // at every call on purpose, not once at start-up: a test seam may do that, and it lets an

@@ -1,14 +1,16 @@
 // What heartbeats cost on disk, and the maintenance that keeps it bounded: a beat adds at
 // most two objects, a pass removes exactly the replaced ones (never a live beat, never
 // anything of main), stops at its time budget, and takes no lock a command waits for.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { heartbeat } from '../../src/ops/heartbeat.js';
 import { setStatus } from '../../src/ops/status-set.js';
 import { fleetStatus } from '../../src/ops/status.js';
+import { openObjectReader } from '../../src/store/git.js';
 import { collectGarbage, dropReplacedHeartbeats, localRemoteDir } from '../../src/store/maintenance.js';
-import { fetchRefs, HEARTBEAT_REFSPEC, storeAt } from '../../src/store/store.js';
+import { fetchAll, fetchRefs, HEARTBEAT_REFSPEC, storeAt } from '../../src/store/store.js';
+import { writeBeats } from '../helpers/beats.js';
 import { gitSync, heartbeatFiles, makeFleet, pushHeartbeatRef, runCli, testContext, waitFor, type Fleet } from '../helpers/fleet.js';
 import { isStopped, killStarted, startCli } from '../helpers/processes.js';
 
@@ -251,6 +253,103 @@ describe('a maintenance pass', () => {
     const tick = await agent.done;
     expect(tick.code, tick.stderr).toBe(0);
     expect(JSON.parse(tick.stderr.trim().split('\n').at(-1)!).maintenance, tick.stderr).toMatchObject({ dropped: 2, remote_dropped: 2, pending: 1 });
+  });
+
+  it('removes a pack of fetched beats whole once they are replaced, keeping a live beat and main\'s objects loose', { timeout: 120_000 }, async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const [one, two] = [fleet.stores.build1!, fleet.stores.build2!];
+    const packs = () => readdirSync(join(one, '.git', 'objects', 'pack')).filter((name) => name.endsWith('.pack'));
+    const has = (id: string) => gitSync(one, ['cat-file', '-t', id]).trim();
+    const sims = Array.from({ length: 60 }, (_, i) => `sim${i + 1}`);
+    const t0 = Date.now();
+    const beatsOf = (ids: string[], at: number) => writeBeats(fleet!.remote, ids.map((id) => ({ id, recent: [] })), new Date(at));
+    const fetchAt = (at: number) => fetchAll(storeAt(one), new Date(at));
+
+    // Minute 0: 60 builders beat and build2 changes main; one fetch brings both, as one pack.
+    await beatsOf(sims, t0);
+    await setStatus(testContext(two, 'build2'), { state: 'building' });
+    const packsBefore = packs().length;
+    await fetchAt(t0);
+    expect(packs().length).toBe(packsBefore + 1);
+    const mainCommit = gitSync(one, ['rev-parse', 'origin/main']).trim();
+    const firstBeats = new Map(sims.map((id) => [id, gitSync(one, ['rev-parse', `origin/heartbeat/${id}`]).trim()]));
+    // Minute 1: all but sim60 beat again (sim60 is gone for good; its beat stays live).
+    await beatsOf(sims.slice(0, 59), t0 + MINUTE);
+    await fetchAt(t0 + MINUTE);
+    const packsAfterSecond = new Set(packs());
+    expect(packsAfterSecond.size).toBe(packsBefore + 2);
+    // A long-lived reader (a dashboard's) that has the first pack open.
+    const reader = openObjectReader(one);
+    expect((await reader.readObject(firstBeats.get('sim1')!))?.type).toBe('commit');
+
+    // Ten minutes on: the first pack's beats were replaced nine minutes ago; the second's are live.
+    const pass = await dropReplacedHeartbeats(storeAt(one), { now: new Date(t0 + 10 * MINUTE) });
+    expect(pass.reason).toBeUndefined();
+    expect(pass.packs_removed).toBe(1);
+    expect(pass.dropped).toBe(59);
+    const remaining = packs();
+    expect(remaining).toHaveLength(packsBefore + 1);
+    expect(firstBeats.get('sim60')).toBeDefined();
+    // The replaced beats are gone; the live one and main's new commit were written loose first.
+    expect(() => has(firstBeats.get('sim1')!)).toThrow();
+    expect(looseObjects(one).has(firstBeats.get('sim60')!)).toBe(true);
+    expect(has(mainCommit)).toBe('commit');
+    gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
+    expect((await reader.readObject(firstBeats.get('sim60')!))?.type).toBe('commit');
+    expect((await reader.readObject(`${mainCommit}:build2/status.json`))?.type).toBe('blob');
+    // Every builder's current beat reads, through that reader and a new one.
+    const fresh = openObjectReader(one);
+    for (const id of sims) {
+      for (const r of [reader, fresh]) expect((await r.readObject(`refs/remotes/origin/heartbeat/${id}`))?.type, id).toBe('commit');
+    }
+    reader.close();
+    fresh.close();
+    expect(existsSync(join(one, '.git', 'buildctl', 'replaced-packed'))).toBe(false);
+
+    // A minute later the second pack is due, but its beats are all still current: it is left
+    // to git, whole, and the journal forgets it.
+    const later = await dropReplacedHeartbeats(storeAt(one), { now: new Date(t0 + 11 * MINUTE) });
+    expect(later.packs_removed).toBe(0);
+    expect(new Set(packs())).toEqual(new Set(remaining));
+    expect(later.pending).toBe(0);
+    gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
+  });
+
+  it('a pass killed between writing a pack\'s live objects loose and removing the pack loses nothing, and the next one finishes it', { timeout: 120_000 }, async () => {
+    fleet = await makeFleet(['build1']);
+    const one = fleet.stores.build1!;
+    const packs = () => readdirSync(join(one, '.git', 'objects', 'pack')).filter((name) => name.endsWith('.pack'));
+    const sims = Array.from({ length: 40 }, (_, i) => `sim${i + 1}`);
+    await writeBeats(fleet.remote, sims.map((id) => ({ id, recent: [] })), new Date());
+    const before = new Set(packs());
+    await fetchAll(storeAt(one));
+    const made = packs().filter((name) => !before.has(name));
+    expect(made).toHaveLength(1);
+    const survivor = gitSync(one, ['rev-parse', 'origin/heartbeat/sim40']).trim();
+    await writeBeats(fleet.remote, sims.slice(0, 39).map((id) => ({ id, recent: [] })), new Date());
+    await fetchAll(storeAt(one));
+    // Everything journaled long ago, for the agent's real clock: both packs and the 39 replaced beats are due.
+    const journal = join(one, '.git', 'buildctl', 'replaced-heartbeats');
+    writeFileSync(journal, readFileSync(journal, 'utf8').replace(/^\d+ /gm, '1 '));
+    const killed = await runCli(['--store', one, '--as', 'build1', 'agent', '--once'], { env: { BUILDCTL_TEST_DIE_AT: 'maintenance-pack' } });
+    expect(killed.code, killed.stderr).toBe(-1); // SIGKILLed: it closes with no exit code
+    // Killed with the survivor written loose and the pack still there.
+    expect(packs()).toContain(made[0]);
+    expect(looseObjects(one).has(survivor)).toBe(true);
+    gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
+    // What it had taken of the journal stays taken; a pass a while later takes it again.
+    const state = join(one, '.git', 'buildctl');
+    const taken = readdirSync(state).filter((name) => name.startsWith('replaced-heartbeats.') && name.endsWith('.pass'));
+    expect(taken).toHaveLength(1);
+    const aWhileAgo = new Date(Date.now() - 2 * MINUTE);
+    utimesSync(join(state, taken[0]!), aWhileAgo, aWhileAgo);
+    const next = await dropReplacedHeartbeats(storeAt(one), { now: new Date() });
+    expect(next.reason).toBeUndefined();
+    expect(next.packs_removed).toBe(1);
+    expect(packs()).not.toContain(made[0]);
+    expect(gitSync(one, ['cat-file', '-t', survivor]).trim()).toBe('commit');
+    expect(readdirSync(state).filter((name) => name.endsWith('.pass'))).toEqual([]);
+    gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
   });
 
   it('gc: whole-repository collection on request, the clone and the local remote', async () => {
