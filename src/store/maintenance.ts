@@ -29,8 +29,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inflateSync } from 'node:zlib';
-import { git, openObjectReader, type ObjectReader } from './git.js';
+import { git, openObjectReader, readLooseObject, type ObjectReader } from './git.js';
 import { REPLACED_JOURNAL } from './replaced.js';
 import { algorithmOf, emptyTree, looseObjectPath, newObject, objectsDirOf, parseTree, writeLooseObjects, type NewObject } from './objects.js';
 import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
@@ -126,15 +125,8 @@ type ObjectSource = (sha: string) => Promise<(StoredObject & { loose: boolean })
 
 /** A loose object's type and body, or undefined when it is not stored loose. */
 const readLoose = (objectsDir: string, sha: string): StoredObject | undefined => {
-  let raw: Buffer;
-  try {
-    raw = inflateSync(readFileSync(looseObjectPath(objectsDir, sha)));
-  } catch {
-    return undefined;
-  }
-  const nul = raw.indexOf(0);
-  const [type = ''] = raw.toString('latin1', 0, nul).split(' ');
-  return { type, body: raw.subarray(nul + 1) };
+  const object = readLooseObject(objectsDir, sha);
+  return object?.body === undefined ? undefined : { type: object.type, body: object.body };
 };
 
 /** The full id of an abbreviated one, when exactly one loose object has it. */

@@ -1,7 +1,11 @@
 // Commits built from objects (store/objects.ts) are the commits git itself would build:
 // same ids, sorted trees, fsck-clean, only the changed paths touched, file modes kept.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openObjectReader } from '../../src/store/git.js';
+import { openObjectReader, readLooseObject } from '../../src/store/git.js';
 import { treeReader, writeCommitObjects } from '../../src/store/objects.js';
 import { gitSync, tempDir } from '../helpers/fleet.js';
 
@@ -64,6 +68,62 @@ describe('writeCommitObjects', () => {
       expect(gitSync(dir, ['log', '-1', '--format=%an <%ae> %at%n%B', 'main'])).toBe('buildctl test <test@buildctl.invalid> 1700000000\nsecond\n\nBuildctl-Op: test\n\n');
     } finally {
       reader.close();
+    }
+  });
+});
+
+describe('an object reader', () => {
+  const blobOf = (dir: string, text: string): string => gitSync(dir, ['hash-object', '-w', '--stdin'], text).trim();
+  const gitBytes = (dir: string, args: string[]): Buffer => spawnSync('git', args, { cwd: dir }).stdout;
+
+  it('answers loose objects itself with what git would say, and packed ones, ref names and paths through git', async () => {
+    const dir = repo();
+    const small = blobOf(dir, 'small\n');
+    const big = blobOf(dir, 'x'.repeat(200_000));
+    // Git's own deflate of a document: its code tables come before the header, in a file of many KB.
+    const lines = Array.from({ length: 2000 }, (_, i) => `{"id": "msg_${randomBytes(8).toString('hex')}", "n": ${i}}\n`).join('');
+    const varied = blobOf(dir, lines);
+    gitSync(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'one']);
+    const commit = gitSync(dir, ['rev-parse', 'HEAD']).trim();
+    const objects = openObjectReader(dir);
+    try {
+      for (const id of [small, big, varied, commit]) {
+        // Read here, without git (a file git deflated reads as one object)...
+        const here = readLooseObject(join(dir, '.git', 'objects'), id);
+        expect(here?.body?.equals(gitBytes(dir, ['cat-file', here.type, id])), id).toBe(true);
+        // ... and the same through the reader.
+        const read = await objects.readObject(id);
+        expect(read?.type).toBe(gitSync(dir, ['cat-file', '-t', id]).trim());
+        expect(read?.body?.equals(gitBytes(dir, ['cat-file', read!.type, id]))).toBe(true);
+      }
+      // Over the limit: its size, never its bytes.
+      expect(await objects.readObject(big, { maxBytes: 1000 })).toMatchObject({ type: 'blob', size: 200_000, body: undefined });
+      expect(await objects.readObject(varied, { maxBytes: 1000 })).toMatchObject({ type: 'blob', size: Buffer.byteLength(lines), body: undefined });
+      expect((await objects.readObject('HEAD'))?.sha).toBe(commit);
+      // Packed: no loose file left, git answers.
+      gitSync(dir, ['repack', '-a', '-d', '-q']);
+      gitSync(dir, ['prune-packed']);
+      expect((await objects.read(small))?.toString()).toBe('small\n');
+      expect(await objects.readObject('0'.repeat(40))).toBeUndefined();
+    } finally {
+      objects.close();
+    }
+  });
+
+  it('leaves a loose file that does not read as an object to git, and answers as git does', async () => {
+    const dir = repo();
+    const id = blobOf(dir, 'will be damaged\n');
+    const path = `${dir}/.git/objects/${id.slice(0, 2)}/${id.slice(2)}`;
+    chmodSync(path, 0o644);
+    writeFileSync(path, Buffer.from('not zlib at all'));
+    const other = blobOf(dir, 'intact\n');
+    const objects = openObjectReader(dir);
+    try {
+      // git finds no object there (it says so on its stderr), and goes on answering.
+      expect(await objects.readObject(id)).toBeUndefined();
+      expect((await objects.read(other))?.toString()).toBe('intact\n');
+    } finally {
+      objects.close();
     }
   });
 });
