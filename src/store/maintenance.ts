@@ -257,6 +257,12 @@ const anySource = (dir: string, objectsDir: string): { read: ObjectSource; close
 const PACKED_GARBAGE = 'replaced-packed';
 /** A packed object noted that long ago whose pack was never removed (git's gc repacked it, say) is forgotten. */
 const PACKED_GARBAGE_KEPT_MS = 24 * 3_600_000;
+/**
+ * And at most this many are kept, the newest: about an hour of a 200-builder fleet's beats,
+ * many times what the packs waiting for removal hold. Where packs are left to git (a
+ * multi-pack index), the file would otherwise grow by every beat for a day.
+ */
+const PACKED_GARBAGE_MAX = 20_000;
 
 const readPackedGarbage = async (store: Store): Promise<Map<string, number>> => {
   const text = await readFile(join(store.stateDir, PACKED_GARBAGE), 'utf8').catch(() => '');
@@ -269,7 +275,8 @@ const readPackedGarbage = async (store: Store): Promise<Map<string, number>> => 
 };
 
 const writePackedGarbage = async (store: Store, garbage: ReadonlyMap<string, number>, now: number): Promise<void> => {
-  const kept = [...garbage].filter(([, at]) => now - at < PACKED_GARBAGE_KEPT_MS);
+  const recent = [...garbage].filter(([, at]) => now - at < PACKED_GARBAGE_KEPT_MS);
+  const kept = recent.length > PACKED_GARBAGE_MAX ? recent.sort(([, a], [, b]) => b - a).slice(0, PACKED_GARBAGE_MAX) : recent;
   const file = join(store.stateDir, PACKED_GARBAGE);
   if (kept.length === 0) {
     await rm(file, { force: true });

@@ -352,6 +352,25 @@ describe('a maintenance pass', () => {
     gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
   });
 
+  it('keeps the list of packed replaced beats bounded, the newest first', async () => {
+    fleet = await makeFleet(['build1']);
+    const one = fleet.stores.build1!;
+    const sims = Array.from({ length: 40 }, (_, i) => `sim${i + 1}`);
+    const t0 = Date.now();
+    await writeBeats(fleet.remote, sims.map((id) => ({ id, recent: [] })), new Date(t0));
+    await fetchAll(storeAt(one), new Date(t0));
+    const packed = sims.map((id) => gitSync(one, ['rev-parse', `origin/heartbeat/${id}`]).trim());
+    await writeBeats(fleet.remote, sims.map((id) => ({ id, recent: [] })), new Date(t0 + MINUTE));
+    await fetchAll(storeAt(one), new Date(t0 + MINUTE));
+    // A day's worth of older notes (packs git took over, say).
+    const list = join(one, '.git', 'buildctl', 'replaced-packed');
+    writeFileSync(list, Array.from({ length: 25_000 }, (_, i) => `${t0 - 60 * MINUTE} ${i.toString(16).padStart(40, '0')}\n`).join(''));
+    await dropReplacedHeartbeats(storeAt(one), { now: new Date(t0 + 7 * MINUTE) });
+    const lines = readFileSync(list, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(20_000);
+    for (const sha of packed) expect(lines).toContain(`${t0 + 7 * MINUTE} ${sha}`);
+  });
+
   it('gc: whole-repository collection on request, the clone and the local remote', async () => {
     fleet = await makeFleet(['build1']);
     const store = fleet.stores.build1!;
