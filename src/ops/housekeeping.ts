@@ -131,11 +131,17 @@ const glanceAtLargest = async (read: ReadDoc, store: Store, settings: Settings, 
   return { readJobs, readMessages, queue };
 };
 
-export const housekeepingOp = async (ctx: Context, store: Store, actor: string): Promise<HousekeepingOutcome> => {
+/** A fetch of main and the heartbeats the caller started at `from` (the agent's tick, beside its own beat). */
+export interface StartedFetch {
+  from: Date;
+  done: Promise<void>;
+}
+
+export const housekeepingOp = async (ctx: Context, store: Store, actor: string, started?: StartedFetch): Promise<HousekeepingOutcome> => {
   // Health needs every builder's latest beat, and the transaction main: one fetch brings
   // both, and the transaction's first attempt builds on it.
-  const from = ctx.now();
-  await fetchAll(store, from);
+  const from = started?.from ?? ctx.now();
+  await (started?.done ?? fetchAll(store, from));
   const look = { from, at: ctx.now() };
   const commits = await heartbeatCommits(store);
   const snapshot = openSnapshot(store);

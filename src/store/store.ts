@@ -172,8 +172,14 @@ const FETCH_PARTS: ReadonlyArray<{ part: FetchPart; refspec: string; file: strin
 
 export const fetchMain = (store: Store, options: FetchOptions = {}): Promise<void> => fetchRefs(store, [MAIN_REFSPEC], options);
 
-/** Main and every builder's heartbeat ref: what a fleet view needs. */
-export const fetchAll = (store: Store, now?: Date): Promise<void> => fetchRefs(store, [MAIN_REFSPEC, HEARTBEAT_REFSPEC], { prune: true, ...(now ? { now } : {}) });
+/**
+ * Main and every builder's heartbeat ref: what a fleet view needs. `except`: a builder whose
+ * beat this fetch leaves alone (git's negative refspec), because this process is pushing it
+ * meanwhile and the push moves its tracking ref: the two would otherwise race for that ref's
+ * lock (the agent's tick, ops/agent.ts).
+ */
+export const fetchAll = (store: Store, now?: Date, options: { except?: string } = {}): Promise<void> =>
+  fetchRefs(store, [MAIN_REFSPEC, HEARTBEAT_REFSPEC, ...(options.except === undefined ? [] : [`^${HEARTBEAT_PREFIX}${options.except}`])], { prune: true, ...(now ? { now } : {}) });
 
 /** The commit origin/main points at in this clone (as last fetched), if any. */
 export const originMainCommit = async (store: Store): Promise<string | undefined> =>

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tick } from '../../src/ops/agent.js';
 import { heartbeat } from '../../src/ops/heartbeat.js';
@@ -18,6 +20,27 @@ const daysAgo = (n: number) => () => new Date(Date.now() - n * 86_400_000);
 const remoteJson = (f: Fleet, path: string) => JSON.parse(gitSync(f.remote, ['show', `main:${path}`]));
 
 describe('agent tick', () => {
+  it('fetches beside its own beat, leaving its own ref to the push, and still sees another agent\'s beat for its id when its own is refused', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const [one, two] = [fleet.stores.build1!, fleet.stores.build2!];
+    const beatRef = (repo: string, ref: string) => gitSync(repo, ['rev-parse', ref]).trim();
+    // A plain tick: build2's new beat fetched, build1's own beat on its tracking ref by the push.
+    await heartbeat(testContext(two, 'build2'));
+    const plain = await tick(testContext(one, 'build1'));
+    expect(plain.exit_code).toBe(0);
+    for (const id of ['build1', 'build2']) expect(beatRef(one, `origin/heartbeat/${id}`)).toBe(beatRef(fleet.remote, `heartbeat/${id}`));
+    // Another clone beats as build1, then the remote refuses build1's beats (a hook).
+    await heartbeat(testContext(two, 'build1'));
+    const theirs = beatRef(fleet.remote, 'heartbeat/build1');
+    writeFileSync(join(fleet.remote, 'hooks', 'pre-receive'), '#!/bin/sh\nwhile read old new ref; do [ "$ref" = refs/heads/heartbeat/build1 ] && { echo "no beats for build1" >&2; exit 1; }; done\nexit 0\n', { mode: 0o755 });
+    const refused = await tick(testContext(one, 'build1'));
+    expect(refused.exit_code).not.toBe(0);
+    expect(refused.heartbeat).toHaveProperty('error');
+    expect(refused.housekeeping).not.toHaveProperty('error');
+    // build1 is judged by what the remote has (the lease found the other beat), not by this clone's last push.
+    expect(beatRef(one, 'origin/heartbeat/build1')).toBe(theirs);
+  });
+
   it('beats, writes the dashboard once, and a second identical tick adds no commit to main', async () => {
     fleet = await makeFleet(['build1', 'build2']);
     const ctx = testContext(fleet.stores.build1!, 'build1');
