@@ -106,9 +106,13 @@ interface Waiting {
 const HEAD_BYTES = 4096;
 
 export const readLooseObject = (objectsDir: string, sha: string, maxBytes = Number.POSITIVE_INFINITY): GitObject | undefined => {
+  const path = `${objectsDir}/${sha.slice(0, 2)}/${sha.slice(2)}`;
+  // Most objects of a collected store are packed: asking first costs no exception (a failed
+  // read throws one, and 400 of them were 3 ms and garbage in a view of 200 builders).
+  if (statSync(path, { throwIfNoEntry: false }) === undefined) return undefined;
   let compressed: Buffer;
   try {
-    compressed = readFileSync(join(objectsDir, sha.slice(0, 2), sha.slice(2)));
+    compressed = readFileSync(path);
   } catch {
     return undefined;
   }
