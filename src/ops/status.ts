@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { effectiveSettings, type Settings } from '../domain/config.js';
 import { buildFleetView, type FleetView } from '../domain/fleet-view.js';
 import { queueCounts, queueMayWait, queueWaits, type QueueGlance, type QueueWait } from '../domain/jobs.js';
@@ -6,7 +7,7 @@ import type { BuilderEntry, BuildersDoc } from '../schemas/builders.js';
 import type { HeartbeatDoc } from '../schemas/heartbeat.js';
 import type { Job, JobsDoc } from '../schemas/jobs.js';
 import type { Lock } from '../schemas/locks.js';
-import type { Message } from '../schemas/messages.js';
+import { message, type Message } from '../schemas/messages.js';
 import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
 import { entryLineValue, entryObjectHasKey, fieldString, type Problem } from '../store/documents.js';
@@ -17,6 +18,7 @@ import { loadObservations } from '../store/observations.js';
 import { heartbeatCommits, openSnapshot, type DocRead, type Snapshot } from '../store/snapshot.js';
 import { fetchAgeMs, lastFetchAt, openStore, ORIGIN_MAIN } from '../store/store.js';
 import { IDENTITY_FILE } from '../store/view.js';
+import { openViewMemo, type ViewMemo } from '../store/view-memo.js';
 import type { Taint } from '../domain/trust.js';
 import { judgeHeartbeat, ledgerAt, type Ledger, type SignatureView } from './trust.js';
 import type { Context } from './context.js';
@@ -126,15 +128,16 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
   // Which commit each heartbeat ref names: one git process, started now to overlap the reads.
   const beatRefs = heartbeatCommits(store);
   beatRefs.catch(() => undefined); // awaited below; a failure is thrown there
+  const memo = await openViewMemo(store);
   try {
     const me = (await tryResolveActor(ctx))?.id ?? null;
     const registry = views.main(docs.builders);
     const [builders, config, queue, locks, messages] = await Promise.all([
       registry,
       views.main(docs.config),
-      readJobs(snapshot, views, options.jobs === 'waits' ? registry : undefined),
+      readJobs(snapshot, views, memo, options.jobs === 'waits' ? registry : undefined),
       views.main(docs.locks),
-      readMessages(snapshot, views, options.messages === 'mine' ? me : undefined),
+      readMessages(snapshot, views, memo, options.messages === 'mine' ? me : undefined),
     ]);
     const jobs = queue.read;
     if (builders.status === 'missing' && (await snapshot.text('refs/remotes/origin/main')) === undefined) {
@@ -193,6 +196,7 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
     };
   } finally {
     snapshot.close();
+    await memo.flush();
   }
 };
 
@@ -204,16 +208,31 @@ export const readFleetDocs = async (ctx: Context, options: FleetReadOptions): Pr
  * names one of them in `to`), or it asks no ack and its read_by has the builder. Otherwise
  * the whole file is read as usual.
  */
-const readMessages = async (snapshot: Snapshot, views: ReturnType<typeof viewReads>, mine: string | null | undefined): Promise<DocRead<{ messages: Message[] }>> => {
+const readMessages = async (snapshot: Snapshot, views: ReturnType<typeof viewReads>, memo: ViewMemo, mine: string | null | undefined): Promise<DocRead<{ messages: Message[] }>> => {
   if (mine !== undefined && mine !== null) {
+    // The same blob, the same builder: the same mail (kept entries are parsed with their schema again).
+    const blob = await snapshot.mainBlob(docs.messages);
+    const key = `${blob}:${mine}`;
+    const kept = blob === undefined ? undefined : memo.get(MAIL_SLOT, key, mailSchema);
+    if (kept) return { status: 'ok', value: { messages: kept }, source: docs.messages.path };
     const named = [JSON.stringify(mine), JSON.stringify('all')];
     const mayCount = (text: string): boolean =>
       named.some((name) => text.includes(name)) && !(entryLineValue(text, 'ack_required') === 'false' && entryObjectHasKey(text, 'read_by', mine));
     const entries = await snapshot.mainEntries(docs.messages, mayCount);
-    if (entries) return { status: 'ok', value: { messages: (entries as Message[]).filter((m) => isAddressedTo(m, mine)) }, source: docs.messages.path };
+    if (entries) {
+      const messages = (entries as Message[]).filter((m) => isAddressedTo(m, mine));
+      if (blob !== undefined) memo.set(MAIL_SLOT, key, messages);
+      return { status: 'ok', value: { messages }, source: docs.messages.path };
+    }
   }
   return views.main(docs.messages);
 };
+
+/** The view memo's slots (store/view-memo.ts): a builder's mail, and the queue's counts when no job can wait. */
+const MAIL_SLOT = 'status-mail';
+const QUEUE_SLOT = 'status-queue';
+const mailSchema = z.array(message);
+const countsSchema = z.record(z.string(), z.int().check(z.gte(0)));
 
 /** A job's glance for a view of the queue, off its text; undefined when the text does not say. */
 const queueGlance = (fields: Map<string, string>): QueueGlance | undefined => {
@@ -233,13 +252,21 @@ const queueGlance = (fields: Map<string, string>): QueueGlance | undefined => {
  * counts and the waiting jobs), none when a glance at each job shows that no job could wait
  * (queueMayWait), with the counts taken from the glances.
  */
-const readJobs = async (snapshot: Snapshot, views: ReturnType<typeof viewReads>, registry: Promise<DocRead<BuildersDoc>> | undefined): Promise<{ read: DocRead<JobsDoc>; counts?: Record<string, number> }> => {
+const readJobs = async (snapshot: Snapshot, views: ReturnType<typeof viewReads>, memo: ViewMemo, registry: Promise<DocRead<BuildersDoc>> | undefined): Promise<{ read: DocRead<JobsDoc>; counts?: Record<string, number> }> => {
   if (registry) {
+    const none = { status: 'ok' as const, value: { jobs: [] }, source: docs.jobs.path };
+    // The same queue and registry blobs: no job can wait again, with the same counts.
+    const [queueBlob, registryBlob] = await Promise.all([snapshot.mainBlob(docs.jobs), snapshot.mainBlob(docs.builders)]);
+    const key = `${queueBlob}:${registryBlob}`;
+    const kept = queueBlob === undefined || registryBlob === undefined ? undefined : memo.get(QUEUE_SLOT, key, countsSchema);
+    if (kept) return { read: none, counts: kept };
     const fields = await snapshot.mainFields(docs.jobs, ['status', 'dependencies', 'blocked', 'target', 'labels']);
     const glances = fields?.map(queueGlance);
     const builders = await registry;
     if (glances?.every((g) => g !== undefined) && builders.status === 'ok' && !queueMayWait(glances as QueueGlance[], builders.value.builders)) {
-      return { read: { status: 'ok', value: { jobs: [] }, source: docs.jobs.path }, counts: queueCounts((glances as QueueGlance[]).map((g) => g.status)) };
+      const counts = queueCounts((glances as QueueGlance[]).map((g) => g.status));
+      if (queueBlob !== undefined && registryBlob !== undefined) memo.set(QUEUE_SLOT, key, counts);
+      return { read: none, counts };
     }
   }
   return { read: await views.main(docs.jobs) };

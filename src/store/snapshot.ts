@@ -34,6 +34,8 @@ export interface Snapshot {
   mainEntries(spec: DocSpec<unknown>, keep: (entryText: string) => boolean): Promise<unknown[] | undefined>;
   /** Likewise, some fields of every entry, read off the text (entryFieldsInCanonicalText), none parsed. */
   mainFields(spec: DocSpec<unknown>, keys: readonly string[]): Promise<Array<Map<string, string>> | undefined>;
+  /** The blob id of a document on origin/main, without reading it; undefined when there is no such file. */
+  mainBlob(spec: DocSpec<unknown>): Promise<string | undefined>;
   /** A document on a builder's heartbeat ref (`heartbeat/<id>`), whichever form the ref has. */
   heartbeatRef<T>(builder: string, spec: DocSpec<T>): Promise<DocRead<T>>;
   /** A builder's heartbeat commit as last fetched (its files, whichever form), if any. */
@@ -110,6 +112,11 @@ export const openSnapshot = (store: Store): Snapshot => {
     mainFields: async (spec, keys) => {
       const text = await validatedText(spec);
       return text === undefined ? undefined : entryFieldsInCanonicalText(text, spec.collection!.field, keys);
+    },
+    mainBlob: async (spec) => {
+      const at = await root(ORIGIN_MAIN);
+      const located = at === undefined ? undefined : await trees.locate(at, spec.path);
+      return located?.kind === 'file' ? located.sha : undefined;
     },
     heartbeatRef: async (builder, spec) => {
       const beat = await heartbeatCommit(builder);

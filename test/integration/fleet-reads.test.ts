@@ -253,4 +253,44 @@ describe('a view of the fleet', () => {
     expect(view.queue).toMatchObject({ queued: 200, completed: 100, running: 0 });
     expect(view.queue_waits.jobs.map((w) => w.id)).toEqual(parses ? ['job_7'] : []);
   });
+
+  it('keeps what it worked out of the queue and the mail for the same blobs, and works it out again when one changes', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const one = fleet.stores.build1!;
+    const at = new Date().toISOString();
+    const jobs = Array.from({ length: 300 }, (_, i) => ({ id: `job_${i}`, type: 'build', priority: 5, branch: 'main', description: `job ${i}`, status: i % 3 === 0 ? 'completed' : 'queued', assigned_to: null, labels: [], attempts: 0, max_attempts: 3, created_at: at }));
+    const messages = Array.from({ length: 200 }, (_, i) => ({ id: `msg_${i}`, from: i % 2 === 0 ? 'build2' : 'build1', to: [i % 2 === 0 ? 'build1' : 'build2'], type: 'info', subject: `subject ${i}`, body: `body ${i}`, created_at: at, ack_required: false, read_by: {}, acked_by: {} }));
+    await transact(storeAt(one), { op: 'test.seed', actor: 'test', apply: () => ({ result: null, writes: [{ spec: docs.jobs, value: { jobs } }, { spec: docs.messages, value: { messages } }], summary: 'test.seed' }) });
+    const view = () => fleetStatus(testContext(one, 'build1'), { fetch: false });
+    const memoFile = join(one, '.git', 'buildctl', 'view-memo.json');
+
+    const first = await view();
+    expect(first.queue).toMatchObject({ queued: 200, completed: 100 });
+    expect(first.mail).toMatchObject({ unread: 100 });
+    const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as { slots: Record<string, { key: string; value: unknown }> };
+    expect(Object.keys(memo.slots).sort()).toEqual(['status-mail', 'status-queue']);
+
+    // Believed for the same blobs: a memo that says otherwise is what the next view shows.
+    const parse = vi.spyOn(JSON, 'parse');
+    const text = gitSync(fleet.remote, ['show', `main:${docs.jobs.path}`]);
+    memo.slots['status-queue']!.value = { ...(memo.slots['status-queue']!.value as object), queued: 7 };
+    memo.slots['status-mail']!.value = (memo.slots['status-mail']!.value as unknown[]).slice(0, 3);
+    writeFileSync(memoFile, JSON.stringify(memo));
+    const kept = await view();
+    expect(kept.queue).toMatchObject({ queued: 7, completed: 100 });
+    expect(kept.mail).toMatchObject({ unread: 3 });
+    expect(parse.mock.calls.filter(([arg]) => arg === text)).toHaveLength(0);
+
+    // A new job changes the queue's blob: worked out again; the mail's blob did not change.
+    await transact(storeAt(one), { op: 'test.add', actor: 'test', apply: () => ({ result: null, writes: [{ spec: docs.jobs, value: { jobs: [...jobs, { ...jobs[1]!, id: 'job_new' }] } }], summary: 'test.add' }) });
+    const changed = await view();
+    expect(changed.queue).toMatchObject({ queued: 201, completed: 100 });
+    expect(changed.mail).toMatchObject({ unread: 3 });
+    // Another builder's mail is its own (the slot then holds that one).
+    expect((await fleetStatus(testContext(one, 'build2'), { fetch: false })).mail).toMatchObject({ unread: 100 });
+
+    // A garbled memo is no memo.
+    writeFileSync(memoFile, '{"print": 1, "slots": ');
+    expect((await view()).mail).toMatchObject({ unread: 100 });
+  });
 });
