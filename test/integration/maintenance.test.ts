@@ -1,6 +1,7 @@
 // What heartbeats cost on disk, and the maintenance that keeps it bounded: a beat adds at
 // most two objects, a pass removes exactly the replaced ones (never a live beat, never
 // anything of main), stops at its time budget, and takes no lock a command waits for.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,10 +9,10 @@ import { heartbeat } from '../../src/ops/heartbeat.js';
 import { setStatus } from '../../src/ops/status-set.js';
 import { fleetStatus } from '../../src/ops/status.js';
 import { openObjectReader } from '../../src/store/git.js';
-import { collectGarbage, dropReplacedHeartbeats, localRemoteDir } from '../../src/store/maintenance.js';
+import { collectGarbage, dropReplacedHeartbeats, localRemoteDir, packObjectIds } from '../../src/store/maintenance.js';
 import { fetchAll, fetchRefs, HEARTBEAT_REFSPEC, storeAt } from '../../src/store/store.js';
 import { writeBeats } from '../helpers/beats.js';
-import { gitSync, heartbeatFiles, makeFleet, pushHeartbeatRef, runCli, testContext, waitFor, type Fleet } from '../helpers/fleet.js';
+import { gitSync, heartbeatFiles, makeFleet, pushHeartbeatRef, runCli, tempDir, testContext, waitFor, type Fleet } from '../helpers/fleet.js';
 import { isStopped, killStarted, startCli } from '../helpers/processes.js';
 
 let fleet: Fleet | undefined;
@@ -369,6 +370,25 @@ describe('a maintenance pass', () => {
     const lines = readFileSync(list, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(20_000);
     for (const sha of packed) expect(lines).toContain(`${t0 + 7 * MINUTE} ${sha}`);
+  });
+
+  it.each(['sha1', 'sha256'])('reads the object ids of a %s pack index as git lists them', (format) => {
+    const { dir, cleanup } = tempDir();
+    try {
+      gitSync(dir, ['init', '-q', `--object-format=${format}`]);
+      for (let i = 0; i < 38; i++) writeFileSync(join(dir, `file-${i}`), `object ${i}\n`);
+      gitSync(dir, ['add', '.']);
+      gitSync(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'forty objects']);
+      gitSync(dir, ['repack', '-a', '-d', '-q']);
+      const idx = join(dir, '.git', 'objects', 'pack', readdirSync(join(dir, '.git', 'objects', 'pack')).find((name) => name.endsWith('.idx'))!);
+      const listed = spawnSync('git', ['show-index', `--object-format=${format}`], { cwd: dir, input: readFileSync(idx), encoding: 'utf8' }).stdout;
+      const ids = packObjectIds(idx, format === 'sha1' ? 20 : 32);
+      expect(ids).toHaveLength(40); // 38 blobs, a tree, a commit
+      expect(new Set(ids)).toEqual(new Set(listed.trim().split('\n').map((line) => line.split(' ')[1])));
+      expect(packObjectIds(join(dir, 'no-such.idx'), 20)).toBeUndefined();
+    } finally {
+      cleanup();
+    }
   });
 
   it('gc: whole-repository collection on request, the clone and the local remote', async () => {
