@@ -112,6 +112,22 @@ describe('the start\'s code cache', () => {
     }
   });
 
+  it('reads past a corrupt cache beside the bundle to a good one in the user\'s cache', async () => {
+    const expected = await run(['job', '--help']);
+    const file = join(dist, '.cache', cacheName('job'));
+    const good = readFileSync(file);
+    const user = join(root.dir, 'xdg', 'buildctl');
+    mkdirSync(user, { recursive: true, mode: 0o700 });
+    writeFileSync(join(user, cacheName('job')), good, { mode: 0o600 });
+    const flipped = Buffer.from(good);
+    for (let i = 2_000; i < flipped.length; i += 997) flipped[i] = (flipped[i] ?? 0) ^ 0x5a;
+    writeFileSync(file, flipped);
+    expect(await run(['job', '--help'])).toEqual(expected);
+    // The user's cache served the start: nothing was compiled, so nothing was written back.
+    expect(readFileSync(file).equals(flipped)).toBe(true);
+    expect(readFileSync(join(user, cacheName('job'))).equals(good)).toBe(true);
+  });
+
   it('removes other builds\' caches left for a week, and a killed writer\'s temporary file, when it writes one', async () => {
     const cache = join(dist, '.cache');
     mkdirSync(cache);
