@@ -3,10 +3,8 @@
 // 50 ms after any command that prints nothing, costs 20-35 ms to import, and cannot drive
 // `git cat-file --batch`, which lets one process answer every read of a status call.
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { constants as zlib, inflateSync } from 'node:zlib';
 import { faultInGitOutput, gitNotRunnable } from '../faults.js';
+import { objectsDirAt, readLooseObject } from './objects.js';
 
 export interface GitRun {
   stdout: string;
@@ -94,56 +92,6 @@ interface Waiting {
   resolve: (value: GitObject | undefined) => void;
   reject: (error: Error) => void;
 }
-
-/**
- * A loose object read in this process: its file, inflated (`<type> <size>\0<body>`). On these
- * machines a git process opens a loose object about three times to answer for it; a view of
- * 200 builders reads hundreds of them (each transaction writes its objects loose). Undefined
- * when there is no such file or it does not read as one object (git then answers: a packed
- * object, an alternate's, or git's own error for a corrupt file). Never inflates past
- * `maxBytes`: only the header, when the object is larger.
- */
-const HEAD_BYTES = 4096;
-
-export const readLooseObject = (objectsDir: string, sha: string, maxBytes = Number.POSITIVE_INFINITY): GitObject | undefined => {
-  const path = `${objectsDir}/${sha.slice(0, 2)}/${sha.slice(2)}`;
-  // Most objects of a collected store are packed: asking first costs no exception (a failed
-  // read throws one, and 400 of them were 3 ms and garbage in a view of 200 builders).
-  if (statSync(path, { throwIfNoEntry: false }) === undefined) return undefined;
-  let compressed: Buffer;
-  try {
-    compressed = readFileSync(path);
-  } catch {
-    return undefined;
-  }
-  try {
-    // The header from the stream's start (`<type> <size>\0`, a few dozen bytes; a block's
-    // code tables come before it, a few hundred bytes at most). A small file is inflated
-    // whole at once.
-    const head = compressed.length <= HEAD_BYTES ? inflateSync(compressed) : inflateSync(compressed.subarray(0, HEAD_BYTES), { finishFlush: zlib.Z_SYNC_FLUSH });
-    const nul = head.indexOf(0);
-    const match = nul > 0 ? /^(commit|tree|blob|tag) (\d+)$/.exec(head.toString('latin1', 0, nul)) : null;
-    if (!match) return undefined;
-    const [, type = '', sizeText = ''] = match;
-    const size = Number(sizeText);
-    if (size > maxBytes) return { sha, type, size, body: undefined };
-    const raw = compressed.length <= HEAD_BYTES ? head : inflateSync(compressed, { maxOutputLength: nul + 1 + size + 1 });
-    if (raw.length !== nul + 1 + size) return undefined;
-    return { sha, type, size, body: raw.subarray(nul + 1) };
-  } catch {
-    return undefined;
-  }
-};
-
-/** Where the repository at `cwd` keeps its objects (a clone's .git/objects, a bare repository's objects). */
-const objectsDirAt = (cwd: string): string => {
-  try {
-    if (statSync(join(cwd, '.git')).isDirectory()) return join(cwd, '.git', 'objects');
-  } catch {
-    // a bare repository
-  }
-  return join(cwd, 'objects');
-};
 
 const FULL_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 

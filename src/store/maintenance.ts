@@ -26,12 +26,13 @@
 // the rest for the next tick. Whole-repository garbage collection is git's own business
 // (`gc --auto`, which git runs after fetches and pushes) or `buildctl gc`'s.
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { appendFile, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-write.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { git, openObjectReader, readLooseObject, type ObjectReader } from './git.js';
+import { git, openObjectReader, type ObjectReader } from './git.js';
 import { REPLACED_JOURNAL } from './replaced.js';
-import { algorithmOf, emptyTree, looseObjectPath, newObject, objectsDirOf, parseTree, writeLooseObjects, type NewObject } from './objects.js';
+import { algorithmOf, emptyTree, looseObjectPath, newObject, objectsDirOf, parseTree, readLooseObject, writeLooseObjects, type NewObject } from './objects.js';
 import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
 
@@ -285,9 +286,7 @@ const writePackedGarbage = async (store: Store, garbage: ReadonlyMap<string, num
     await rm(file, { force: true });
     return;
   }
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, kept.map(([id, at]) => `${at} ${id}\n`).join(''));
-  await rename(temporary, file);
+  await writeFileAtomic(file, kept.map(([id, at]) => `${at} ${id}\n`).join(''));
 };
 
 /** The object ids a pack's index lists (version 2, the only one git writes), or undefined when it cannot be read. */
@@ -307,28 +306,26 @@ export const packObjectIds = (idxFile: string, hashBytes: number): string[] | un
   return ids;
 };
 
-type PackOutcome = 'removed' | 'left';
-
 /**
- * Removes one journaled pack of fetched beats: what in it is not a replaced beat past its
- * grace (`garbage`) is first written loose, so that no reader ever misses an object; then
- * the pack's files go. A pack git's own gc may be using (a multi-pack index, a .keep) or one
- * mostly of other objects is left to git.
+ * Removes one journaled pack of fetched beats and returns how many of its objects went, or
+ * undefined when it left the pack to git. What in it is not a replaced beat past its grace
+ * (`garbage`), or is live again (a heartbeat ref pushed back to an old beat since it was
+ * noted), is first written loose, so that no reader ever misses an object; then the pack's
+ * files go. A pack git's own gc may be using (a multi-pack index, a .keep) or one mostly of
+ * other objects is left to git.
  */
-const removePack = async (store: Store, objectsDir: string, pack: string, garbage: Map<string, number>, read: ObjectSource): Promise<{ outcome: PackOutcome; loosened: number; dropped: number }> => {
+const removePack = async (objectsDir: string, pack: string, garbage: Map<string, number>, live: ReadonlySet<string>, read: ObjectSource): Promise<number | undefined> => {
   const packDir = join(objectsDir, 'pack');
   const exists = (name: string) => stat(join(packDir, name)).then(() => true, () => false);
-  if (await exists(`${pack}.keep`)) return { outcome: 'left', loosened: 0, dropped: 0 };
-  if (await exists('multi-pack-index')) return { outcome: 'left', loosened: 0, dropped: 0 };
-  const hashBytes = (pack.length - 'pack-'.length) / 2;
-  const ids = packObjectIds(join(packDir, `${pack}.idx`), hashBytes);
-  if (ids === undefined) return { outcome: 'left', loosened: 0, dropped: 0 }; // gone already (git repacked it)
-  const keep = ids.filter((id) => !garbage.has(id));
-  if (keep.length * 2 > ids.length) return { outcome: 'left', loosened: 0, dropped: 0 };
+  if ((await exists(`${pack}.keep`)) || (await exists('multi-pack-index'))) return undefined;
+  const ids = packObjectIds(join(packDir, `${pack}.idx`), (pack.length - 'pack-'.length) / 2);
+  if (ids === undefined) return undefined; // gone already (git repacked it)
+  const keep = ids.filter((id) => !garbage.has(id) || live.has(id));
+  if (keep.length * 2 > ids.length) return undefined;
   const loose: NewObject[] = [];
   for (const id of keep) {
     const object = await read(id);
-    if (object === undefined) return { outcome: 'left', loosened: 0, dropped: 0 }; // unreadable: touch nothing
+    if (object === undefined) return undefined; // unreadable: touch nothing
     if (!object.loose) loose.push(newObject(object.type as NewObject['type'], object.body, algorithmOf(id.length)));
   }
   writeLooseObjects(objectsDir, loose);
@@ -336,7 +333,7 @@ const removePack = async (store: Store, objectsDir: string, pack: string, garbag
   // The index last: a git that lists the pack from it finds its objects loose meanwhile.
   for (const ext of ['.pack', '.rev', '.bitmap', '.mtimes', '.idx']) await rm(join(packDir, `${pack}${ext}`), { force: true });
   for (const id of ids) garbage.delete(id);
-  return { outcome: 'removed', loosened: loose.length, dropped: ids.length - keep.length };
+  return ids.length - keep.length;
 };
 
 /** A pass's taken journal older than this was left by a pass that died (a pass lasts its budget, under a second). */
@@ -439,10 +436,10 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
           }
           crashPoint('maintenance-pass');
           if (entry.pack !== undefined) {
-            const removed = await removePack(store, objectsDir, entry.pack, garbage, source.read);
-            if (removed.outcome === 'removed') {
+            const dropped = await removePack(objectsDir, entry.pack, garbage, live, source.read);
+            if (dropped !== undefined) {
               report.packs_removed++;
-              report.dropped += removed.dropped;
+              report.dropped += dropped;
             }
             continue;
           }

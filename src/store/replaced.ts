@@ -5,6 +5,7 @@
 // remove it once the beats in it are replaced (what is still needed is kept loose).
 import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { objectsDirAt } from './objects.js';
 
 export const REPLACED_JOURNAL = 'replaced-heartbeats';
 
@@ -32,9 +33,9 @@ export const replacedInFetchReport = (stderr: string): string[] =>
     .map((line) => /^ [+ ] ([0-9a-f]{7,64})\.\.\.?[0-9a-f]{7,64} +\S+ +-> +origin\/heartbeat\/\S+/.exec(line)?.[1])
     .filter((sha): sha is string => sha !== undefined);
 
-/** The packs (`pack-<id>`, without the extension) in a clone's object store now. */
-export const packsOf = async (cloneDir: string): Promise<Set<string>> => {
-  const names = await readdir(join(cloneDir, '.git', 'objects', 'pack')).catch(() => [] as string[]);
+/** The packs (`pack-<id>`, without the extension) in a repository's object store now. */
+export const packsOf = async (dir: string): Promise<Set<string>> => {
+  const names = await readdir(join(objectsDirAt(dir), 'pack')).catch(() => [] as string[]);
   return new Set(names.filter((name) => /^pack-[0-9a-f]{40,64}\.pack$/.test(name)).map((name) => name.slice(0, -'.pack'.length)));
 };
 

@@ -353,6 +353,33 @@ describe('a maintenance pass', () => {
     gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
   });
 
+  it('keeps a packed beat that a hostile push made current again after it was noted replaced', async () => {
+    fleet = await makeFleet(['build1']);
+    const one = fleet.stores.build1!;
+    const sims = Array.from({ length: 40 }, (_, i) => `sim${i + 1}`);
+    const t0 = Date.now();
+    const beatAll = (at: number) => writeBeats(fleet!.remote, sims.map((id) => ({ id, recent: [] })), new Date(at));
+    await beatAll(t0);
+    await fetchAll(storeAt(one), new Date(t0));
+    const old = gitSync(one, ['rev-parse', 'origin/heartbeat/sim1']).trim();
+    await beatAll(t0 + MINUTE);
+    await fetchAll(storeAt(one), new Date(t0 + MINUTE));
+    // Seven minutes on, a pass notes the first beats replaced (their pack is not due yet).
+    const noted = await dropReplacedHeartbeats(storeAt(one), { now: new Date(t0 + 7 * MINUTE) });
+    expect(noted.packs_removed).toBe(0);
+    expect(readFileSync(join(one, '.git', 'buildctl', 'replaced-packed'), 'utf8')).toContain(old);
+    // Someone pushes sim1's ref back to that old beat, and this clone fetches it.
+    gitSync(fleet.remote, ['update-ref', 'refs/heads/heartbeat/sim1', old]);
+    await fetchAll(storeAt(one), new Date(t0 + 8 * MINUTE));
+    expect(gitSync(one, ['rev-parse', 'origin/heartbeat/sim1']).trim()).toBe(old);
+    // When the first pack goes, the beat sim1's ref names again stays, loose.
+    const pass = await dropReplacedHeartbeats(storeAt(one), { now: new Date(t0 + 10 * MINUTE) });
+    expect(pass.packs_removed).toBe(1);
+    expect(pass.dropped).toBe(39);
+    expect(gitSync(one, ['cat-file', '-t', old]).trim()).toBe('commit');
+    gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
+  });
+
   it('keeps the list of packed replaced beats bounded, the newest first', async () => {
     fleet = await makeFleet(['build1']);
     const one = fleet.stores.build1!;

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openObjectReader, readLooseObject } from '../../src/store/git.js';
-import { treeReader, writeCommitObjects } from '../../src/store/objects.js';
+import { openObjectReader } from '../../src/store/git.js';
+import { readLooseObject, treeReader, writeCommitObjects } from '../../src/store/objects.js';
 import { gitSync, tempDir } from '../helpers/fleet.js';
 
 const cleanups: Array<() => void> = [];
