@@ -16,7 +16,7 @@ export const duration = z.string().check(
 );
 
 export const label = z.string().check(
-  z.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a label is lowercase letters, digits, ".", "_" or "-", at most 64 characters'),
+  z.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-", at most 64 characters'),
 );
 
 export const nonNegative = z.number().check(z.gte(0));

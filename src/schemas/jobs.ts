@@ -5,17 +5,17 @@ export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancel
 export const jobStatus = z.enum(JOB_STATUSES);
 
 export const jobId = z.string().check(
-  z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a job id is letters, digits, ".", "_" or "-", at most 128 characters'),
+  z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, ".", "_" or "-", at most 128 characters'),
 );
 export const jobType = z.string().check(
-  z.regex(/^[a-z][a-z0-9._-]{0,63}$/, 'a job type is a lowercase letter, then lowercase letters, digits, ".", "_" or "-"'),
+  z.regex(/^[a-z][a-z0-9._-]{0,63}$/, 'a lowercase letter, then lowercase letters, digits, ".", "_" or "-"'),
 );
 
 /** What a job produced, described, never stored: the file stays where the build left it. */
 export const artifactManifest = z.looseObject({
   path: z.string().check(z.minLength(1)),
   size: z.int().check(z.gte(0)),
-  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lowercase hex digits')),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits')),
   url: z.optional(z.string()),
 });
 

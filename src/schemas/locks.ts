@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { builderId, timestamp } from './common.js';
 
 export const lockName = z.string().check(
-  z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a lock name is letters, digits, ".", "_" or "-", at most 64 characters'),
+  z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" or "-", at most 64 characters'),
 );
 
 export const lock = z.looseObject({

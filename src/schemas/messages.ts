@@ -5,7 +5,7 @@ export const MESSAGE_TYPES = ['info', 'warning', 'error', 'request'] as const;
 export const messageType = z.enum(MESSAGE_TYPES);
 
 export const messageId = z.string().check(
-  z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'a message id is letters, digits, ".", "_", ":" or "-"'),
+  z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits, ".", "_", ":" or "-"'),
 );
 
 export const message = z.looseObject({

@@ -29,7 +29,7 @@ const eventFilter = z.string().check(
 );
 
 export const NOTIFY_TARGET_TYPES = ['webhook', 'slack', 'teams'] as const;
-export const targetName = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/, 'a target name is a lowercase letter, then lowercase letters, digits or "-", at most 32 characters'));
+export const targetName = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/, 'a lowercase letter, then lowercase letters, digits or "-", at most 32 characters'));
 const envName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name (letters, digits, "_")'));
 const localPath = z.string().check(z.regex(/^\/\S.{0,1000}$/, 'an absolute path on each builder'));
 

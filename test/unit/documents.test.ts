@@ -69,7 +69,7 @@ describe('parseDocumentText', () => {
     ['a wrong type', { jobs: [job, { ...job, id: 'j2', priority: 'high' }] }, 'jobs[1].priority', 'expected number, got string'],
     ['a missing field', { jobs: [{ ...job, created_at: undefined }] }, 'jobs[0].created_at', 'required string is missing'],
     ['a bad enum value', { jobs: [{ ...job, status: 'paused' }] }, 'jobs[0].status', 'expected one of "queued", "running", "completed", "failed", "cancelled", "dead"'],
-    ['a bad nested array item', { jobs: [{ ...job, labels: ['ok', 'Not OK'] }] }, 'jobs[0].labels[1]', 'must be a label is lowercase letters, digits, ".", "_" or "-", at most 64 characters'],
+    ['a bad nested array item', { jobs: [{ ...job, labels: ['ok', 'Not OK'] }] }, 'jobs[0].labels[1]', 'must be lowercase letters, digits, ".", "_" or "-", at most 64 characters'],
     ['a missing top-level array', {}, 'jobs', 'required array is missing'],
     ['a document of the wrong shape', [], '', 'expected object, got array'],
   ])('names the field path and reason for %s', (_, value, path, reason) => {
