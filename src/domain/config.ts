@@ -125,14 +125,14 @@ const parseValue = (key: ConfigKey, text: string): ConfigValue => {
 };
 
 /**
- * Returns the config with every KEY VALUE pair set, checked together: a change that is only
- * valid with another (stale_after raised past dead_after, with dead_after raised too) is
- * given in one call and lands in one commit. Nothing is set unless every pair is valid.
+ * The KEY VALUE pairs of a `config set`, each parsed with its key's schema: what is wrong
+ * whatever the config holds (an unknown key, a key given twice, a value its schema refuses),
+ * so refused before the store is asked. How the values fit together is setConfigValues'.
  */
-export const setConfigValues = (doc: ConfigDoc | undefined, pairs: ReadonlyArray<readonly [string, string]>, rules: ScheduleRules): ConfigDoc => {
+export const parseSettings = (pairs: ReadonlyArray<readonly [string, string]>, rules: ScheduleRules): ConfigDoc => {
   if (pairs.length === 0) throw usageError('nothing to set', { code: 'invalid_setting', hint: 'give KEY VALUE, e.g. buildctl config set stale_after 2m' });
   const seen = new Set<string>();
-  let next: ConfigDoc = { ...(doc ?? {}) };
+  let next: ConfigDoc = {};
   for (const [key, text] of pairs) {
     if (!isConfigKey(key)) {
       throw usageError(`unknown setting "${key}"`, {
@@ -155,6 +155,16 @@ export const setConfigValues = (doc: ConfigDoc | undefined, pairs: ReadonlyArray
     }
     next = { ...next, [key]: value };
   }
+  return next;
+};
+
+/**
+ * Returns the config with every KEY VALUE pair set, checked together: a change that is only
+ * valid with another (stale_after raised past dead_after, with dead_after raised too) is
+ * given in one call and lands in one commit. Nothing is set unless every pair is valid.
+ */
+export const setConfigValues = (doc: ConfigDoc | undefined, pairs: ReadonlyArray<readonly [string, string]>, rules: ScheduleRules): ConfigDoc => {
+  const next: ConfigDoc = { ...(doc ?? {}), ...parseSettings(pairs, rules) };
   // stale must come before dead, or health could never be "stale".
   const settings = effectiveSettings(next);
   if (settings.deadAfterMs <= settings.staleAfterMs) {

@@ -33,20 +33,14 @@ export const requireBuilder = (doc: BuildersDoc | undefined, id: string, what = 
 };
 
 /**
- * Registers a builder, or updates the given fields of one already registered (so a setup
- * script can run `builder add` every time). Returns the new document and what happened.
+ * A builder's id and the fields given for it, checked alone: what is wrong whatever the
+ * registry holds, so `builder add` refuses it before the store is asked.
  */
-export const addBuilder = (
-  doc: BuildersDoc | undefined,
-  input: BuilderInput,
-  now: Date,
-): { doc: BuildersDoc; outcome: 'added' | 'updated' | 'unchanged'; builder: BuilderEntry } => {
+export const checkBuilderInput = (input: BuilderInput): { id: string; fields: Partial<BuilderEntry> } => {
   const id = checkBuilderId(input.id);
   if (RESERVED_IDS.has(id)) {
     throw usageError(`"${id}" cannot be a builder id: it means every builder`, { code: 'reserved_builder_id', hint: 'choose another id, e.g. build1' });
   }
-  const current = doc ?? EMPTY_BUILDERS;
-  const existing = findBuilder(current, id);
   const fields: Partial<BuilderEntry> = {};
   for (const [value, what] of [[input.host, 'host'], [input.ip, 'ip'], [input.manager, 'manager']] as const) checkOptionalText(value, what, { multiline: false });
   if (input.host !== undefined) fields.host = input.host;
@@ -61,7 +55,21 @@ export const addBuilder = (
     fields.labels = [...new Set(input.labels)].sort();
   }
   if (input.enabled !== undefined) fields.enabled = input.enabled;
+  return { id, fields };
+};
 
+/**
+ * Registers a builder, or updates the given fields of one already registered (so a setup
+ * script can run `builder add` every time). Returns the new document and what happened.
+ */
+export const addBuilder = (
+  doc: BuildersDoc | undefined,
+  input: BuilderInput,
+  now: Date,
+): { doc: BuildersDoc; outcome: 'added' | 'updated' | 'unchanged'; builder: BuilderEntry } => {
+  const { id, fields } = checkBuilderInput(input);
+  const current = doc ?? EMPTY_BUILDERS;
+  const existing = findBuilder(current, id);
   if (!existing) {
     const builder: BuilderEntry = { id, host: null, labels: [], enabled: true, ...fields, added_at: now.toISOString() };
     const builders = [...current.builders, builder].sort((a, b) => a.id.localeCompare(b.id));

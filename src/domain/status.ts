@@ -15,6 +15,22 @@ export const initialStatus = (id: string, now: Date): StatusDoc => ({
   updated_at: now.toISOString(),
 });
 
+/**
+ * The state and job of a `status set`, checked alone: wrong whatever the store holds, so
+ * refused before the store is asked (and while its remote is unreachable).
+ */
+export const checkStateInput = (input: { state: string; job?: string | undefined }): BuilderState => {
+  const { state } = input;
+  if (!isBuilderState(state)) {
+    throw usageError(`unknown state "${state}"`, { code: 'invalid_state', hint: `states are: ${BUILDER_STATES.join(', ')}` });
+  }
+  // The job is shown in every `status` table: a job id, not free text (no "/", spaces or controls).
+  if (input.job !== undefined && !jobId.safeParse(input.job).success) {
+    throw usageError(`invalid job id ${JSON.stringify(input.job)}`, { code: 'invalid_job_id', hint: 'a job id is letters, digits, ".", "_" or "-", at most 128 characters' });
+  }
+  return state;
+};
+
 export interface SetStateInput {
   id: string;
   state: string;
@@ -31,14 +47,8 @@ export interface SetStateInput {
  * Setting the state it already has, for the same job, changes nothing (no commit).
  */
 export const setBuilderState = (current: StatusDoc | undefined, input: SetStateInput): StatusDoc => {
-  const { state, now } = input;
-  if (!isBuilderState(state)) {
-    throw usageError(`unknown state "${state}"`, { code: 'invalid_state', hint: `states are: ${BUILDER_STATES.join(', ')}` });
-  }
-  // The job is shown in every `status` table: a job id, not free text (no "/", spaces or controls).
-  if (input.job !== undefined && !jobId.safeParse(input.job).success) {
-    throw usageError(`invalid job id ${JSON.stringify(input.job)}`, { code: 'invalid_job_id', hint: 'a job id is letters, digits, ".", "_" or "-", at most 128 characters' });
-  }
+  const { now } = input;
+  const state = checkStateInput(input);
   const base = current ?? initialStatus(input.id, now);
   const stamp = now.toISOString();
   let next: StatusDoc;

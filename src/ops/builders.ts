@@ -1,4 +1,5 @@
-import { addBuilder, removeBuilder, type BuilderInput } from '../domain/fleet.js';
+import { addBuilder, checkBuilderInput, removeBuilder, type BuilderInput } from '../domain/fleet.js';
+import { checkBuilderId } from '../domain/ids.js';
 import type { BuilderEntry } from '../schemas/builders.js';
 import { docs } from '../schemas/layout.js';
 import { openSnapshot } from '../store/snapshot.js';
@@ -14,6 +15,7 @@ export interface AddedBuilders extends Outcome {
 
 /** Registers (or updates) builders in one transaction. */
 export const addBuilders = async (ctx: Context, inputs: BuilderInput[], store?: Store): Promise<AddedBuilders> => {
+  for (const input of inputs) checkBuilderInput(input); // wrong whatever the registry holds: refused before the remote is asked
   const target = store ?? (await openStore(ctx.storeDir));
   const actor = await adminActor(ctx);
   const outcome = await mutate(ctx, target, {
@@ -36,6 +38,7 @@ export const addBuilders = async (ctx: Context, inputs: BuilderInput[], store?: 
 };
 
 export const removeBuilderOp = async (ctx: Context, id: string): Promise<{ builder: BuilderEntry } & Outcome> => {
+  checkBuilderId(id);
   const store = await openStore(ctx.storeDir);
   const outcome = await mutate(ctx, store, {
     op: 'builder.remove',

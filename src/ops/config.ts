@@ -1,4 +1,4 @@
-import { configEntries, scheduleWarnings, setConfigValues, type ConfigValue, type ScheduleRules } from '../domain/config.js';
+import { configEntries, parseSettings, scheduleWarnings, setConfigValues, type ConfigValue, type ScheduleRules } from '../domain/config.js';
 import { commonJsExports } from '../interop.js';
 import type { ConfigKey } from '../schemas/config.js';
 import { docs } from '../schemas/layout.js';
@@ -52,8 +52,9 @@ export type Setting = { key: string; value: ConfigValue };
 
 /** Sets one or more settings, checked together, in one commit. */
 export const setConfig = async (ctx: Context, pairs: ReadonlyArray<readonly [string, string]>): Promise<{ settings: Setting[] } & Outcome> => {
-  const store = await openStore(ctx.storeDir);
   const rules = await cronRules();
+  parseSettings(pairs, rules); // what is wrong whatever the config holds: refused before the remote is asked
+  const store = await openStore(ctx.storeDir);
   const outcome = await mutate(ctx, store, {
     op: 'config.set',
     actor: await adminActor(ctx),

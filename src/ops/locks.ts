@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../domain/durations.js';
-import { acquireLock, breakLock, EMPTY_LOCKS, listLocks, releaseLock, renewLock, type AcquireOutcome, type LockView } from '../domain/locks.js';
+import { acquireLock, breakLock, checkLockName, EMPTY_LOCKS, listLocks, releaseLock, renewLock, type AcquireOutcome, type LockView } from '../domain/locks.js';
 import { BuildctlError } from '../errors.js';
 import { docs } from '../schemas/layout.js';
 import type { Lock, LocksDoc } from '../schemas/locks.js';
@@ -58,6 +58,7 @@ export const acquireLockOp = async (
   ctx: Context,
   options: { name: string; ttl?: string | undefined; wait?: string | undefined; exclusive?: boolean | undefined },
 ): Promise<LockResult> => {
+  checkLockName(options.name);
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const waitMs = options.wait === undefined ? 0 : parseDuration(options.wait, 'wait');
@@ -83,6 +84,8 @@ export const renewLockOp = async (
   ctx: Context,
   options: { name: string; ttl?: string | undefined; token?: number | undefined; once?: boolean | undefined },
 ): Promise<LockResult> => {
+  checkLockName(options.name);
+  if (options.ttl !== undefined) parseDuration(options.ttl, 'TTL');
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const sentAt = ctx.monotonic();
@@ -108,6 +111,7 @@ export const renewLockOp = async (
 
 /** Frees this builder's lock; with `token`, only if it is still that acquisition (lock run). */
 export const releaseLockOp = async (ctx: Context, name: string, options: { token?: number | undefined } = {}): Promise<{ lock: Lock } & Outcome> => {
+  checkLockName(name);
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const outcome = await mutate(ctx, store, {
@@ -125,6 +129,7 @@ export const releaseLockOp = async (ctx: Context, name: string, options: { token
 
 /** The operator's forced release. The reason is an operator's words, kept in the commit. */
 export const breakLockOp = async (ctx: Context, options: { name: string; reason: string }): Promise<{ lock: Lock; reason: string } & Outcome> => {
+  checkLockName(options.name);
   const store = await openStore(ctx.storeDir);
   const actor = await adminActor(ctx);
   const outcome = await mutate(ctx, store, {

@@ -10,7 +10,7 @@ import { failedError, usageError } from '../errors.js';
 import { postJson, secretKey } from '../net/webhook.js';
 import type { ConfigDoc } from '../schemas/config.js';
 import { docs } from '../schemas/layout.js';
-import { notifyTarget, type NotifyEvent, type NotifyState, type NotifyTarget } from '../schemas/notify.js';
+import { notifyTarget, targetName, type NotifyEvent, type NotifyState, type NotifyTarget } from '../schemas/notify.js';
 import { readNotifyState, writeNotifyState } from '../store/notify-state.js';
 import { remoteUrl } from '../store/setup.js';
 import { openSnapshot } from '../store/snapshot.js';
@@ -216,6 +216,8 @@ export const addTargetOp = async (ctx: Context, input: Record<string, unknown>):
 };
 
 export const removeTargetOp = async (ctx: Context, name: string): Promise<{ target: NotifyTarget } & Outcome> => {
+  // No target can have a name its schema refuses: said before the remote is asked.
+  if (!targetName.safeParse(name).success) throw unknownTarget(name, []);
   const store = await openStore(ctx.storeDir);
   const outcome = await mutate(ctx, store, {
     op: 'notify.remove',

@@ -1,6 +1,6 @@
 // `buildctl status set`: this builder's state, through the transaction cycle.
 import { requireBuilder } from '../domain/fleet.js';
-import { setBuilderState } from '../domain/status.js';
+import { checkStateInput, setBuilderState } from '../domain/status.js';
 import { docs } from '../schemas/layout.js';
 import type { StatusDoc } from '../schemas/status.js';
 import { openStore } from '../store/store.js';
@@ -15,6 +15,7 @@ export interface SetStatusResult extends Outcome {
 }
 
 export const setStatus = async (ctx: Context, input: { state: string; job?: string | undefined }): Promise<SetStatusResult> => {
+  checkStateInput(input);
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const outcome = await mutate(ctx, store, {

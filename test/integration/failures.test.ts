@@ -59,6 +59,34 @@ describe('bad data and a dead remote', () => {
     expect(beat.code).toBe(4);
   });
 
+  it('input that is wrong whatever the remote holds is refused as such (exit 2) while the remote is unreachable', async () => {
+    // A typo made while the network is down must not read "cannot reach the remote": the
+    // operator would wait for the network only to be told then that the state is misspelt.
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    renameSync(fleet.remote, `${fleet.remote}.gone`);
+    const rows: Array<[string[], RegExp]> = [
+      [['status', 'set', 'busy'], /unknown state "busy"/],
+      [['status', 'set', 'building', '--job', 'a b'], /invalid job id "a b"/],
+      [['config', 'set', 'nosuch', '3'], /unknown setting "nosuch"/],
+      [['config', 'set', 'stale_after', '5x'], /invalid value "5x" for stale_after/],
+      [['config', 'set', 'stale_after', '2m', 'stale_after', '3m'], /stale_after is given twice/],
+      [['builder', 'add', 'Bad!'], /invalid builder id "Bad!"/],
+      [['builder', 'add', 'ok', '--label', 'NOT A LABEL'], /invalid label "NOT A LABEL"/],
+      [['builder', 'remove', 'Bad!'], /invalid builder id "Bad!"/],
+      [['lock', 'acquire', 'a/b'], /invalid lock name "a\/b"/],
+      [['lock', 'renew', 'a/b'], /invalid lock name "a\/b"/],
+      [['lock', 'renew', 'deploy', '--ttl', '5x'], /invalid TTL "5x"/],
+      [['lock', 'release', 'a/b'], /invalid lock name "a\/b"/],
+      [['lock', 'break', 'my lock', '--reason', 'stuck'], /invalid lock name "my lock"/],
+      [['notify', 'remove', 'No Such'], /no notification target named "No Such"/],
+    ];
+    for (const [args, message] of rows) {
+      const run = await runCli(['--store', store, '--as', 'build1', ...args]);
+      expect({ args, code: run.code, stderr: run.stderr.split('\n')[0] }).toEqual({ args, code: 2, stderr: expect.stringMatching(message) });
+    }
+  });
+
   it('remembers validated canonical blobs, and still catches a document that changed since', async () => {
     fleet = await makeFleet(['build1']);
     const store = fleet.stores.build1!;
