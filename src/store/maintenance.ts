@@ -26,12 +26,12 @@
 // the rest for the next tick. Whole-repository garbage collection is git's own business
 // (`gc --auto`, which git runs after fetches and pushes) or `buildctl gc`'s.
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { appendFile, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { git, openObjectReader, type ObjectReader } from './git.js';
-import { REPLACED_JOURNAL } from './replaced.js';
+import { PACK_JOURNAL_DELAY_MS, REPLACED_JOURNAL } from './replaced.js';
 import { algorithmOf, emptyTree, looseObjectPath, newObject, objectsDirOf, parseTree, readLooseObject, writeLooseObjects, type NewObject } from './objects.js';
 import { HEARTBEAT_PREFIX, ORIGIN_HEARTBEAT_PREFIX, REMOTE, type Store } from './store.js';
 import { crashPoint } from './test-seam.js';
@@ -109,6 +109,16 @@ const parseJournal = (text: string): Entry[] =>
   });
 
 const formatEntry = (entry: Entry): string => (entry.pack !== undefined ? `${entry.at} pack ${entry.pack}\n` : `${entry.at} ${entry.sha}${entry.own ? ' own' : ''}\n`);
+
+/**
+ * An entry stamped later than this clock could stamp it (a beat: now; a pack: now and its
+ * delay) was stamped by a clock since put back, a fast one set right. It counts from now:
+ * its grace is kept, and it does not wait (the journal growing) until that clock's time.
+ */
+const notAhead = (entry: Entry, now: number): Entry => {
+  const latest = now + (entry.pack !== undefined ? PACK_JOURNAL_DELAY_MS : 0);
+  return entry.at > latest ? { ...entry, at: latest } : entry;
+};
 
 /** Commits heartbeat refs point at, and their parents: never removed. */
 const liveCommits = async (dir: string, prefixes: readonly string[]): Promise<Set<string>> => {
@@ -350,11 +360,18 @@ const takeJournal = async (store: Store): Promise<{ entries: Entry[]; done: () =
   const taken: string[] = [];
   for (const name of names.filter((n) => n.startsWith(`${REPLACED_JOURNAL}.`) && n.endsWith('.pass'))) {
     const path = join(store.stateDir, name);
+    // Either way from this clock: a file stamped far ahead was stamped before it was put back.
     const age = await stat(path).then((info) => Date.now() - info.mtimeMs, () => 0);
-    if (age > ABANDONED_PASS_MS) taken.push(path);
+    if (Math.abs(age) > ABANDONED_PASS_MS) taken.push(path);
   }
   const mine = `${file}.${process.pid}.${Date.now().toString(36)}.pass`;
-  if (await rename(file, mine).then(() => true, () => false)) taken.push(mine);
+  if (await rename(file, mine).then(() => true, () => false)) {
+    // A rename keeps the time of the journal's last append, which can be long ago: the
+    // file's time is made the take's, or another pass would take it as abandoned.
+    const now = new Date();
+    await utimes(mine, now, now).catch(() => undefined);
+    taken.push(mine);
+  }
   const entries: Entry[] = [];
   for (const path of taken) entries.push(...parseJournal(await readFile(path, 'utf8').catch(() => '')));
   return {
@@ -402,9 +419,10 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
   const left: Entry[] = [];
   try {
     ({ entries, done } = await takeJournal(store));
-    const cutoff = options.now.getTime() - grace;
+    const now = options.now.getTime();
+    const cutoff = now - grace;
     const due = entries.filter((entry) => entry.at <= cutoff);
-    left.push(...entries.filter((entry) => entry.at > cutoff));
+    left.push(...entries.filter((entry) => entry.at > cutoff).map((entry) => notAhead(entry, now)));
     if (due.length > 0) {
       const objectsDir = await objectsDirOf(store.dir);
       const live = await liveCommits(store.dir, [ORIGIN_HEARTBEAT_PREFIX, 'refs/buildctl/heartbeat/', HEARTBEAT_PREFIX]);

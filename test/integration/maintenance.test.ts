@@ -58,6 +58,24 @@ const packedCount = (repo: string): number =>
 /** A context whose clock is `at()`: beats one simulated minute apart without waiting. */
 const clocked = (store: string, id: string, at: () => number) => testContext(store, id, { now: () => new Date(at()) });
 
+/**
+ * build1 beats three times; the journal's entries (stamped with the beats' simulated, future
+ * clock) are made old enough for a real clock, so a pass has two beats to remove.
+ */
+const dueBeats = async (): Promise<{ remote: string; store: string; journal: string }> => {
+  const made = await makeFleet(['build1']);
+  fleet = made;
+  const store = made.stores.build1!;
+  let now = Date.now();
+  for (let i = 0; i < 3; i++) {
+    now += MINUTE;
+    await heartbeat(clocked(store, 'build1', () => now));
+  }
+  const journal = join(store, '.git', 'buildctl', 'replaced-heartbeats');
+  writeFileSync(journal, readFileSync(journal, 'utf8').replace(/^\d+ /gm, '1 '));
+  return { remote: made.remote, store, journal };
+};
+
 describe('a heartbeat on disk', () => {
   it('adds at most two objects and at most 4 KB a beat, in the clone and the remote, through two simulated hours', { timeout: 180_000 }, async () => {
     fleet = await makeFleet(['build1']);
@@ -135,6 +153,38 @@ describe('the journal of replaced beats', () => {
     // On that clock the beat was replaced just now: kept.
     const replaced = heartbeatCommits(one, 'build2', 'origin/heartbeat/build2');
     expect(replaced.all.filter((sha) => !replaced.live.includes(sha))).toHaveLength(1);
+  });
+
+  it('keeps what a clock since put back stamped for one grace from the correction, not until that clock\'s time comes', async () => {
+    // A clock a week fast (a VM resumed from a snapshot), then set right: its stamps are a
+    // week ahead. Left as they are, the beats stay a week and the journal grows each minute
+    // past the size at which every view makes a pass over it.
+    fleet = await makeFleet(['build1', 'build2']);
+    const [one, two] = [fleet.stores.build1!, fleet.stores.build2!];
+    const ahead = Date.now() + 7 * 24 * 60 * MINUTE;
+    for (let i = 0; i < 3; i++) {
+      await heartbeat(testContext(two, 'build2'));
+      await fleetStatus(testContext(one, 'build1', { now: () => new Date(ahead) }), { fetch: true });
+    }
+    const journal = join(one, '.git', 'buildctl', 'replaced-heartbeats');
+    writeFileSync(journal, `${readFileSync(journal, 'utf8')}${ahead + GRACE} pack pack-${'0'.repeat(40)}\n`);
+    const stale = heartbeatCommits(one, 'build2', 'origin/heartbeat/build2');
+    expect(stale.all.filter((sha) => !stale.live.includes(sha))).toHaveLength(2);
+
+    // The clock is right again: the first pass keeps them (they were replaced moments ago, as
+    // far as it can tell), stamped on its own clock.
+    const now = Date.now();
+    const first = await dropReplacedHeartbeats(storeAt(one), { now: new Date(now) });
+    expect(first).toMatchObject({ dropped: 0, pending: 3 });
+    const stamps = readFileSync(journal, 'utf8').trim().split('\n').map((line) => Number(line.split(' ')[0]));
+    expect(stamps.every((at) => at <= now + GRACE)).toBe(true);
+    // One grace later the beats go; the pack's line waits its delay too.
+    const later = await dropReplacedHeartbeats(storeAt(one), { now: new Date(now + GRACE + MINUTE) });
+    expect(later).toMatchObject({ dropped: 2, pending: 1 });
+    expect(await dropReplacedHeartbeats(storeAt(one), { now: new Date(now + 2 * GRACE + MINUTE) })).toMatchObject({ pending: 0 });
+    const after = heartbeatCommits(one, 'build2', 'origin/heartbeat/build2');
+    expect(after.all.filter((sha) => !after.live.includes(sha))).toEqual([]);
+    gitSync(one, ['fsck', '--no-progress', '--connectivity-only']);
   });
 });
 
@@ -233,27 +283,34 @@ describe('a maintenance pass', () => {
   });
 
   it('never holds the lock a command waits for: a mutation lands while a pass is stopped midway', { timeout: 120_000 }, async () => {
-    fleet = await makeFleet(['build1']);
-    const store = fleet.stores.build1!;
-    let now = Date.now();
-    for (let i = 0; i < 3; i++) {
-      now += MINUTE;
-      await heartbeat(clocked(store, 'build1', () => now));
-    }
-    // The journal's entries are stamped with the beats' (simulated, future) clock: make them
-    // old enough for the agent's real clock, so its pass has something to remove.
-    const journal = join(store, '.git', 'buildctl', 'replaced-heartbeats');
-    writeFileSync(journal, readFileSync(journal, 'utf8').replace(/^\d+ /gm, '1 '));
+    const { remote, store } = await dueBeats();
     // The agent's pass is stopped (SIGSTOP) at its first entry, as a swapped-out process would be.
     const agent = startCli(['--store', store, '--as', 'build1', 'agent', '--once'], { BUILDCTL_TEST_PAUSE_AT: 'maintenance-pass' });
     await waitFor(() => agent.child.pid !== undefined && isStopped(agent.child.pid), 'the agent to stop inside its maintenance pass');
     const command = await runCli(['--store', store, '--as', 'build1', 'status', 'set', 'building']);
     expect(command.code, command.stderr).toBe(0);
-    expect(JSON.parse(gitSync(fleet.remote, ['show', 'main:build1/status.json'])).state).toBe('building');
+    expect(JSON.parse(gitSync(remote, ['show', 'main:build1/status.json'])).state).toBe('building');
     process.kill(agent.child.pid!, 'SIGCONT');
     const tick = await agent.done;
     expect(tick.code, tick.stderr).toBe(0);
     expect(JSON.parse(tick.stderr.trim().split('\n').at(-1)!).maintenance, tick.stderr).toMatchObject({ dropped: 2, remote_dropped: 2, pending: 1 });
+  });
+
+  it('does not take the journal a live pass took, however long ago the journal was last written', { timeout: 120_000 }, async () => {
+    const { store, journal } = await dueBeats();
+    // Nothing noted for two minutes (a quiet fleet): the file's time is the last append's.
+    const quiet = new Date(Date.now() - 2 * MINUTE);
+    utimesSync(journal, quiet, quiet);
+    // A view's pass is stopped at its first entry; another pass starts meanwhile.
+    const view = startCli(['--store', store, '--as', 'build1', 'status'], { BUILDCTL_TEST_PAUSE_AT: 'maintenance-pass' });
+    await waitFor(() => view.child.pid !== undefined && isStopped(view.child.pid), 'the view to stop inside its maintenance pass');
+    const other = await dropReplacedHeartbeats(storeAt(store), { now: new Date() });
+    expect(other).toMatchObject({ dropped: 0, pending: 0 });
+    process.kill(view.child.pid!, 'SIGCONT');
+    expect((await view.done).code).toBe(0);
+    // The stopped pass did the work, once.
+    expect(readdirSync(join(store, '.git', 'buildctl')).filter((name) => name.endsWith('.pass'))).toEqual([]);
+    expect(existsSync(journal) ? readFileSync(journal, 'utf8').trim() : '').not.toMatch(/^1 /m);
   });
 
   it('removes a pack of fetched beats whole once they are replaced, keeping a live beat and main\'s objects loose', { timeout: 120_000 }, async () => {
