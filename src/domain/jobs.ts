@@ -38,11 +38,18 @@ const replaceJob = (doc: JobsDoc, job: Job): JobsDoc => ({ ...doc, jobs: doc.job
 
 export const findJob = (doc: JobsDoc, id: string): Job | undefined => doc.jobs.find((job) => job.id === id);
 
+const unknownJob = (id: string) => usageError(`unknown job "${id}"`, { code: 'unknown_job', hint: LIST_HINT });
+
 /** The job with that id; an unknown id is bad input (exit 2). */
 export const requireJob = (doc: JobsDoc, id: string): Job => {
   const found = findJob(doc, id);
-  if (!found) throw usageError(`unknown job "${id}"`, { code: 'unknown_job', hint: LIST_HINT });
+  if (!found) throw unknownJob(id);
   return found;
+};
+
+/** An id no job can have (its schema refuses it) is unknown whatever the queue holds: said before the store is asked. */
+export const checkJobIdMayExist = (id: string): void => {
+  if (!jobId.safeParse(id).success) throw unknownJob(id);
 };
 
 const checkStatus = (status: string): JobStatus => {

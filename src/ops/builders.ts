@@ -15,13 +15,13 @@ export interface AddedBuilders extends Outcome {
 
 /** Registers (or updates) builders in one transaction. */
 export const addBuilders = async (ctx: Context, inputs: BuilderInput[], store?: Store): Promise<AddedBuilders> => {
-  for (const input of inputs) checkBuilderInput(input); // wrong whatever the registry holds: refused before the remote is asked
   const target = store ?? (await openStore(ctx.storeDir));
   const actor = await adminActor(ctx);
   const outcome = await mutate(ctx, target, {
     op: 'builder.add',
     actor,
     input: { builders: inputs },
+    check: () => inputs.forEach((input) => checkBuilderInput(input)),
     apply: async (read) => {
       let doc = await read(docs.builders);
       const results: AddedBuilders['results'] = [];
@@ -38,12 +38,12 @@ export const addBuilders = async (ctx: Context, inputs: BuilderInput[], store?: 
 };
 
 export const removeBuilderOp = async (ctx: Context, id: string): Promise<{ builder: BuilderEntry } & Outcome> => {
-  checkBuilderId(id);
   const store = await openStore(ctx.storeDir);
   const outcome = await mutate(ctx, store, {
     op: 'builder.remove',
     actor: await adminActor(ctx),
     input: { id },
+    check: () => void checkBuilderId(id),
     apply: async (read) => {
       const { doc, removed } = removeBuilder(await read(docs.builders), id);
       return { result: removed, writes: [{ spec: docs.builders, value: doc, removes: [removed.id] }], summary: `builder.remove ${id}` };

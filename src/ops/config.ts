@@ -53,12 +53,12 @@ export type Setting = { key: string; value: ConfigValue };
 /** Sets one or more settings, checked together, in one commit. */
 export const setConfig = async (ctx: Context, pairs: ReadonlyArray<readonly [string, string]>): Promise<{ settings: Setting[] } & Outcome> => {
   const rules = await cronRules();
-  parseSettings(pairs, rules); // what is wrong whatever the config holds: refused before the remote is asked
   const store = await openStore(ctx.storeDir);
   const outcome = await mutate(ctx, store, {
     op: 'config.set',
     actor: await adminActor(ctx),
     input: { settings: pairs.map(([key, value]) => ({ key, value })) },
+    check: () => void parseSettings(pairs, rules),
     apply: async (read, base) => {
       const before = await read(docs.config);
       const next = setConfigValues(before, pairs, rules);

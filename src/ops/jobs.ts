@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../domain/durations.js';
-import { checkMayClaim, chooseClaim, claimedJob, describeWait, findJob, listJobs, nothingToClaimError, readinessOf, requireJob, whyNeverRuns } from '../domain/jobs.js';
+import { checkJobIdMayExist, checkMayClaim, chooseClaim, claimedJob, describeWait, findJob, listJobs, nothingToClaimError, readinessOf, requireJob, whyNeverRuns } from '../domain/jobs.js';
 import { vetCommitted } from '../domain/committed.js';
 import { setBuilderState } from '../domain/status.js';
 import { BuildctlError, usageError } from '../errors.js';
@@ -170,11 +170,12 @@ export const finishJobOp = async (ctx: Context, action: Finish, options: FinishO
   const { artifacts: _paths, artifactUrls: _urls, ...rest } = options;
   const intent: FinishIntent = { ...rest, ...(manifests ? { manifests } : {}), action, by: actor, now: ctx.now().toISOString() };
   const op = `job.${action}`;
+  const check = () => checkJobIdMayExist(options.id);
   if (byAssignee) {
-    const run = await mutateOrQueue(ctx, store, { op, actor, input: intent, apply: finishPlan(intent) });
+    const run = await mutateOrQueue(ctx, store, { op, actor, input: intent, check, apply: finishPlan(intent) });
     return { job: run.queued ? run.result : run.outcome.result, ...deferredOutcome(run) };
   }
-  const outcome = await mutate(ctx, store, { op, actor, input: intent, apply: finishPlan(intent) });
+  const outcome = await mutate(ctx, store, { op, actor, input: intent, check, apply: finishPlan(intent) });
   return { job: outcome.result, ...txOutcome(outcome) };
 };
 

@@ -23,6 +23,12 @@ export interface LockResult extends Outcome {
   sentAt: number;
 }
 
+/** A lock's name and TTL as given, checked alone (mutate runs it before the fetch). */
+const checkLockInput = (name: string, ttl: string | undefined): void => {
+  checkLockName(name);
+  if (ttl !== undefined) parseDuration(ttl, 'TTL');
+};
+
 /** The TTL in ms: --ttl when given, else the fleet's lock_ttl setting. */
 const ttlOf = (ttl: string | undefined, fallbackMs: number): number => (ttl === undefined ? fallbackMs : parseDuration(ttl, 'TTL'));
 
@@ -32,6 +38,7 @@ const acquireOnce = async (ctx: Context, store: Store, id: string, name: string,
     op: 'lock.acquire',
     actor: id,
     input: { name, ttl },
+    check: () => checkLockInput(name, ttl),
     apply: async (read, base) => {
       const { settings } = await readActingBuilder(read, id);
       (await trustAtBase(base)).requireActable('lock', name, id);
@@ -58,11 +65,9 @@ export const acquireLockOp = async (
   ctx: Context,
   options: { name: string; ttl?: string | undefined; wait?: string | undefined; exclusive?: boolean | undefined },
 ): Promise<LockResult> => {
-  checkLockName(options.name);
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const waitMs = options.wait === undefined ? 0 : parseDuration(options.wait, 'wait');
-  if (options.ttl !== undefined) parseDuration(options.ttl, 'TTL');
   const deadline = ctx.monotonic() + waitMs;
   for (;;) {
     try {
@@ -84,8 +89,6 @@ export const renewLockOp = async (
   ctx: Context,
   options: { name: string; ttl?: string | undefined; token?: number | undefined; once?: boolean | undefined },
 ): Promise<LockResult> => {
-  checkLockName(options.name);
-  if (options.ttl !== undefined) parseDuration(options.ttl, 'TTL');
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const sentAt = ctx.monotonic();
@@ -93,6 +96,7 @@ export const renewLockOp = async (
     op: 'lock.renew',
     actor: id,
     input: options,
+    check: () => checkLockInput(options.name, options.ttl),
     apply: async (read, base) => {
       const { settings } = await readFleet(read);
       (await trustAtBase(base)).requireActable('lock', options.name, id);
@@ -111,13 +115,13 @@ export const renewLockOp = async (
 
 /** Frees this builder's lock; with `token`, only if it is still that acquisition (lock run). */
 export const releaseLockOp = async (ctx: Context, name: string, options: { token?: number | undefined } = {}): Promise<{ lock: Lock } & Outcome> => {
-  checkLockName(name);
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const outcome = await mutate(ctx, store, {
     op: 'lock.release',
     actor: id,
     input: { name },
+    check: () => void checkLockName(name),
     apply: async (read, base) => {
       (await trustAtBase(base)).requireActable('lock', name, id);
       const step = releaseLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name, owner: id, token: options.token, now: ctx.now() });
@@ -129,13 +133,13 @@ export const releaseLockOp = async (ctx: Context, name: string, options: { token
 
 /** The operator's forced release. The reason is an operator's words, kept in the commit. */
 export const breakLockOp = async (ctx: Context, options: { name: string; reason: string }): Promise<{ lock: Lock; reason: string } & Outcome> => {
-  checkLockName(options.name);
   const store = await openStore(ctx.storeDir);
   const actor = await adminActor(ctx);
   const outcome = await mutate(ctx, store, {
     op: 'lock.break',
     actor,
     input: options,
+    check: () => void checkLockName(options.name),
     apply: async (read) => {
       const step = breakLock((await read(docs.locks)) ?? EMPTY_LOCKS, { name: options.name, reason: options.reason, by: actor, now: ctx.now() });
       return {

@@ -31,17 +31,25 @@ export interface Mutation<R> {
    * nothing from anyone (housekeeping, migrate).
    */
   input: unknown;
+  /**
+   * Checks of the input that need no store (what is wrong whatever it holds: a misspelt
+   * state, a lock name that cannot be): run after the credential check (their errors quote
+   * the input) and before anything is fetched, so a typo made offline is said as such.
+   */
+  check?: () => void;
   apply: Apply<R>;
 }
 
 /**
  * The credential check of one mutation: refuses (exit 2) a credential in its input unless
  * allowed; an allowed one is recorded as a trailer of the commit; the commit message is
- * checked too. Runs before anything is fetched, queued or written. Before its commit is
+ * checked too; then the request's own checks. Runs before anything is fetched, queued or
+ * written. Before its commit is
  * written, the signed-writes rule (ops/signed-writes.ts) has its say.
  */
 const guarded = <R>(request: Mutation<R>, allow: boolean, opId?: string): TxRequest<R> => {
   const allowed = vetCommitted(request.op, request.input, allow);
+  request.check?.();
   const trailers = allowedTrailer(allowed);
   return {
     op: request.op,

@@ -216,13 +216,15 @@ export const addTargetOp = async (ctx: Context, input: Record<string, unknown>):
 };
 
 export const removeTargetOp = async (ctx: Context, name: string): Promise<{ target: NotifyTarget } & Outcome> => {
-  // No target can have a name its schema refuses: said before the remote is asked.
-  if (!targetName.safeParse(name).success) throw unknownTarget(name, []);
   const store = await openStore(ctx.storeDir);
   const outcome = await mutate(ctx, store, {
     op: 'notify.remove',
     actor: await adminActor(ctx),
     input: { name },
+    // No target can have a name its schema refuses.
+    check: () => {
+      if (!targetName.safeParse(name).success) throw unknownTarget(name, []);
+    },
     apply: async (read) => {
       const config = (await read(docs.config)) ?? {};
       const targets = config.notify_targets ?? [];

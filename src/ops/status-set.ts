@@ -15,13 +15,13 @@ export interface SetStatusResult extends Outcome {
 }
 
 export const setStatus = async (ctx: Context, input: { state: string; job?: string | undefined }): Promise<SetStatusResult> => {
-  checkStateInput(input);
   const store = await openStore(ctx.storeDir);
   const { id } = await resolveActor(ctx);
   const outcome = await mutate(ctx, store, {
     op: 'status.set',
     actor: id,
     input,
+    check: () => void checkStateInput(input),
     apply: async (read, base) => {
       requireBuilder(await read(docs.builders), id);
       // A builder may always set its own status again: that supersedes a change it did not sign.

@@ -65,6 +65,9 @@ const ROWS: Row[] = [
   { covers: 'builder add --manager', args: ['builder', 'add', 'build3', '--manager', jwt], secret: jwt, said: 'a JSON Web Token in the manager' },
   { covers: 'builder add --label', args: ['builder', 'add', 'build3', '--label', `glpat-${lower('blabel', 20)}`], secret: `glpat-${lower('blabel', 20)}`, said: 'a GitLab token in the label' },
   { covers: 'status set --job', args: ['status', 'set', 'building', '--job', gh('status')], secret: gh('status'), said: 'a GitHub token in the job' },
+  // Input also wrong in itself (a state no builder has, a lock name with "="): still refused as a credential, never quoted back.
+  { covers: 'status set <state>', args: ['status', 'set', 'password=St4te-Pw'], secret: 'St4te-Pw', said: 'a value assigned to password in the state' },
+  { covers: 'lock release <name>', args: ['lock', 'release', 'password=L0ck-Pw'], secret: 'L0ck-Pw', said: 'a value assigned to password in the lock name' },
   { covers: 'notify add --url', args: ['notify', 'add', 'ops', '--type', 'webhook', '--url', 'https://ci:Wh00k-Pw@hooks.example.com/buildctl', '--secret-env', 'OPS_SECRET'], secret: 'Wh00k-Pw', said: 'a password in a URL in the url' },
   { covers: 'config set <value>', args: ['config', 'set', 'schedule', 'password=C0nfig-Pw!'], secret: 'C0nfig-Pw!', said: 'a value assigned to password in the value' },
   { covers: 'config set [more...]', args: ['config', 'set', 'lock_ttl', '45s', 'schedule', 'password=M0re-Pw!'], secret: 'M0re-Pw!', said: 'a value assigned to password in the value' },

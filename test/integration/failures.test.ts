@@ -80,6 +80,8 @@ describe('bad data and a dead remote', () => {
       [['lock', 'release', 'a/b'], /invalid lock name "a\/b"/],
       [['lock', 'break', 'my lock', '--reason', 'stuck'], /invalid lock name "my lock"/],
       [['notify', 'remove', 'No Such'], /no notification target named "No Such"/],
+      [['job', 'cancel', 'a b'], /unknown job "a b"/],
+      [['job', 'retry', 'a/b'], /unknown job "a\/b"/],
     ];
     for (const [args, message] of rows) {
       const run = await runCli(['--store', store, '--as', 'build1', ...args]);
