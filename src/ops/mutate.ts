@@ -44,8 +44,8 @@ export interface Mutation<R> {
  * The credential check of one mutation: refuses (exit 2) a credential in its input unless
  * allowed; an allowed one is recorded as a trailer of the commit; the commit message is
  * checked too; then the request's own checks. Runs before anything is fetched, queued or
- * written. Before its commit is
- * written, the signed-writes rule (ops/signed-writes.ts) has its say.
+ * written. Before its commit is written, the signed-writes rule (ops/signed-writes.ts)
+ * has its say.
  */
 const guarded = <R>(request: Mutation<R>, allow: boolean, opId?: string): TxRequest<R> => {
   const allowed = vetCommitted(request.op, request.input, allow);
