@@ -288,8 +288,16 @@ const readPackedGarbage = async (store: Store): Promise<Map<string, number>> => 
   return found;
 };
 
-const writePackedGarbage = async (store: Store, garbage: ReadonlyMap<string, number>, now: number): Promise<void> => {
-  const recent = [...garbage].filter(([, at]) => now - at < PACKED_GARBAGE_KEPT_MS);
+/**
+ * Writes what this pass changed (`garbage` against `before`, as it read the list) into the
+ * list as it is now: another pass may have written its own notes meanwhile (a view's pass
+ * beside the agent's), and rewriting the list as read would drop them.
+ */
+const writePackedGarbage = async (store: Store, before: ReadonlyMap<string, number>, garbage: ReadonlyMap<string, number>, now: number): Promise<void> => {
+  const merged = await readPackedGarbage(store);
+  for (const id of before.keys()) if (!garbage.has(id)) merged.delete(id);
+  for (const [id, at] of garbage) if (before.get(id) !== at) merged.set(id, at);
+  const recent = [...merged].filter(([, at]) => now - at < PACKED_GARBAGE_KEPT_MS);
   const kept = recent.length > PACKED_GARBAGE_MAX ? recent.sort(([, a], [, b]) => b - a).slice(0, PACKED_GARBAGE_MAX) : recent;
   const file = join(store.stateDir, PACKED_GARBAGE);
   if (kept.length === 0) {
@@ -443,7 +451,7 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
       }
       const source = anySource(store.dir, objectsDir);
       const garbage = await readPackedGarbage(store);
-      const garbageBefore = garbage.size;
+      const garbageBefore = new Map(garbage);
       try {
         // Beats first: the packed ones they find make their packs removable below.
         const ordered = [...due.filter((entry) => entry.pack === undefined), ...due.filter((entry) => entry.pack !== undefined)];
@@ -470,7 +478,7 @@ export const dropReplacedHeartbeats = async (store: Store, options: PassOptions)
         }
       } finally {
         source.close();
-        if (garbage.size !== garbageBefore || report.packs_removed > 0) await writePackedGarbage(store, garbage, options.now.getTime()).catch(() => undefined);
+        if (garbage.size !== garbageBefore.size || report.packs_removed > 0) await writePackedGarbage(store, garbageBefore, garbage, options.now.getTime()).catch(() => undefined);
       }
     }
   } catch (error) {

@@ -456,6 +456,42 @@ describe('a maintenance pass', () => {
     for (const sha of packed) expect(lines).toContain(`${t0 + 7 * MINUTE} ${sha}`);
   });
 
+  it('keeps what a concurrent pass noted as packed when it writes its own notes', { timeout: 120_000 }, async () => {
+    fleet = await makeFleet(['build1']);
+    const one = fleet.stores.build1!;
+    const store = storeAt(one);
+    const sims = Array.from({ length: 40 }, (_, i) => `sim${i + 1}`);
+    const tipsOf = () => sims.map((id) => gitSync(one, ['rev-parse', `origin/heartbeat/${id}`]).trim());
+    const t0 = Date.now();
+    const fetchRound = async (n: number) => {
+      await writeBeats(fleet!.remote, sims.map((id) => ({ id, recent: [] })), new Date(t0 + n * MINUTE));
+      await fetchAll(store, new Date(t0 + n * MINUTE));
+    };
+    await fetchRound(0);
+    const first = tipsOf(); // packed, replaced by the next round
+    await fetchRound(1);
+    const journal = join(one, '.git', 'buildctl', 'replaced-heartbeats');
+    // The first round's beats are due now; the packs' lines (not due) after them.
+    const lines = readFileSync(journal, 'utf8').trim().split('\n');
+    writeFileSync(journal, [...lines.filter((line) => !line.includes(' pack ')).map((line) => line.replace(/^\d+/, '1')), ...lines.filter((line) => line.includes(' pack '))].join('\n') + '\n');
+    // A view's pass has read the notes and is stopped at its first entry (it took that journal).
+    const view = startCli(['--store', one, '--as', 'build1', 'status'], { BUILDCTL_TEST_PAUSE_AT: 'maintenance-pass' });
+    await waitFor(() => view.child.pid !== undefined && isStopped(view.child.pid), 'the view to stop inside its maintenance pass');
+    // Meanwhile another round replaces the second beats, and another pass notes them as packed.
+    const second = tipsOf();
+    await fetchRound(2);
+    await dropReplacedHeartbeats(store, { now: new Date(t0 + 20 * MINUTE) });
+    const list = join(one, '.git', 'buildctl', 'replaced-packed');
+    const listed = () => new Set(readFileSync(list, 'utf8').trim().split('\n').map((line) => line.split(' ')[1]));
+    for (const sha of second) expect(listed().has(sha)).toBe(true);
+    process.kill(view.child.pid!, 'SIGCONT');
+    expect((await view.done).code).toBe(0);
+    // The view's pass wrote its own notes (it was past its budget after the stop: the one
+    // entry it had started on) without dropping the other's.
+    expect(first.filter((sha) => listed().has(sha)).length).toBeGreaterThan(0);
+    expect(second.filter((sha) => !listed().has(sha))).toEqual([]);
+  });
+
   it.each(['sha1', 'sha256'])('reads the object ids of a %s pack index as git lists them', (format) => {
     const { dir, cleanup } = tempDir();
     try {
