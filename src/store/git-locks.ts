@@ -26,14 +26,19 @@ const isRefLock = (lock: string, repos: readonly string[]): boolean =>
 /**
  * Waits (at most until it is REF_LOCK_STALE_MS old) for a ref lock of `repos` to go, and
  * removes it if it stays. True when the lock is gone, so the git command is worth running
- * again; false for any other file.
+ * again; false for any other file. Its age is the older of what its time says and how
+ * long this process has watched the same file: a time ahead of the clock (stamped before
+ * the clock was set back) would otherwise make a dead git's lock look fresh until then.
  */
 export const clearStaleRefLock = async (lock: string, repos: readonly string[]): Promise<boolean> => {
   if (!isRefLock(lock, repos)) return false;
+  let watched: { file: string; since: number } | undefined;
   for (;;) {
     const info = await stat(lock).catch(() => undefined);
     if (!info) return true;
-    const age = Date.now() - info.mtimeMs;
+    const file = `${info.ino}:${info.mtimeMs}`;
+    if (watched?.file !== file) watched = { file, since: performance.now() };
+    const age = Math.max(Date.now() - info.mtimeMs, performance.now() - watched.since);
     if (age >= REF_LOCK_STALE_MS) {
       await rm(lock, { force: true });
       return true;

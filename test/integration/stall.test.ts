@@ -4,11 +4,11 @@
 // children, as a systemd stop or an OOM kill of the cgroup does). Nothing reported as
 // done is lost, and the next command always proceeds.
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gitSync, makeFleet, pushHandEdit, runCli, type Fleet } from '../helpers/fleet.js';
+import { gitSync, makeFleet, pushHandEdit, runCli, waitFor, type Fleet } from '../helpers/fleet.js';
 import { isStopped, killStarted, startCli } from '../helpers/processes.js';
 
 let fleet: Fleet | undefined;
@@ -17,15 +17,6 @@ afterEach(() => {
   fleet?.cleanup();
   fleet = undefined;
 });
-
-/** Waits for a condition, polling, up to a deadline (never a fixed sleep standing for "long enough"). */
-const waitFor = async (what: string, condition: () => boolean, deadlineMs = 30_000): Promise<void> => {
-  const deadline = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-};
 
 const messageIds = (f: Fleet): string[] =>
   (JSON.parse(gitSync(f.remote, ['show', 'main:coordination/messages.json'])).messages as Array<{ id: string }>).map((m) => m.id);
@@ -36,7 +27,7 @@ describe('a writer that stalls after reading', () => {
     const f = fleet;
     const store = f.stores.build1!;
     const first = startCli(['--store', store, '--as', 'build1', 'msg', 'send', 'build2', 'first, then stalled'], { BUILDCTL_TEST_PAUSE_AT: 'after-read' });
-    await waitFor('the first send to stop after reading', () => first.child.pid !== undefined && isStopped(first.child.pid));
+    await waitFor(() => first.child.pid !== undefined && isStopped(first.child.pid), 'the first send to stop after reading');
 
     // The stalled process stops refreshing its local lock: a second send on the same clone
     // waits for it to go stale (proper-lockfile, 10 s), takes it over and lands.
@@ -68,7 +59,7 @@ describe('housekeeping that stalls between its fetch and its transaction', () =>
     // The agent fetches main with the heartbeats, then stops right after taking its lock.
     const trace = join(f.root, 'agent-trace.json');
     const agent = startCli(['--store', f.stores.build1!, '--as', 'build1', 'agent', '--once'], { BUILDCTL_TEST_PAUSE_AT: 'after-lock', GIT_TRACE2_EVENT: trace });
-    await waitFor('the agent to stop inside its housekeeping transaction', () => agent.child.pid !== undefined && isStopped(agent.child.pid));
+    await waitFor(() => agent.child.pid !== undefined && isStopped(agent.child.pid), 'the agent to stop inside its housekeeping transaction');
     const sent = await runCli(['--store', f.stores.build2!, '--as', 'build2', 'msg', 'send', 'build1', 'while the agent stalls']);
     expect(sent.code, sent.stderr).toBe(0);
 
@@ -104,6 +95,21 @@ describe('a process group killed with SIGKILL', () => {
     }
   };
 
+  it('a ref lock a killed git left while the clock was ahead: the next command waits its own few seconds, not until that time comes', { timeout: 60_000 }, async () => {
+    // The lock's time is an hour ahead of the clock (set back since, as NTP does to a fast
+    // clock). Judged by that time alone, it would look fresh, held by a live git, for an hour.
+    fleet = await makeFleet(['build1', 'build2']);
+    const store = fleet.stores.build1!;
+    const lock = join(store, '.git', 'refs', 'heads', 'main.lock');
+    writeFileSync(lock, '');
+    const ahead = new Date(Date.now() + 3_600_000);
+    utimesSync(lock, ahead, ahead);
+    const run = await runCli(['--store', store, '--as', 'build1', 'status', 'set', 'building']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(lock)).toBe(false);
+    expect(JSON.parse(gitSync(fleet.remote, ['show', 'main:build1/status.json'])).state).toBe('building');
+  });
+
   it('while a git child holds a ref lock, and at random points of the cycle: the next command always proceeds, nothing lands twice', async () => {
     fleet = await makeFleet(['build1', 'build2']);
     const f = fleet;
@@ -121,7 +127,7 @@ describe('a process group killed with SIGKILL', () => {
     writeFileSync(hold, '');
     const held = startCli(send('held'));
     bodies.push('held');
-    await waitFor('a git child to hold a ref lock', () => existsSync(ready));
+    await waitFor(() => existsSync(ready), 'a git child to hold a ref lock');
     killGroup(held.child);
     expect((await held.done).code).toBe(-1);
     const after = await runCli(send('after the held kill'));
