@@ -155,7 +155,7 @@ const dropRemovedTargets = (state: NotifyState, targets: ReadonlyMap<string, Not
 
 /** Every target's deliveries in order, targets side by side, none started after the deadline. */
 const sendWithin = async (ctx: Context, deliveries: readonly Delivery[], targets: ReadonlyMap<string, NotifyTarget>, fleet: string, settings: Settings): Promise<DeliveryResult[]> => {
-  const deadline = Date.now() + settings.notifyTimeoutMs;
+  const deadline = ctx.monotonic() + settings.notifyTimeoutMs;
   const perTarget = new Map<string, Delivery[]>();
   for (const d of deliveries) perTarget.set(d.target, [...(perTarget.get(d.target) ?? []), d]);
   const results = await Promise.all(
@@ -163,7 +163,7 @@ const sendWithin = async (ctx: Context, deliveries: readonly Delivery[], targets
       const out: DeliveryResult[] = [];
       const target = targets.get(name);
       for (const delivery of list) {
-        const left = deadline - Date.now();
+        const left = deadline - ctx.monotonic();
         if (!target || left <= 0) out.push({ delivery, ok: false, skipped: true });
         else out.push(await send(ctx, target, delivery, fleet, left));
       }

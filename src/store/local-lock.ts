@@ -144,7 +144,8 @@ export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, o
   const target = join(stateDir, options.name ?? 'store');
   const lockDir = `${target}.lock`;
   const owner: LockOwner = { pid: process.pid, host: hostname(), pidns: ownPidNamespace(), token: `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}` };
-  const deadline = Date.now() + Math.max(waitMs, 0);
+  // On this process's own clock: a wall clock set back meanwhile would stretch the wait.
+  const deadline = performance.now() + Math.max(waitMs, 0);
   let release: () => Promise<void>;
   for (;;) {
     try {
@@ -163,7 +164,7 @@ export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, o
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
       if (await takeOverFromDeadOwner(lockDir, staleMs)) continue;
-      if (Date.now() >= deadline) {
+      if (performance.now() >= deadline) {
         throw notNowError(options.busyMessage ?? 'another buildctl process on this host is using the store', {
           code: 'store_busy',
           hint: `wait for it to finish, or remove ${lockDir} if no buildctl process is running`,
