@@ -32,13 +32,13 @@ export const watchLoop = async (runtime: Runtime, options: WatchOptions): Promis
   process.on('SIGTERM', onSignal);
   try {
     while (!stop.signal.aborted) {
-      const started = Date.now();
+      const started = performance.now(); // the interval on this process's own clock: a wall clock set back would stretch it
       const frame = await options.frame();
       if (stop.signal.aborted) break;
       if (options.json) runtime.out(JSON.stringify(frame.json));
       else if (tty) runtime.out(inPlace(`${options.title(new Date())}\n\n${frame.text}`));
       else runtime.out(`${options.title(new Date())}\n${frame.text}\n`);
-      await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), undefined, { signal: stop.signal }).catch(() => undefined);
+      await sleep(Math.max(0, options.intervalMs - (performance.now() - started)), undefined, { signal: stop.signal }).catch(() => undefined);
     }
   } finally {
     process.off('SIGINT', onSignal);

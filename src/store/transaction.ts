@@ -630,7 +630,7 @@ const tracksIdentity = async (trees: TreeReader, base: Base): Promise<boolean> =
 /** One attempt: fetch the base, read and apply, write the commit, push, refresh the view. */
 const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result: R } | undefined, fetched: boolean): Promise<Attempt<R>> => {
   const { store, request, opId, warn } = cycle;
-  const started = Date.now();
+  const started = performance.now();
   const base = await fetchBase(store, cycle.objects, fetched);
   if (unknownSince) {
     // A push whose answer was lost can land after the connection dropped: never apply
@@ -661,7 +661,7 @@ const attempt = async <R>(cycle: Cycle<R>, unknownSince: { base: string; result:
   crashPoint('after-push');
   // What it wrote is canonical and valid: the next read of these blobs only parses them.
   for (const file of staged.files) if (cycle.cache.worth(file.text, file.perBuilder)) cycle.cache.add(written.blobs.get(file.path)!, file.path, file.perBuilder);
-  await cycle.won(Date.now() - started, commit);
+  await cycle.won(performance.now() - started, commit);
   await refreshView(store, base.localMain, commit, warn, await tracksIdentity(cycle.trees, base));
   return { kind: 'done', result: staged.plan.result, commit };
 };
@@ -681,14 +681,15 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
     const cache = openValidCache(store.stateDir);
     const cycle: Cycle<R> = { store, request, opId, objects, trees: treeReader(objects), ident, cache, warn: options.warn ?? (() => undefined), won: (ms, commit) => rememberWin(store, pacing, ms, commit) };
     try {
-      const started = Date.now();
+      // Durations on the process's own clock: a wall clock set meanwhile would read as a stall.
+      const started = performance.now();
       let lostMs = 0; // time spent in attempts that lost, for the age-ordered wait
       let retries = 0;
       let unexplained = 0;
       /** The first push whose answer was lost: it may have landed since. */
       let unknownSince: { base: string; result: R } | undefined;
       for (let number = 1; number <= maxAttempts; number++) {
-        const attemptStarted = Date.now();
+        const attemptStarted = performance.now();
         const outcome = await attempt(cycle, unknownSince, number === 1 && options.baseFetched === true);
         if (outcome.kind === 'done') return { result: outcome.result, changed: outcome.commit !== undefined, commit: outcome.commit, opId, retries };
         if (outcome.kind === 'unknown') {
@@ -697,9 +698,9 @@ export const transact = async <R>(store: Store, request: TxRequest<R>, options: 
         } else {
           retries++;
         }
-        lostMs += Date.now() - attemptStarted;
+        lostMs += performance.now() - attemptStarted;
         // No wait after the last attempt: the caller hears "contention" at once.
-        const wait = number < maxAttempts ? pacing.retryDelayMs(Date.now() - started, lostMs / number, await readLastWinRecord(store)) : 0;
+        const wait = number < maxAttempts ? pacing.retryDelayMs(performance.now() - started, lostMs / number, await readLastWinRecord(store)) : 0;
         if (wait > 0) await sleep(wait);
       }
       throw notNowError(`gave up after ${maxAttempts} attempts: other builders kept changing the store first`, {
