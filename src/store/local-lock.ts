@@ -99,40 +99,84 @@ const lockFs = (owner: LockOwner) => ({
 });
 
 /**
- * Removes a lock directory whose owner is dead. One taker at a time (a `.takeover`
- * directory, never waited for); under it nothing else can replace the lock: its owner is
- * dead, other takers are excluded, and proper-lockfile removes a lock only once it is
- * stale, which this leaves to proper-lockfile. The rename moves exactly the directory that
- * was judged (its token is checked), or puts it back.
+ * Runs `take` as the one taker of `lockDir` (a `.takeover` directory, never waited for):
+ * false when another taker is at it. A taker killed in its few lines leaves the directory;
+ * it is cleared once stale.
  */
-export const takeOverFromDeadOwner = async (lockDir: string, staleMs: number): Promise<boolean> => {
-  const seen = await readLockOwner(lockDir);
-  if (!seen || !ownerIsDead(seen)) return false;
+const asOnlyTaker = async (lockDir: string, staleMs: number, take: () => Promise<boolean>): Promise<boolean> => {
   const mutex = `${lockDir}.takeover`;
   try {
     await mkdir(mutex);
   } catch {
-    // Another taker is at it; or one was killed in these few lines: clear it once stale.
     const info = await stat(mutex).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > staleMs) await rmdir(mutex).catch(() => undefined);
+    if (info && Math.abs(Date.now() - info.mtimeMs) > staleMs) await rmdir(mutex).catch(() => undefined);
     return false;
   }
   try {
+    return await take();
+  } finally {
+    await rmdir(mutex).catch(() => undefined);
+  }
+};
+
+/** Moves `lockDir` aside and removes it if it is still the directory judged (`same`), or puts it back. */
+const removeJudged = async (lockDir: string, aside: string, same: (dir: string) => Promise<boolean>): Promise<boolean> => {
+  if (!(await rename(lockDir, aside).then(() => true, () => false))) return false;
+  if (!(await same(aside))) {
+    await rename(aside, lockDir).catch(() => undefined); // never keep another's lock
+    return false;
+  }
+  await rm(aside, { recursive: true, force: true });
+  return true;
+};
+
+/**
+ * Removes a lock directory whose owner is dead. One taker at a time; under it nothing else
+ * can replace the lock: its owner is dead, other takers are excluded, and proper-lockfile
+ * removes a lock only once it is stale, which this leaves to proper-lockfile. The rename
+ * moves exactly the directory that was judged (its token is checked), or puts it back.
+ */
+export const takeOverFromDeadOwner = async (lockDir: string, staleMs: number): Promise<boolean> => {
+  const seen = await readLockOwner(lockDir);
+  if (!seen || !ownerIsDead(seen)) return false;
+  return asOnlyTaker(lockDir, staleMs, async () => {
     const owner = await readLockOwner(lockDir);
     const info = await stat(lockDir).catch(() => undefined);
     if (!owner || !info || owner.token !== seen.token || !ownerIsDead(owner)) return false;
     if (Date.now() - info.mtimeMs > staleMs - TAKEOVER_MARGIN_MS) return false; // proper-lockfile's to take
-    const aside = `${lockDir}.dead-${owner.token}`;
-    if (!(await rename(lockDir, aside).then(() => true, () => false))) return false;
-    if ((await readLockOwner(aside))?.token !== owner.token) {
-      await rename(aside, lockDir).catch(() => undefined); // cannot happen (see above); never keep another's lock
-      return false;
-    }
-    await rm(aside, { recursive: true, force: true });
-    return true;
-  } finally {
-    await rmdir(mutex).catch(() => undefined);
+    return removeJudged(lockDir, `${lockDir}.dead-${owner.token}`, async (dir) => (await readLockOwner(dir))?.token === owner.token);
+  });
+};
+
+/** What a lock directory was when a process began watching it (see takeOverUnchanged). */
+export interface LockWatch {
+  file?: string;
+  since: number;
+}
+
+/**
+ * Removes a lock directory whose time is ahead of this host's clock (stamped before the
+ * clock was set back) once this process has watched it unchanged for staleMs. A live
+ * holder refreshes its time every staleMs / 2 (proper-lockfile), so one that stays the same
+ * has none; judged by its time alone (as proper-lockfile does), it would look fresh until
+ * the clock caught up, and every command would wait and give up until then.
+ */
+export const takeOverUnchanged = async (lockDir: string, staleMs: number, watch: LockWatch): Promise<boolean> => {
+  const info = await stat(lockDir).catch(() => undefined);
+  if (!info) return true; // released meanwhile: try again
+  if (info.mtimeMs <= Date.now()) return false; // its time can be judged: proper-lockfile's to take
+  const file = `${info.ino}:${info.mtimeMs}`;
+  if (watch.file !== file) {
+    watch.file = file;
+    watch.since = performance.now();
+    return false;
   }
+  if (performance.now() - watch.since < staleMs) return false;
+  return asOnlyTaker(lockDir, staleMs, async () => {
+    const now = await stat(lockDir).catch(() => undefined);
+    if (!now || `${now.ino}:${now.mtimeMs}` !== file) return false;
+    return removeJudged(lockDir, `${lockDir}.unchanged-${info.ino}`, async (dir) => (await stat(dir).catch(() => undefined))?.ino === info.ino);
+  });
 };
 
 export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, options: LocalLockOptions = {}): Promise<T> => {
@@ -146,6 +190,7 @@ export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, o
   const owner: LockOwner = { pid: process.pid, host: hostname(), pidns: ownPidNamespace(), token: `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}` };
   // On this process's own clock: a wall clock set back meanwhile would stretch the wait.
   const deadline = performance.now() + Math.max(waitMs, 0);
+  const watch: LockWatch = { since: 0 };
   let release: () => Promise<void>;
   for (;;) {
     try {
@@ -164,6 +209,7 @@ export const withLocalLock = async <T>(stateDir: string, fn: () => Promise<T>, o
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
       if (await takeOverFromDeadOwner(lockDir, staleMs)) continue;
+      if (await takeOverUnchanged(lockDir, staleMs, watch)) continue;
       if (performance.now() >= deadline) {
         throw notNowError(options.busyMessage ?? 'another buildctl process on this host is using the store', {
           code: 'store_busy',

@@ -4,7 +4,7 @@
 // children, as a systemd stop or an OOM kill of the cgroup does). Nothing reported as
 // done is lost, and the next command always proceeds.
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -107,6 +107,21 @@ describe('a process group killed with SIGKILL', () => {
     const run = await runCli(['--store', store, '--as', 'build1', 'status', 'set', 'building']);
     expect(run.code, run.stderr).toBe(0);
     expect(existsSync(lock)).toBe(false);
+    expect(JSON.parse(gitSync(fleet.remote, ['show', 'main:build1/status.json'])).state).toBe('building');
+  });
+
+  it('a store lock of unknown owner stamped ahead of the clock: taken once watched unchanged, not left until that time comes', { timeout: 90_000 }, async () => {
+    // No owner file (its process was killed between making the directory and writing it,
+    // or it is another host's) and a time an hour ahead: proper-lockfile alone would call
+    // it fresh for an hour, and every command would wait 60 s and give up.
+    fleet = await makeFleet(['build1', 'build2']);
+    const store = fleet.stores.build1!;
+    const lock = join(store, '.git', 'buildctl', 'store.lock');
+    mkdirSync(lock, { recursive: true });
+    const ahead = new Date(Date.now() + 3_600_000);
+    utimesSync(lock, ahead, ahead);
+    const run = await runCli(['--store', store, '--as', 'build1', 'status', 'set', 'building']);
+    expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(gitSync(fleet.remote, ['show', 'main:build1/status.json'])).state).toBe('building');
   });
 
