@@ -47,13 +47,17 @@ const moveMain = async (store: Store, from: string | undefined, to: string): Pro
   return run.code === 0;
 };
 
-/** Leftover private indexes of refreshes that were killed (a minute old: not one running now): harmless, removed when seen. */
+/**
+ * Leftover private indexes of refreshes that were killed (a minute old: not one running
+ * now; or a minute ahead of the clock, written before it was set back): harmless, removed
+ * when seen.
+ */
 const removeLeftovers = async (store: Store): Promise<void> => {
   const names = await readdir(store.stateDir).catch(() => [] as string[]);
   for (const name of names.filter((entry) => entry.startsWith(`${PRIVATE_INDEX}.`))) {
     const path = join(store.stateDir, name);
     const info = await stat(path).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > 60_000) await rm(path, { force: true });
+    if (info && Math.abs(Date.now() - info.mtimeMs) > 60_000) await rm(path, { force: true });
   }
 };
 

@@ -222,6 +222,22 @@ describe('taking over a local lock left behind', () => {
   };
   const setStatusPast = async (store: string) => setStatus(testContext(store, 'build1'), { state: 'building', job: 'j1' });
 
+  it('the private indexes of killed view refreshes are removed by the next refresh: a minute old, or stamped ahead of the clock', async () => {
+    fleet = await makeFleet(['build1']);
+    const store = fleet.stores.build1!;
+    const leftover = (name: string, at: number) => {
+      const path = join(stateDir(store), `view-index.${name}`);
+      writeFileSync(path, 'DIRC');
+      utimesSync(path, new Date(at), new Date(at));
+      return path;
+    };
+    const old = leftover('111.old', Date.now() - 5 * 60_000);
+    const ahead = leftover('222.ahead', Date.now() + 3_600_000); // written before the clock was set back
+    const fresh = leftover('333.fresh', Date.now()); // a refresh running now, perhaps
+    expect((await setStatusPast(store)).changed).toBe(true);
+    expect({ old: existsSync(old), ahead: existsSync(ahead), fresh: existsSync(fresh) }).toEqual({ old: false, ahead: false, fresh: true });
+  });
+
   it('a lock directory with no owner file, older than the staleness, is taken over by the next transaction', async () => {
     fleet = await makeFleet(['build1']);
     const store = fleet.stores.build1!;
