@@ -69,8 +69,20 @@ export interface DeliveryLimits {
   idOf: (key: string) => string;
 }
 
-const sentLastHour = (state: NotifyState, target: string, now: Date): number =>
-  (state.sent[target] ?? []).filter((t) => now.getTime() - Date.parse(t) < HOUR_MS).length;
+/**
+ * A send in the last hour. One stamped after `now` was stamped by a clock since set back
+ * (the state is this builder's own): it does not count, or it would hold the rate limit
+ * for as long as the clock was ahead, and it is forgotten.
+ */
+const inLastHour = (stamp: string, now: Date): boolean => {
+  const age = now.getTime() - Date.parse(stamp);
+  return age >= 0 && age < HOUR_MS;
+};
+
+/** Longer than any retry's backoff: a retry due further ahead was scheduled by a clock since set back, and is due now. */
+const LATEST_RETRY_MS = HOUR_MS;
+
+const sentLastHour = (state: NotifyState, target: string, now: Date): number => (state.sent[target] ?? []).filter((t) => inLastHour(t, now)).length;
 
 /**
  * What to send now. Per target, the due deliveries go one request each; when there are more
@@ -80,7 +92,8 @@ const sentLastHour = (state: NotifyState, target: string, now: Date): number =>
 export const planDeliveries = (state: NotifyState, now: Date, limits: DeliveryLimits): Delivery[] => {
   const due = new Map<string, NotifyEvent[]>();
   for (const q of state.queue) {
-    if (Date.parse(q.next_at) > now.getTime()) continue;
+    const wait = Date.parse(q.next_at) - now.getTime();
+    if (wait > 0 && wait <= LATEST_RETRY_MS) continue;
     const list = due.get(q.target) ?? [];
     list.push(q.event);
     due.set(q.target, list);
@@ -140,7 +153,7 @@ export const settleDeliveries = (state: NotifyState, results: readonly DeliveryR
   for (const g of givenUp.values()) failures.push({ at: now.toISOString(), target: g.target, events: g.events, error: `gave up after ${plural(MAX_ATTEMPTS, 'attempt')}: ${g.error}` });
   const sent: Record<string, string[]> = {};
   for (const [target, times] of Object.entries(state.sent)) {
-    const recent = times.filter((t) => now.getTime() - Date.parse(t) < HOUR_MS);
+    const recent = times.filter((t) => inLastHour(t, now));
     if (recent.length > 0) sent[target] = recent;
   }
   for (const r of results) if (r.ok) (sent[r.delivery.target] ??= []).push(now.toISOString());

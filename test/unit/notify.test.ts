@@ -129,6 +129,31 @@ describe('the queue', () => {
   });
 });
 
+describe('a clock set back', () => {
+  // The builder's clock ran two hours fast, then NTP set it right: what the state stamped
+  // in that time lies in its future.
+  const fast = (ms: number) => at(2 * 60 * MIN + ms);
+
+  it('a retry scheduled on the fast clock goes now, not two hours late', () => {
+    let state = enqueueEvents(EMPTY_NOTIFY_STATE, [event(1)], [hook], fast(0));
+    state = settleDeliveries(state, planDeliveries(state, fast(0), limits).map((delivery) => ({ delivery, ok: false, error: 'HTTP 503' })), fast(0));
+    expect(state.queue[0]!.next_at).toBe(fast(RETRY_BACKOFF_MS[0]).toISOString());
+    expect(planDeliveries(state, NOW, limits).map((d) => d.id)).toEqual([idOf('e1')]);
+  });
+
+  it('a retry due within its backoff still waits it out', () => {
+    let state = enqueueEvents(EMPTY_NOTIFY_STATE, [event(1)], [hook], NOW);
+    state = settleDeliveries(state, planDeliveries(state, NOW, limits).map((delivery) => ({ delivery, ok: false, error: 'HTTP 503' })), NOW);
+    expect(planDeliveries(state, at(RETRY_BACKOFF_MS[0] - 1), limits)).toEqual([]);
+  });
+
+  it('sends stamped on the fast clock do not hold the rate limit for the two hours', () => {
+    const state = { ...enqueueEvents(EMPTY_NOTIFY_STATE, [event(1)], [hook], NOW), sent: { hook: [fast(-MIN).toISOString(), fast(-2 * MIN).toISOString()] } };
+    expect(planDeliveries(state, NOW, { ...limits, rateLimit: 2 }).map((d) => d.id)).toEqual([idOf('e1')]);
+    expect(settleDeliveries(state, [], NOW).sent).toEqual({});
+  });
+});
+
 describe('what each target receives', () => {
   const hostile = event(1, { type: 'message.request', subject: 'm1', text: 'request from build1 to build2: <!channel> <https://evil.example|click> & [x](https://evil.example)' });
   const one: Delivery = { target: 't', id: hostile.id, events: [hostile], summary: false };
