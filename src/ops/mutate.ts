@@ -15,7 +15,7 @@ import { withLocalLock } from '../store/local-lock.js';
 import { enqueueIntent, hasIntents, listIntents, logDropped, removeIntent, type Intent } from '../store/outbox.js';
 import { openSnapshot } from '../store/snapshot.js';
 import { fetchMain, ORIGIN_MAIN, type Store } from '../store/store.js';
-import { findLandedOpSince, parsingRead, readLastWinRecord, transact, type Apply, type Pacing, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
+import { findLandedOpAfter, findLandedOpSince, parsingRead, readLastWinRecord, transact, type Apply, type Pacing, type Plan, type ReadDoc, type TxOptions, type TxOutcome, type TxRequest } from '../store/transaction.js';
 import type { Context } from './context.js';
 import { readMainOrThrow } from './read.js';
 import { checkSignedWrite } from './signed-writes.js';
@@ -102,6 +102,20 @@ const noLongerApplies = (error: unknown): error is BuildctlError =>
 const LANDED_MARGIN_MS = 10 * 60_000;
 
 /**
+ * The commit a queued op landed in, if any: looked for after the commit it was queued on
+ * (no clock involved: a clock set back between queueing and delivery would hide the commit
+ * from a search by time), else, for an intent written before `base` existed or whose base
+ * is gone, by time.
+ */
+const landedOf = async (store: Store, intent: Intent): Promise<string | undefined> => {
+  if (intent.base !== undefined) {
+    const found = await findLandedOpAfter(store, intent.op_id, intent.base);
+    if (found !== null) return found;
+  }
+  return findLandedOpSince(store, intent.op_id, new Date(Date.parse(intent.queued_at) - LANDED_MARGIN_MS).toISOString());
+};
+
+/**
  * Delivers queued intents in order. Each is looked for on origin/main first (a process
  * that delivered it may have died before removing it); an intent the store now refuses is
  * dropped with the reason logged. Stops at the first unreachable remote: the rest wait.
@@ -117,8 +131,7 @@ export const deliverOutbox = async (ctx: Context, store: Store): Promise<Deliver
       async () => {
         await fetchMain(store);
         for (const intent of await listIntents(store, ctx.warn)) {
-          const since = new Date(Date.parse(intent.queued_at) - LANDED_MARGIN_MS).toISOString();
-          if (await findLandedOpSince(store, intent.op_id, since)) {
+          if (await landedOf(store, intent)) {
             await removeIntent(store, intent);
             report.delivered.push(intent.op_id);
             continue;
@@ -210,9 +223,11 @@ export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Muta
     if (!isUnreachable(error)) throw error;
     const snapshot = openSnapshot(store);
     let plan: Plan<R>;
+    let base: string | undefined;
     try {
       const read: ReadDoc = parsingRead(<T>(spec: DocSpec<T>) => readMainOrThrow(snapshot, spec));
-      plan = await checked.apply(read, { commit: (await snapshot.resolve(ORIGIN_MAIN)) ?? '', objects: snapshot.objects, store });
+      base = await snapshot.resolve(ORIGIN_MAIN);
+      plan = await checked.apply(read, { commit: base ?? '', objects: snapshot.objects, store });
     } finally {
       snapshot.close();
     }
@@ -221,6 +236,7 @@ export const mutateOrQueue = async <R>(ctx: Context, store: Store, request: Muta
       op: request.op,
       actor: request.actor,
       queued_at: ctx.now().toISOString(),
+      ...(base === undefined ? {} : { base }),
       input: request.input,
       reason: (error as BuildctlError).message,
       ...(allow ? { allow_secret_like: true } : {}),

@@ -13,6 +13,11 @@ export const intentDoc = z.object({
   op: z.string().check(z.minLength(1), z.maxLength(64)),
   actor: z.string().check(z.minLength(1), z.maxLength(64)),
   queued_at: timestamp,
+  /**
+   * origin/main as this clone knew it when it queued: the op can only have landed after it,
+   * so delivery looks for its op id in the commits since, whatever the clocks did.
+   */
+  base: z.optional(z.string().check(z.regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit id'))),
   /** Everything the operation needs to be applied later: ids and time included. */
   input: z.unknown(),
   /** Why it was queued. */

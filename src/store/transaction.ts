@@ -207,6 +207,17 @@ export const findLandedOpSince = async (store: Store, opId: string, sinceIso: st
   return stdout.trim().split('\n')[0] || undefined;
 };
 
+/**
+ * The commit on origin/main after `base` (a commit this clone had) carrying `opId`: no clock
+ * involved. Undefined when there is none; null when `base` is no longer here (the caller
+ * then falls back to findLandedOpSince).
+ */
+export const findLandedOpAfter = async (store: Store, opId: string, base: string): Promise<string | undefined | null> => {
+  const run = await git(store.dir, ['log', '--format=%H', '--fixed-strings', `--grep=${TRAILER_OP_ID}: ${opId}`, `${base}..${ORIGIN_MAIN}`], { allowFail: true });
+  if (run.code !== 0) return null;
+  return run.stdout.trim().split('\n')[0] || undefined;
+};
+
 const NO_PACING: Pacing = { turnDelayMs: async () => 0, retryDelayMs: () => 0, winRecord: () => '' };
 
 // ---------------------------------------------------------------------------------------

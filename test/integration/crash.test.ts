@@ -199,6 +199,32 @@ describe('a process killed while delivering the outbox', () => {
   });
 });
 
+describe('an outbox delivery across a clock set back', () => {
+  it('finds its op landed by the commit it was queued on, not by times: never applied twice', async () => {
+    fleet = await makeFleet(['build1', 'build2']);
+    const f = fleet;
+    const as1 = ['--store', f.stores.build1!, '--as', 'build1'];
+    renameSync(f.remote, `${f.remote}.away`);
+    expect((await runCli([...as1, 'msg', 'send', 'build2', 'hello'])).code).toBe(0);
+    renameSync(`${f.remote}.away`, f.remote);
+    const killed = await runCli([...as1, 'outbox', 'flush'], { env: { BUILDCTL_TEST_DIE_AT: 'after-push' } });
+    expect(killed.code, killed.stderr).toBe(-1);
+    // It was queued on a clock two hours fast, set right before the delivery landed: the
+    // commit's time is two hours before queued_at.
+    const outbox = join(stateDir(f.stores.build1!), 'outbox');
+    const [file] = readdirSync(outbox);
+    const intent = JSON.parse(readFileSync(join(outbox, file!), 'utf8'));
+    writeFileSync(join(outbox, file!), JSON.stringify({ ...intent, queued_at: new Date(Date.now() + 2 * 3_600_000).toISOString() }));
+    neverStale(lockDir(f.stores.build1!, 'outbox'));
+    neverStale(lockDir(f.stores.build1!));
+    const flushed = await runCli([...as1, 'outbox', 'flush', '--json']);
+    expect(flushed.code, flushed.stderr).toBe(0);
+    expect(JSON.parse(flushed.stdout)).toMatchObject({ delivery: { remaining: 0, dropped: [] } });
+    const sends = gitSync(f.remote, ['log', '--format=%s', 'main']).split('\n').filter((line) => line.startsWith('msg.send ')).length;
+    expect(sends).toBe(1);
+  });
+});
+
 describe('taking over a local lock left behind', () => {
   const ownPidns = (): string => {
     try {
