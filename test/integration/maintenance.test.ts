@@ -76,6 +76,25 @@ const dueBeats = async (): Promise<{ remote: string; store: string; journal: str
   return { remote: made.remote, store, journal };
 };
 
+/**
+ * build1's clone beside 40 simulated builders. Each round all of them (or `ids`) beat and
+ * the clone fetches: 32 objects or more, so a round's beats arrive as one pack.
+ */
+const packedRounds = async () => {
+  const made = await makeFleet(['build1']);
+  fleet = made;
+  const one = made.stores.build1!;
+  const store = storeAt(one);
+  const sims = Array.from({ length: 40 }, (_, i) => `sim${i + 1}`);
+  const t0 = Date.now();
+  const round = async (n: number, ids: readonly string[] = sims): Promise<void> => {
+    await writeBeats(made.remote, ids.map((id) => ({ id, recent: [] })), new Date(t0 + n * MINUTE));
+    await fetchAll(store, new Date(t0 + n * MINUTE));
+  };
+  const tips = () => sims.map((id) => gitSync(one, ['rev-parse', `origin/heartbeat/${id}`]).trim());
+  return { remote: made.remote, one, store, sims, t0, round, tips };
+};
+
 describe('a heartbeat on disk', () => {
   it('adds at most two objects and at most 4 KB a beat, in the clone and the remote, through two simulated hours', { timeout: 180_000 }, async () => {
     fleet = await makeFleet(['build1']);
@@ -374,18 +393,14 @@ describe('a maintenance pass', () => {
   });
 
   it('a pass killed between writing a pack\'s live objects loose and removing the pack loses nothing, and the next one finishes it', { timeout: 120_000 }, async () => {
-    fleet = await makeFleet(['build1']);
-    const one = fleet.stores.build1!;
+    const { one, sims, round } = await packedRounds();
     const packs = () => readdirSync(join(one, '.git', 'objects', 'pack')).filter((name) => name.endsWith('.pack'));
-    const sims = Array.from({ length: 40 }, (_, i) => `sim${i + 1}`);
-    await writeBeats(fleet.remote, sims.map((id) => ({ id, recent: [] })), new Date());
     const before = new Set(packs());
-    await fetchAll(storeAt(one));
+    await round(0);
     const made = packs().filter((name) => !before.has(name));
     expect(made).toHaveLength(1);
     const survivor = gitSync(one, ['rev-parse', 'origin/heartbeat/sim40']).trim();
-    await writeBeats(fleet.remote, sims.slice(0, 39).map((id) => ({ id, recent: [] })), new Date());
-    await fetchAll(storeAt(one));
+    await round(1, sims.slice(0, 39));
     // Everything journaled long ago, for the agent's real clock: both packs and the 39 replaced beats are due.
     const journal = join(one, '.git', 'buildctl', 'replaced-heartbeats');
     writeFileSync(journal, readFileSync(journal, 'utf8').replace(/^\d+ /gm, '1 '));
@@ -411,22 +426,16 @@ describe('a maintenance pass', () => {
   });
 
   it('keeps a packed beat that a hostile push made current again after it was noted replaced', async () => {
-    fleet = await makeFleet(['build1']);
-    const one = fleet.stores.build1!;
-    const sims = Array.from({ length: 40 }, (_, i) => `sim${i + 1}`);
-    const t0 = Date.now();
-    const beatAll = (at: number) => writeBeats(fleet!.remote, sims.map((id) => ({ id, recent: [] })), new Date(at));
-    await beatAll(t0);
-    await fetchAll(storeAt(one), new Date(t0));
+    const { remote, one, t0, round } = await packedRounds();
+    await round(0);
     const old = gitSync(one, ['rev-parse', 'origin/heartbeat/sim1']).trim();
-    await beatAll(t0 + MINUTE);
-    await fetchAll(storeAt(one), new Date(t0 + MINUTE));
+    await round(1);
     // Seven minutes on, a pass notes the first beats replaced (their pack is not due yet).
     const noted = await dropReplacedHeartbeats(storeAt(one), { now: new Date(t0 + 7 * MINUTE) });
     expect(noted.packs_removed).toBe(0);
     expect(readFileSync(join(one, '.git', 'buildctl', 'replaced-packed'), 'utf8')).toContain(old);
     // Someone pushes sim1's ref back to that old beat, and this clone fetches it.
-    gitSync(fleet.remote, ['update-ref', 'refs/heads/heartbeat/sim1', old]);
+    gitSync(remote, ['update-ref', 'refs/heads/heartbeat/sim1', old]);
     await fetchAll(storeAt(one), new Date(t0 + 8 * MINUTE));
     expect(gitSync(one, ['rev-parse', 'origin/heartbeat/sim1']).trim()).toBe(old);
     // When the first pack goes, the beat sim1's ref names again stays, loose.
@@ -438,15 +447,10 @@ describe('a maintenance pass', () => {
   });
 
   it('keeps the list of packed replaced beats bounded, the newest first', async () => {
-    fleet = await makeFleet(['build1']);
-    const one = fleet.stores.build1!;
-    const sims = Array.from({ length: 40 }, (_, i) => `sim${i + 1}`);
-    const t0 = Date.now();
-    await writeBeats(fleet.remote, sims.map((id) => ({ id, recent: [] })), new Date(t0));
-    await fetchAll(storeAt(one), new Date(t0));
-    const packed = sims.map((id) => gitSync(one, ['rev-parse', `origin/heartbeat/${id}`]).trim());
-    await writeBeats(fleet.remote, sims.map((id) => ({ id, recent: [] })), new Date(t0 + MINUTE));
-    await fetchAll(storeAt(one), new Date(t0 + MINUTE));
+    const { one, t0, round, tips } = await packedRounds();
+    await round(0);
+    const packed = tips();
+    await round(1);
     // A day's worth of older notes (packs git took over, say).
     const list = join(one, '.git', 'buildctl', 'replaced-packed');
     writeFileSync(list, Array.from({ length: 25_000 }, (_, i) => `${t0 - 60 * MINUTE} ${i.toString(16).padStart(40, '0')}\n`).join(''));
@@ -457,19 +461,10 @@ describe('a maintenance pass', () => {
   });
 
   it('keeps what a concurrent pass noted as packed when it writes its own notes', { timeout: 120_000 }, async () => {
-    fleet = await makeFleet(['build1']);
-    const one = fleet.stores.build1!;
-    const store = storeAt(one);
-    const sims = Array.from({ length: 40 }, (_, i) => `sim${i + 1}`);
-    const tipsOf = () => sims.map((id) => gitSync(one, ['rev-parse', `origin/heartbeat/${id}`]).trim());
-    const t0 = Date.now();
-    const fetchRound = async (n: number) => {
-      await writeBeats(fleet!.remote, sims.map((id) => ({ id, recent: [] })), new Date(t0 + n * MINUTE));
-      await fetchAll(store, new Date(t0 + n * MINUTE));
-    };
-    await fetchRound(0);
-    const first = tipsOf(); // packed, replaced by the next round
-    await fetchRound(1);
+    const { one, store, t0, round, tips } = await packedRounds();
+    await round(0);
+    const first = tips(); // packed, replaced by the next round
+    await round(1);
     const journal = join(one, '.git', 'buildctl', 'replaced-heartbeats');
     // The first round's beats are due now; the packs' lines (not due) after them.
     const lines = readFileSync(journal, 'utf8').trim().split('\n');
@@ -478,8 +473,8 @@ describe('a maintenance pass', () => {
     const view = startCli(['--store', one, '--as', 'build1', 'status'], { BUILDCTL_TEST_PAUSE_AT: 'maintenance-pass' });
     await waitFor(() => view.child.pid !== undefined && isStopped(view.child.pid), 'the view to stop inside its maintenance pass');
     // Meanwhile another round replaces the second beats, and another pass notes them as packed.
-    const second = tipsOf();
-    await fetchRound(2);
+    const second = tips();
+    await round(2);
     await dropReplacedHeartbeats(store, { now: new Date(t0 + 20 * MINUTE) });
     const list = join(one, '.git', 'buildctl', 'replaced-packed');
     const listed = () => new Set(readFileSync(list, 'utf8').trim().split('\n').map((line) => line.split(' ')[1]));
