@@ -156,7 +156,6 @@ export const readVerdicts = async (store: Store): Promise<Map<string, CommitVerd
   return map;
 };
 
-
 const signatureFact = z.union([
   z.object({ kind: z.literal('none') }),
   z.object({ kind: z.literal('bad'), reason: z.string() }),
